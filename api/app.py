@@ -1,0 +1,51 @@
+"""The application factory: the JSON API, OGC and Open311 surfaces, the map pages and assets.
+
+Routers are discovered: every module in ``api/routers`` exposes ``router`` and may set ``PREFIX``
+(default ``/api/v1``), so adding a resource never means editing this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+import api.routers
+import web
+from api.errors import install_error_handlers
+from gis.settings import get_settings
+from web import pages
+
+API_PREFIX = "/api/v1"
+
+
+def discover_routers() -> list[tuple[str, APIRouter]]:
+    """(prefix, router) for every module of ``api.routers``, in name order."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(api.routers.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"api.routers.{info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, APIRouter):
+            found.append((getattr(module, "PREFIX", API_PREFIX), router))
+    return found
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="gridgov",
+        summary="Geospatial grid governance: areas, party building, incidents on PostGIS.",
+        version="0.1.0",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for prefix, router in discover_routers():
+        app.include_router(router, prefix=prefix)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")
+    return app

@@ -1,0 +1,47 @@
+"""``GET /api/v1/health``: is the service up, can it reach its database, at which schema."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.deps import SessionDep
+from gis.db import server_versions
+from gis.migrate import script_heads
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+    database: bool
+    postgres: str | None = None
+    postgis: str | None = None
+    schema_revision: str | None = None
+    schema_current: bool = False
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The database is unreachable"}},
+)
+def health(session: SessionDep) -> Health | JSONResponse:
+    """Status of the service and its database (PostgreSQL and PostGIS versions, schema)."""
+    try:
+        versions = server_versions(session)
+    except SQLAlchemyError:
+        body = Health(status="unavailable", database=False)
+        return JSONResponse(body.model_dump(), status_code=503)
+    revision = versions["revision"]
+    current = revision is not None and set(revision.split(",")) == script_heads()
+    return Health(
+        status="ok" if current else "degraded",
+        database=True,
+        postgres=versions["postgres"],
+        postgis=versions["postgis"],
+        schema_revision=revision,
+        schema_current=current,
+    )

@@ -1,0 +1,106 @@
+"""The database engine and sessions.
+
+The URL comes from ``GRIDGOV_DATABASE_URL`` or, when that is unset, from the embedded cluster
+(``gridgov db start``). Request handlers get a session whose transaction the dependency owns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from gis.pgcluster import ClusterError, EmbeddedCluster
+from gis.settings import Settings, get_settings, normalise_database_url
+
+
+class DatabaseNotConfigured(RuntimeError):
+    """Neither GRIDGOV_DATABASE_URL nor a started embedded cluster is available."""
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """The SQLAlchemy URL of gridgov's database."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        return settings.database_url
+    cluster = EmbeddedCluster(settings.home)
+    if not cluster.initialised:
+        raise DatabaseNotConfigured(
+            "no database: run `gridgov db start` for the embedded PostGIS, or set "
+            "GRIDGOV_DATABASE_URL to an existing PostGIS database"
+        )
+    try:
+        return normalise_database_url(cluster.url())
+    except (ClusterError, FileNotFoundError) as exc:
+        raise DatabaseNotConfigured(str(exc)) from exc
+
+
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    return create_engine(
+        normalise_database_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"application_name": "gridgov"},
+    )
+
+
+@lru_cache
+def get_engine() -> Engine:
+    settings = get_settings()
+    return make_engine(database_url(settings), settings.db_pool_size)
+
+
+@lru_cache
+def get_sessionmaker() -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+def get_session() -> Iterator[Session]:
+    """One session per request; the request's transaction commits if the handler succeeds.
+
+    Used as a FastAPI dependency by api/ and web/ (tests override exactly this function).
+    """
+    session = get_sessionmaker()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session in one transaction: committed on success, rolled back on error."""
+    session = get_sessionmaker()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def server_versions(session: Session) -> dict[str, str | None]:
+    """PostgreSQL and PostGIS versions and the Alembic revision of the schema."""
+    row = session.execute(
+        text(
+            "SELECT current_setting('server_version') AS postgres, "
+            "(SELECT extversion FROM pg_extension WHERE extname = 'postgis') AS postgis, "
+            "to_regclass('alembic_version') IS NOT NULL AS migrated"
+        )
+    ).one()
+    revision = None
+    if row.migrated:
+        revision = session.execute(
+            text("SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version")
+        ).scalar_one()
+    return {"postgres": row.postgres, "postgis": row.postgis, "revision": revision}

@@ -1,0 +1,30 @@
+"""Domain errors. Data functions raise these; ``api/errors.py`` maps each to one HTTP status."""
+
+from __future__ import annotations
+
+
+class GridgovError(Exception):
+    """Base of the errors a user can fix; ``detail`` says how."""
+
+    title = "Request cannot be processed"
+
+    def __init__(self, detail: str, *, parameter: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.parameter = parameter
+
+
+class NotFound(GridgovError):
+    title = "Not found"
+
+
+class InvalidInput(GridgovError):
+    title = "Invalid input"
+
+
+class Conflict(GridgovError):
+    title = "Conflict"
+
+
+class Forbidden(GridgovError):
+    title = "Forbidden"

@@ -1,0 +1,422 @@
+"""The embedded PostGIS cluster that gridgov runs by default.
+
+A private PostgreSQL cluster lives under ``$GRIDGOV_HOME/pg``: its data directory, its log, the
+port it listens on (remembered between runs) and the password of its ``gridgov`` superuser.
+It listens on 127.0.0.1 only and uses password authentication.
+
+PostgreSQL refuses to run as root. When this process is root, initdb and pg_ctl run as the
+``postgres`` system user, who then owns the data directory. If that user cannot reach
+``$GRIDGOV_HOME`` (for example a checkout under ``/root``), the data directory is placed under
+``/var/lib/gridgov`` instead and the choice is remembered in ``$GRIDGOV_HOME/pg/datadir``.
+
+This module uses only the standard library so that it can be run by any Python 3.11, for example
+by a non-root user in tests: ``python -m gis.pgcluster start --home DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+SUPERUSER = "gridgov"
+DATABASE = "gridgov"
+SYSTEM_USER_FOR_ROOT = "postgres"
+ROOT_FALLBACK_BASE = Path("/var/lib/gridgov")
+
+
+class ClusterError(RuntimeError):
+    """The embedded cluster could not be set up, started or stopped; the message says why."""
+
+
+def find_bindir() -> Path:
+    """Return the newest PostgreSQL bin directory that has PostGIS available.
+
+    ``GRIDGOV_PG_BINDIR`` overrides the search.
+    """
+    override = os.environ.get("GRIDGOV_PG_BINDIR")
+    if override:
+        path = Path(override)
+        if not (path / "pg_ctl").exists():
+            raise ClusterError(f"GRIDGOV_PG_BINDIR={override} has no pg_ctl")
+        return path
+    candidates: list[tuple[int, Path]] = []
+    for bindir in Path("/usr/lib/postgresql").glob("*/bin"):
+        version = bindir.parent.name
+        if version.isdigit() and (bindir / "pg_ctl").exists():
+            candidates.append((int(version), bindir))
+    with_postgis = [
+        (v, b)
+        for v, b in candidates
+        if Path(f"/usr/share/postgresql/{v}/extension/postgis.control").exists()
+    ]
+    chosen = sorted(with_postgis or candidates)
+    if not chosen:
+        raise ClusterError(
+            "PostgreSQL server binaries were not found under /usr/lib/postgresql. Install them "
+            "(Debian/Ubuntu: apt-get install postgresql postgresql-<version>-postgis-3), set "
+            "GRIDGOV_PG_BINDIR, or point GRIDGOV_DATABASE_URL at an existing PostGIS database."
+        )
+    if not with_postgis:
+        newest = chosen[-1][0]
+        raise ClusterError(
+            f"PostgreSQL {newest} is installed but PostGIS is not. Install it "
+            f"(apt-get install postgresql-{newest}-postgis-3) or point GRIDGOV_DATABASE_URL at "
+            "an existing PostGIS database."
+        )
+    return chosen[-1][1]
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    running: bool
+    pid: int | None
+    port: int
+    data_dir: Path
+    url: str
+
+
+class EmbeddedCluster:
+    """A private PostgreSQL + PostGIS cluster under ``home/pg``.
+
+    Parameters
+    ----------
+    home
+        The gridgov home directory (``$GRIDGOV_HOME``, by default ``.gridgov`` in the repo).
+    bindir
+        PostgreSQL's bin directory; found automatically when omitted.
+    """
+
+    def __init__(self, home: Path, bindir: Path | None = None) -> None:
+        self.home = home.resolve()
+        self.pg_dir = self.home / "pg"
+        self._bindir = bindir
+        self.run_as = SYSTEM_USER_FOR_ROOT if _is_root() else None
+
+    # -- files -------------------------------------------------------------------------------
+    @property
+    def bindir(self) -> Path:
+        if self._bindir is None:
+            self._bindir = find_bindir()
+        return self._bindir
+
+    @property
+    def data_dir(self) -> Path:
+        pointer = self.pg_dir / "datadir"
+        if pointer.exists():
+            return Path(pointer.read_text().strip())
+        return self.pg_dir / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir.parent / "postgresql.log"
+
+    @property
+    def port(self) -> int:
+        port_file = self.pg_dir / "port"
+        if port_file.exists():
+            return int(port_file.read_text().strip())
+        port = _free_port()
+        port_file.write_text(f"{port}\n")
+        return port
+
+    @property
+    def password(self) -> str:
+        return (self.pg_dir / "password").read_text().strip()
+
+    @property
+    def initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def url(self, database: str = DATABASE) -> str:
+        """The libpq URL of a database in this cluster."""
+        return (
+            f"postgresql://{SUPERUSER}:{quote(self.password, safe='')}@127.0.0.1:{self.port}/"
+            f"{database}"
+        )
+
+    # -- running commands ----------------------------------------------------------------------
+    def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [str(self.bindir / args[0]), *args[1:]]
+        if self.run_as:
+            command = ["runuser", "-u", self.run_as, "--", *command]
+        # Run from a directory the postgres user can read, or pg_ctl complains about the cwd.
+        proc = subprocess.run(
+            command, capture_output=True, text=True, cwd="/", check=False, timeout=120
+        )
+        if check and proc.returncode != 0:
+            raise ClusterError(
+                f"{args[0]} failed ({proc.returncode}): "
+                f"{proc.stderr.strip() or proc.stdout.strip()}"
+            )
+        return proc
+
+    def _give_to_run_as(self, path: Path) -> None:
+        if self.run_as:
+            shutil.chown(path, user=self.run_as, group=None)
+
+    def _run_as_can_use(self, path: Path) -> bool:
+        if not self.run_as:
+            return True
+        probe = subprocess.run(
+            ["runuser", "-u", self.run_as, "--", "test", "-w", str(path), "-a", "-x", str(path)],
+            check=False,
+            cwd="/",
+        )
+        return probe.returncode == 0
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def init(self) -> None:
+        """Create the cluster if it does not exist yet (idempotent)."""
+        if self.initialised:
+            return
+        self.pg_dir.mkdir(parents=True, exist_ok=True)
+        password_file = self.pg_dir / "password"
+        if not password_file.exists():
+            password_file.write_text(secrets.token_urlsafe(24) + "\n")
+            password_file.chmod(0o600)
+        data_dir = self.pg_dir / "data"
+        if self.run_as:
+            data_parent = self.pg_dir
+            if not self._run_as_can_use_after_chown(data_parent):
+                digest = hashlib.sha256(str(self.home).encode()).hexdigest()[:12]
+                data_parent = ROOT_FALLBACK_BASE / digest
+                data_parent.mkdir(parents=True, exist_ok=True)
+                ROOT_FALLBACK_BASE.chmod(0o755)
+                self._give_to_run_as(data_parent)
+                data_dir = data_parent / "data"
+                (self.pg_dir / "datadir").write_text(f"{data_dir}\n")
+        # initdb reads the password from a file the cluster owner can read; remove it afterwards.
+        pwfile = data_dir.parent / "initdb.pw"
+        pwfile.write_text(self.password + "\n")
+        pwfile.chmod(0o600)
+        self._give_to_run_as(pwfile)
+        try:
+            self._run(
+                [
+                    "initdb",
+                    "-D",
+                    str(data_dir),
+                    "-U",
+                    SUPERUSER,
+                    f"--pwfile={pwfile}",
+                    "--auth=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        with (data_dir / "postgresql.conf").open("a") as conf:
+            conf.write("\ninclude_if_exists = 'gridgov.conf'\n")
+
+    def _run_as_can_use_after_chown(self, directory: Path) -> bool:
+        self._give_to_run_as(directory)
+        return self._run_as_can_use(directory)
+
+    def _write_runtime_conf(self, port: int) -> None:
+        conf = self.data_dir / "gridgov.conf"
+        conf.write_text(
+            "# written by gridgov on every start\n"
+            "listen_addresses = '127.0.0.1'\n"
+            f"port = {port}\n"
+            "unix_socket_directories = ''\n"
+            "max_connections = 200\n"
+            "shared_buffers = '256MB'\n"
+            "fsync = on\n"
+            "logging_collector = off\n"
+        )
+        self._give_to_run_as(conf)
+
+    def _postmaster_pid(self) -> int | None:
+        pid_file = self.data_dir / "postmaster.pid"
+        try:
+            first = pid_file.read_text().splitlines()[0]
+        except (FileNotFoundError, IndexError):
+            return None
+        return int(first) if first.strip().isdigit() else None
+
+    def _is_our_postmaster(self, pid: int) -> bool:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (FileNotFoundError, PermissionError):
+            return False
+        return (
+            bool(cmdline) and b"postgres" in Path(cmdline[0].decode(errors="replace")).name.encode()
+        )
+
+    def _clear_stale_pid(self) -> None:
+        """Remove a postmaster.pid left by a crash or kill -9, if its process is gone.
+
+        pg_ctl would otherwise trust a pid that the kernel has since given to another process.
+        """
+        pid = self._postmaster_pid()
+        if pid is not None and not self._is_our_postmaster(pid):
+            (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+
+    def status(self) -> ClusterStatus:
+        pid = self._postmaster_pid() if self.initialised else None
+        running = pid is not None and self._is_our_postmaster(pid)
+        return ClusterStatus(
+            running=running,
+            pid=pid if running else None,
+            port=self.port,
+            data_dir=self.data_dir,
+            url=self.url() if (self.pg_dir / "password").exists() else "",
+        )
+
+    def start(self, timeout: float = 60.0) -> ClusterStatus:
+        """Initialise if needed, start if not running, and make sure PostGIS is available."""
+        self.init()
+        current = self.status()
+        if current.running:
+            return current
+        self._clear_stale_pid()
+        port = self.port
+        if _port_in_use(port):
+            # Someone else took the remembered port while we were down: choose another.
+            port = _free_port()
+            (self.pg_dir / "port").write_text(f"{port}\n")
+        self._write_runtime_conf(port)
+        deadline = time.monotonic() + timeout
+        last_error = ""
+        while time.monotonic() < deadline:
+            proc = self._run(
+                [
+                    "pg_ctl",
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+                check=False,
+            )
+            if proc.returncode == 0:
+                break
+            # After kill -9 the old backends may still hold the shared memory for a moment.
+            last_error = proc.stderr.strip() or self._log_tail()
+            self._clear_stale_pid()
+            time.sleep(1.0)
+        else:
+            raise ClusterError(f"the embedded PostgreSQL did not start: {last_error}")
+        self._ensure_database()
+        return self.status()
+
+    def _log_tail(self, lines: int = 5) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return ""
+
+    def _psql(self, sql: str, database: str = "postgres") -> str:
+        env = {**os.environ, "PGPASSWORD": self.password}
+        proc = subprocess.run(
+            [
+                str(self.bindir / "psql"),
+                "-X",
+                "-q",
+                "-t",
+                "-A",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                SUPERUSER,
+                "-d",
+                database,
+                "-c",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=60,
+        )
+        if proc.returncode != 0:
+            raise ClusterError(f"psql failed: {proc.stderr.strip()}")
+        return proc.stdout.strip()
+
+    def _ensure_database(self) -> None:
+        exists = self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'")
+        if exists != "1":
+            self._psql(f"CREATE DATABASE {DATABASE}")
+        self._psql("CREATE EXTENSION IF NOT EXISTS postgis", database=DATABASE)
+
+    def stop(self) -> bool:
+        """Stop the cluster if it runs; return whether it was running."""
+        if not self.initialised:
+            return False
+        if not self.status().running:
+            self._clear_stale_pid()
+            return False
+        self._run(["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60", "stop"])
+        return True
+
+
+def default_home() -> Path:
+    """``$GRIDGOV_HOME`` or ``.gridgov`` next to the source tree."""
+    env = os.environ.get("GRIDGOV_HOME")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / ".gridgov"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``start|stop|status|url`` without the rest of gridgov (for tests and shells)."""
+    parser = argparse.ArgumentParser(prog="python -m gis.pgcluster")
+    parser.add_argument("action", choices=["start", "stop", "status", "url"])
+    parser.add_argument("--home", type=Path, default=None)
+    args = parser.parse_args(argv)
+    cluster = EmbeddedCluster(args.home or default_home())
+    try:
+        if args.action == "start":
+            state = cluster.start()
+            print(f"running pid={state.pid} port={state.port}")
+        elif args.action == "stop":
+            print("stopped" if cluster.stop() else "not running")
+        elif args.action == "status":
+            state = cluster.status()
+            print(f"{'running' if state.running else 'stopped'} pid={state.pid} port={state.port}")
+        else:
+            print(cluster.url())
+    except ClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Who is looking: the viewer's role and area scope, and what personal data they may see.
+
+Every account has a role and a scope (an area code); it sees that area's subtree. Anonymous
+visitors are the public: they see public layers (boundaries, party organisations, facilities,
+aggregates) and no personal data at all. Data functions take a :class:`Viewer` as a required
+argument, so a read path cannot forget to scope.
+
+Decisions (docs/security.md): boundaries, party organisations, service facilities and aggregate
+statistics are public information and visible city-wide; personal records (households, residents,
+party members, staff contacts), incident details and audit data are visible only inside the
+viewer's scope, and personal fields are unmasked only for roles that need them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = (
+    "admin",
+    "district_secretary",
+    "street_secretary",
+    "community_secretary",
+    "grid_chief",
+    "grid_worker",
+    "party_instructor",
+    "command_operator",
+    "planner",
+    "party_member",
+)
+PUBLIC_ROLE = "public"
+
+# Roles whose work needs names, ID numbers and phones of people in their own area.
+PERSONAL_DATA_ROLES = frozenset(
+    {
+        "admin",
+        "district_secretary",
+        "street_secretary",
+        "community_secretary",
+        "grid_chief",
+        "grid_worker",
+        "party_instructor",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The account behind a request (or the anonymous public)."""
+
+    username: str | None
+    role: str
+    scope_code: str | None
+    user_id: int | None = None
+
+    @property
+    def is_public(self) -> bool:
+        return self.role == PUBLIC_ROLE
+
+    def covers(self, code: str | None) -> bool:
+        """Whether an area code lies in this viewer's subtree.
+
+        >>> Viewer("li", "grid_chief", "620881001001001").covers("620881001001001")
+        True
+        >>> Viewer("li", "grid_chief", "620881001001001").covers("620881001001002")
+        False
+        >>> ANONYMOUS.covers("620881")
+        False
+        """
+        if self.scope_code is None or code is None:
+            return False
+        return code.startswith(self.scope_code)
+
+    @property
+    def may_unmask(self) -> bool:
+        """Whether this role may see personal fields unmasked (rows in scope only)."""
+        return self.role in PERSONAL_DATA_ROLES
+
+    @property
+    def scope_like(self) -> str | None:
+        """A SQL LIKE pattern matching codes in scope (bind it; never format it into SQL)."""
+        return None if self.scope_code is None else self.scope_code + "%"
+
+
+ANONYMOUS = Viewer(username=None, role=PUBLIC_ROLE, scope_code=None)

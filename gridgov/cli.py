@@ -1,0 +1,190 @@
+"""The ``gridgov`` command line: the embedded database, migrations, the demo city, the server.
+
+This package is the composition root: it may import gis, data, api and web; they never import it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from gis.pgcluster import ClusterError, EmbeddedCluster
+from gis.settings import get_settings
+
+app = typer.Typer(
+    help="gridgov: geospatial grid governance (网格化治理) on PostGIS.", no_args_is_help=True
+)
+db_app = typer.Typer(
+    help="The embedded PostGIS cluster under $GRIDGOV_HOME/pg.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+
+def _cluster() -> EmbeddedCluster:
+    return EmbeddedCluster(get_settings().home)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=1)
+
+
+def _external_database() -> bool:
+    if get_settings().database_url:
+        console.print("GRIDGOV_DATABASE_URL is set: using that database, no embedded cluster.")
+        return True
+    return False
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Create (first time) and start the embedded PostGIS cluster."""
+    if _external_database():
+        return
+    try:
+        state = _cluster().start()
+    except ClusterError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"embedded PostGIS running on 127.0.0.1:{state.port} (pid {state.pid})")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded cluster."""
+    if _external_database():
+        return
+    try:
+        stopped = _cluster().stop()
+    except ClusterError as exc:
+        raise _fail(str(exc)) from exc
+    console.print("stopped" if stopped else "not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the embedded cluster runs; exit 3 when it does not."""
+    if _external_database():
+        return
+    cluster = _cluster()
+    if not cluster.initialised:
+        console.print("not initialised (run `gridgov db start`)")
+        raise typer.Exit(code=3)
+    state = cluster.status()
+    console.print(
+        f"{'running' if state.running else 'stopped'}; port {state.port}; data {state.data_dir}"
+    )
+    if not state.running:
+        raise typer.Exit(code=3)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL (for psql, QGIS or GRIDGOV_DATABASE_URL elsewhere)."""
+    from gis.db import DatabaseNotConfigured, database_url
+    from gis.settings import libpq_url
+
+    try:
+        typer.echo(libpq_url(database_url()))
+    except DatabaseNotConfigured as exc:
+        raise _fail(str(exc)) from exc
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Option(help="Target revision")] = "heads",
+    down: Annotated[bool, typer.Option("--down", help="Migrate down to the revision")] = False,
+) -> None:
+    """Bring the database schema up to date (Alembic)."""
+    from gis import migrate as migrations
+
+    if down:
+        migrations.downgrade(revision=revision if revision != "heads" else "base")
+    else:
+        migrations.upgrade(revision=revision)
+    console.print(f"schema at {', '.join(sorted(migrations.current_heads())) or 'base'}")
+
+
+@app.command()
+def demo(
+    households: Annotated[int, typer.Option(min=400, help="Households in the generated city")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same city)")] = 0,
+) -> None:
+    """Load the demo city 华亭市 once (later calls do nothing)."""
+    import psycopg
+
+    from data.demo import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, load_demo
+    from gis.db import database_url
+    from gis.settings import libpq_url
+
+    started = time.monotonic()
+    with (
+        psycopg.connect(libpq_url(database_url())) as conn,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress,
+    ):
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        try:
+            counts = load_demo(
+                conn,
+                households=households or DEFAULT_HOUSEHOLDS,
+                seed=seed or DEFAULT_SEED,
+                progress=report,
+            )
+        except ValueError as exc:
+            raise _fail(str(exc)) from exc
+        conn.commit()
+    if counts is None:
+        console.print("the demo city is already loaded; nothing to do")
+        return
+    summary = ", ".join(f"{table} {n:,}" for table, n in counts.items())
+    console.print(f"demo city loaded in {time.monotonic() - started:.1f}s: {summary}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (GRIDGOV_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (GRIDGOV_PORT)")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (GRIDGOV_WORKERS)")] = None,
+) -> None:
+    """Serve the API and the map pages."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+if __name__ == "__main__":
+    app()
