@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterator
 
 import psycopg
@@ -11,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
+import gis
 from gis.migrate import current_heads, downgrade, script_heads, upgrade
 from gis.models import Base
 from gis.settings import normalise_database_url
@@ -31,6 +34,13 @@ TABLES = {
     "app_user",
     "dataset_load",
 }
+
+
+def _import_all_models() -> None:
+    """Models of later features live in their own modules of gis; load them all."""
+    for info in pkgutil.walk_packages(gis.__path__, "gis."):
+        if "migrations" not in info.name:
+            importlib.import_module(info.name)
 
 
 @pytest.fixture
@@ -62,6 +72,7 @@ def test_up_down_up(scratch_url: str) -> None:
 
 
 def test_models_match_the_migrated_schema(empty_database_url: str) -> None:
+    _import_all_models()
     engine = create_engine(normalise_database_url(empty_database_url), poolclass=pool.NullPool)
     with engine.connect() as conn:
         context = MigrationContext.configure(
