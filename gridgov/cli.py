@@ -5,6 +5,8 @@ This package is the composition root: it may import gis, data, api and web; they
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import time
 from typing import Annotated
 
@@ -185,6 +187,21 @@ def serve(
         log_level="info",
     )
 
+
+def _register_command_modules() -> None:
+    """Let every ``gridgov/commands_*.py`` add its commands (``register(app)``).
+
+    Features own their commands (users, audit, import, export) without editing this file.
+    """
+    import gridgov
+
+    for info in sorted(pkgutil.iter_modules(gridgov.__path__), key=lambda m: m.name):
+        if info.name.startswith("commands_"):
+            module = importlib.import_module(f"gridgov.{info.name}")
+            module.register(app)
+
+
+_register_command_modules()
 
 if __name__ == "__main__":
     app()
