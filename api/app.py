@@ -1,7 +1,8 @@
 """The application factory: the JSON API, OGC and Open311 surfaces, the map pages and assets.
 
 Routers are discovered: every module in ``api/routers`` exposes ``router`` and may set ``PREFIX``
-(default ``/api/v1``), so adding a resource never means editing this file.
+(default ``/api/v1``), and every page module in ``web`` exposes ``router``; adding a resource or a
+page never means editing this file.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import api.routers
 import web
 from api.errors import install_error_handlers
 from gis.settings import get_settings
-from web import pages
 
 API_PREFIX = "/api/v1"
 
@@ -30,6 +30,17 @@ def discover_routers() -> list[tuple[str, APIRouter]]:
         router = getattr(module, "router", None)
         if isinstance(router, APIRouter):
             found.append((getattr(module, "PREFIX", API_PREFIX), router))
+    return found
+
+
+def discover_page_routers() -> list[APIRouter]:
+    """The ``router`` of every module of ``web`` that serves pages (web/pages.py, web/plan.py…)."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(web.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"web.{info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, APIRouter):
+            found.append(router)
     return found
 
 
@@ -46,6 +57,7 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     for prefix, router in discover_routers():
         app.include_router(router, prefix=prefix)
-    app.include_router(pages.router)
+    for page_router in discover_page_routers():
+        app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")
     return app
