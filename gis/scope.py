@@ -43,6 +43,22 @@ PERSONAL_DATA_ROLES = frozenset(
 )
 
 
+def subtree_code_prefix(code: str) -> str:
+    """The code prefix shared by an area and everything under it.
+
+    Street codes end in ``000`` and their communities replace those digits, so a street's
+    subtree is its first nine digits; every other level's subtree extends its full code.
+
+    >>> subtree_code_prefix("620881"), subtree_code_prefix("620881001000")
+    ('620881', '620881001')
+    >>> subtree_code_prefix("620881001001"), subtree_code_prefix("620881001001001")
+    ('620881001001', '620881001001001')
+    """
+    if len(code) == 12 and code.endswith("000"):
+        return code[:9]
+    return code
+
+
 @dataclass(frozen=True)
 class Viewer:
     """The account behind a request (or the anonymous public)."""
@@ -63,12 +79,14 @@ class Viewer:
         True
         >>> Viewer("li", "grid_chief", "620881001001001").covers("620881001001002")
         False
+        >>> Viewer("wang", "street_secretary", "620881001000").covers("620881001001001")
+        True
         >>> ANONYMOUS.covers("620881")
         False
         """
         if self.scope_code is None or code is None:
             return False
-        return code.startswith(self.scope_code)
+        return code.startswith(subtree_code_prefix(self.scope_code))
 
     @property
     def may_unmask(self) -> bool:
@@ -78,7 +96,7 @@ class Viewer:
     @property
     def scope_like(self) -> str | None:
         """A SQL LIKE pattern matching codes in scope (bind it; never format it into SQL)."""
-        return None if self.scope_code is None else self.scope_code + "%"
+        return None if self.scope_code is None else subtree_code_prefix(self.scope_code) + "%"
 
 
 ANONYMOUS = Viewer(username=None, role=PUBLIC_ROLE, scope_code=None)

@@ -1,0 +1,1 @@
+"""Pydantic models of the API (response and request bodies), one module per resource."""
