@@ -1,73 +1,139 @@
-"""The map pages. Folium builds each page; layers are fetched by the browser, never inlined."""
+"""党建电子地图 ``/``: the whole city, and the boundary fallback layer ``/map/layers``.
+
+Folium builds the shell (map, controls, the layer tree of empty groups); the page script
+``web/static/gridgov/city.js`` fills the groups from vector tiles or bbox-limited GeoJSON.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-import folium
-from branca.element import Figure
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from gis.db import get_session
-from gis.queries.areas import area_features, city_bounds
-from gis.settings import get_settings
-from web.assets import localise
+from gis.queries.areas import area_features
 from web.i18n import t
+from web.mapkit import Page
+from web.page_data import INCIDENT_CATEGORIES, bounds_of_city
 
 router = APIRouter(include_in_schema=False)
 SessionDep = Annotated[Session, Depends(get_session)]
 
-# Default view when the database is empty: the demo city 华亭市.
-DEFAULT_CENTRE = (35.22, 106.65)
-LEVEL_STYLE: dict[str, dict[str, Any]] = {
-    "street": {"color": "#b71c1c", "weight": 3, "fillOpacity": 0.0},
-    "community": {"color": "#e65100", "weight": 2, "fillOpacity": 0.0, "dashArray": "6 4"},
-    "grid": {"color": "#1565c0", "weight": 1, "fillColor": "#90caf9", "fillOpacity": 0.25},
-}
+FALLBACK_LEVELS = ("street", "community", "grid")
+ORG_LEVELS = ("street", "community", "grid", "building", "household")
+CHOROPLETH_METRICS = ("households", "members_per_100", "open_incidents", "on_time_rate", "density")
 
 
-def _layer(level: str, label: str, lang: str) -> folium.GeoJson:
-    return folium.GeoJson(
-        f"/map/layers/{level}.geojson",
-        name=label,
-        style_function=lambda _feature, style=LEVEL_STYLE[level]: style,
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name", "code"], aliases=[t("popup.name", lang), t("popup.code", lang)]
-        ),
-        embed=False,
+def metric_label(metric: str, lang: str) -> str:
+    """Label of a thematic-map choice in the layer tree."""
+    if metric == "none":
+        return t("js.choropleth.none", lang)
+    return t("layer.density" if metric == "density" else f"js.stat.{metric}", lang)
+
+
+def city_page(request: Request, session: Session) -> str:
+    """The HTML of the city map for the request's viewer."""
+    page = Page(request, title_key="app.title", body_class="gg-city")
+    lang = page.lang
+    for level, key in (
+        ("street", "layer.streets"),
+        ("community", "layer.communities"),
+        ("grid", "layer.grids"),
+        ("building", "layer.buildings"),
+    ):
+        page.group(f"area_{level}", t(key, lang))
+    page.group("labels", "labels")
+    for level in ORG_LEVELS:
+        page.group(f"org_{level}", t(f"layer.org.{level}", lang), show=level != "household")
+    page.group("facilities", t("layer.facilities", lang))
+    page.group("circle15", t("layer.circle15", lang))
+    page.group("incident_clusters", t("layer.incident_clusters", lang))
+    page.group("incident_heat", t("layer.incident_heat", lang), show=False)
+    for metric in ("none", *CHOROPLETH_METRICS):
+        page.group(f"choropleth_{metric}", metric_label(metric, lang), show=metric == "households")
+
+    overlay_tree: dict[str, Any] = {
+        "label": t("layer.overlays", lang),
+        "children": [
+            {
+                "label": t("layer.boundaries", lang),
+                "selectAllCheckbox": True,
+                "children": [
+                    page.tree_node(f"area_{lv}", t(k, lang))
+                    for lv, k in (
+                        ("street", "layer.streets"),
+                        ("community", "layer.communities"),
+                        ("grid", "layer.grids"),
+                        ("building", "layer.buildings"),
+                    )
+                ],
+            },
+            {
+                "label": t("layer.party", lang),
+                "selectAllCheckbox": True,
+                "children": [
+                    page.tree_node(
+                        f"org_{lv}",
+                        f'<i class="gg-swatch gg-org-{lv}"></i>{t(f"layer.org.{lv}", lang)}',
+                    )
+                    for lv in ORG_LEVELS
+                ],
+            },
+            {
+                "label": t("layer.services", lang),
+                "children": [
+                    page.tree_node("facilities", t("layer.facilities", lang)),
+                    page.tree_node("circle15", t("layer.circle15", lang)),
+                ],
+            },
+            {
+                "label": t("layer.incidents", lang),
+                "children": [
+                    page.tree_node("incident_clusters", t("layer.incident_clusters", lang)),
+                    page.tree_node("incident_heat", t("layer.incident_heat", lang)),
+                ],
+            },
+            {
+                "label": t("layer.choropleth", lang),
+                "children": [
+                    page.tree_node(
+                        f"choropleth_{m}", metric_label(m, lang), radioGroup="choropleth"
+                    )
+                    for m in ("none", *CHOROPLETH_METRICS)
+                ],
+            },
+        ],
+    }
+    page.add_controls(overlay_tree)
+    bounds = bounds_of_city(session)
+    sections = [
+        {"id": "area", "heading": t("js.panel", lang), "body": t("js.click_hint", lang)},
+    ]
+    return page.render(
+        "cityPage",
+        {
+            "bounds": bounds,
+            "fallbackLevels": FALLBACK_LEVELS,
+            "metrics": CHOROPLETH_METRICS,
+            "empty": None
+            if bounds
+            else {"title": t("empty.title", lang), "body": t("empty.body", lang)},
+        },
+        {
+            "search": True,
+            "printable": False,
+            "sections": sections,
+            "incident_filters": True,
+            "categories": INCIDENT_CATEGORIES,
+        },
     )
-
-
-def city_map(session: Session) -> folium.Map:
-    """The overview map of the city: street, community and grid boundaries."""
-    lang = get_settings().language
-    bounds = city_bounds(session)
-    fmap = folium.Map(
-        location=DEFAULT_CENTRE, zoom_start=14, tiles=None, control_scale=True, prefer_canvas=True
-    )
-    root = fmap.get_root()
-    assert isinstance(root, Figure)
-    root.header.add_child(folium.Element(f"<title>{t('app.title', lang)}</title>"))
-    if bounds is None:
-        folium.Marker(
-            DEFAULT_CENTRE, popup=f"<b>{t('empty.title', lang)}</b><br>{t('empty.body', lang)}"
-        ).add_to(fmap)
-    else:
-        west, south, east, north = bounds
-        fmap.fit_bounds([[south, west], [north, east]])
-        _layer("grid", t("layer.grids", lang), lang).add_to(fmap)
-        _layer("community", t("layer.communities", lang), lang).add_to(fmap)
-        _layer("street", t("layer.streets", lang), lang).add_to(fmap)
-        folium.LayerControl(collapsed=False).add_to(fmap)
-    localise(fmap.get_root())
-    return fmap
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(session: SessionDep) -> HTMLResponse:
-    return HTMLResponse(city_map(session).get_root().render())
+def index(request: Request, session: SessionDep) -> HTMLResponse:
+    return HTMLResponse(city_page(request, session))
 
 
 @router.get("/map/layers/{level}.geojson")
@@ -76,8 +142,11 @@ def layer(
     level: str,
     bbox: Annotated[str | None, Query(pattern=r"^-?[\d.]+(,-?[\d.]+){3}$")] = None,
 ) -> JSONResponse:
-    """Boundaries of one level for the map, simplified for an overview."""
-    if level not in LEVEL_STYLE:
+    """Boundaries of one level for the map, simplified for an overview.
+
+    The page uses this only while the OGC items/tiles service is not routed.
+    """
+    if level not in FALLBACK_LEVELS:
         return JSONResponse({"detail": f"unknown layer {level}"}, status_code=404)
     box = tuple(float(v) for v in bbox.split(",")) if bbox else None
     collection = area_features(session, level, box, tolerance=0.00001)  # type: ignore[arg-type]

@@ -1,0 +1,281 @@
+"""The map pages in headless Chromium against the live demo city.
+
+Each page: no console errors, no request outside the app's origin; drawn shapes and markers are
+counted in the DOM and compared with SQL; clicking a grid shows its numbers; an incident posted
+through the API appears on /command without a reload. Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.conftest import LiveServer, unavailable
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+README_SHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "map.png"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+OPEN = ("reported", "registered", "dispatched", "in_progress", "handled")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        unavailable(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page with every console error and every request recorded."""
+
+    def __init__(self, browser: Any, origin: str, **context: Any) -> None:
+        self.origin = origin
+        self.context = browser.new_context(viewport={"width": 1280, "height": 800}, **context)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+
+    def open(self, path: str) -> Any:
+        self.page.goto(self.origin + path)
+        self.page.wait_for_load_state("networkidle")
+        self.page.wait_for_timeout(500)
+        return self.page
+
+    def foreign(self) -> list[str]:
+        return [
+            u
+            for u in self.requests
+            if not (u.startswith(self.origin + "/") or u.startswith("data:"))
+        ]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def sql(url: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+
+def first_grid(url: str) -> str:
+    return str(
+        sql(url, "SELECT code FROM area WHERE level='grid' AND valid_to IS NULL ORDER BY code")[0][
+            0
+        ]
+    )
+
+
+@pytest.mark.parametrize("path", ["/", "/grid/{grid}", "/command"])
+def test_page_loads_cleanly_and_stays_on_its_origin(
+    browser: Any, live_server: LiveServer, demo_database_url: str, path: str
+) -> None:
+    path = path.format(grid=first_grid(demo_database_url))
+    watched = Watched(browser, live_server.url)
+    try:
+        page = watched.open(path)
+        assert page.locator(".leaflet-container").count() == 1
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = path.strip("/").replace("/", "_") or "city"
+        page.screenshot(path=str(ARTIFACTS / f"map_{name}.png"))
+        assert watched.errors == [], watched.errors
+        assert watched.foreign() == [], watched.foreign()
+        # Phone-sized screens get the viewport meta and the bottom-sheet panel.
+        assert page.locator('meta[name="viewport"]').count() == 1
+    finally:
+        watched.close()
+
+
+def test_city_draws_every_grid_and_party_orgs(
+    browser: Any, live_server: LiveServer, demo_database_url: str
+) -> None:
+    watched = Watched(browser, live_server.url)
+    try:
+        page = watched.open("/")
+        grids = sql(
+            demo_database_url, "SELECT code FROM area WHERE level='grid' AND valid_to IS NULL"
+        )
+        page.wait_for_function(
+            f"document.querySelectorAll('path.gg-area-grid').length >= {len(grids)}", timeout=15000
+        )
+        drawn = set(
+            page.eval_on_selector_all(
+                "path.gg-area-grid", "els => els.map(e => e.getAttribute('data-code'))"
+            )
+        )
+        assert drawn == {code for (code,) in grids}
+        page.wait_for_function(
+            "window.gridgov.city && document.querySelector('.leaflet-marker-icon.gg-org')"
+        )
+        state = page.evaluate(
+            """() => { const m = window.gridgovPage.map, counts = {};
+                 for (const lv of ['street','community','grid','building','household'])
+                   counts[lv] = document.querySelectorAll(
+                     '.leaflet-marker-icon.gg-org-' + lv).length;
+                 return {zoom: m.getZoom(), counts: counts}; }"""
+        )
+        loaded = page.evaluate("() => { const b = window.gridgovOrgBounds; return b ? b : null; }")
+        zoom = state["zoom"]
+        min_zoom = {"street": 0, "community": 12, "grid": 14, "building": 16, "household": 17}
+        assert loaded is not None
+        w, s, e, n = loaded
+        for level, z in min_zoom.items():
+            (expected,) = sql(
+                demo_database_url,
+                "SELECT count(*) FROM party_org WHERE level = %s "
+                "AND geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
+                (level, w, s, e, n),
+            )[0]
+            assert state["counts"][level] == (expected if zoom >= z else 0), (level, zoom)
+        assert state["counts"]["street"] > 0
+        page.wait_for_timeout(500)
+        README_SHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(README_SHOT))
+    finally:
+        watched.close()
+
+
+def test_clicking_a_grid_shows_its_statistics(
+    browser: Any, live_server: LiveServer, demo_database_url: str
+) -> None:
+    code = first_grid(demo_database_url)
+    ((households, residents, members),) = sql(
+        demo_database_url,
+        """
+        SELECT count(DISTINCT h.id), count(r.id), count(pm.id)
+        FROM area g JOIN building b ON b.grid_id = g.id AND b.valid_to IS NULL
+        JOIN household h ON h.building_id = b.id
+        JOIN resident r ON r.household_id = h.id
+        LEFT JOIN party_member pm ON pm.resident_id = r.id
+        WHERE g.code = %s AND g.valid_to IS NULL
+        """,
+        (code,),
+    )
+    ((open_incidents,),) = sql(
+        demo_database_url,
+        "SELECT count(*) FROM incident i JOIN area g ON g.id = i.grid_id "
+        "WHERE g.code = %s AND i.status = ANY(%s)",
+        (code, list(OPEN)),
+    )
+    watched = Watched(browser, live_server.url)
+    try:
+        page = watched.open("/")
+        page.wait_for_selector(f'path.gg-area-grid[data-code="{code}"]', state="attached")
+        page.locator(f'path.gg-area-grid[data-code="{code}"]').dispatch_event("click")
+        page.wait_for_selector('#gg-area [data-stat="households"] .gg-value', timeout=15000)
+
+        def shown(key: str) -> str:
+            return page.inner_text(f'#gg-area [data-stat="{key}"] .gg-value').strip()
+
+        assert page.get_attribute("#gg-area .gg-area-head", "data-code") == code
+        assert shown("households") == str(households)
+        assert shown("residents") == str(residents)
+        assert shown("party_members") == str(members)
+        assert shown("open_incidents") == str(open_incidents)
+        assert page.get_attribute("#gg-area a.gg-grid-link", "href") == f"/grid/{code}"
+        page.screenshot(path=str(ARTIFACTS / "map_city_grid_clicked.png"))
+        assert watched.errors == []
+    finally:
+        watched.close()
+
+
+def test_gcj02_in_the_browser_matches_python(browser: Any, live_server: LiveServer) -> None:
+    from web.gcj02 import wgs84_to_gcj02
+
+    watched = Watched(browser, live_server.url)
+    try:
+        page = watched.open("/command")
+        points = [(106.65, 35.22), (116.397, 39.909), (121.47, 31.23), (2.35, 48.85)]
+        got = page.evaluate(
+            "pts => pts.map(p => window.gridgov.gcj02.fromWgs84(p[0], p[1]))", points
+        )
+        for (lon, lat), (glon, glat) in zip(points, got, strict=True):
+            want = wgs84_to_gcj02(lon, lat)
+            assert abs(glon - want[0]) < 1e-9 and abs(glat - want[1]) < 1e-9
+    finally:
+        watched.close()
+
+
+@pytest.fixture(scope="module")
+def signed_in_server(demo_database_url: str) -> Iterator[tuple[LiveServer, str, str]]:
+    """A live server whose demo accounts have a known password (admin sees every incident)."""
+    from gis.accounts import ensure_demo_accounts
+
+    password = "browser-test-password-123"
+    with psycopg.connect(demo_database_url) as conn:
+        ensure_demo_accounts(conn, password)
+        conn.commit()
+    server = LiveServer(demo_database_url)
+    yield server, "demo_admin", password
+    server.stop()
+
+
+def test_posted_incident_appears_on_command_without_reload(
+    browser: Any, signed_in_server: tuple[LiveServer, str, str], demo_database_url: str
+) -> None:
+    server, username, password = signed_in_server
+    watched = Watched(browser, server.url)
+    try:
+        response = watched.context.request.post(
+            server.url + "/login",
+            form={"username": username, "password": password, "next": "/command"},
+            max_redirects=0,
+        )
+        if response.status not in (303, 200):
+            unavailable(f"cannot sign in {username}: {response.status}")
+        page = watched.open("/command")
+        page.wait_for_selector(".gg-live-status", state="attached", timeout=15000)
+        page.wait_for_function(
+            "document.querySelector('.gg-live-status').textContent.includes('●')", timeout=15000
+        )
+        before = page.evaluate("() => location.href + performance.timeOrigin")
+        # A point inside the first grid, posted by the public through the API.
+        ((lon, lat),) = sql(
+            demo_database_url,
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM area "
+            "WHERE code = %s AND valid_to IS NULL) x",
+            (first_grid(demo_database_url),),
+        )
+        created = httpx.post(
+            server.url + "/api/v1/incidents",
+            json={
+                "category": "市容环境",
+                "description": "浏览器测试：路边堆放垃圾",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "source": "public",
+            },
+            timeout=30,
+        )
+        assert created.status_code in (200, 201), created.text
+        body = created.json()
+        code = (body.get("properties") or body).get("code")
+        page.wait_for_selector(f'.gg-queue li[data-code="{code}"]', timeout=20000)
+        assert page.evaluate("() => location.href + performance.timeOrigin") == before
+        assert page.locator(".gg-flash").count() >= 1
+        page.screenshot(path=str(ARTIFACTS / "map_command_live.png"))
+        assert watched.errors == [], watched.errors
+        assert json.dumps(watched.foreign()) == "[]"
+    finally:
+        watched.close()

@@ -1,0 +1,43 @@
+"""Command centre ``/command``: every incident live (SSE), overdue ones flagged, a queue, KPIs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from gis.db import get_session
+from web.i18n import t
+from web.mapkit import Page
+from web.page_data import INCIDENT_CATEGORIES, bounds_of_city
+
+router = APIRouter(include_in_schema=False)
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@router.get("/command", response_class=HTMLResponse)
+def command_page(request: Request, session: SessionDep) -> HTMLResponse:
+    page = Page(request, title_key="app.command_title", body_class="gg-command")
+    lang = page.lang
+    page.group("grids", t("layer.grids", lang))
+    page.group("incidents", t("layer.incidents", lang))
+    page.add_controls(None)
+    sections = [
+        {"id": "live", "heading": None},
+        {"id": "queue", "heading": t("js.queue", lang)},
+        {"id": "kpi", "heading": t("js.kpi", lang)},
+    ]
+    html = page.render(
+        "commandPage",
+        {"bounds": bounds_of_city(session)},
+        {
+            "search": False,
+            "printable": False,
+            "sections": sections,
+            "incident_filters": False,
+            "categories": INCIDENT_CATEGORIES,
+        },
+    )
+    return HTMLResponse(html)

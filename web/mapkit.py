@@ -1,0 +1,225 @@
+"""What every map page shares: the viewer, the data sources the app offers, the folium skeleton
+(controls, layer tree, vendored assets) and the hand-over to the page script.
+
+A page is a thin HTML shell. Python composes the map (folium), its controls and empty layer
+groups; ``web/static/gridgov/*.js`` fills those groups with data the browser fetches — vector
+tiles or bbox-limited GeoJSON — so the HTML never grows with the city.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import folium
+import jinja2
+from branca.element import Element, Figure, MacroElement
+from fastapi import Request
+from folium.elements import JSCSSMixin
+from folium.plugins import Fullscreen, LocateControl, TreeLayerControl
+from folium.template import Template
+from markupsafe import escape
+
+from gis.scope import ANONYMOUS, Viewer
+from gis.settings import Settings, get_settings
+from web.assets import localise
+from web.basemaps import basemap
+from web.i18n import js_strings, t
+
+STATIC_DIR = Path(__file__).parent / "static"
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+)
+
+# Data services of the app as (name, path template with parameters written "{}", method).
+# A page only uses services the running app actually has, so while a service is missing the
+# page degrades (e.g. to /map/layers boundaries) instead of logging 404s in the browser.
+SERVICES: dict[str, tuple[str, str]] = {
+    "tiles": ("/ogc/collections/{}/tiles/WebMercatorQuad/tilejson.json", "GET"),
+    "items": ("/ogc/collections/{}/items", "GET"),
+    "area": ("/api/v1/areas/{}", "GET"),
+    "search": ("/api/v1/search", "GET"),
+    "locate": ("/api/v1/locate", "GET"),
+    "coverage": ("/api/v1/analysis/service-coverage", "GET"),
+    "incidents": ("/api/v1/incidents", "GET"),
+    "incident_create": ("/api/v1/incidents", "POST"),
+    "aggregates": ("/api/v1/incidents/aggregates", "GET"),
+    "metrics": ("/api/v1/incidents/metrics", "GET"),
+    "stream": ("/api/v1/incidents/stream", "GET"),
+}
+_PARAMETER = re.compile(r"\{[^}]*\}")
+
+
+def viewer_of(request: Request) -> Viewer:
+    """The viewer the security middleware put on the request, else the anonymous public.
+
+    Pages read ``request.state.viewer`` rather than importing ``api.security`` (web never
+    imports api); the API's own dependency reads the same attribute, so both agree.
+    """
+    viewer = getattr(request.state, "viewer", None)
+    return viewer if isinstance(viewer, Viewer) else ANONYMOUS
+
+
+def available_services(request: Request) -> dict[str, bool]:
+    """Which of :data:`SERVICES` the running app offers.
+
+    Read from the app's OpenAPI document (FastAPI builds it once and caches it): it lists every
+    data route whatever way routers were included, which a walk over ``app.routes`` does not.
+    """
+    routed: set[tuple[str, str]] = set()
+    for path, operations in request.app.openapi().get("paths", {}).items():
+        normalised = _PARAMETER.sub("{}", path)
+        routed.update((normalised, method.upper()) for method in operations)
+    return {name: (path, method) in routed for name, (path, method) in SERVICES.items()}
+
+
+@lru_cache
+def static_url(relative: str) -> str:
+    """URL of one of our own static files, versioned by content so browsers never run stale JS."""
+    digest = hashlib.sha256((STATIC_DIR / relative).read_bytes()).hexdigest()[:10]
+    return f"/static/{relative}?v={digest}"
+
+
+# Leaflet plugins the page scripts use directly (folium adds Leaflet, controls and the tree).
+VENDOR_JS = (
+    ("leaflet.markercluster", "leaflet.markercluster@1.5.3/dist/leaflet.markercluster.js"),
+    ("leaflet.heat", "folium@0.20.0/leaflet_heat.min.js"),
+    ("leaflet.vectorgrid", "leaflet.vectorgrid@1.3.0/dist/Leaflet.VectorGrid.bundled.min.js"),
+)
+VENDOR_CSS = (
+    ("markercluster", "leaflet.markercluster@1.5.3/dist/MarkerCluster.css"),
+    ("markercluster.default", "leaflet.markercluster@1.5.3/dist/MarkerCluster.Default.css"),
+)
+
+
+class PageScript(JSCSSMixin, MacroElement):
+    """Loads gridgov's own JS/CSS and starts the page script once the map and layers exist."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            gridgov.{{ this.entry }}({{ this.config_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, entry: str, config: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "GridgovPage"
+        self.entry = entry
+        # JSON inside <script>: escape "<" so no value can close the element.
+        self.config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
+        self.default_js = [(name, f"/static/vendor/{path}") for name, path in VENDOR_JS] + [
+            (name, static_url(f"gridgov/{name}.js"))
+            for name in ("gcj02", "common", entry.replace("Page", "").lower())
+        ]
+        self.default_css = [(name, f"/static/vendor/{path}") for name, path in VENDOR_CSS] + [
+            ("gridgov", static_url("gridgov/gridgov.css"))
+        ]
+
+
+class Page:
+    """One map page under construction."""
+
+    def __init__(
+        self,
+        request: Request,
+        *,
+        title_key: str,
+        body_class: str,
+        settings: Settings | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.lang = self.settings.language
+        self.viewer = viewer_of(request)
+        self.services = available_services(request)
+        self.title = t(title_key, self.lang)
+        self.body_class = body_class
+        self.basemap = basemap(self.settings.basemap, self.settings.tianditu_key)
+        self.map = folium.Map(
+            location=(35.22, 106.65),
+            zoom_start=13,
+            tiles=None,
+            control_scale=True,
+            zoom_control=True,
+            max_zoom=20,
+        )
+        self.groups: dict[str, folium.FeatureGroup] = {}
+        root = self.map.get_root()
+        assert isinstance(root, Figure)
+        self.root = root
+        # Without an icon the browser asks for /favicon.ico and logs the 404 as a console error.
+        root.header.add_child(
+            Element(
+                f'<link rel="icon" type="image/svg+xml" href="{static_url("gridgov/favicon.svg")}">'
+            ),
+            name="favicon",
+        )
+
+    def group(self, key: str, label: str, *, show: bool = True) -> folium.FeatureGroup:
+        """An empty layer group the page script fills; its label shows in the layer tree."""
+        group = folium.FeatureGroup(name=label, show=show, control=False)
+        group.add_to(self.map)
+        self.groups[key] = group
+        return group
+
+    def tree_node(self, key: str, label: str, **extra: Any) -> dict[str, Any]:
+        return {"label": label, "layer": self.groups[key], **extra}
+
+    def add_controls(self, overlay_tree: dict[str, Any] | None) -> None:
+        lang = self.lang
+        Fullscreen(
+            position="topleft",
+            title="全屏" if lang == "zh-CN" else "Full screen",
+            title_cancel="退出全屏" if lang == "zh-CN" else "Exit full screen",
+        ).add_to(self.map)
+        LocateControl(
+            position="topleft",
+            strings={"title": "定位我的位置" if lang == "zh-CN" else "Show me where I am"},
+            flyTo=True,
+            showPopup=False,
+        ).add_to(self.map)
+        if overlay_tree is not None:
+            TreeLayerControl(
+                overlay_tree=overlay_tree,
+                closed_symbol="⊞",
+                opened_symbol="⊟",
+                collapsed=True,
+            ).add_to(self.map)
+
+    def render(self, entry: str, config: dict[str, Any], chrome: dict[str, Any]) -> str:
+        """The page's HTML: header and side panel markup, the map, and the script hand-over."""
+        config = {
+            "lang": self.lang,
+            "strings": js_strings(self.lang),
+            "map": self.map.get_name(),
+            "groups": {key: group.get_name() for key, group in self.groups.items()},
+            "services": self.services,
+            "basemap": self.basemap.as_config(),
+            "viewer": {
+                "role": self.viewer.role,
+                "scope": self.viewer.scope_code,
+                "username": self.viewer.username,
+            },
+            **config,
+        }
+        PageScript(entry, config).add_to(self.map)
+        chrome_html = TEMPLATES.get_template("chrome.html").render(
+            title=self.title,
+            body_class=self.body_class,
+            lang=self.lang,
+            t=lambda key: t(key, self.lang),
+            viewer=self.viewer,
+            **chrome,
+        )
+        self.root.html.add_child(Element(chrome_html), name="chrome", index=0)
+        self.root.header.add_child(Element(f"<title>{escape(self.title)}</title>"), name="title")
+        localise(self.root)
+        html = self.root.render()
+        # folium writes a bare <html>; the language matters to screen readers and fonts.
+        return html.replace("<html>", f'<html lang="{self.lang}">', 1)
