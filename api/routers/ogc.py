@@ -1,0 +1,421 @@
+"""OGC API – Features at ``/ogc``: Part 1 (Core, GeoJSON) and Part 2 (CRS by reference).
+
+Errors here use OGC's exception JSON (``{"code", "description"}``), not problem+json, because
+OGC clients (GDAL, QGIS, ArcGIS) parse that shape. Query parameters arrive as strings and are
+validated by hand so that every bad value is a 400 in that shape, never FastAPI's 422.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ParamSpec
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import SessionDep
+from api.security import ViewerDep
+from gis.collections import COLLECTIONS, Collection, get_collection
+from gis.errors import Forbidden, GridgovError, InvalidInput, NotFound
+from gis.queries import features
+from gis.queries.features import (
+    CRS84_URI,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    SUPPORTED_CRS,
+    ItemsQuery,
+    check_access,
+)
+from gis.scope import Viewer
+
+PREFIX = "/ogc"
+router = APIRouter(tags=["OGC API – Features"])
+
+GEOJSON = "application/geo+json"
+OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.1"
+TRS_GREGORIAN = "http://www.opengis.net/def/uri/ISO-8601/0/Gregorian"
+CONFORMANCE = (
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+)
+ITEMS_PARAMETERS = frozenset({"f", "bbox", "bbox-crs", "limit", "offset", "datetime", "crs"})
+ITEM_PARAMETERS = frozenset({"f", "crs"})
+METADATA_PARAMETERS = frozenset({"f"})
+
+P = ParamSpec("P")
+
+
+def ogc_exception(status: int, code: str, description: str, **headers: str) -> JSONResponse:
+    """An OGC API exception response."""
+    return JSONResponse(
+        {"code": code, "description": description}, status_code=status, headers=headers or None
+    )
+
+
+def ogc_errors(handler: Callable[P, Response]) -> Callable[P, Response]:
+    """Answer domain errors raised by a handler in OGC exception JSON."""
+
+    @functools.wraps(handler)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
+        try:
+            return handler(*args, **kwargs)
+        except InvalidInput as exc:
+            return ogc_exception(400, "InvalidParameterValue", exc.detail)
+        except NotFound as exc:
+            return ogc_exception(404, "NotFound", exc.detail)
+        except Forbidden as exc:
+            viewer = kwargs.get("viewer")
+            if isinstance(viewer, Viewer) and viewer.is_public:
+                return ogc_exception(
+                    401,
+                    "Unauthorized",
+                    "sign in first: " + exc.detail,
+                    **{"WWW-Authenticate": 'Bearer realm="gridgov"'},
+                )
+            return ogc_exception(403, "Forbidden", exc.detail)
+        except GridgovError as exc:
+            return ogc_exception(400, "InvalidParameterValue", exc.detail)
+
+    return wrapper
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + PREFIX
+
+
+def check_parameters(request: Request, allowed: frozenset[str]) -> None:
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise InvalidInput(
+            f"unknown query parameter(s): {', '.join(unknown)}; "
+            f"this resource accepts: {', '.join(sorted(allowed)) or 'none'}",
+            parameter=unknown[0],
+        )
+    fmt = request.query_params.get("f")
+    if fmt is not None and fmt.lower() not in ("json", "geojson"):
+        raise InvalidInput(f"f={fmt[:20]!r} is not offered; use f=json", parameter="f")
+
+
+def json_response(body: dict[str, Any], media_type: str = "application/json") -> Response:
+    return Response(json.dumps(body, ensure_ascii=False, default=str), media_type=media_type)
+
+
+def _collection(collection_id: str, viewer: Viewer) -> Collection:
+    collection = get_collection(collection_id)
+    if collection is None:
+        raise NotFound(f"no collection {collection_id!r}; see /ogc/collections for those offered")
+    check_access(collection, viewer)
+    return collection
+
+
+def _timestamp(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- landing page, conformance, collections ------------------------------------------------
+
+
+@router.get("", summary="OGC API landing page")
+@ogc_errors
+def landing(request: Request, viewer: ViewerDep, f: str | None = Query(None)) -> Response:
+    check_parameters(request, METADATA_PARAMETERS)
+    root = str(request.base_url).rstrip("/")
+    base = base_url(request)
+    return json_response(
+        {
+            "title": "gridgov OGC API",
+            "description": "Areas, buildings, party organisations, service facilities and "
+            "incidents of gridgov as OGC API – Features and vector tiles.",
+            "links": [
+                {"rel": "self", "type": "application/json", "title": "This document", "href": base},
+                {
+                    "rel": "service-desc",
+                    "type": OPENAPI_JSON,
+                    "title": "The API definition",
+                    "href": f"{root}/openapi.json",
+                },
+                {
+                    "rel": "service-doc",
+                    "type": "text/html",
+                    "title": "The API documentation",
+                    "href": f"{root}/docs",
+                },
+                {
+                    "rel": "conformance",
+                    "type": "application/json",
+                    "title": "Conformance classes",
+                    "href": f"{base}/conformance",
+                },
+                {
+                    "rel": "data",
+                    "type": "application/json",
+                    "title": "Collections",
+                    "href": f"{base}/collections",
+                },
+                {
+                    "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                    "type": "application/json",
+                    "title": "Tile matrix sets",
+                    "href": f"{base}/tileMatrixSets",
+                },
+            ],
+        }
+    )
+
+
+@router.get("/conformance", summary="Conformance classes implemented")
+@ogc_errors
+def conformance(request: Request, viewer: ViewerDep, f: str | None = Query(None)) -> Response:
+    check_parameters(request, METADATA_PARAMETERS)
+    return json_response({"conformsTo": list(CONFORMANCE)})
+
+
+def collection_document(
+    request: Request, session: SessionDep, collection: Collection, viewer: Viewer
+) -> dict[str, Any]:
+    base = f"{base_url(request)}/collections/{collection.id}"
+    extent = features.collection_extent(session, collection, viewer)
+    document: dict[str, Any] = {
+        "id": collection.id,
+        "title": collection.title,
+        "description": collection.description,
+        "itemType": collection.item_type,
+        "crs": [c.uri for c in SUPPORTED_CRS.values()],
+        "storageCrs": CRS84_URI,
+        "extent": {},
+        "links": [
+            {"rel": "self", "type": "application/json", "title": collection.title, "href": base},
+            {
+                "rel": "items",
+                "type": GEOJSON,
+                "title": f"{collection.title} items",
+                "href": f"{base}/items",
+            },
+        ],
+    }
+    if extent.bbox is not None:
+        document["extent"]["spatial"] = {"bbox": [list(extent.bbox)], "crs": CRS84_URI}
+    if extent.interval is not None:
+        start, end = extent.interval
+        document["extent"]["temporal"] = {
+            "interval": [[_timestamp(start), _timestamp(end)]],
+            "trs": TRS_GREGORIAN,
+        }
+    if collection.tiles:
+        document["links"].extend(
+            [
+                {
+                    "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                    "type": "application/json",
+                    "title": "Vector tilesets",
+                    "href": f"{base}/tiles",
+                },
+                {
+                    "rel": "describedby",
+                    "type": "application/json",
+                    "title": "TileJSON",
+                    "href": f"{base}/tiles/WebMercatorQuad/tilejson.json",
+                },
+            ]
+        )
+    return document
+
+
+def _may_list(collection: Collection, viewer: Viewer) -> bool:
+    try:
+        check_access(collection, viewer)
+    except Forbidden:
+        return False
+    return True
+
+
+@router.get("/collections", summary="The feature collections")
+@ogc_errors
+def collections(
+    request: Request, session: SessionDep, viewer: ViewerDep, f: str | None = Query(None)
+) -> Response:
+    check_parameters(request, METADATA_PARAMETERS)
+    base = base_url(request)
+    return json_response(
+        {
+            "links": [
+                {"rel": "self", "type": "application/json", "href": f"{base}/collections"},
+            ],
+            "crs": [c.uri for c in SUPPORTED_CRS.values()],
+            "collections": [
+                collection_document(request, session, c, viewer)
+                for c in COLLECTIONS.values()
+                if _may_list(c, viewer)
+            ],
+        }
+    )
+
+
+@router.get("/collections/{collection_id}", summary="One feature collection")
+@ogc_errors
+def collection(
+    request: Request,
+    collection_id: str,
+    session: SessionDep,
+    viewer: ViewerDep,
+    f: str | None = Query(None),
+) -> Response:
+    check_parameters(request, METADATA_PARAMETERS)
+    found = _collection(collection_id, viewer)
+    return json_response(collection_document(request, session, found, viewer))
+
+
+# --- items ---------------------------------------------------------------------------------
+
+
+def _int_parameter(value: str | None, name: str, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise InvalidInput(f"{name} must be an integer from {low} to {high}", parameter=name)
+    return number
+
+
+def parse_items_query(request: Request, collection: Collection) -> ItemsQuery:
+    """Validate the query parameters of an items request."""
+    queryables = {p.name for p in collection.queryables}
+    check_parameters(request, ITEMS_PARAMETERS | queryables)
+    params = request.query_params
+    crs = features.parse_ogc_crs(params.get("crs"), "crs")
+    bbox_crs = features.parse_ogc_crs(params.get("bbox-crs"), "bbox-crs")
+    if "bbox-crs" in params and "bbox" not in params:
+        raise InvalidInput("bbox-crs is given without bbox", parameter="bbox-crs")
+    bbox = features.parse_bbox(params["bbox"], bbox_crs) if "bbox" in params else None
+    time = None
+    if "datetime" in params:
+        if collection.temporal is None:
+            raise InvalidInput(
+                f"collection {collection.id!r} has no time; datetime does not apply",
+                parameter="datetime",
+            )
+        time = features.parse_datetime(params["datetime"])
+    return ItemsQuery(
+        collection=collection,
+        bbox=bbox,
+        time=time,
+        filters={name: params[name] for name in queryables if name in params},
+        limit=_int_parameter(params.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        offset=_int_parameter(params.get("offset"), "offset", 0, 0, 2**31 - 1),
+        crs=crs,
+    )
+
+
+@router.get(
+    "/collections/{collection_id}/items",
+    summary="Features of a collection",
+    description="GeoJSON features, paged by `limit`/`offset` with `next`/`prev` links. "
+    "Collections' queryable properties filter by equality (`?status=closed`).",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}, 400: {"description": "Invalid parameter"}},
+)
+@ogc_errors
+def items(
+    request: Request,
+    collection_id: str,
+    session: SessionDep,
+    viewer: ViewerDep,
+    bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs axis order"),
+    bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS URI of bbox"),
+    limit: str | None = Query(None, description=f"1–{MAX_LIMIT}, default {DEFAULT_LIMIT}"),
+    offset: str | None = Query(None, description="features to skip (paging)"),
+    datetime_: str | None = Query(None, alias="datetime", description="RFC 3339 instant or a/b"),
+    crs: str | None = Query(None, description="output CRS URI; default CRS84"),
+    f: str | None = Query(None, description="json"),
+) -> Response:
+    found = _collection(collection_id, viewer)
+    query = parse_items_query(request, found)
+    matched = features.count_items(session, query, viewer)
+    page, returned = features.items_page(session, query, viewer)
+    links = [
+        {"rel": "self", "type": GEOJSON, "title": "This page", "href": str(request.url)},
+        {
+            "rel": "collection",
+            "type": "application/json",
+            "title": found.title,
+            "href": f"{base_url(request)}/collections/{found.id}",
+        },
+    ]
+    if query.offset + returned < matched:
+        links.append(
+            {
+                "rel": "next",
+                "type": GEOJSON,
+                "title": "Next page",
+                "href": str(request.url.include_query_params(offset=query.offset + returned)),
+            }
+        )
+    if query.offset > 0:
+        previous = max(0, query.offset - query.limit)
+        links.append(
+            {
+                "rel": "prev",
+                "type": GEOJSON,
+                "title": "Previous page",
+                "href": str(request.url.include_query_params(offset=previous)),
+            }
+        )
+    meta = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "numberMatched": matched,
+            "numberReturned": returned,
+            "timeStamp": _timestamp(datetime.now(UTC)),
+            "links": links,
+        },
+        ensure_ascii=False,
+    )
+    body = meta[:-1] + ', "features": ' + page + "}"
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{query.crs.uri}>"})
+
+
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    summary="One feature",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}, 404: {"description": "No such feature"}},
+)
+@ogc_errors
+def item(
+    request: Request,
+    collection_id: str,
+    feature_id: str,
+    session: SessionDep,
+    viewer: ViewerDep,
+    crs: str | None = Query(None, description="output CRS URI; default CRS84"),
+    f: str | None = Query(None, description="json"),
+) -> Response:
+    found = _collection(collection_id, viewer)
+    check_parameters(request, ITEM_PARAMETERS)
+    output_crs = features.parse_ogc_crs(crs, "crs")
+    feature = features.get_item(session, found, feature_id, viewer, output_crs)
+    if feature is None:
+        raise NotFound(f"collection {found.id!r} has no feature {feature_id[:100]!r}")
+    base = f"{base_url(request)}/collections/{found.id}"
+    links = json.dumps(
+        [
+            {"rel": "self", "type": GEOJSON, "href": str(request.url)},
+            {"rel": "collection", "type": "application/json", "href": base},
+        ]
+    )
+    body = feature[:-1] + ', "links": ' + links + "}"
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{output_crs.uri}>"})

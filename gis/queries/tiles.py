@@ -1,0 +1,210 @@
+"""Mapbox vector tiles of the published collections, built by PostGIS, with an in-process cache.
+
+A tile is one ``ST_AsMVT`` over the collection's SQL source (:mod:`gis.collections`): rows whose
+geometry meets the tile envelope (plus the render buffer) through the GiST index, simplified for
+the zoom in lon/lat before projecting, clipped and quantised by ``ST_AsMVTGeom``. Only current
+versions of areas and buildings are drawn.
+
+Cache: an LRU of finished tiles (raw and gzipped bytes, ETag) keyed by collection, z/x/y, the
+area data version (``max(updated_at)`` and ``count(*)`` of ``area``, one cheap query per
+request, so a boundary edit committed by any process changes the key) and a local generation that
+:func:`invalidate_tile_cache` bumps. Entries also expire after a TTL, which bounds how stale the
+counts in tiles (households, open incidents) can be. ``GRIDGOV_TILE_CACHE_SIZE`` (entries,
+default 4096, 0 disables) and ``GRIDGOV_TILE_CACHE_TTL`` (seconds, default 60) tune it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis.collections import Collection
+from gis.errors import InvalidInput, NotFound
+from gis.sqlfiles import read_sql
+
+EXTENT = 4096
+BUFFER = 64
+MAX_ZOOM = 22
+# Web Mercator world width in degrees of longitude; one pixel of a 4096-unit tile at zoom z is
+# 360 / 2**z / 4096 degrees, which is the simplification tolerance (in lon/lat, before projecting).
+_WORLD_DEGREES = 360.0
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A finished tile: MVT bytes, their gzip, and a validator. Empty tiles have no bytes."""
+
+    data: bytes
+    gzipped: bytes
+    etag: str
+
+    @property
+    def empty(self) -> bool:
+        return not self.data
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+class TileCache:
+    """A thread-safe LRU of tiles with a time-to-live and a generation counter."""
+
+    def __init__(self, size: int, ttl: float) -> None:
+        self.size = size
+        self.ttl = ttl
+        self.generation = 0
+        self._entries: OrderedDict[tuple[object, ...], tuple[float, Tile]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> Tile | None:
+        with self._lock:
+            entry = self._entries.get((self.generation, *key))
+            if entry is None:
+                return None
+            stored_at, tile = entry
+            if time.monotonic() - stored_at > self.ttl:
+                del self._entries[(self.generation, *key)]
+                return None
+            self._entries.move_to_end((self.generation, *key))
+            return tile
+
+    def put(self, key: tuple[object, ...], tile: Tile) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._entries[(self.generation, *key)] = (time.monotonic(), tile)
+            self._entries.move_to_end((self.generation, *key))
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_cache = TileCache(
+    _env_int("GRIDGOV_TILE_CACHE_SIZE", 4096), float(_env_int("GRIDGOV_TILE_CACHE_TTL", 60))
+)
+
+
+def invalidate_tile_cache() -> None:
+    """Drop every cached tile of this process (call after editing boundaries or buildings).
+
+    Other worker processes notice area edits through the data version in the cache key, and
+    everything else within the TTL.
+    """
+    _cache.clear()
+
+
+def cache_ttl() -> int:
+    """Seconds a tile may be reused; also what ``Cache-Control: max-age`` should say."""
+    return int(_cache.ttl)
+
+
+def check_tile_address(z: int, x: int, y: int) -> None:
+    """Raise NotFound unless z/x/y is a tile of WebMercatorQuad (zoom 0–22)."""
+    if not 0 <= z <= MAX_ZOOM:
+        raise NotFound(f"WebMercatorQuad has zoom levels 0 to {MAX_ZOOM}, not {z}")
+    limit = 2**z
+    if not (0 <= x < limit and 0 <= y < limit):
+        raise NotFound(f"zoom {z} has tile columns and rows 0 to {limit - 1}; got {x}/{y}")
+
+
+def parse_tile_address(z: str, x: str, y: str) -> tuple[int, int, int]:
+    """Integers from the path, or InvalidInput naming the bad part."""
+    numbers = []
+    for name, value in (("z", z), ("x", x), ("y", y)):
+        if not value.isdigit() or len(value) > 9:
+            raise InvalidInput(
+                f"{name} must be a non-negative integer, not {value[:20]!r}", parameter=name
+            )
+        numbers.append(int(value))
+    return numbers[0], numbers[1], numbers[2]
+
+
+def data_version(session: Session) -> str:
+    """A value that changes whenever an area row is inserted, updated or deleted."""
+    return str(
+        session.execute(
+            text("SELECT coalesce(max(updated_at)::text, '') || '/' || count(*) FROM area")
+        ).scalar_one()
+    )
+
+
+def _tile_sql(collection: Collection) -> str:
+    columns = ", ".join(
+        f'CAST(f."{p.name}" AS text) AS "{p.name}"'
+        if p.type in ("date", "date-time")
+        else f'f."{p.name}"'
+        for p in collection.properties
+        if p.tile and p.personal is None
+    )
+    geom = "f.geom" if collection.geometry_type == "Point" else "ST_Simplify(f.geom, :tol, true)"
+    current = "f.t_end IS NULL" if collection.temporal == "interval" else "true"
+    source = read_sql(collection.sql_name)
+    return f"""
+        SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom')
+          FROM (SELECT ST_AsMVTGeom(ST_Transform({geom}, 3857), ST_TileEnvelope(:z, :x, :y),
+                                    {EXTENT}, {BUFFER}, true) AS geom,
+                       {columns}
+                  FROM ({source}) f
+                 WHERE f.geom && ST_Transform(
+                           ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}), 4326)
+                   AND {current}) t
+         WHERE t.geom IS NOT NULL
+    """
+
+
+def build_tile(session: Session, collection: Collection, z: int, x: int, y: int) -> bytes:
+    """The MVT bytes of one tile (empty when nothing is drawn there); no cache."""
+    session.execute(text("SET LOCAL jit = off"))  # compiling costs more than the query
+    tolerance = _WORLD_DEGREES / 2**z / EXTENT
+    data = session.execute(
+        text(_tile_sql(collection)),
+        {"layer": collection.id, "z": z, "x": x, "y": y, "tol": tolerance},
+    ).scalar_one()
+    return bytes(data or b"")
+
+
+def get_tile(session: Session, collection: Collection, z: int, x: int, y: int) -> Tile:
+    """A tile from the cache, or built and cached."""
+    if not collection.tiles:
+        raise NotFound(f"collection {collection.id!r} is not offered as vector tiles")
+    check_tile_address(z, x, y)
+    key = (collection.id, z, x, y, data_version(session))
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    data = build_tile(session, collection, z, x, y)
+    tile = Tile(
+        data=data,
+        gzipped=gzip.compress(data, compresslevel=6) if data else b"",
+        etag='"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"',
+    )
+    _cache.put(key, tile)
+    return tile
+
+
+def tile_fields(collection: Collection) -> dict[str, str]:
+    """TileJSON ``vector_layers[].fields``: property name → description."""
+    return {
+        p.name: f"{p.type}: {p.title}"
+        for p in collection.properties
+        if p.tile and p.personal is None
+    }

@@ -1,0 +1,28 @@
+-- OGC collection "buildings": every version of every building, with its grid's code and its
+-- household, resident and party-member counts.
+SELECT b.code AS fid,
+       b.geom,
+       g.code AS scope_code,
+       b.valid_from AS t_start,
+       b.valid_to AS t_end,
+       b.code,
+       b.name,
+       b.address,
+       b.use,
+       b.floors::int AS floors,
+       b.units::int AS units,
+       g.code AS grid_code,
+       b.valid_from,
+       b.valid_to,
+       (SELECT count(*) FROM household h WHERE h.building_id = b.id)::int AS households,
+       (SELECT count(*) FROM resident r
+          JOIN household h ON h.id = r.household_id
+         WHERE h.building_id = b.id)::int AS residents,
+       (SELECT count(*) FROM party_member pm
+          JOIN resident r ON r.id = pm.resident_id
+          JOIN household h ON h.id = r.household_id
+         WHERE h.building_id = b.id)::int AS party_members,
+       EXISTS (SELECT 1 FROM party_org o
+                WHERE o.level = 'building' AND o.building_id = b.id) AS has_party_group
+  FROM building b
+  JOIN area g ON g.id = b.grid_id

@@ -1,0 +1,181 @@
+"""Vector tiles at /ogc: decoded with mapbox_vector_tile and compared with SQL."""
+
+from __future__ import annotations
+
+import gzip
+
+import mapbox_vector_tile
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis.queries.tiles import invalidate_tile_cache
+
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+def _tile_of_centre(db_session: Session, table_sql: str, z: int) -> tuple[int, int]:
+    """The z tile containing the centre of the extent of a layer (computed in PostGIS)."""
+    x, y = db_session.execute(
+        text(
+            "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Transform("
+            "ST_SetSRID(ST_Centroid(ST_Extent(geom)::geometry), 4326)"
+            f", 3857) c FROM ({table_sql}) t) q"
+        )
+    ).one()
+    half = 20037508.342789244
+    size = 2 * half / 2**z
+    return int((x + half) // size), int((half - y) // size)
+
+
+def _codes_in_tile(db_session: Session, table_sql: str, z: int, x: int, y: int) -> set[str]:
+    """Codes meeting the tile plus its 64/4096 render buffer (features there are drawn too)."""
+    return set(
+        db_session.execute(
+            text(
+                f"SELECT code FROM ({table_sql}) t WHERE ST_Intersects(geom, "
+                "ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 64.0 / 4096), 4326))"
+            ),
+            {"z": z, "x": x, "y": y},
+        ).scalars()
+    )
+
+
+GRIDS = "SELECT code, geom FROM area WHERE level = 'grid' AND valid_to IS NULL"
+BUILDINGS = "SELECT code, geom FROM building WHERE valid_to IS NULL"
+
+
+@pytest.mark.parametrize(
+    ("collection", "table_sql", "z"), [("grids", GRIDS, 14), ("buildings", BUILDINGS, 16)]
+)
+def test_tile_features_match_sql(
+    client: TestClient, db_session: Session, collection: str, table_sql: str, z: int
+) -> None:
+    invalidate_tile_cache()
+    x, y = _tile_of_centre(db_session, table_sql, z)
+    response = client.get(f"/ogc/collections/{collection}/tiles/WebMercatorQuad/{z}/{x}/{y}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == MVT
+    layer = mapbox_vector_tile.decode(response.content)[collection]
+    codes = {f["properties"]["code"] for f in layer["features"]}
+    expected = _codes_in_tile(db_session, table_sql, z, x, y)
+    assert codes == expected and expected
+
+
+def test_grid_tile_properties_match_sql(client: TestClient, db_session: Session) -> None:
+    invalidate_tile_cache()
+    x, y = _tile_of_centre(db_session, GRIDS, 13)
+    response = client.get(f"/ogc/collections/grids/tiles/WebMercatorQuad/13/{x}/{y}")
+    features = mapbox_vector_tile.decode(response.content)["grids"]["features"]
+    assert features
+    expected = {
+        row.code: row
+        for row in db_session.execute(
+            text(
+                """
+                SELECT g.code, g.name,
+                       (SELECT count(*) FROM household h JOIN building b ON b.id = h.building_id
+                         WHERE b.grid_id = g.id) AS households,
+                       (SELECT count(*) FROM party_member pm
+                          JOIN resident r ON r.id = pm.resident_id
+                          JOIN household h ON h.id = r.household_id
+                          JOIN building b ON b.id = h.building_id
+                         WHERE b.grid_id = g.id) AS members,
+                       (SELECT count(*) FROM incident i WHERE i.grid_id = g.id
+                          AND i.status NOT IN ('closed', 'evaluated', 'rejected')) AS open_cases
+                  FROM area g WHERE g.level = 'grid' AND g.valid_to IS NULL
+                """
+            )
+        )
+    }
+    for feature in features:
+        props = feature["properties"]
+        row = expected[props["code"]]
+        assert props["name"] == row.name
+        assert props["level"] == "grid"
+        assert props["households"] == row.households
+        assert props["party_members"] == row.members
+        assert props["open_incidents"] == row.open_cases
+
+
+def test_empty_tile_is_204(client: TestClient) -> None:
+    response = client.get("/ogc/collections/grids/tiles/WebMercatorQuad/14/0/0")
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+def test_etag_and_304(client: TestClient, db_session: Session) -> None:
+    x, y = _tile_of_centre(db_session, GRIDS, 14)
+    url = f"/ogc/collections/grids/tiles/WebMercatorQuad/14/{x}/{y}"
+    first = client.get(url)
+    etag = first.headers["etag"]
+    assert "max-age" in first.headers["cache-control"]
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    other = client.get(url, headers={"If-None-Match": 'W/"something-else"'})
+    assert other.status_code == 200 and other.content == first.content
+
+
+def test_gzip_only_when_accepted(client: TestClient, db_session: Session) -> None:
+    x, y = _tile_of_centre(db_session, BUILDINGS, 15)
+    url = f"/ogc/collections/buildings/tiles/WebMercatorQuad/15/{x}/{y}"
+    plain = client.get(url, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    with client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as zipped:
+        assert zipped.headers["content-encoding"] == "gzip"
+        raw = b"".join(zipped.iter_raw())
+    assert gzip.decompress(raw) == plain.content
+    assert len(raw) < len(plain.content)
+
+
+def test_cache_follows_boundary_edits(client: TestClient, db_session: Session) -> None:
+    """An area edit changes the data version, so the cached tile is rebuilt."""
+    x, y = _tile_of_centre(db_session, GRIDS, 14)
+    url = f"/ogc/collections/grids/tiles/WebMercatorQuad/14/{x}/{y}"
+    before = mapbox_vector_tile.decode(client.get(url).content)["grids"]["features"]
+    code = before[0]["properties"]["code"]
+    db_session.execute(
+        text(
+            "UPDATE area SET name = '改名网格', updated_at = clock_timestamp() "
+            "WHERE code = :c AND valid_to IS NULL"
+        ),
+        {"c": code},
+    )
+    after = mapbox_vector_tile.decode(client.get(url).content)["grids"]["features"]
+    assert {f["properties"]["code"]: f["properties"]["name"] for f in after}[code] == "改名网格"
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("grids/tiles/WebMercatorQuad/23/0/0", 404),
+        ("grids/tiles/WebMercatorQuad/3/8/0", 404),
+        ("grids/tiles/WebMercatorQuad/3/0/-1", 400),
+        ("grids/tiles/WebMercatorQuad/a/0/0", 400),
+        ("nowhere/tiles/WebMercatorQuad/3/0/0", 404),
+        ("households/tiles/WebMercatorQuad/3/0/0", 401),
+    ],
+)
+def test_bad_tile_addresses(client: TestClient, path: str, status: int) -> None:
+    response = client.get(f"/ogc/collections/{path}")
+    assert response.status_code == status
+    assert "description" in response.json()
+
+
+def test_tilejson(client: TestClient, db_session: Session) -> None:
+    body = client.get("/ogc/collections/buildings/tiles/WebMercatorQuad/tilejson.json").json()
+    assert body["tilejson"] == "3.0.0"
+    assert body["tiles"][0].endswith("/ogc/collections/buildings/tiles/WebMercatorQuad/{z}/{x}/{y}")
+    assert body["vector_layers"][0]["id"] == "buildings"
+    assert {"code", "households", "party_members"} <= set(body["vector_layers"][0]["fields"])
+    extent = db_session.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e"
+            " FROM building WHERE valid_to IS NULL) q"
+        )
+    ).one()
+    assert body["bounds"] == pytest.approx(list(extent))
+    assert 0 <= body["minzoom"] <= body["maxzoom"] <= 22
+    tms = client.get("/ogc/tileMatrixSets/WebMercatorQuad").json()
+    assert len(tms["tileMatrices"]) == 23
