@@ -7,6 +7,7 @@ the two agree.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     Text,
+    Uuid,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -236,6 +238,19 @@ class Incident(Base):
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Added by migration 0004_incidents: the workflow, Open311 and escalation fields.
+    resolution: Mapped[str | None] = mapped_column(Text)
+    dispatched_to: Mapped[str | None] = mapped_column(Text)
+    escalation_level: Mapped[str] = mapped_column(Text, server_default="grid")
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reporter_email: Mapped[str | None] = mapped_column(Text)
+    device_id: Mapped[str | None] = mapped_column(Text)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    media_url: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    token: Mapped[uuid.UUID] = mapped_column(
+        Uuid, server_default=func.gen_random_uuid(), default=uuid.uuid4
+    )
 
 
 class IncidentTransition(Base):

@@ -1,0 +1,292 @@
+"""The command centre's incident API: list, read, intake, transitions, aggregates, metrics, SSE.
+
+Writes commit before the response is sent, so a 201 means the case is durably stored (the soak
+test in bench/ kills the server mid-run and checks exactly that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from anyio import to_thread
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from api.deps import SessionDep
+from api.schemas.incidents import IncidentCreate, TransitionCreate
+from api.security import ViewerDep
+from gis.db import get_sessionmaker
+from gis.errors import Forbidden, InvalidInput
+from gis.queries import incidents as q
+from gis.queries.spatial_params import parse_bbox, point_to_wgs84
+
+router = APIRouter(tags=["incidents"])
+
+DEFAULT_STREAM_SECONDS = 300.0
+MAX_STREAM_SECONDS = 3600.0
+HEARTBEAT_SECONDS = 15.0
+POLL_SECONDS = 0.5
+
+
+def _statuses(value: str | None) -> list[str] | None:
+    return [s.strip() for s in value.split(",") if s.strip()] if value else None
+
+
+def _filters(
+    status: str | None,
+    kind: str | None,
+    category: str | None,
+    bbox: str | None,
+    within: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    overdue: bool | None = None,
+    assignee: int | None = None,
+    unassigned: bool | None = None,
+) -> q.IncidentFilter:
+    return q.IncidentFilter(
+        status=_statuses(status),
+        kind=kind,
+        category=category,
+        bbox=parse_bbox(bbox) if bbox else None,
+        within=within,
+        start=_aware(start, "start"),
+        end=_aware(end, "end"),
+        overdue=overdue,
+        assignee_id=assignee,
+        unassigned=unassigned,
+    )
+
+
+def _aware(value: datetime | None, parameter: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise InvalidInput(
+            f"{parameter} needs a time zone, e.g. 2026-11-20T08:00:00+08:00", parameter=parameter
+        )
+    return value
+
+
+@router.get("/incidents")
+def list_incidents(
+    session: SessionDep,
+    viewer: ViewerDep,
+    status: Annotated[str | None, Query(description="comma-separated statuses")] = None,
+    kind: str | None = None,
+    category: str | None = None,
+    bbox: Annotated[str | None, Query(description="west,south,east,north (WGS84)")] = None,
+    within: Annotated[str | None, Query(description="area code: cases routed inside it")] = None,
+    start: Annotated[datetime | None, Query(description="reported at or after")] = None,
+    end: Annotated[datetime | None, Query(description="reported before")] = None,
+    overdue: bool | None = None,
+    assignee: int | None = None,
+    unassigned: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=q.MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Cases, newest first: full within your scope, public fields elsewhere."""
+    filters = _filters(
+        status, kind, category, bbox, within, start, end, overdue, assignee, unassigned
+    )
+    return q.list_incidents(session, viewer, filters, limit=limit, offset=offset)
+
+
+@router.get("/incidents/aggregates")
+def incident_aggregates(
+    session: SessionDep,
+    viewer: ViewerDep,
+    by: Annotated[str, Query(description="grid or hex")] = "grid",
+    zoom: Annotated[int | None, Query(ge=0, le=22)] = None,
+    bbox: str | None = None,
+    bucket: Annotated[str | None, Query(description="hour, day, week or month")] = None,
+    status: str | None = None,
+    kind: str | None = None,
+    category: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> dict[str, Any]:
+    """Counts per grid or per zoom-sized hexagon (GeoJSON), optionally per time bucket."""
+    del viewer  # counts are public
+    filters = _filters(status, kind, category, None, None, start, end)
+    return q.aggregates(
+        session,
+        by=by,
+        zoom=zoom,
+        bbox=parse_bbox(bbox) if bbox else None,
+        bucket=bucket,
+        filters=filters,
+    )
+
+
+@router.get("/incidents/metrics")
+def incident_metrics(
+    session: SessionDep,
+    viewer: ViewerDep,
+    start: datetime,
+    end: datetime,
+    level: str = "grid",
+    within: str | None = None,
+    period: str | None = None,
+) -> dict[str, Any]:
+    """结案率, 按期结案率, 返工率, average handling time, overdue count per area and period."""
+    del viewer  # aggregate statistics are public
+    rows = q.metrics(
+        session,
+        level=level,
+        start=_aware(start, "start") or start,
+        end=_aware(end, "end") or end,
+        within=within,
+        period=period,
+    )
+    return {"level": level, "start": start.isoformat(), "end": end.isoformat(), "rows": rows}
+
+
+def _stream_batch(last_id: int, within: str | None) -> list[dict[str, Any]]:
+    # A short session per poll: a stream must not hold a connection (or a snapshot) open.
+    with get_sessionmaker()() as session:
+        events = q.events_after(session, last_id)
+    if within:
+        return [e for e in events if (e.get("grid_code") or "").startswith(within)] + (
+            [{"event_id": events[-1]["event_id"], "skip": True}] if events else []
+        )
+    return events
+
+
+def _current_last_id() -> int:
+    with get_sessionmaker()() as session:
+        return q.last_event_id(session)
+
+
+@router.get(
+    "/incidents/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def incident_stream(
+    request: Request,
+    viewer: ViewerDep,
+    last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: Annotated[int | None, Query(ge=0)] = None,
+    within: Annotated[str | None, Query(pattern=r"^[0-9]{6,15}$")] = None,
+    timeout: Annotated[float, Query(gt=0, le=MAX_STREAM_SECONDS)] = DEFAULT_STREAM_SECONDS,
+    max_events: Annotated[int | None, Query(ge=1)] = None,
+    heartbeat: Annotated[float, Query(ge=0.5, le=60)] = HEARTBEAT_SECONDS,
+) -> StreamingResponse:
+    """Server-Sent Events of new and changed cases (public fields), resumable.
+
+    Send ``Last-Event-ID`` (or ``?last_event_id=``) to receive only later events; without it the
+    stream starts at the present. The stream ends after ``timeout`` seconds or ``max_events``
+    events (EventSource reconnects by itself); a comment line every ``heartbeat`` seconds keeps
+    proxies from closing an idle connection.
+    """
+    del viewer  # events carry public fields only
+    resume: int | None = last_event_id
+    if last_event_id_header is not None:
+        if not last_event_id_header.strip().isdigit():
+            raise InvalidInput("Last-Event-ID must be an event id", parameter="Last-Event-ID")
+        resume = int(last_event_id_header.strip())
+    start_id = resume if resume is not None else await to_thread.run_sync(_current_last_id)
+
+    async def events() -> AsyncIterator[str]:
+        cursor = start_id
+        sent = 0
+        deadline = time.monotonic() + timeout
+        last_beat = time.monotonic()
+        yield f"retry: 2000\n: stream from event {cursor}\n\n"
+        while time.monotonic() < deadline:
+            if await request.is_disconnected():
+                return
+            batch = await to_thread.run_sync(_stream_batch, cursor, within)
+            for event in batch:
+                cursor = max(cursor, int(event["event_id"]))
+                if event.get("skip"):
+                    continue
+                data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+                yield f"id: {event['event_id']}\nevent: incident\ndata: {data}\n\n"
+                sent += 1
+                if max_events is not None and sent >= max_events:
+                    return
+            if time.monotonic() - last_beat >= heartbeat:
+                last_beat = time.monotonic()
+                yield f": heartbeat {datetime.now(UTC).isoformat()}\n\n"
+            if not batch:
+                await asyncio.sleep(POLL_SECONDS)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/incidents/{incident_id}")
+def get_incident(session: SessionDep, viewer: ViewerDep, incident_id: int) -> dict[str, Any]:
+    """One case with its history (actors and notes only within your scope)."""
+    return q.get_incident(session, viewer, incident_id)
+
+
+@router.post("/incidents", status_code=201)
+def create_incident(
+    session: SessionDep,
+    viewer: ViewerDep,
+    body: IncidentCreate,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    """Report a case; it is routed to its grid and worker. Repeat with the same
+    ``Idempotency-Key`` to get the first result instead of a second case."""
+    lon, lat = point_to_wgs84(body.geometry.coordinates[0], body.geometry.coordinates[1], body.crs)
+    # Anonymous reports are the public's; only staff may say a grid worker or patrol reported.
+    source = "public" if viewer.is_public else body.source
+    data = q.IncidentInput(
+        category=body.category,
+        kind=body.kind,
+        description=body.description,
+        lon=lon,
+        lat=lat,
+        source=source,
+        address=body.address,
+        reporter_name=body.reporter_name,
+        reporter_phone=body.reporter_phone,
+        media_url=body.media_url,
+        attributes=body.attributes,
+        duplicate_of=body.duplicate_of,
+    )
+    result = q.create_incident(session, viewer, data, idempotency_key=idempotency_key)
+    session.commit()  # durable before the 201 leaves
+    headers = {"Location": f"/api/v1/incidents/{result.incident['id']}"}
+    if not result.created:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(
+        {"incident": result.incident, "duplicates": result.duplicates},
+        status_code=201,
+        headers=headers,
+    )
+
+
+@router.post("/incidents/{incident_id}/transitions")
+def transition_incident(
+    session: SessionDep, viewer: ViewerDep, incident_id: int, body: TransitionCreate
+) -> dict[str, Any]:
+    """Take one step of the case loop; 409 lists the steps allowed from the current status."""
+    result = q.transition(
+        session,
+        viewer,
+        incident_id,
+        q.TransitionInput(**body.model_dump()),
+    )
+    session.commit()
+    return result
+
+
+@router.post("/incidents/escalations")
+def run_escalation(session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
+    """Escalate overdue cases now (what ``gridgov incidents escalate`` does on a timer)."""
+    if viewer.role not in ("admin", "command_operator"):
+        raise Forbidden("only the command centre or an admin may run escalation")
+    done = q.escalate_overdue(session)
+    session.commit()
+    return {"escalated": done, "at": datetime.now(UTC).isoformat()}

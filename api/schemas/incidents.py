@@ -1,0 +1,75 @@
+"""Request bodies of the incident and service-order endpoints."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PointGeometry(BaseModel):
+    """A GeoJSON Point (lon, lat); ``crs`` on the request says which frame it is in."""
+
+    type: Literal["Point"]
+    coordinates: list[float] = Field(min_length=2, max_length=3)
+
+
+class IncidentCreate(BaseModel):
+    """A new report. The point is WGS84 unless ``crs`` says gcj02, bd09 or EPSG:xxxx."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = Field(description="市容环境, 公用设施 …; the kind follows from it")
+    kind: Literal["event", "component"] | None = None
+    description: str = Field(min_length=1, max_length=4000)
+    geometry: PointGeometry
+    crs: str | None = Field(default=None, description="gcj02, bd09 or EPSG:xxxx; default WGS84")
+    address: str | None = Field(default=None, max_length=500)
+    source: Literal["grid_worker", "hotline", "public", "patrol"] = "public"
+    reporter_name: str | None = Field(default=None, max_length=50)
+    reporter_phone: str | None = Field(default=None, max_length=20)
+    media_url: str | None = Field(default=None, max_length=2000)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    duplicate_of: int | None = Field(
+        default=None, description="link this report to an open case instead of opening one"
+    )
+
+
+class TransitionCreate(BaseModel):
+    """One step of the case loop."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: Literal[
+        "registered", "rejected", "dispatched", "in_progress", "handled", "closed", "evaluated"
+    ]
+    note: str | None = Field(default=None, max_length=2000)
+    attachments: list[str] = Field(default_factory=list, max_length=20)
+    resolution: Literal["duplicate", "not_responsible", "invalid"] | None = None
+    duplicate_of: int | None = None
+    dispatched_to: str | None = Field(default=None, max_length=200)
+    grid_code: str | None = Field(default=None, pattern=r"^[0-9]{15}$")
+    assignee_id: int | None = None
+    rating: int | None = Field(default=None, ge=1, le=5)
+
+
+class ServiceOrderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_type: Literal["养老照护", "维修", "代办", "助学", "心理疏导", "其他"]
+    description: str = Field(min_length=1, max_length=2000)
+    requester_name: str = Field(min_length=1, max_length=50)
+    requester_phone: str | None = Field(default=None, pattern=r"^1[3-9][0-9]{9}$")
+    community_code: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
+    geometry: PointGeometry | None = None
+    crs: str | None = None
+
+
+class ServiceOrderStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: Literal["published", "claimed", "done", "rated", "cancelled"]
+    note: str | None = Field(default=None, max_length=1000)
+    member_id: int | None = None
+    rating: int | None = Field(default=None, ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=500)

@@ -1,0 +1,25 @@
+DROP TABLE IF EXISTS service_order_transition;
+DROP TABLE IF EXISTS service_order;
+DROP TABLE IF EXISTS incident_event;
+DROP TABLE IF EXISTS incident_escalation;
+DROP TABLE IF EXISTS idempotency_key;
+DROP TABLE IF EXISTS incident_duplicate;
+DROP TABLE IF EXISTS holiday;
+DROP TABLE IF EXISTS incident_deadline_rule;
+DROP INDEX IF EXISTS incident_assignee_idx;
+DROP INDEX IF EXISTS incident_category_time_idx;
+DROP INDEX IF EXISTS incident_open_due_idx;
+DROP INDEX IF EXISTS incident_unassigned_idx;
+DROP INDEX IF EXISTS incident_token_uq;
+ALTER TABLE incident
+    DROP CONSTRAINT IF EXISTS incident_rejected_has_resolution,
+    DROP COLUMN IF EXISTS token,
+    DROP COLUMN IF EXISTS attributes,
+    DROP COLUMN IF EXISTS media_url,
+    DROP COLUMN IF EXISTS account_id,
+    DROP COLUMN IF EXISTS device_id,
+    DROP COLUMN IF EXISTS reporter_email,
+    DROP COLUMN IF EXISTS escalated_at,
+    DROP COLUMN IF EXISTS escalation_level,
+    DROP COLUMN IF EXISTS dispatched_to,
+    DROP COLUMN IF EXISTS resolution;

@@ -1,0 +1,68 @@
+"""Helpers shared by the incident, Open311 and service-order tests (a client per viewer)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.security import get_viewer
+from gis.db import get_session
+from gis.scope import ANONYMOUS, Viewer
+
+ClientFor = Callable[[Viewer], TestClient]
+
+
+@pytest.fixture
+def client_for(db_session: Session) -> Iterator[ClientFor]:
+    """``client_for(viewer)``: a TestClient on the rolled-back session acting as ``viewer``."""
+    clients: list[TestClient] = []
+
+    def make(viewer: Viewer = ANONYMOUS) -> TestClient:
+        app = create_app()
+
+        def _session() -> Iterator[Session]:
+            yield db_session
+
+        app.dependency_overrides[get_session] = _session
+        app.dependency_overrides[get_viewer] = lambda: viewer
+        client = TestClient(app)
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+def grid_point(session: Session, offset: int = 0) -> Any:
+    """A point inside a current grid (its point on surface) and that grid's codes and ids."""
+    return session.execute(
+        text(
+            """
+            SELECT g.id AS grid_id, g.code AS grid_code, g.district_code,
+                   ST_X(ST_PointOnSurface(g.geom)) AS lon, ST_Y(ST_PointOnSurface(g.geom)) AS lat,
+                   c.id AS community_id, c.code AS community_code,
+                   s.id AS street_id, s.code AS street_code
+            FROM area g
+            JOIN area c ON c.level = 'community' AND c.valid_to IS NULL
+                        AND c.code = left(g.code, 12)
+            JOIN area s ON s.level = 'street' AND s.valid_to IS NULL
+                        AND s.code = left(g.code, 9) || '000'
+            WHERE g.level = 'grid' AND g.valid_to IS NULL
+              AND EXISTS (SELECT 1 FROM grid_staff gs
+                          WHERE gs.area_id = g.id AND gs.role = 'worker')
+            ORDER BY g.code OFFSET :o LIMIT 1
+            """
+        ),
+        {"o": offset},
+    ).one()
+
+
+def viewer(role: str, scope: str, name: str | None = None) -> Viewer:
+    return Viewer(name or f"t_{role}", role, scope)

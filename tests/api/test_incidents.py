@@ -1,0 +1,475 @@
+"""The incident API: intake and routing, duplicates, idempotency, the case loop, scope, filters."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from gis.errors import Conflict, Forbidden
+from gis.masking import mask_name, mask_phone
+from gis.queries import incidents as q
+from gis.scope import ANONYMOUS
+from gis.workflow import IllegalTransition
+from tests.api.incident_helpers import ClientFor, client_for, grid_point, viewer
+
+__all__ = ["client_for"]
+
+
+def _report(lon: float, lat: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "category": "市容环境",
+        "description": "道路积存垃圾渣土",
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "reporter_name": "王小明",
+        "reporter_phone": "13812345678",
+        **extra,
+    }
+
+
+def test_intake_routes_to_the_grid_versions_and_worker_on_duty(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    g = grid_point(db_session)
+    response = client_for(ANONYMOUS).post("/api/v1/incidents", json=_report(g.lon, g.lat))
+    assert response.status_code == 201, response.text
+    created = response.json()["incident"]
+    row = db_session.execute(
+        text(
+            "SELECT grid_id, community_id, street_id, assignee_id, status, source, due_at, "
+            "reported_at, escalation_level FROM incident WHERE id = :id"
+        ),
+        {"id": created["id"]},
+    ).one()
+    # Expected routing computed independently: the grid containing the point, its parents by code.
+    assert (row.grid_id, row.community_id, row.street_id) == (
+        g.grid_id,
+        g.community_id,
+        g.street_id,
+    )
+    expected_worker = db_session.execute(
+        text(
+            """
+            SELECT gs.person_id FROM grid_staff gs
+            WHERE gs.area_id = :g AND gs.role = 'worker'
+            ORDER BY (SELECT count(*) FROM incident i WHERE i.assignee_id = gs.person_id
+                      AND i.status IN ('registered', 'dispatched', 'in_progress')
+                      AND i.id <> :id), gs.person_id
+            LIMIT 1
+            """
+        ),
+        {"g": g.grid_id, "id": created["id"]},
+    ).scalar_one()
+    assert row.assignee_id == expected_worker
+    assert row.status == "reported" and row.source == "public"
+    assert row.escalation_level == "grid"
+    # Accept and register within one hour of working time (default rule).
+    cal = q.load_calendar(db_session)
+    assert row.due_at == cal.add(row.reported_at, timedelta(hours=1))
+    # The public sees public fields only: no reporter, no assignee.
+    assert created["in_scope"] is False
+    assert "reporter" not in created and "assignee" not in created
+    assert created["grid_code"] == g.grid_code
+    assert [h["to"] for h in created["history"]] == ["reported"]
+    assert "actor" not in created["history"][0]
+    assert response.headers["location"] == f"/api/v1/incidents/{created['id']}"
+
+
+def test_outside_every_grid_goes_to_the_unassigned_queue_of_the_nearest_street(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    box = db_session.execute(
+        text(
+            "SELECT ST_XMax(e) AS e, ST_YMax(e) AS n FROM (SELECT ST_Extent(geom) AS e FROM area "
+            "WHERE level = 'district' AND valid_to IS NULL) x"
+        )
+    ).one()
+    lon, lat = box.e + 0.01, box.n + 0.01
+    admin = viewer("admin", "620881")
+    response = client_for(admin).post("/api/v1/incidents", json=_report(lon, lat))
+    assert response.status_code == 201, response.text
+    body = response.json()["incident"]
+    nearest = db_session.execute(
+        text(
+            "SELECT code FROM area WHERE level = 'street' AND valid_to IS NULL "
+            "ORDER BY ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)"
+            "::geography) LIMIT 1"
+        ),
+        {"x": lon, "y": lat},
+    ).scalar_one()
+    assert body["grid_code"] is None and body["unassigned"] is True
+    assert body["street_code"] == nearest
+    assert body["escalation_level"] == "street"
+    assert body["assignee"] is None
+    listed = (
+        client_for(admin)
+        .get("/api/v1/incidents", params={"unassigned": "true", "limit": 1000})
+        .json()
+    )
+    assert body["id"] in [i["id"] for i in listed["items"]]
+    assert all(i["grid_code"] is None for i in listed["items"])
+
+
+def test_gcj02_points_are_converted_before_routing(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    from gis.crs import from_wgs84
+
+    g = grid_point(db_session, 3)
+    gx, gy = from_wgs84(g.lon, g.lat, "GCJ02")
+    body = _report(gx, gy, crs="gcj02")
+    created = client_for(ANONYMOUS).post("/api/v1/incidents", json=body).json()["incident"]
+    assert created["grid_code"] == g.grid_code
+    assert created["lon"] == pytest.approx(g.lon, abs=1e-6)
+    assert created["lat"] == pytest.approx(g.lat, abs=1e-6)
+
+
+def test_duplicates_within_50_m_are_returned_and_can_be_linked(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    g = grid_point(db_session, 1)
+    anon = client_for(ANONYMOUS)
+    first = anon.post("/api/v1/incidents", json=_report(g.lon, g.lat)).json()
+    # About 30 m north: a duplicate; a different category at the same point is not.
+    near = anon.post("/api/v1/incidents", json=_report(g.lon, g.lat + 0.00027)).json()
+    other = anon.post("/api/v1/incidents", json=_report(g.lon, g.lat, category="公用设施")).json()
+    assert first["incident"]["id"] in [d["id"] for d in near["duplicates"]]
+    dup = next(d for d in near["duplicates"] if d["id"] == first["incident"]["id"])
+    expected_m = db_session.execute(
+        text(
+            "SELECT ST_Distance(a.geom::geography, b.geom::geography) FROM incident a, incident b "
+            "WHERE a.id = :a AND b.id = :b"
+        ),
+        {"a": first["incident"]["id"], "b": near["incident"]["id"]},
+    ).scalar_one()
+    assert dup["distance_m"] == pytest.approx(expected_m, abs=0.1)
+    assert first["incident"]["id"] not in [d["id"] for d in other["duplicates"]]
+    # 80 m away is not a duplicate.
+    far = anon.post("/api/v1/incidents", json=_report(g.lon, g.lat - 0.00072)).json()
+    assert first["incident"]["id"] not in [d["id"] for d in far["duplicates"]]
+    # Link instead of opening a new case.
+    linked = anon.post(
+        "/api/v1/incidents",
+        json=_report(g.lon, g.lat, duplicate_of=first["incident"]["id"]),
+    )
+    assert linked.status_code == 201
+    linked_case = linked.json()["incident"]
+    assert linked_case["status"] == "rejected"
+    assert linked_case["resolution"] == "duplicate"
+    assert linked_case["duplicate_of"] == first["incident"]["id"]
+    in_scope = client_for(viewer("admin", "620881")).get(
+        f"/api/v1/incidents/{first['incident']['id']}"
+    )
+    assert linked_case["id"] in in_scope.json()["duplicates"]
+    # Linking to something that is not a nearby open duplicate is refused, nothing written.
+    n_before = db_session.execute(text("SELECT count(*) FROM incident")).scalar_one()
+    bad = anon.post(
+        "/api/v1/incidents", json=_report(g.lon, g.lat, duplicate_of=other["incident"]["id"])
+    )
+    assert bad.status_code == 400 and bad.json()["parameter"] == "duplicate_of"
+    assert db_session.execute(text("SELECT count(*) FROM incident")).scalar_one() == n_before
+
+
+def test_idempotency_key_makes_one_incident(db_session: Session, client_for: ClientFor) -> None:
+    g = grid_point(db_session, 2)
+    anon = client_for(ANONYMOUS)
+    headers = {"Idempotency-Key": "test-key-0001"}
+    a = anon.post("/api/v1/incidents", json=_report(g.lon, g.lat), headers=headers)
+    b = anon.post("/api/v1/incidents", json=_report(g.lon, g.lat), headers=headers)
+    assert a.status_code == b.status_code == 201
+    assert a.json()["incident"]["id"] == b.json()["incident"]["id"]
+    assert b.headers["idempotent-replayed"] == "true"
+    n = db_session.execute(
+        text("SELECT count(*) FROM incident WHERE id = :id"), {"id": a.json()["incident"]["id"]}
+    ).scalar_one()
+    assert n == 1
+    # The same key for another body is a client error.
+    c = anon.post(
+        "/api/v1/incidents", json=_report(g.lon, g.lat, description="别的"), headers=headers
+    )
+    assert c.status_code == 409
+
+
+def test_the_full_loop_with_history_rework_and_rating(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    g = grid_point(db_session, 4)
+    operator = client_for(viewer("command_operator", g.district_code))
+    worker = client_for(viewer("grid_worker", g.grid_code))
+    case = worker.post("/api/v1/incidents", json=_report(g.lon, g.lat, source="grid_worker"))
+    iid = case.json()["incident"]["id"]
+    assert case.json()["incident"]["reporter"]["name"] == "王小明"  # worker may unmask in scope
+
+    def step(client: Any, to: str, **extra: Any) -> Any:
+        return client.post(f"/api/v1/incidents/{iid}/transitions", json={"to": to, **extra})
+
+    assert step(operator, "registered").status_code == 200
+    r = step(operator, "dispatched", dispatched_to="华亭市城市管理综合执法局")
+    assert r.status_code == 200 and r.json()["dispatched_to"] == "华亭市城市管理综合执法局"
+    # The handling deadline: the category's 48 hours on working days from dispatch.
+    row = db_session.execute(
+        text(
+            "SELECT due_at, (SELECT at FROM incident_transition WHERE incident_id = :id "
+            "AND to_status = 'dispatched') AS at FROM incident WHERE id = :id"
+        ),
+        {"id": iid},
+    ).one()
+    assert row.due_at == q.load_calendar(db_session).add(row.at, timedelta(hours=48))
+    assert step(worker, "in_progress").status_code == 200
+    assert step(worker, "handled", attachments=["https://img.example/1.jpg"]).status_code == 200
+    assert step(worker, "in_progress", note="未清理干净").json()["rework_count"] == 1
+    assert step(worker, "handled").status_code == 200
+    closed = step(worker, "closed")
+    assert closed.json()["status"] == "closed" and closed.json()["closed_at"] is not None
+    # Evaluation needs a rating; a grid worker may not record it.
+    assert step(worker, "evaluated", rating=5).status_code == 403
+    assert step(operator, "evaluated").status_code == 400
+    done = step(operator, "evaluated", rating=4).json()
+    assert done["rating"] == 4
+    history = db_session.execute(
+        text(
+            "SELECT from_status, to_status, actor, attachments FROM incident_transition "
+            "WHERE incident_id = :id ORDER BY at, id"
+        ),
+        {"id": iid},
+    ).all()
+    assert [(h.from_status, h.to_status) for h in history] == [
+        (None, "reported"),
+        ("reported", "registered"),
+        ("registered", "dispatched"),
+        ("dispatched", "in_progress"),
+        ("in_progress", "handled"),
+        ("handled", "in_progress"),
+        ("in_progress", "handled"),
+        ("handled", "closed"),
+        ("closed", "evaluated"),
+    ]
+    assert history[1].actor == "command_operator:t_command_operator"
+    assert history[4].attachments == ["https://img.example/1.jpg"]
+    assert [h["to"] for h in done["history"]] == [h.to_status for h in history]
+    events = db_session.execute(
+        text("SELECT kind, status FROM incident_event WHERE incident_id = :id ORDER BY id"),
+        {"id": iid},
+    ).all()
+    assert [(e.kind, e.status) for e in events] == [("created", "reported")] + [
+        ("transition", h.to_status) for h in history[1:]
+    ]
+
+
+def test_illegal_transition_is_409_listing_the_allowed_ones(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    g = grid_point(db_session, 5)
+    operator = client_for(viewer("command_operator", g.district_code))
+    iid = operator.post("/api/v1/incidents", json=_report(g.lon, g.lat)).json()["incident"]["id"]
+    r = operator.post(f"/api/v1/incidents/{iid}/transitions", json={"to": "closed"})
+    assert r.status_code == 409
+    assert r.json()["detail"] == "cannot go from reported to closed; allowed: registered, rejected"
+    # Anonymous and out-of-scope viewers may not move a case.
+    assert (
+        client_for(ANONYMOUS)
+        .post(f"/api/v1/incidents/{iid}/transitions", json={"to": "registered"})
+        .status_code
+        == 403
+    )
+    other = grid_point(db_session, 40)
+    outsider = client_for(viewer("grid_worker", other.grid_code))
+    if other.grid_code != g.grid_code:
+        assert (
+            outsider.post(
+                f"/api/v1/incidents/{iid}/transitions", json={"to": "registered"}
+            ).status_code
+            == 403
+        )
+    # Refusing needs a resolution.
+    r = operator.post(f"/api/v1/incidents/{iid}/transitions", json={"to": "rejected"})
+    assert r.status_code == 400 and r.json()["parameter"] == "resolution"
+    status = db_session.execute(
+        text("SELECT status FROM incident WHERE id = :id"), {"id": iid}
+    ).scalar_one()
+    assert status == "reported"
+
+
+def test_masking_and_scope(db_session: Session, client_for: ClientFor) -> None:
+    g = grid_point(db_session, 6)
+    other = grid_point(db_session, 30)
+    assert other.grid_code != g.grid_code
+    iid = (
+        client_for(ANONYMOUS)
+        .post("/api/v1/incidents", json=_report(g.lon, g.lat))
+        .json()["incident"]["id"]
+    )
+    chief = client_for(viewer("grid_chief", g.grid_code)).get(f"/api/v1/incidents/{iid}").json()
+    assert chief["reporter"] == {"name": "王小明", "phone": "13812345678", "email": None}
+    assert chief["history"][0]["actor"] == "群众"
+    planner = client_for(viewer("planner", g.district_code)).get(f"/api/v1/incidents/{iid}")
+    assert planner.json()["reporter"]["name"] == mask_name("王小明")
+    assert planner.json()["reporter"]["phone"] == mask_phone("13812345678")
+    outsider = client_for(viewer("grid_chief", other.grid_code)).get(f"/api/v1/incidents/{iid}")
+    assert outsider.json()["in_scope"] is False and "reporter" not in outsider.json()
+
+
+def test_list_filters_agree_with_sql(db_session: Session, client_for: ClientFor) -> None:
+    admin = client_for(viewer("admin", "620881"))
+    now = datetime.now(UTC)
+    street = grid_point(db_session).street_code
+    params = {"status": "dispatched,in_progress", "within": street, "limit": 1000}
+    got = admin.get("/api/v1/incidents", params=params).json()
+    expected = (
+        db_session.execute(
+            text(
+                """
+            SELECT i.id FROM incident i JOIN area s ON s.id = i.street_id
+            WHERE i.status IN ('dispatched', 'in_progress') AND s.code = :street
+            ORDER BY i.reported_at DESC, i.id DESC
+            """
+            ),
+            {"street": street},
+        )
+        .scalars()
+        .all()
+    )
+    assert got["total"] == len(expected)
+    assert [i["id"] for i in got["items"]] == list(expected)[:1000]
+    overdue = admin.get("/api/v1/incidents", params={"overdue": "true", "limit": 1000}).json()
+    expected_overdue = db_session.execute(
+        text(
+            "SELECT count(*) FROM incident WHERE status IN "
+            "('reported', 'registered', 'dispatched', 'in_progress') AND due_at < :now"
+        ),
+        {"now": now},
+    ).scalar_one()
+    assert overdue["total"] == expected_overdue
+    assert all(i["overdue"] for i in overdue["items"])
+    bbox = db_session.execute(
+        text(
+            "SELECT ST_XMin(geom) w, ST_YMin(geom) s, ST_XMax(geom) e, ST_YMax(geom) n "
+            "FROM (SELECT ST_Envelope(geom) geom FROM area WHERE code = :c AND valid_to IS NULL) x"
+        ),
+        {"c": street},
+    ).one()
+    in_box = admin.get(
+        "/api/v1/incidents",
+        params={"bbox": f"{bbox.w},{bbox.s},{bbox.e},{bbox.n}", "category": "公用设施"},
+    ).json()
+    expected_box = db_session.execute(
+        text(
+            "SELECT count(*) FROM incident WHERE category = '公用设施' AND "
+            "geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
+        ),
+        {"w": bbox.w, "s": bbox.s, "e": bbox.e, "n": bbox.n},
+    ).scalar_one()
+    assert in_box["total"] == expected_box
+    bad = admin.get("/api/v1/incidents", params={"status": "nonsense"})
+    assert bad.status_code == 400 and bad.json()["parameter"] == "status"
+    naive = admin.get("/api/v1/incidents", params={"start": "2026-01-01T00:00:00"})
+    assert naive.status_code == 400
+
+
+def test_escalation_climbs_one_level_and_emits_an_event(db_session: Session) -> None:
+    g = grid_point(db_session, 7)
+    operator = viewer("command_operator", g.district_code)
+    reported = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday
+    result = q.create_incident(
+        db_session, operator, q.IncidentInput("街面秩序", "占道经营", g.lon, g.lat), now=reported
+    )
+    iid = result.incident["id"]
+    due = db_session.execute(
+        text("SELECT due_at FROM incident WHERE id = :i"), {"i": iid}
+    ).scalar_one()
+    assert due == reported + timedelta(hours=1)
+    assert all(e["incident_id"] != iid for e in q.escalate_overdue(db_session, due - timedelta(1)))
+    first = [
+        e
+        for e in q.escalate_overdue(db_session, due + timedelta(minutes=1))
+        if e["incident_id"] == iid
+    ]
+    assert first == [
+        {"incident_id": iid, "from": "grid", "to": "community", "area_id": g.community_id}
+    ]
+    # Not again within the escalation interval (24 h), then one more level.
+    again = q.escalate_overdue(db_session, due + timedelta(hours=2))
+    assert all(e["incident_id"] != iid for e in again)
+    later = [
+        e
+        for e in q.escalate_overdue(db_session, due + timedelta(hours=25))
+        if e["incident_id"] == iid
+    ]
+    assert [e["to"] for e in later] == ["street"]
+    events = db_session.execute(
+        text(
+            "SELECT kind, payload->>'escalation_level' AS level FROM incident_event "
+            "WHERE incident_id = :i ORDER BY id"
+        ),
+        {"i": iid},
+    ).all()
+    assert [(e.kind, e.level) for e in events] == [
+        ("created", "grid"),
+        ("escalated", "community"),
+        ("escalated", "street"),
+    ]
+
+
+def test_cli_escalate_command_is_registered() -> None:
+    from typer.testing import CliRunner
+
+    from gridgov.cli import app
+
+    result = CliRunner().invoke(app, ["incidents", "--help"])
+    assert result.exit_code == 0 and "escalate" in result.output
+
+
+def test_concurrent_transitions_cannot_both_win(demo_engine: Engine) -> None:
+    """Two sessions move one committed case at once: one wins, the other gets 409."""
+    with Session(demo_engine) as setup:
+        g = grid_point(setup, 8)
+        op = viewer("command_operator", g.district_code)
+        iid = q.create_incident(
+            setup, op, q.IncidentInput("市容环境", "并发测试", g.lon, g.lat)
+        ).incident["id"]
+        setup.commit()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(to: str) -> None:
+        with Session(demo_engine) as s:
+            barrier.wait()
+            try:
+                extra = {"resolution": "invalid"} if to == "rejected" else {}
+                q.transition(s, op, iid, q.TransitionInput(to=to, **extra))  # type: ignore[arg-type]
+                s.commit()
+                outcomes.append("won")
+            except (IllegalTransition, Conflict):
+                s.rollback()
+                outcomes.append("conflict")
+
+    try:
+        threads = [threading.Thread(target=attempt, args=(t,)) for t in ("registered", "rejected")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert sorted(outcomes) == ["conflict", "won"]
+        with Session(demo_engine) as check:
+            n = check.execute(
+                text("SELECT count(*) FROM incident_transition WHERE incident_id = :i"), {"i": iid}
+            ).scalar_one()
+            assert n == 2  # reported + exactly one winner
+    finally:
+        with demo_engine.begin() as conn:
+            conn.execute(text("DELETE FROM incident WHERE id = :i"), {"i": iid})
+
+
+def test_forbidden_is_raised_for_roles_the_step_does_not_allow(db_session: Session) -> None:
+    g = grid_point(db_session, 9)
+    iid = q.create_incident(
+        db_session, ANONYMOUS, q.IncidentInput("市容环境", "x", g.lon, g.lat)
+    ).incident["id"]
+    with pytest.raises(Forbidden):
+        q.transition(
+            db_session, viewer("grid_worker", g.grid_code), iid, q.TransitionInput("registered")
+        )
