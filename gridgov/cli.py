@@ -121,8 +121,10 @@ def migrate(
 
 @app.command()
 def demo(
-    households: Annotated[int, typer.Option(min=400, help="Households in the generated city")] = 0,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same city)")] = 0,
+    households: Annotated[
+        int | None, typer.Option(min=400, help="Households in the generated city")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (same seed, same city)")] = None,
 ) -> None:
     """Load the demo city 华亭市 once (later calls do nothing)."""
     import psycopg
@@ -153,8 +155,8 @@ def demo(
         try:
             counts = load_demo(
                 conn,
-                households=households or DEFAULT_HOUSEHOLDS,
-                seed=seed or DEFAULT_SEED,
+                households=DEFAULT_HOUSEHOLDS if households is None else households,
+                seed=DEFAULT_SEED if seed is None else seed,
                 progress=report,
             )
         except ValueError as exc:
