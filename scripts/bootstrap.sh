@@ -50,7 +50,7 @@ if [ "$purpose" = "test" ]; then
     missing=()
     command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
     [ -x /usr/bin/chromium ] || missing+=(chromium)
-    fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing+=(fonts-noto-cjk)
+    dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)  # Chinese in screenshots
     apt_install "${missing[@]}"
 fi
 
