@@ -1,0 +1,232 @@
+"""Export any layer to GeoPackage, Shapefile, GeoJSON, CSV or XLSX, scoped and masked by viewer.
+
+Public layers (boundaries, buildings, party organisations, facilities) are read with the same
+query functions as ``GET /api/v1/export/{layer}`` (:mod:`gis.queries.export`), so the CLI and
+the API agree on columns. Personal layers are gridgov's own here:
+
+- ``households`` — one row per resident in the 一标三实 layout that :mod:`gis.io.validate`
+  reads back (household code, building code, address, unit, floor, room, name, ID number,
+  phone, gender, birth year, relation) at the building's anchor point;
+- ``incidents`` — cases with their reporter.
+
+Both need a signed-in viewer whose role may read them, and only rows in the viewer's scope are
+written. Names, ID numbers and phones are masked unless the role may unmask, the row is in
+scope and a purpose is given; an unmasked export is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis import audit
+from gis.crs import WGS84, parse_crs
+from gis.errors import Forbidden, InvalidInput
+from gis.masking import mask_id_number, mask_name, mask_phone
+from gis.queries import export as public_export
+from gis.queries.areas import subtree_pattern
+from gis.queries.households import HOUSEHOLD_ROLES, effective_area
+from gis.scope import Viewer
+
+FORMATS = ("gpkg", "shp", "geojson", "csv", "xlsx")
+PERSONAL_LAYERS = ("households", "incidents")
+LAYERS = ("districts", *public_export.LAYERS, *PERSONAL_LAYERS)
+
+_DISTRICTS_SQL = """
+    SELECT a.code, a.name, a.level, a.kind, NULL::text AS parent, a.version,
+           a.valid_from::text AS valid_from, a.geom
+    FROM area a WHERE a.valid_to IS NULL AND a.level = 'district' AND a.code LIKE :prefix
+    ORDER BY a.code
+"""
+_HOUSEHOLDS_SQL = """
+    SELECT h.code AS hh_code, b.code AS bld_code, g.code AS grid_code, h.address, h.unit,
+           h.floor, h.room, r.name, r.id_number, r.phone, r.gender, r.birth_year, r.relation,
+           b.anchor AS geom
+    FROM area g
+    JOIN building b ON b.grid_id = g.id AND b.valid_to IS NULL
+    JOIN household h ON h.building_id = b.id
+    JOIN resident r ON r.household_id = h.id
+    WHERE g.level = 'grid' AND g.valid_to IS NULL AND g.code LIKE :prefix
+    ORDER BY h.code, (r.relation = '户主') DESC, r.id
+"""
+_INCIDENTS_SQL = """
+    SELECT i.code, i.kind, i.category, i.description AS "desc", i.source, i.status, i.address,
+           i.reporter_name AS rep_name, i.reporter_phone AS rep_phone,
+           i.reported_at::text AS reported, i.closed_at::text AS closed,
+           g.code AS grid_code, coalesce(g.code, c.code, s.code, i.district_code) AS area_code,
+           i.geom
+    FROM incident i
+    LEFT JOIN area g ON g.id = i.grid_id
+    LEFT JOIN area c ON c.id = i.community_id
+    LEFT JOIN area s ON s.id = i.street_id
+    WHERE coalesce(g.code, c.code, s.code, i.district_code) LIKE :prefix
+    ORDER BY i.code
+"""
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: Path
+    rows: int
+    masked: bool
+    crs: str
+
+
+def _personal(
+    session: Session, viewer: Viewer, layer: str, within: str | None, purpose: str | None
+) -> tuple[gpd.GeoDataFrame, bool]:
+    if viewer.is_public or viewer.scope_code is None:
+        raise Forbidden(
+            f"{layer} hold personal data: export them as an account (--as USER) whose role "
+            f"may read them ({', '.join(sorted(HOUSEHOLD_ROLES))})"
+        )
+    if viewer.role not in HOUSEHOLD_ROLES:
+        raise Forbidden(f"the role {viewer.role} may not export {layer}")
+    area = effective_area(viewer, within)
+    if within is not None:
+        subtree_pattern(session, within)  # the area must exist
+    sql = _HOUSEHOLDS_SQL if layer == "households" else _INCIDENTS_SQL
+    frame = gpd.read_postgis(
+        text(sql), session.connection(), geom_col="geom", params={"prefix": area + "%"}, crs=WGS84
+    )
+    scope_column = "grid_code" if layer == "households" else "area_code"
+    personal = (
+        ("name", "id_number", "phone") if layer == "households" else ("rep_name", "rep_phone")
+    )
+    show = pd.Series(
+        [
+            bool(purpose) and viewer.may_unmask and viewer.covers(code)
+            for code in frame[scope_column]
+        ],
+        index=frame.index,
+        dtype=bool,
+    )
+    maskers = {
+        "name": mask_name,
+        "rep_name": mask_name,
+        "id_number": mask_id_number,
+        "phone": mask_phone,
+        "rep_phone": mask_phone,
+    }
+    for column in personal:
+        masked_values = frame[column].map(
+            lambda v, f=maskers[column]: f(v) if isinstance(v, str) and v else None
+        )
+        frame[column] = frame[column].where(show, masked_values)
+    unmasked = int(show.sum())
+    if unmasked:
+        audit.record_unmasked_read(
+            session,
+            viewer,
+            f"export:{layer}:{area}",
+            purpose=purpose,
+            rows=unmasked,
+            client="gridgov export",
+        )
+    if layer == "incidents":
+        frame = frame.drop(columns=["area_code"])
+    return frame.rename_geometry("geometry"), unmasked < len(frame)
+
+
+def read_for_export(
+    session: Session,
+    viewer: Viewer,
+    layer: str,
+    *,
+    within: str | None = None,
+    purpose: str | None = None,
+) -> tuple[gpd.GeoDataFrame, bool]:
+    """The layer as a WGS84 GeoDataFrame and whether any personal field is masked."""
+    if layer not in LAYERS:
+        raise InvalidInput(f"layer must be one of {', '.join(LAYERS)}", parameter="layer")
+    if layer in PERSONAL_LAYERS:
+        return _personal(session, viewer, layer, within, purpose)
+    if layer == "districts":
+        frame = gpd.read_postgis(
+            text(_DISTRICTS_SQL),
+            session.connection(),
+            geom_col="geom",
+            params={"prefix": subtree_pattern(session, within)},
+            crs=WGS84,
+        )
+        return frame.rename_geometry("geometry"), False
+    return public_export.read_layer(session, viewer, layer, within=within), False
+
+
+def write_frame(frame: gpd.GeoDataFrame, path: Path, fmt: str, layer: str) -> None:
+    """Write ``frame`` (already in the target CRS) to ``path`` in ``fmt``."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"format must be one of {', '.join(FORMATS)}", parameter="format")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt in ("csv", "xlsx"):
+        table = pd.DataFrame(frame.drop(columns="geometry"))
+        geoms = frame.geometry.values
+        if len(frame) and all(g is not None and g.geom_type == "Point" for g in geoms):
+            table["lon"] = shapely.get_x(geoms)
+            table["lat"] = shapely.get_y(geoms)
+        else:
+            table["wkt"] = shapely.to_wkt(geoms, rounding_precision=-1)
+        if fmt == "csv":
+            # A BOM so that Excel opens the Chinese text as UTF-8.
+            table.to_csv(path, index=False, encoding="utf-8-sig")
+        else:
+            table.to_excel(path, index=False, sheet_name=layer[:31], engine="openpyxl")
+        return
+    if fmt == "shp":
+        if path.suffix.lower() == ".zip":
+            directory = Path(tempfile.mkdtemp(prefix="gridgov-shp-"))
+            try:
+                frame.to_file(
+                    directory / f"{layer}.shp",
+                    driver="ESRI Shapefile",
+                    engine="pyogrio",
+                    encoding="UTF-8",
+                )
+                with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+                    for part in sorted(directory.iterdir()):
+                        archive.write(part, part.name)
+            finally:
+                shutil.rmtree(directory, ignore_errors=True)
+        else:
+            frame.to_file(path, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")
+        return
+    driver = {"gpkg": "GPKG", "geojson": "GeoJSON"}[fmt]
+    if path.exists():
+        path.unlink()
+    frame.to_file(path, driver=driver, engine="pyogrio", layer=layer)
+
+
+def export_layer(
+    session: Session,
+    viewer: Viewer,
+    layer: str,
+    path: Path,
+    *,
+    fmt: str,
+    within: str | None = None,
+    crs: str | None = None,
+    purpose: str | None = None,
+) -> Exported:
+    """Read, reproject (``crs``: any EPSG code, GCJ02, BD09) and write one layer."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"format must be one of {', '.join(FORMATS)}", parameter="format")
+    target = parse_crs(crs) if crs else WGS84
+    frame, masked = read_for_export(session, viewer, layer, within=within, purpose=purpose)
+    frame = public_export.reproject(frame, target)
+    write_frame(frame, path, fmt, layer)
+    return Exported(path, len(frame), masked, target)
+
+
+def default_filename(layer: str, fmt: str, within: str | None) -> str:
+    """``gridgov_grids_620881001001.gpkg``; a shapefile is zipped."""
+    extension = {"shp": "zip"}.get(fmt, fmt)
+    return f"gridgov_{layer}" + (f"_{within}" if within else "") + f".{extension}"

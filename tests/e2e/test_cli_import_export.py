@@ -1,0 +1,119 @@
+"""The real ``gridgov`` command: export, import dry run, a refused file, and --apply."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import psycopg
+import pytest
+
+from tests.conftest import create_test_database, drop_test_database
+
+ROOT = Path(__file__).resolve().parents[2]
+GRIDGOV = ROOT / ".venv" / "bin" / "gridgov"
+
+
+@pytest.fixture(scope="module")
+def cli_db(server_url: str) -> Iterator[str]:
+    from data.demo import load_demo
+
+    url = create_test_database(server_url, "iocli")
+    with psycopg.connect(url) as conn:
+        load_demo(conn, households=400)
+        conn.commit()
+    yield url
+    drop_test_database(server_url, url)
+
+
+def gridgov(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GRIDGOV_DATABASE_URL": url, "COLUMNS": "200"}
+    return subprocess.run(
+        [str(GRIDGOV), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def grid_rows(url: str) -> list[tuple[str, str, int]]:
+    with psycopg.connect(url) as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                "SELECT code, name, version FROM area WHERE level = 'grid' ORDER BY code, version"
+            )
+        ]
+
+
+def test_export_dry_run_refusal_and_apply(cli_db: str, tmp_path: Path) -> None:
+    out = tmp_path / "grids.gpkg"
+    done = gridgov(cli_db, "export", "grids", "--format", "gpkg", "--crs", "4527", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    frame = gpd.read_file(out)
+    before = grid_rows(cli_db)
+    assert len(frame) == len(before) and frame.crs.to_epsg() == 4527
+
+    frame.loc[0, "name"] = "命令行改名"
+    frame.to_file(out, driver="GPKG")
+    dry = gridgov(cli_db, "import", "grids", str(out))
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "dry run passed" in dry.stdout and grid_rows(cli_db) == before
+
+    broken = tmp_path / "broken.csv"
+    # A bow-tie: valid WKT (quoted, as every CSV writer quotes a field holding commas) of an
+    # invalid polygon.
+    broken.write_text(
+        "code,name,wkt\n" + f'{frame.loc[0, "code"]},x,"POLYGON((0 0,1 1,1 0,0 1,0 0))"\n',
+        encoding="utf-8",
+    )
+    refused = gridgov(cli_db, "import", "grids", str(broken), "--apply")
+    assert refused.returncode == 2
+    assert "Self-intersection" in refused.stdout and "nothing was written" in refused.stderr
+    assert "Traceback" not in refused.stdout + refused.stderr
+    assert grid_rows(cli_db) == before
+
+    applied = gridgov(cli_db, "import", "grids", str(out), "--apply")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    after = grid_rows(cli_db)
+    code = frame.loc[0, "code"]
+    assert [r for r in after if r[0] == code][-1] == (code, "命令行改名", 2)
+    assert len(after) == len(before) + 1
+
+
+def test_personal_export_needs_an_account(cli_db: str, tmp_path: Path) -> None:
+    done = gridgov(cli_db, "export", "households", "-f", "csv", "-o", str(tmp_path / "h.csv"))
+    assert done.returncode == 1 and "--as USER" in done.stderr
+    assert not (tmp_path / "h.csv").exists()
+
+
+def test_export_as_an_account_is_scoped_and_masked(cli_db: str, tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, pool
+    from sqlalchemy.orm import Session
+
+    from gis import accounts
+    from gis.settings import normalise_database_url
+
+    with psycopg.connect(cli_db) as conn:
+        grid, residents = conn.execute(
+            "SELECT g.code, count(r.id) FROM area g JOIN building b ON b.grid_id = g.id "
+            "JOIN household h ON h.building_id = b.id JOIN resident r ON r.household_id = h.id "
+            "WHERE g.level = 'grid' AND g.valid_to IS NULL GROUP BY g.code ORDER BY g.code LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+    engine = create_engine(normalise_database_url(cli_db), poolclass=pool.NullPool)
+    with Session(engine) as session:
+        if accounts.get_account(session, "cli_worker") is None:
+            accounts.create_user(session, "cli_worker", "password-123", "grid_worker", grid)
+            session.commit()
+    engine.dispose()
+    out = tmp_path / "h.csv"
+    done = gridgov(
+        cli_db, "export", "households", "-f", "csv", "--as", "cli_worker", "-o", str(out)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "masked" in done.stdout
+    frame = pd.read_csv(out, dtype=str)
+    assert len(frame) == residents and set(frame["grid_code"]) == {grid}
+    assert frame["id_number"].notna().any()
+    assert frame["id_number"].dropna().str.fullmatch(r"\d{6}\*{8}[\dX]{4}").all()

@@ -1,0 +1,420 @@
+"""Import → export → import round trips in every format, bad files, households, masking.
+
+Runs on a scratch database with a small demo city (``io_session`` in
+tests/gis/conftest.py); every test's writes are rolled back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from shapely.geometry import Point, Polygon
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis import accounts
+from gis.crs import transform_arrays
+from gis.errors import Forbidden, InvalidInput
+from gis.io import export, importer
+from gis.io.validate import Prepared
+from gis.scope import ANONYMOUS, Viewer
+
+OPERATOR = Viewer("cli:test", "cli", None)
+ADMIN = Viewer("io-admin", "admin", "620881")
+COUNTED = ("area", "building", "household", "resident", "party_org", "service_facility", "incident")
+
+
+def counts(session: Session) -> dict[str, int]:
+    return {t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in COUNTED}
+
+
+def roundtrip(session: Session, layer: str, path: Path, **kw: object) -> Prepared:
+    prepared = importer.prepare(session, layer, path, **kw)  # type: ignore[arg-type]
+    assert prepared.report.ok, [i.message for i in prepared.report.errors][:5]
+    importer.run(session, prepared, OPERATOR)
+    return prepared
+
+
+@pytest.mark.parametrize("fmt", export.FORMATS)
+@pytest.mark.parametrize("layer", ["grids", "buildings", "service_facilities", "party_orgs"])
+def test_export_then_import_changes_nothing(
+    io_session: Session, tmp_path: Path, fmt: str, layer: str
+) -> None:
+    path = tmp_path / export.default_filename(layer, fmt, None)
+    written = export.export_layer(io_session, ANONYMOUS, layer, path, fmt=fmt)
+    before = counts(io_session)
+    prepared = roundtrip(io_session, layer, path)
+    table = next(iter(prepared.report.changes))
+    expected = io_session.execute(
+        text(
+            {
+                "grids": "SELECT count(*) FROM area WHERE level = 'grid' AND valid_to IS NULL",
+                "buildings": "SELECT count(*) FROM building WHERE valid_to IS NULL",
+                "service_facilities": "SELECT count(*) FROM service_facility",
+                "party_orgs": "SELECT count(*) FROM party_org WHERE level <> 'household'",
+            }[layer]
+        )
+    ).scalar_one()
+    assert written.rows == expected
+    assert prepared.report.changes[table] == {"inserted": 0, "updated": 0, "unchanged": expected}
+    assert counts(io_session) == before
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4527", "EPSG:3857", "EPSG:4490", "gcj02", "bd09"])
+def test_reprojected_export_imports_back_within_a_millimetre(
+    io_session: Session, tmp_path: Path, crs: str
+) -> None:
+    path = tmp_path / "grids.gpkg"
+    export.export_layer(io_session, ANONYMOUS, "grids", path, fmt="gpkg", crs=crs)
+    # GCJ-02/BD-09 have no EPSG code: the file carries none and --crs must say it.
+    prepared = roundtrip(io_session, "grids", path, crs=crs)
+    grids = io_session.execute(
+        text("SELECT count(*) FROM area WHERE level = 'grid' AND valid_to IS NULL")
+    ).scalar_one()
+    assert prepared.report.changes["area"] == {"inserted": 0, "updated": 0, "unchanged": grids}
+
+
+@pytest.mark.parametrize("layer", ["districts", "streets", "communities"])
+def test_upper_area_levels_round_trip(io_session: Session, tmp_path: Path, layer: str) -> None:
+    path = tmp_path / f"{layer}.geojson"
+    written = export.export_layer(io_session, ANONYMOUS, layer, path, fmt="geojson")
+    level = {"districts": "district", "streets": "street", "communities": "community"}[layer]
+    expected = io_session.execute(
+        text("SELECT count(*) FROM area WHERE level = :l AND valid_to IS NULL"), {"l": level}
+    ).scalar_one()
+    prepared = roundtrip(io_session, layer, path)
+    assert written.rows == expected > 0
+    assert prepared.report.changes["area"] == {"inserted": 0, "updated": 0, "unchanged": expected}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "gpkg"])
+def test_incidents_round_trip_and_masked_files_are_refused(
+    io_session: Session, tmp_path: Path, fmt: str
+) -> None:
+    path = tmp_path / f"incidents.{fmt}"
+    written = export.export_layer(io_session, ADMIN, "incidents", path, fmt=fmt, purpose="test")
+    expected = io_session.execute(text("SELECT count(*) FROM incident")).scalar_one()
+    assert not written.masked and written.rows == expected > 0
+    prepared = roundtrip(io_session, "incidents", path)
+    assert prepared.report.changes["incident"] == {
+        "inserted": 0,
+        "updated": 0,
+        "unchanged": expected,
+    }
+    # Re-importing a masked export would overwrite reporters with 张*明: refused per row.
+    reporters = io_session.execute(
+        text("SELECT count(*) FROM incident WHERE reporter_name IS NOT NULL")
+    ).scalar_one()
+    masked = export.export_layer(io_session, ADMIN, "incidents", path, fmt=fmt)
+    assert masked.masked and reporters > 0
+    before = counts(io_session)
+    report = importer.prepare(io_session, "incidents", path).report
+    assert {i.field for i in report.errors} == {"reporter_name", "reporter_phone"}
+    assert len([i for i in report.errors if i.field == "reporter_name"]) == reporters
+    assert counts(io_session) == before
+
+
+def test_changed_grid_gets_a_new_version_and_keeps_its_buildings(
+    io_session: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "grids.geojson"
+    export.export_layer(io_session, ANONYMOUS, "grids", path, fmt="geojson")
+    frame = gpd.read_file(path)
+    code = frame.loc[0, "code"]
+    old = io_session.execute(
+        text(
+            "SELECT id, (SELECT count(*) FROM building b WHERE "
+            "b.grid_id = a.id) AS n FROM area a WHERE code = :c AND "
+            "valid_to IS NULL"
+        ),
+        {"c": code},
+    ).one()
+    frame.loc[0, "name"] = "改名网格"
+    frame.to_file(path, driver="GeoJSON")
+    prepared = roundtrip(io_session, "grids", path)
+    assert prepared.report.changes["area"] == {"inserted": 0, "updated": 1, "unchanged": 10}
+    rows = io_session.execute(
+        text(
+            "SELECT id, name, version, valid_to IS NULL AS current, "
+            "(SELECT count(*) FROM building b WHERE b.grid_id = a.id) "
+            "AS n FROM area a WHERE code = :c ORDER BY version"
+        ),
+        {"c": code},
+    ).all()
+    assert [(r.version, r.current) for r in rows] == [(1, False), (2, True)]
+    assert rows[1].name == "改名网格" and rows[0].id == old.id
+    assert (rows[0].n, rows[1].n) == (0, old.n)
+
+
+def test_new_grid_from_wkt_csv_in_gcj02_is_inserted_exactly(
+    io_session: Session, tmp_path: Path
+) -> None:
+    community = io_session.execute(
+        text(
+            "SELECT code, ST_AsText(ST_PointOnSurface(geom)) AS p FROM area WHERE level = "
+            "'community' AND valid_to IS NULL ORDER BY code LIMIT 1"
+        )
+    ).one()
+    centre = shapely.from_wkt(community.p)
+    square = Polygon.from_bounds(centre.x - 1e-4, centre.y - 1e-4, centre.x + 1e-4, centre.y + 1e-4)
+    xs, ys = transform_arrays(*square.exterior.xy, "EPSG:4326", "gcj02")
+    shifted = Polygon(zip(xs, ys, strict=True))
+    path = tmp_path / "new.csv"
+    pd.DataFrame(
+        {"网格编码": [community.code + "099"], "名称": ["新网格"], "wkt": [shifted.wkt]}
+    ).to_csv(path, index=False)
+    prepared = roundtrip(io_session, "grids", path, crs="gcj02")
+    assert prepared.report.changes["area"]["inserted"] == 1
+    distance = io_session.execute(
+        text(
+            "SELECT ST_HausdorffDistance(geom::geography::geometry, ST_GeomFromText(:w, 4326)) "
+            "FROM area WHERE code = :c"
+        ),
+        {"w": square.wkt, "c": community.code + "099"},
+    ).scalar_one()
+    assert distance < 1e-8  # ~1 mm
+
+
+def test_households_round_trip_and_update_by_code(io_session: Session, tmp_path: Path) -> None:
+    # One grid's households: XLSX is slow to write and read (openpyxl), a grid is enough.
+    grid = io_session.execute(
+        text("SELECT min(code) FROM area WHERE level = 'grid' AND valid_to IS NULL")
+    ).scalar_one()
+    path = tmp_path / "hh.xlsx"
+    written = export.export_layer(
+        io_session, ADMIN, "households", path, fmt="xlsx", within=grid, purpose="test"
+    )
+    assert not written.masked
+    sheet = pd.read_excel(path, dtype=str)
+    n_households = io_session.execute(
+        text(
+            "SELECT count(*) FROM household h JOIN building b ON b.id = h.building_id JOIN area g "
+            "ON g.id = b.grid_id WHERE g.code = :g"
+        ),
+        {"g": grid},
+    ).scalar_one()
+    assert sheet["hh_code"].nunique() == n_households == len(sheet.groupby("hh_code"))
+    first = sheet.loc[0]
+    sheet.loc[0, "phone"] = "13900000001"
+    sheet.to_excel(path, index=False)
+    prepared = roundtrip(io_session, "households", path)
+    changes = prepared.report.changes
+    assert changes["resident"] == {"inserted": 0, "updated": 1, "unchanged": len(sheet) - 1}
+    assert changes["household"]["updated"] == 1
+    assert changes["household"]["unchanged"] == n_households - 1
+    phone = io_session.execute(
+        text("SELECT phone FROM resident WHERE id_number = :i"), {"i": first["id_number"]}
+    ).scalar_one()
+    assert phone == "13900000001"
+    # The same sheet exported masked (no --purpose) must not overwrite anyone.
+    csv = tmp_path / "hh.csv"
+    assert export.export_layer(io_session, ADMIN, "households", csv, fmt="csv", within=grid).masked
+    before = counts(io_session)
+    report = importer.prepare(io_session, "households", csv).report
+    masked_names = {i.row for i in report.errors if i.field == "name" and "masked" in i.message}
+    assert masked_names == set(range(1, len(sheet) + 1)) and report.records == 0
+    assert counts(io_session) == before
+
+
+def test_yibiao_sanshi_sheet_matches_addresses_and_reports_the_rest(
+    io_session: Session, tmp_path: Path
+) -> None:
+    building = io_session.execute(
+        text("SELECT id, code, address FROM building ORDER BY code LIMIT 1")
+    ).one()
+    path = tmp_path / "一标三实.xlsx"
+    pd.DataFrame(
+        {
+            "标准地址": [
+                building.address + "9单元901室",
+                building.address + "9单元901室",
+                "华亭市不存在路999号 1号楼1单元101室",
+            ],
+            "房号": ["901", "901", "101"],
+            "姓名": ["王小明", "李红", "赵六"],
+            "身份证号": ["11010519491231002X", "110105194912310021", None],
+            "联系电话": ["138 0000 0000", "12345", "13800000002"],
+            "性别": [None, "女", "男"],
+            "出生年份": [None, "1950", "1960"],
+            "与户主关系": ["本人", "妻子", "户主"],
+        }
+    ).to_excel(path, index=False)
+    before = counts(io_session)
+    prepared = importer.prepare(io_session, "households", path)
+    errors = {(i.row, i.field): i for i in prepared.report.errors}
+    assert set(errors) == {(2, "id_number"), (2, "phone"), (3, "address")}
+    assert errors[(3, "address")].candidates  # closest buildings by trigram similarity
+    assert counts(io_session) == before
+    fixed = pd.read_excel(path, dtype=str).iloc[:1]
+    fixed.to_excel(path, index=False)
+    ok = roundtrip(io_session, "households", path)
+    assert ok.report.changes["household"]["inserted"] == 1
+    row = io_session.execute(
+        text(
+            "SELECT h.unit, h.floor, h.room, h.building_id, r.gender, r.birth_year, r.relation, "
+            "r.phone FROM household h JOIN resident r ON r.household_id = h.id "
+            "WHERE r.id_number = '11010519491231002X'"
+        )
+    ).one()
+    assert tuple(row) == (9, 9, "901", building.id, "女", 1949, "户主", "13800000000")
+
+
+def test_an_address_that_fits_two_buildings_asks_for_the_building_code(
+    io_session: Session, tmp_path: Path
+) -> None:
+    building = io_session.execute(
+        text("SELECT code, address FROM building ORDER BY code LIMIT 1")
+    ).one()
+    twin = io_session.execute(
+        text(
+            "INSERT INTO building (code, name, address, use, floors, units, grid_id, "
+            "district_code, geom) SELECT left(code, 7) || '9999999', name || '副', address, use, "
+            "floors, units, grid_id, district_code, geom FROM building WHERE code = :c "
+            "RETURNING code"
+        ),
+        {"c": building.code},
+    ).scalar_one()
+    path = tmp_path / "hh.csv"
+    pd.DataFrame(
+        {
+            "标准地址": [building.address + "1单元101室"] * 2,
+            "楼栋编码": [None, twin],
+            "房号": ["101", "102"],
+            "姓名": ["王小明", "李红"],
+            "身份证号": ["11010519491231002X", None],
+            "性别": [None, "女"],
+            "出生年份": [None, "1950"],
+            "与户主关系": ["户主", "户主"],
+        }
+    ).to_csv(path, index=False)
+    report = importer.prepare(io_session, "households", path).report
+    errors = [(i.row, i.field) for i in report.errors]
+    assert errors == [(1, "address")]
+    assert sorted(c.split()[0] for c in report.errors[0].candidates) == sorted(
+        [building.code, twin]
+    )
+    assert report.records == 1  # row 2 names its building by code
+
+
+def test_broken_geometry_and_outside_parent_are_reported_per_row(
+    io_session: Session, tmp_path: Path
+) -> None:
+    community = io_session.execute(
+        text(
+            "SELECT code, ST_X(ST_PointOnSurface(geom)) x, ST_Y(ST_PointOnSurface(geom)) y FROM "
+            "area WHERE level = 'community' AND valid_to IS NULL ORDER BY code LIMIT 1"
+        )
+    ).one()
+    x, y = community.x, community.y
+    bowtie = Polygon([(x, y), (x + 1e-3, y + 1e-3), (x + 1e-3, y), (x, y + 1e-3), (x, y)])
+    far = Polygon.from_bounds(x + 1, y + 1, x + 1.01, y + 1.01)
+    frame = gpd.GeoDataFrame(
+        {
+            "code": [community.code + "201", community.code + "202", "123", community.code + "201"],
+            "name": ["a", "b", "c", "d"],
+        },
+        geometry=[bowtie, far, far, Point(x, y)],
+        crs=4326,
+    )
+    path = tmp_path / "bad.gpkg"
+    frame.to_file(path, driver="GPKG")
+    before = counts(io_session)
+    report = importer.prepare(io_session, "grids", path).report
+    by_row = {i.row: i.message for i in report.errors}
+    assert "Self-intersection" in by_row[1]
+    assert "outside its parent" in by_row[2]
+    assert "15 digits" in by_row[3]
+    assert "polygon is needed" in by_row[4]
+    assert counts(io_session) == before
+
+
+def test_shapefile_without_prj_and_gbk_dbf(io_session: Session, tmp_path: Path) -> None:
+    path = tmp_path / "grids.shp"
+    export.export_layer(io_session, ANONYMOUS, "grids", path, fmt="shp")
+    path.with_suffix(".prj").unlink()
+    with pytest.raises(InvalidInput, match=r"no \.prj"):
+        importer.prepare(io_session, "grids", path)
+    assert importer.prepare(io_session, "grids", path, crs="4326").report.ok
+    gbk = tmp_path / "gbk" / "grids.shp"
+    gbk.parent.mkdir()
+    frame = gpd.read_file(path.with_suffix(".shp"), engine="pyogrio").set_crs(4326)
+    pyogrio.write_dataframe(frame, gbk, encoding="GBK")
+    gbk.with_suffix(".cpg").unlink()  # as written by many older Chinese tools
+    with pytest.raises(InvalidInput, match="--encoding GBK"):
+        importer.prepare(io_session, "grids", gbk)
+    prepared = importer.prepare(io_session, "grids", gbk, encoding="GBK")
+    assert prepared.report.ok
+    names = io_session.execute(
+        text("SELECT code, name FROM area WHERE level = 'grid' AND valid_to IS NULL")
+    ).all()
+    assert {r["code"]: r["name"] for r in prepared.records} == dict(names)
+
+
+def test_zipped_shapefile_and_wrong_columns(io_session: Session, tmp_path: Path) -> None:
+    path = tmp_path / "grids.zip"
+    export.export_layer(io_session, ANONYMOUS, "grids", path, fmt="shp")
+    assert importer.prepare(io_session, "grids", path).report.ok
+    with pytest.raises(InvalidInput, match=r"required field\(s\) code"):
+        importer.prepare(io_session, "grids", path, explicit={"code": "-"})
+
+
+def test_database_refusal_rolls_back_everything(io_session: Session, tmp_path: Path) -> None:
+    path = tmp_path / "f.gpkg"
+    export.export_layer(io_session, ANONYMOUS, "service_facilities", path, fmt="gpkg")
+    prepared = importer.prepare(io_session, "service_facilities", path)
+    prepared.records[-1]["kind"] = "不存在的类型"  # slips past the dry run
+    prepared.records[0]["name"] = "改名"
+    before = io_session.execute(
+        text("SELECT name FROM service_facility WHERE code = :c"),
+        {"c": prepared.records[0]["code"]},
+    ).scalar_one()
+    with pytest.raises(importer.load.LoadRefused, match="violates check constraint"):
+        importer.run(io_session, prepared, OPERATOR)
+    after = io_session.execute(
+        text("SELECT name FROM service_facility WHERE code = :c"),
+        {"c": prepared.records[0]["code"]},
+    ).scalar_one()
+    assert after == before
+
+
+def test_export_scopes_and_masks_by_account(io_session: Session, tmp_path: Path) -> None:
+    path = tmp_path / "hh.csv"
+    with pytest.raises(Forbidden, match="--as USER"):
+        export.export_layer(io_session, ANONYMOUS, "households", path, fmt="csv")
+    grid = "620881001001001"
+    accounts.create_user(io_session, "io_worker", "password-123", "grid_worker", grid)
+    worker = Viewer("io_worker", "grid_worker", grid)
+    masked = export.export_layer(io_session, worker, "households", path, fmt="csv")
+    frame = pd.read_csv(path, dtype=str)
+    expected = io_session.execute(
+        text(
+            "SELECT count(*) FROM resident r JOIN household h ON h.id = r.household_id JOIN "
+            "building b ON b.id = h.building_id JOIN area g ON g.id = b.grid_id "
+            "WHERE g.code = :g"
+        ),
+        {"g": grid},
+    ).scalar_one()
+    assert masked.masked and len(frame) == expected
+    assert set(frame["grid_code"]) == {grid}
+    assert frame["id_number"].str.contains(r"\*{8}").all()
+    audits = io_session.execute(
+        text("SELECT count(*) FROM audit_log WHERE username = 'io_worker'")
+    ).scalar_one()
+    export.export_layer(io_session, worker, "households", path, fmt="csv", purpose="走访")
+    frame = pd.read_csv(path, dtype=str)
+    assert not frame["id_number"].str.contains(r"\*").any()
+    assert (
+        io_session.execute(
+            text("SELECT count(*) FROM audit_log WHERE username = 'io_worker'")
+        ).scalar_one()
+        == audits + 1
+    )
+    with pytest.raises(Forbidden, match="outside your scope"):
+        export.export_layer(
+            io_session, worker, "households", path, fmt="csv", within="620881001001002"
+        )
