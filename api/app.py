@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 import api.routers
 import web
 from api.errors import install_error_handlers
+from api.security import install_security
 from gis.settings import get_settings
 
 API_PREFIX = "/api/v1"
@@ -55,6 +56,9 @@ def create_app() -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Security headers, body/JSON limits, rate limits, CORS (off by default) and the production
+    # start-up checks: docs/security.md.
+    install_security(app)
     for prefix, router in discover_routers():
         app.include_router(router, prefix=prefix)
     for page_router in discover_page_routers():

@@ -1,23 +1,223 @@
-"""Who is calling: the :class:`~gis.scope.Viewer` of a request.
+"""Who is calling: the :class:`~gis.scope.Viewer` of a request, and the app's security set-up.
 
 Every router that returns data takes ``viewer: ViewerDep`` and passes it to the data functions,
-which scope and mask by it. Sign-in (bearer tokens, the session cookie) fills it in; with no
-credentials the viewer is the anonymous public.
+which scope and mask by it. A bearer token (``POST /api/v1/auth/token``) or the map pages'
+session cookie (``/login``) identifies the account; with no credentials the viewer is the
+anonymous public. The account is re-read on every request, so disabling it, locking it or
+changing its password ends its sessions at once.
+
+Every route declares what it exposes with :func:`scope_decision` (``openapi_extra``); the
+role × endpoint matrix test (``tests/api/test_access_matrix.py``) fails for a route without
+one and checks the decision against what the route really returns, for every role.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Request
+import jwt
+from fastapi import Depends, FastAPI, HTTPException, Request
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
+from api.deps import SessionDep
+from gis.accounts import Account, AuthenticationFailed, active_account
 from gis.scope import ANONYMOUS, Viewer
+from gis.settings import Settings, get_settings
+
+log = logging.getLogger("gridgov.security")
+
+SESSION_COOKIE = "gridgov_session"
+TOKEN_AUDIENCE = "gridgov"  # noqa: S105 - a claim value, not a secret
+TOKEN_ALGORITHM = "HS256"  # noqa: S105
+SCOPE_KEY = "x-gridgov-scope"
+
+ScopeKind = Literal["public", "scoped", "personal", "auth"]
+SCOPE_KINDS: dict[str, str] = {
+    "public": "public information (boundaries, party organisations, facilities, aggregates, "
+    "the public map); personal fields masked for everyone",
+    "scoped": "rows limited to the viewer's area subtree; personal fields unmasked only for "
+    "roles that need them, in scope",
+    "personal": "personal records: only roles that need them, only in scope, masked unless the "
+    "role may unmask; every unmasked read is audited",
+    "auth": "sign-in and account endpoints: return only the caller's own account",
+}
 
 
-def get_viewer(request: Request) -> Viewer:
-    """The viewer of this request; anonymous until sign-in is implemented (issue: security)."""
-    viewer = getattr(request.state, "viewer", None)
-    return viewer if isinstance(viewer, Viewer) else ANONYMOUS
+class SecuritySettings(BaseSettings):
+    """Security knobs (prefix ``GRIDGOV_``), kept beside the code that uses them."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_hours: int = Field(default=8, ge=1, le=7 * 24)
+    rate_sign_in_per_minute: int = Field(default=10, ge=1)
+    rate_public_per_minute: int = Field(default=600, ge=1)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_json_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_json_depth: int = Field(default=32, ge=4, le=1000)
+    max_bbox_degrees: float = Field(default=10.0, gt=0, le=360)
+    cors_origins: list[str] = Field(default_factory=list)
+
+
+def get_security_settings() -> SecuritySettings:
+    return SecuritySettings()
+
+
+def scope_decision(kind: ScopeKind) -> dict[str, Any]:
+    """``openapi_extra`` declaring what a route exposes (see :data:`SCOPE_KINDS`).
+
+    >>> scope_decision("public")
+    {'x-gridgov-scope': 'public'}
+    """
+    if kind not in SCOPE_KINDS:
+        raise ValueError(f"scope decision must be one of {', '.join(SCOPE_KINDS)}")
+    return {SCOPE_KEY: kind}
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+def create_token(account: Account, lifetime: timedelta, settings: Settings | None = None) -> str:
+    """A signed JWT naming the account; role and scope are re-read from the database on use."""
+    settings = settings or get_settings()
+    now = datetime.now(UTC)
+    claims = {
+        "sub": account.username,
+        "aud": TOKEN_AUDIENCE,
+        "iat": now,
+        "exp": now + lifetime,
+        "role": account.role,
+        "scope": account.scope_code,
+        "cred": account.credential_tag,
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=TOKEN_ALGORITHM)
+
+
+def decode_token(token: str, settings: Settings | None = None) -> dict[str, Any]:
+    """The claims of a valid token; raises ``jwt.InvalidTokenError`` otherwise."""
+    settings = settings or get_settings()
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        settings.secret_key,
+        algorithms=[TOKEN_ALGORITHM],
+        audience=TOKEN_AUDIENCE,
+        options={"require": ["sub", "exp", "aud", "cred"]},
+    )
+    return claims
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status_code=401,
+        detail=detail,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+def _account_of(session: Session, token: str) -> Account:
+    claims = decode_token(token)
+    account = active_account(session, str(claims["sub"]))
+    if claims.get("cred") != account.credential_tag:
+        raise AuthenticationFailed()
+    return account
+
+
+def get_viewer(request: Request, session: SessionDep) -> Viewer:
+    """The viewer of this request.
+
+    A bearer token that is malformed, expired, or names a disabled, locked or re-passworded
+    account is answered with 401 (so a client knows to sign in again). A stale session cookie
+    just makes the visitor anonymous: the map pages then show the public map and a sign-in link.
+    """
+    cached = getattr(request.state, "viewer", None)
+    if isinstance(cached, Viewer):
+        return cached
+    viewer = ANONYMOUS
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized("use 'Authorization: Bearer <token>' from POST /api/v1/auth/token")
+        try:
+            account = _account_of(session, token.strip())
+        except (jwt.InvalidTokenError, AuthenticationFailed):
+            raise _unauthorized(
+                "the token is invalid or expired, or its account is disabled or locked; "
+                "sign in again at POST /api/v1/auth/token"
+            ) from None
+        viewer = Viewer(account.username, account.role, account.scope_code, account.id)
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        try:
+            account = _account_of(session, cookie)
+            viewer = Viewer(account.username, account.role, account.scope_code, account.id)
+        except (jwt.InvalidTokenError, AuthenticationFailed):
+            viewer = ANONYMOUS
+    request.state.viewer = viewer
+    return viewer
 
 
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+
+
+def require_signed_in(viewer: ViewerDep) -> Viewer:
+    if viewer.is_public:
+        raise HTTPException(
+            status_code=401,
+            detail="sign in first (POST /api/v1/auth/token)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return viewer
+
+
+SignedInViewerDep = Annotated[Viewer, Depends(require_signed_in)]
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+# --- start-up --------------------------------------------------------------------------------
+
+
+class UnsafeProductionSetup(RuntimeError):
+    """Production refuses to start with demo accounts present."""
+
+
+def refuse_demo_accounts_in_production(settings: Settings) -> None:
+    """In production, refuse to start while any demo account exists."""
+    if settings.environment != "production":
+        return
+    from gis.db import get_engine
+
+    try:
+        with get_engine().connect() as conn:
+            has_table = conn.execute(text("SELECT to_regclass('app_user') IS NOT NULL")).scalar()
+            demo = (
+                has_table
+                and conn.execute(text("SELECT count(*) FROM app_user WHERE is_demo")).scalar_one()
+            )
+    except Exception as exc:
+        raise UnsafeProductionSetup(
+            f"production start-up cannot check for demo accounts: {exc.__class__.__name__}; "
+            "make GRIDGOV_DATABASE_URL reachable"
+        ) from exc
+    if demo:
+        raise UnsafeProductionSetup(
+            f"refusing to start in production: {demo} demo account(s) exist (is_demo); "
+            "delete them with `gridgov user purge-demo` (and never run `gridgov demo` on a "
+            "production database)"
+        )
+
+
+def install_security(app: FastAPI) -> None:
+    """Middleware (headers, limits, rate limits, optional CORS) and the production checks."""
+    from api.middleware import install_middleware
+
+    settings: Settings = app.state.settings
+    refuse_demo_accounts_in_production(settings)
+    install_middleware(app, settings, get_security_settings())

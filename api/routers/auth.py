@@ -1,0 +1,221 @@
+"""Sign-in: OAuth2 password flow for API clients, a sign-in page and session cookie for the maps.
+
+- ``POST /api/v1/auth/token`` (form: username, password) → a short-lived signed bearer token.
+- ``GET /api/v1/auth/me`` → the signed-in account (role, scope, what it may unmask).
+- ``GET|POST /login`` and ``GET|POST /logout`` → the sign-in page; an HttpOnly, SameSite=Lax
+  session cookie for the map pages.
+
+A failed sign-in is answered without raising, so the request's transaction commits the failure
+count that drives the lock-out (gis/accounts.py).
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from api.deps import SessionDep
+from api.errors import problem
+from api.security import (
+    SESSION_COOKIE,
+    SignedInViewerDep,
+    client_address,
+    create_token,
+    get_security_settings,
+    scope_decision,
+)
+from gis import audit
+from gis.accounts import Account, AuthenticationFailed, authenticate
+from gis.scope import PERSONAL_DATA_ROLES, Viewer
+from gis.settings import get_settings
+
+PREFIX = ""
+router = APIRouter(tags=["auth"])
+AUTH = scope_decision("auth")
+
+TEXT = {
+    "zh-CN": {
+        "title": "登录 · gridgov 网格化治理",
+        "heading": "登录",
+        "username": "用户名",
+        "password": "密码",
+        "submit": "登录",
+        "failed": "用户名或密码错误，或账户已被暂时锁定。请稍后再试。",
+        "public": "不登录也可以查看公开地图",
+        "signed_out": "您已退出登录。",
+    },
+    "en": {
+        "title": "Sign in · gridgov",
+        "heading": "Sign in",
+        "username": "Username",
+        "password": "Password",
+        "submit": "Sign in",
+        "failed": "Wrong username or password, or the account is locked for a while.",
+        "public": "The public map needs no sign-in",
+        "signed_out": "You have signed out.",
+    },
+}
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    scope_code: str
+    scope_name: str | None
+    may_unmask: bool
+
+
+def _sign_in(session: SessionDep, request: Request, username: str, password: str) -> Account | None:
+    who = Viewer(username[:64], "public", None)
+    try:
+        account = authenticate(session, username, password)
+    except AuthenticationFailed as exc:
+        detail = {"locked_until": exc.locked_until.isoformat()} if exc.locked_until else {}
+        audit.record(
+            session,
+            who,
+            audit.SIGN_IN_FAILED,
+            f"user:{username[:64] or '-'}",
+            client=client_address(request),
+            detail=detail,
+        )
+        return None
+    viewer = Viewer(account.username, account.role, account.scope_code, account.id)
+    audit.record(
+        session, viewer, audit.SIGN_IN, f"user:{account.username}", client=client_address(request)
+    )
+    return account
+
+
+@router.post(
+    "/api/v1/auth/token",
+    response_model=Token,
+    responses={401: {"description": "Wrong username or password, or the account is locked"}},
+    openapi_extra=AUTH,
+)
+def token(
+    request: Request,
+    session: SessionDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+) -> Token | JSONResponse:
+    """OAuth2 password flow: exchange a username and password for a bearer token."""
+    account = _sign_in(session, request, form.username, form.password)
+    if account is None:
+        response = problem(401, "Sign-in failed", TEXT["en"]["failed"])
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    lifetime = timedelta(minutes=get_security_settings().token_minutes)
+    return Token(
+        access_token=create_token(account, lifetime), expires_in=int(lifetime.total_seconds())
+    )
+
+
+@router.get(
+    "/api/v1/auth/me",
+    response_model=Me,
+    responses={401: {"description": "Not signed in"}},
+    openapi_extra=AUTH,
+)
+def me(viewer: SignedInViewerDep, session: SessionDep) -> Me:
+    """The signed-in account: role, scope and whether it may see personal fields unmasked."""
+    assert viewer.username is not None and viewer.scope_code is not None
+    scope_name = session.execute(
+        text("SELECT name FROM area WHERE code = :code AND valid_to IS NULL"),
+        {"code": viewer.scope_code},
+    ).scalar()
+    return Me(
+        username=viewer.username,
+        role=viewer.role,
+        scope_code=viewer.scope_code,
+        scope_name=scope_name,
+        may_unmask=viewer.role in PERSONAL_DATA_ROLES,
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths, so the sign-in page cannot be used to redirect elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _page(message: str | None, next_url: str, status: int = 200) -> HTMLResponse:
+    lang = get_settings().language
+    t = TEXT[lang]
+    note = f'<p class="msg" role="alert">{html.escape(message)}</p>' if message else ""
+    body = f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(t["title"])}</title>
+<style>
+body{{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;background:#f4f4f4;
+margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}}
+form{{background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0003;width:18rem}}
+h1{{color:#b71c1c;font-size:1.4rem;margin-top:0}} label{{display:block;margin:.8rem 0 .2rem}}
+input{{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}}
+button{{margin-top:1.2rem;width:100%;padding:.6rem;background:#b71c1c;color:#fff;border:0;
+border-radius:4px;font-size:1rem}} .msg{{color:#b71c1c}} a{{color:#555;font-size:.9rem}}
+</style></head><body>
+<form method="post" action="/login">
+<h1>{html.escape(t["heading"])}</h1>{note}
+<input type="hidden" name="next" value="{html.escape(next_url)}">
+<label for="username">{html.escape(t["username"])}</label>
+<input id="username" name="username" autocomplete="username" required maxlength="64">
+<label for="password">{html.escape(t["password"])}</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required
+ maxlength="256">
+<button type="submit">{html.escape(t["submit"])}</button>
+<p><a href="/">{html.escape(t["public"])}</a></p>
+</form></body></html>"""
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False, openapi_extra=AUTH)
+def login_page(next: Annotated[str | None, Query(max_length=500)] = None) -> HTMLResponse:
+    return _page(None, _safe_next(next))
+
+
+@router.post("/login", include_in_schema=False, openapi_extra=AUTH)
+def login(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str | None, Form(max_length=500)] = None,
+) -> Response:
+    account = _sign_in(session, request, username, password)
+    target = _safe_next(next)
+    if account is None:
+        return _page(TEXT[get_settings().language]["failed"], target, status=401)
+    hours = get_security_settings().session_hours
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        create_token(account, timedelta(hours=hours)),
+        max_age=hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https" or get_settings().environment == "production",
+        path="/",
+    )
+    return response
+
+
+@router.api_route("/logout", methods=["GET", "POST"], include_in_schema=False, openapi_extra=AUTH)
+def logout() -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
