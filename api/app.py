@@ -51,7 +51,9 @@ def create_app() -> FastAPI:
         title="gridgov",
         summary="Geospatial grid governance: areas, party building, incidents on PostGIS.",
         version="0.1.0",
-        docs_url="/docs",
+        # /docs is served by web/apidocs.py from vendored Swagger UI (no CDN).
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings

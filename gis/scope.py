@@ -5,10 +5,11 @@ visitors are the public: they see public layers (boundaries, party organisations
 aggregates) and no personal data at all. Data functions take a :class:`Viewer` as a required
 argument, so a read path cannot forget to scope.
 
-Decisions (docs/security.md): boundaries, party organisations, service facilities and aggregate
-statistics are public information and visible city-wide; personal records (households, residents,
-party members, staff contacts), incident details and audit data are visible only inside the
-viewer's scope, and personal fields are unmasked only for roles that need them.
+Decisions (docs/security.md): boundaries, party organisations, service facilities, aggregate
+statistics and the public fields of incidents (what Open311 publishes: category, place, status,
+dates) are public and visible city-wide; personal records (households, residents, party members,
+staff contacts, incident reporters) and audit data are visible only inside the viewer's scope,
+and personal fields are unmasked only for roles that need them.
 """
 
 from __future__ import annotations

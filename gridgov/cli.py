@@ -126,10 +126,16 @@ def demo(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (same seed, same city)")] = None,
 ) -> None:
-    """Load the demo city 华亭市 once (later calls do nothing)."""
+    """Load the demo city 华亭市 once (later calls do nothing) and its demo accounts."""
     import psycopg
 
     from data.demo import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, load_demo
+    from gis.accounts import ensure_demo_accounts
+    from gridgov.commands_security import print_demo_accounts
+
+    settings = get_settings()
+    if settings.environment == "production":
+        raise _fail("the demo city and its accounts are refused in production")
     from gis.db import database_url
     from gis.settings import libpq_url
 
@@ -162,11 +168,16 @@ def demo(
         except ValueError as exc:
             raise _fail(str(exc)) from exc
         conn.commit()
+        # Accounts also for a city loaded before accounts existed; existing ones are kept.
+        accounts, generated = ensure_demo_accounts(conn, settings.demo_password)
+        conn.commit()
     if counts is None:
         console.print("the demo city is already loaded; nothing to do")
-        return
-    summary = ", ".join(f"{table} {n:,}" for table, n in counts.items())
-    console.print(f"demo city loaded in {time.monotonic() - started:.1f}s: {summary}")
+    else:
+        summary = ", ".join(f"{table} {n:,}" for table, n in counts.items())
+        console.print(f"demo city loaded in {time.monotonic() - started:.1f}s: {summary}")
+    if generated or counts is not None:
+        print_demo_accounts(accounts, generated)
 
 
 @app.command()

@@ -40,4 +40,5 @@ vendor leaflet.fullscreen@3.0.0 Control.FullScreen.css Control.FullScreen.js ico
 vendor leaflet.locatecontrol@0.79.0 dist/L.Control.Locate.min.css dist/L.Control.Locate.min.js
 vendor leaflet.control.layers.tree@1.1.0 L.Control.Layers.Tree.css L.Control.Layers.Tree.js
 vendor @geoman-io/leaflet-geoman-free@2.17.0 dist/leaflet-geoman.css dist/leaflet-geoman.min.js
+vendor swagger-ui-dist@5.17.14 swagger-ui-bundle.js swagger-ui.css favicon-32x32.png
 find "$dest" -name '*.map' -delete

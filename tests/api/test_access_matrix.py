@@ -53,8 +53,6 @@ from tests.api.security_helpers import DemoAreas, demo_areas, role_viewers
 DECLARED: dict[tuple[str, str], str] = {
     ("GET", "/openapi.json"): "public",
     ("GET", "/docs"): "public",
-    ("GET", "/docs/oauth2-redirect"): "public",
-    ("GET", "/redoc"): "public",
     ("GET", "/static"): "public",
     ("GET", "/api/v1/health"): "public",
     ("GET", "/"): "public",
