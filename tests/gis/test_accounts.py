@@ -94,6 +94,8 @@ def test_disabled_accounts_and_unknown_users_fail_the_same_way(
 def test_set_password_changes_the_credential_and_unlocks(
     db_session: Session, grid_code: str
 ) -> None:
+    # Other tests may have committed accounts (the browser tests sign in): compare with those.
+    existing = {a.username for a in accounts.list_users(db_session)}
     before = accounts.create_user(db_session, "zhou", "first-password", "planner", grid_code)
     db_session.execute(
         text("UPDATE app_user SET failed_logins = 9, locked_until = now() + interval '1 h'")
@@ -102,7 +104,7 @@ def test_set_password_changes_the_credential_and_unlocks(
     assert after.credential_tag != before.credential_tag
     assert (after.failed_logins, after.locked_until) == (0, None)
     assert accounts.authenticate(db_session, "zhou", "second-password").username == "zhou"
-    assert [a.username for a in accounts.list_users(db_session)] == ["zhou"]
+    assert {a.username for a in accounts.list_users(db_session)} == existing | {"zhou"}
 
 
 @pytest.fixture
@@ -115,6 +117,9 @@ def demo_conn(demo_database_url: str) -> Iterator[psycopg.Connection]:
 
 
 def test_demo_accounts_one_per_role_nested_scopes(demo_conn: psycopg.Connection) -> None:
+    # Start from a database without demo accounts (rolled back afterwards): browser tests may
+    # have committed some to sign in with.
+    demo_conn.execute("DELETE FROM app_user WHERE is_demo")
     created, generated = accounts.ensure_demo_accounts(demo_conn, None)
     assert generated is not None and len(generated) >= 12
     assert sorted(role for _, role, _ in created) == sorted(ROLES)
