@@ -221,3 +221,6 @@ def install_security(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     refuse_demo_accounts_in_production(settings)
     install_middleware(app, settings, get_security_settings())
+    # The map pages (web/, which never imports api) resolve their viewer through this hook, so
+    # a page and the API calls it makes see the same account from the same session cookie.
+    app.state.resolve_viewer = get_viewer

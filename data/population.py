@@ -208,11 +208,13 @@ def iter_population(city: City) -> Iterator[GridPopulation]:
                 org_next += 1
                 for a in ms:
                     org_of_resident[a[0]] = parent
-            # 党员中心户: about half of the buildings with members have one.
+            # 党员中心户: about half of the buildings with members have one. Party organisations
+            # are public, so neither its name nor its code may point at the home or its head:
+            # it is named and coded after its building (at most one per building), and the
+            # household it serves is known only through household_id (personal, scoped).
             if rng.random() < 0.5:
                 cands = [a for a in ms if 30 <= a[1] <= 75] or ms
                 host = rng.choice(cands)
-                hh_code = f"{DISTRICT_CODE}H{host[2] + 1:09d}"
                 pop.persons.append(
                     (person_next, PersonRec(host[4], host[5], host[6], host[7], "党员中心户户主"))
                 )
@@ -220,8 +222,8 @@ def iter_population(city: City) -> Iterator[GridPopulation]:
                     (
                         org_next,
                         OrgRec(
-                            f"DZ{hh_code}",
-                            f"{b.name}党员中心户（{host[4]}家）",
+                            f"DZ{b.code}H",
+                            f"{b.name}党员中心户",
                             "household",
                             "党员中心户",
                             parent,

@@ -73,7 +73,11 @@ class Collection:
         return next((p for p in self.properties if p.name == name), None)
 
 
-def _area_properties(extra: tuple[Property, ...]) -> tuple[Property, ...]:
+def _area_properties(
+    extra: tuple[Property, ...], people_in_items: bool = False
+) -> tuple[Property, ...]:
+    """Properties every area level has; ``people_in_items`` for levels whose SQL source counts
+    residents and party members cheaply enough (one walk per row) to put them in items too."""
     return (
         Property("code", "string", "Statistical code 统计代码", queryable=True),
         Property("name", "string", "Name 名称", queryable=True),
@@ -85,8 +89,8 @@ def _area_properties(extra: tuple[Property, ...]) -> tuple[Property, ...]:
         Property("valid_to", "date-time", "Valid to 失效时间", tile=False),
         *extra,
         Property("households", "integer", "Households 户数"),
-        Property("residents", "integer", "Residents 人口", items=False),
-        Property("party_members", "integer", "Party members 党员数", items=False),
+        Property("residents", "integer", "Residents 人口", items=people_in_items),
+        Property("party_members", "integer", "Party members 党员数", items=people_in_items),
         Property("open_incidents", "integer", "Open incidents 未结案件"),
     )
 
@@ -119,8 +123,8 @@ COLLECTIONS: dict[str, Collection] = {
         Collection(
             "grids",
             "Grids 网格",
-            "Management grids (网格) with households, residents, buildings, party members, open "
-            "incidents and whether a grid party branch exists; boundary versions over time.",
+            "Management grids (网格) with area, households, residents, buildings, party members, "
+            "open incidents and whether a grid party branch exists; boundary versions over time.",
             "MultiPolygon",
             _area_properties(
                 (
@@ -131,7 +135,9 @@ COLLECTIONS: dict[str, Collection] = {
                         "boolean",
                         "Households within the 300–500 standard 户数达标",
                     ),
-                )
+                    Property("area_km2", "number", "Area (km², geodesic) 面积"),
+                ),
+                people_in_items=True,
             ),
             temporal="interval",
             min_zoom=11,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gis.db import get_session
 from web.i18n import t
-from web.mapkit import Page
+from web.mapkit import Page, PageViewerDep
 from web.page_data import INCIDENT_CATEGORIES, bounds_of_city
 
 router = APIRouter(include_in_schema=False)
@@ -18,8 +18,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 @router.get("/command", response_class=HTMLResponse)
-def command_page(request: Request, session: SessionDep) -> HTMLResponse:
-    page = Page(request, title_key="app.command_title", body_class="gg-command")
+def command_page(request: Request, session: SessionDep, viewer: PageViewerDep) -> HTMLResponse:
+    page = Page(request, title_key="app.command_title", body_class="gg-command", viewer=viewer)
     lang = page.lang
     page.group("grids", t("layer.grids", lang))
     page.group("incidents", t("layer.incidents", lang))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from gis.db import get_session
 from web.i18n import t
-from web.mapkit import Page
+from web.mapkit import Page, PageViewerDep
 from web.page_data import area_shell
 
 router = APIRouter(include_in_schema=False)
@@ -24,9 +24,10 @@ SessionDep = Annotated[Session, Depends(get_session)]
 def grid_page(
     request: Request,
     session: SessionDep,
+    viewer: PageViewerDep,
     code: Annotated[str, Path(pattern=r"^[0-9]{15}$")],
 ) -> HTMLResponse:
-    page = Page(request, title_key="app.grid_title", body_class="gg-grid-page")
+    page = Page(request, title_key="app.grid_title", body_class="gg-grid-page", viewer=viewer)
     lang = page.lang
     shell = area_shell(session, code)
     if shell is None or shell.level != "grid":

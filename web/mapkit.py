@@ -11,19 +11,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import folium
 import jinja2
 from branca.element import Element, Figure, MacroElement
-from fastapi import Request
+from fastapi import Depends, Request
 from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen, LocateControl, TreeLayerControl
 from folium.template import Template
 from markupsafe import escape
+from sqlalchemy.orm import Session
 
+from gis.db import get_session
 from gis.scope import ANONYMOUS, Viewer
 from gis.settings import Settings, get_settings
 from web.assets import localise
@@ -56,13 +59,27 @@ _PARAMETER = re.compile(r"\{[^}]*\}")
 
 
 def viewer_of(request: Request) -> Viewer:
-    """The viewer the security middleware put on the request, else the anonymous public.
-
-    Pages read ``request.state.viewer`` rather than importing ``api.security`` (web never
-    imports api); the API's own dependency reads the same attribute, so both agree.
-    """
+    """The viewer already resolved for this request (``request.state.viewer``), else the public."""
     viewer = getattr(request.state, "viewer", None)
     return viewer if isinstance(viewer, Viewer) else ANONYMOUS
+
+
+def page_viewer(request: Request, session: Annotated[Session, Depends(get_session)]) -> Viewer:
+    """The viewer of a page request, from the session cookie (a route dependency of every page).
+
+    Nothing resolves the cookie before a route runs, so a page must ask. web never imports api:
+    the app's security set-up hands its resolver over as ``app.state.resolve_viewer`` (the very
+    function behind the API's ``ViewerDep``), so a page and the API calls its script makes see
+    the same account. It caches the viewer on ``request.state``. An app without security (a bare
+    test app) shows the public map.
+    """
+    resolve: Callable[[Request, Session], Viewer] | None = getattr(
+        request.app.state, "resolve_viewer", None
+    )
+    return resolve(request, session) if resolve is not None else viewer_of(request)
+
+
+PageViewerDep = Annotated[Viewer, Depends(page_viewer)]
 
 
 def available_services(request: Request) -> dict[str, bool]:
@@ -132,11 +149,12 @@ class Page:
         *,
         title_key: str,
         body_class: str,
+        viewer: Viewer | None = None,
         settings: Settings | None = None,
     ) -> None:
         self.settings = settings or get_settings()
         self.lang = self.settings.language
-        self.viewer = viewer_of(request)
+        self.viewer = viewer if viewer is not None else viewer_of(request)
         self.services = available_services(request)
         self.title = t(title_key, self.lang)
         self.body_class = body_class

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from gis.db import get_session
 from gis.queries.areas import area_features
+from gis.scope import Viewer
 from web.i18n import t
-from web.mapkit import Page
+from web.mapkit import Page, PageViewerDep
 from web.page_data import INCIDENT_CATEGORIES, bounds_of_city
 
 router = APIRouter(include_in_schema=False)
@@ -33,9 +34,9 @@ def metric_label(metric: str, lang: str) -> str:
     return t("layer.density" if metric == "density" else f"js.stat.{metric}", lang)
 
 
-def city_page(request: Request, session: Session) -> str:
+def city_page(request: Request, session: Session, viewer: Viewer | None = None) -> str:
     """The HTML of the city map for the request's viewer."""
-    page = Page(request, title_key="app.title", body_class="gg-city")
+    page = Page(request, title_key="app.title", body_class="gg-city", viewer=viewer)
     lang = page.lang
     for level, key in (
         ("street", "layer.streets"),
@@ -132,8 +133,8 @@ def city_page(request: Request, session: Session) -> str:
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, session: SessionDep) -> HTMLResponse:
-    return HTMLResponse(city_page(request, session))
+def index(request: Request, session: SessionDep, viewer: PageViewerDep) -> HTMLResponse:
+    return HTMLResponse(city_page(request, session, viewer))
 
 
 @router.get("/map/layers/{level}.geojson")

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.locate import PartyBranch, Staff
+
 
 class AreaRef(BaseModel):
     code: str = Field(examples=["620881001001"])
@@ -93,6 +95,22 @@ class AreaDetail(BaseModel):
                     "households_within_standard": True,
                     "grids_within_household_standard": 1,
                 },
+                "staff": {
+                    "chief": {
+                        "name": "王*明",
+                        "phone": "139****5678",
+                        "masked": True,
+                        "title": "网格长",
+                    },
+                    "workers": [],
+                    "instructors": [],
+                },
+                "party_branch": {
+                    "code": "DZ620881001001001",
+                    "name": "东大街社区第一网格党支部",
+                    "org_type": "党支部",
+                    "secretary": {"name": "李*", "phone": "137****4321", "masked": True},
+                },
             }
         }
     )
@@ -113,6 +131,16 @@ class AreaDetail(BaseModel):
     parents: list[AreaRef] = Field(description="From the district down to the parent")
     children: list[AreaRef] = Field(description="The next level down; a grid's buildings")
     statistics: AreaStatistics
+    staff: Staff | None = Field(
+        None,
+        description="For a grid: its chief, workers and instructors (names and phones masked "
+        "unless your role may unmask and the grid is in your scope); null for other levels",
+    )
+    party_branch: PartyBranch | None = Field(
+        None,
+        description="For a grid: its party branch (网格党支部) and secretary (masked likewise); "
+        "null for other levels or a grid without a branch",
+    )
 
 
 class AreaListItem(BaseModel):

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.errors import InvalidInput, NotFound
+from gis.queries.locate import locate
 from gis.queries.spatial_params import BBox, check_area_code, subtree_prefix
 from gis.scope import Viewer
 from gis.sqlfiles import read_sql
@@ -159,6 +160,9 @@ def area_detail(
         )
     children = [dict(r) for r in session.execute(text(children_sql), {"id": area_id}).mappings()]
     statistics = area_statistics(session, viewer, area_id=area_id, code=code, level=area["level"])
+    staff, branch = None, None
+    if area["level"] == "grid":
+        staff, branch = grid_people(session, viewer, area_id, code)
     return {
         **area,
         "area_km2": statistics.pop("area_km2"),
@@ -166,7 +170,33 @@ def area_detail(
         "parents": parents,
         "children": children,
         "statistics": statistics,
+        "staff": staff,
+        "party_branch": branch,
     }
+
+
+def grid_people(
+    session: Session, viewer: Viewer, area_id: int, code: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A grid's staff (chief, workers, instructors) and party branch, masked for the viewer.
+
+    Exactly what ``/api/v1/locate`` answers for a point inside the grid, so both masking rules
+    and shapes stay in one place (gis/queries/locate.py): this asks it at the grid's
+    ``ST_PointOnSurface``, which lies inside this grid and, grids being disjoint, in no other.
+    """
+    lon, lat = session.execute(
+        text(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM area "
+            "WHERE id = :id) x"
+        ),
+        {"id": area_id},
+    ).one()
+    found = locate(session, viewer, lon, lat)
+    if found["grid"] is None or found["grid"]["code"] != code:
+        # Only if grids overlap (which boundary validation forbids): say nothing rather than
+        # show another grid's people.
+        return None, None
+    return found["staff"], found["party_branch"]
 
 
 def area_statistics(

@@ -85,7 +85,15 @@ def test_grid_items_match_sql(client: TestClient, db_session: Session) -> None:
                    (SELECT count(*) FROM incident i WHERE i.grid_id = a.id
                       AND i.status NOT IN ('closed', 'evaluated', 'rejected')) AS open_incidents,
                    EXISTS (SELECT 1 FROM party_org o WHERE o.area_id = a.id AND o.level = 'grid')
-                     AS has_branch
+                     AS has_branch,
+                   (SELECT count(*) FROM resident r JOIN household h ON h.id = r.household_id
+                      JOIN building b ON b.id = h.building_id
+                     WHERE b.grid_id = a.id) AS residents,
+                   (SELECT count(*) FROM party_member m JOIN resident r ON r.id = m.resident_id
+                      JOIN household h ON h.id = r.household_id
+                      JOIN building b ON b.id = h.building_id
+                     WHERE b.grid_id = a.id) AS party_members,
+                   ST_Area(a.geom::geography) / 1e6 AS km2
               FROM area a JOIN area p ON p.id = a.parent_id
              WHERE a.level = 'grid' AND a.valid_to IS NULL ORDER BY a.code
             """
@@ -102,6 +110,9 @@ def test_grid_items_match_sql(client: TestClient, db_session: Session) -> None:
         assert props["buildings"] == row.buildings
         assert props["open_incidents"] == row.open_incidents
         assert props["has_party_branch"] == row.has_branch
+        assert props["residents"] == row.residents
+        assert props["party_members"] == row.party_members
+        assert props["area_km2"] == pytest.approx(row.km2, abs=1e-4)
 
 
 def test_bbox_filter_matches_st_intersects(client: TestClient, db_session: Session) -> None:
@@ -390,3 +401,38 @@ def test_households_need_a_role_and_are_scoped(client: TestClient, db_session: S
         text("SELECT count(*) FROM audit_log WHERE username = 'chief' AND action = 'read.unmasked'")
     ).scalar_one()
     assert logged >= 1
+
+
+def test_grid_tiles_carry_area_and_party_members(client: TestClient, db_session: Session) -> None:
+    """The thematic maps (members per 100 households, density) read these from grid tiles."""
+    import math
+
+    import mapbox_vector_tile
+
+    from gis.queries.tiles import invalidate_tile_cache
+
+    invalidate_tile_cache()
+    lon, lat = db_session.execute(
+        text(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM area "
+            "WHERE level = 'grid' AND valid_to IS NULL ORDER BY code LIMIT 1) x"
+        )
+    ).one()
+    z = 13
+    x = int((lon + 180) / 360 * 2**z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+    response = client.get(f"/ogc/collections/grids/tiles/WebMercatorQuad/{z}/{x}/{y}")
+    features = mapbox_vector_tile.decode(response.content)["grids"]["features"]
+    expected = dict(
+        db_session.execute(
+            text(
+                "SELECT code, ST_Area(geom::geography) / 1e6 FROM area "
+                "WHERE level = 'grid' AND valid_to IS NULL"
+            )
+        ).all()
+    )
+    assert features
+    for feature in features:
+        props = feature["properties"]
+        assert props["area_km2"] == pytest.approx(expected[props["code"]], abs=1e-4)
+        assert props["party_members"] >= 0

@@ -124,3 +124,26 @@ def test_incidents(default_city: City) -> None:
             assert not city.areas[0].geom.intersects(shapely.Point(inc.point))
     unassigned = sum(1 for i in incidents if i.grid is None)
     assert 0 < unassigned < 0.02 * len(incidents)
+
+
+def test_party_orgs_name_no_person_and_point_at_no_home(default_city: City) -> None:
+    # Party organisations are public: a 党员中心户 must not carry its head's name, nor a code
+    # that is the household's own code. It is named and placed after its building.
+    buildings = default_city.buildings
+    seen = 0
+    for pop in iter_population(default_city):
+        people = {name for _, _, name, *_ in pop.residents}
+        household_codes = {code for _, code, *_ in pop.households}
+        building_of = {index: b_idx for index, _, b_idx, *_ in pop.households}
+        for _, org in pop.orgs:
+            assert not any(name in org.name for name in people), org.name
+            if org.level != "household":
+                continue
+            seen += 1
+            assert org.household is not None
+            building = buildings[building_of[org.household]]
+            assert org.name == f"{building.name}党员中心户"
+            assert org.code == f"DZ{building.code}H"
+            assert org.code[2:] not in household_codes
+            assert org.point == building.point
+    assert seen > 0

@@ -17,6 +17,7 @@ import httpx
 import psycopg
 import pytest
 
+from gis.masking import mask_name
 from tests.conftest import LiveServer, unavailable
 
 CHROMIUM = "/usr/bin/chromium"
@@ -179,6 +180,20 @@ def test_clicking_a_grid_shows_its_statistics(
         "WHERE g.code = %s AND i.status = ANY(%s)",
         (code, list(OPEN)),
     )
+    ((chief,),) = sql(
+        demo_database_url,
+        "SELECT p.name FROM grid_staff s JOIN person p ON p.id = s.person_id "
+        "JOIN area g ON g.id = s.area_id WHERE g.code = %s AND g.valid_to IS NULL "
+        "AND s.role = 'chief'",
+        (code,),
+    )
+    ((branch, secretary),) = sql(
+        demo_database_url,
+        "SELECT o.name, se.name FROM party_org o JOIN area g ON g.id = o.area_id "
+        "LEFT JOIN person se ON se.id = o.secretary_id "
+        "WHERE g.code = %s AND g.valid_to IS NULL AND o.level = 'grid' ORDER BY o.code LIMIT 1",
+        (code,),
+    )
     watched = Watched(browser, live_server.url)
     try:
         page = watched.open("/")
@@ -195,6 +210,11 @@ def test_clicking_a_grid_shows_its_statistics(
         assert shown("party_members") == str(members)
         assert shown("open_incidents") == str(open_incidents)
         assert page.get_attribute("#gg-area a.gg-grid-link", "href") == f"/grid/{code}"
+        # The public sees the chief and the branch secretary masked, and no phone numbers.
+        assert page.inner_text("#gg-area [data-field='chief'] .gg-person") == mask_name(chief)
+        branch_line = page.inner_text("#gg-area [data-field='party_branch']")
+        assert branch in branch_line and mask_name(secretary) in branch_line
+        assert secretary not in branch_line and page.locator("#gg-area .gg-phone").count() == 0
         page.screenshot(path=str(ARTIFACTS / "map_city_grid_clicked.png"))
         assert watched.errors == []
     finally:
@@ -269,8 +289,7 @@ def test_posted_incident_appears_on_command_without_reload(
             timeout=30,
         )
         assert created.status_code in (200, 201), created.text
-        body = created.json()
-        code = (body.get("properties") or body).get("code")
+        code = created.json()["incident"]["code"]
         page.wait_for_selector(f'.gg-queue li[data-code="{code}"]', timeout=20000)
         assert page.evaluate("() => location.href + performance.timeOrigin") == before
         assert page.locator(".gg-flash").count() >= 1

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -137,3 +140,32 @@ def test_gcj02_shift_is_hundreds_of_metres_in_china() -> None:
     east = (lon - 106.65) * 111_320 * math.cos(math.radians(35.22))
     metres = math.hypot(east, (lat - 35.22) * 110_574)
     assert 200 < metres < 700
+
+
+def _page_config(html: str) -> dict[str, Any]:
+    match = re.search(r"gridgov\.\w+Page\((\{.*?\})\);", html, re.DOTALL)
+    assert match, "the page hands no config to its script"
+    config: dict[str, Any] = json.loads(match.group(1))
+    return config
+
+
+def test_pages_build_for_the_signed_in_viewer(page_client: TestClient, db_session: Session) -> None:
+    # Signed in through /login, a page is built for that account (its script then opens the
+    # incident stream and asks the API with the same cookie); a stale cookie shows the public map.
+    from api.security import SESSION_COOKIE, create_token
+    from gis.accounts import create_user
+
+    grid = first_grid(db_session)
+    account = create_user(db_session, "page_chief", "page-password-123", "grid_chief", grid)
+    page_client.cookies.set(SESSION_COOKIE, create_token(account, timedelta(minutes=5)))
+    try:
+        for path in ("/", f"/grid/{grid}", "/command"):
+            viewer = _page_config(page_client.get(path).text)["viewer"]
+            assert viewer == {"role": "grid_chief", "scope": grid, "username": "page_chief"}, path
+        page_client.cookies.set(SESSION_COOKIE, "not-a-token")
+        viewer = _page_config(page_client.get("/command").text)["viewer"]
+        assert viewer["role"] == "public" and viewer["username"] is None
+    finally:
+        page_client.cookies.clear()
+    anonymous = _page_config(page_client.get("/command").text)["viewer"]
+    assert anonymous["role"] == "public"

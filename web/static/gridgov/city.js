@@ -65,6 +65,9 @@
     });
     map.createPane("gg-orgs").style.zIndex = 640;
 
+    // Fit to the container's real size (the side panel narrows it), so the first data
+    // requests are for the final view rather than a provisional one.
+    map.invalidateSize(false);
     if (cfg.bounds) {
       map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]]);
     } else if (cfg.empty) {
@@ -132,25 +135,33 @@
       }).catch(function () { return false; });
     }
 
+    // One request in flight per level: a newer view aborts the older request, and a response
+    // that arrives after the user zoomed out of the level's range is dropped, not drawn.
+    var inFlight = {};
+    function wanted(level) { return map.hasLayer(groups["area_" + level]) && map.getZoom() >= AREA_MIN_ZOOM[level]; }
     function loadAreas() {
-      var zoom = map.getZoom(), view = map.getBounds();
+      var view = map.getBounds();
       LEVELS.forEach(function (level) {
         var group = groups["area_" + level];
-        if (!map.hasLayer(group) || zoom < AREA_MIN_ZOOM[level]) {
+        if (!wanted(level)) {
+          if (inFlight[level]) { inFlight[level].abort(); inFlight[level] = null; }
           if (state.areaLayers[level]) { group.removeLayer(state.areaLayers[level]); state.areaLayers[level] = null; state.loaded[level] = null; }
           return;
         }
         if (state.loaded[level] && state.loaded[level].contains(view)) return;
+        if (inFlight[level]) inFlight[level].abort();
+        var request = inFlight[level] = window.AbortController ? new AbortController() : { abort: function () {}, signal: undefined };
         var padded = view.pad(0.5);
         var go = level === "building" ? useBuildingTiles() : Promise.resolve(false);
         go.then(function (tiled) {
           if (tiled) return;
-          return gg.loadCollection(cfg, gg.collectionOfLevel(level), padded, 5000).then(function (features) {
-            if (features === null) return;
+          return gg.loadCollection(cfg, gg.collectionOfLevel(level), padded, 5000, request.signal).then(function (features) {
+            if (features === null || inFlight[level] !== request || !wanted(level)) return;
+            inFlight[level] = null;
             state.loaded[level] = padded;
             drawLevel(level, features);
           });
-        }).catch(function (err) { console.warn("gridgov: " + level, err); });
+        }).catch(function (err) { if (!err || err.name !== "AbortError") console.warn("gridgov: " + level, err); });
       });
     }
 
@@ -253,7 +264,6 @@
       }
       return html;
     }
-    function personName(x) { return x ? (typeof x === "string" ? x : x.name || x.display_name || "") : ""; }
     // The party organisation serving an area, from the party_orgs layer already on the page.
     var orgsByArea = {};
     function partyOrgOf(code) { return orgsByArea[code] || null; }
@@ -272,13 +282,17 @@
       body.innerHTML = head + "<p>" + gg.esc(s("loading")) + "</p>";
       gg.fetchJSON("/api/v1/areas/" + encodeURIComponent(p.code)).then(function (json) {
         if (state.selected !== p.code) return;
-        var stats = json.statistics || json.stats || json;
-        var chief = json.chief || (json.staff && (json.staff.chief || (Array.isArray(json.staff) ? json.staff.filter(function (x) { return x.role === "chief"; })[0] : null)));
-        var branch = json.party_org || json.party_branch || json.party_organisation || partyOrgOf(p.code);
+        var stats = json.statistics || {};
+        // A grid's chief, workers and branch come with the area (masked by the API for this
+        // viewer); a street's or community's own organisation from the party_orgs layer.
+        var staff = json.staff || {};
+        var branch = json.party_branch || partyOrgOf(p.code);
         var html = head + "<table class='gg-stats'>" + statRows(stats) + "</table>";
-        if (chief) html += "<p data-field='chief'>" + gg.esc(s("chief")) + "：" + gg.esc(personName(chief)) + "</p>";
-        if (branch) html += "<p data-field='party_branch'>" + gg.esc(s("party_branch")) + "：" + gg.esc(branch.name || branch) +
-          (branch.secretary ? "（" + gg.esc(s("secretary")) + " " + gg.esc(personName(branch.secretary)) + "）" : "") + "</p>";
+        if (staff.chief) html += "<p data-field='chief'>" + gg.esc(s("chief")) + "：" + gg.personHtml(staff.chief) + "</p>";
+        if (staff.workers && staff.workers.length) {
+          html += "<p data-field='workers'>" + gg.esc(s("workers")) + "：" + staff.workers.map(gg.personHtml).join("、") + "</p>";
+        }
+        if (branch) html += "<p data-field='party_branch'>" + gg.esc(s("party_branch")) + "：" + gg.branchHtml(branch) + "</p>";
         body.innerHTML = html + link;
       }).catch(function (err) {
         body.innerHTML = head + "<p class='gg-note'>" + gg.esc(s("unavailable")) + " (" + gg.esc(err.status || "") + ")</p>" + link;
@@ -294,7 +308,7 @@
         pane: "gg-orgs",
         icon: L.divIcon({ className: "gg-org gg-org-" + level, html: "<i class='fa-solid " + ORG_ICON[level] + "'></i>", iconSize: [24, 24], iconAnchor: [12, 12] }),
         title: p.name, keyboard: false,
-      }).bindPopup("<b>" + gg.esc(p.name) + "</b><br>" + gg.esc(p.org_type || "") + (p.secretary ? "<br>" + gg.esc(s("secretary")) + "：" + gg.esc(personName(p.secretary)) : ""));
+      }).bindPopup("<b>" + gg.esc(p.name) + "</b><br>" + gg.esc(p.org_type || "") + (p.members !== undefined ? "<br>" + gg.esc(s("stat.party_members")) + "：" + gg.esc(p.members) : ""));
     }
     function loadOrgs() {
       if (!cfg.services.items) return;

@@ -94,8 +94,9 @@
     function onEvent(event) {
       var data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
-      var raw = data.incident || data.feature || data;
-      var inc = gg.incident(raw);
+      // A stream event is the case's public summary: its id travels as incident_id (the
+      // event's own id is event_id), its point as lon/lat (see docs/incidents.md).
+      var inc = gg.incident(Object.assign({}, data, { id: data.incident_id }));
       upsert(inc, true);
       renderQueue();
       var flash = document.createElement("div");
@@ -112,8 +113,7 @@
       live.appendChild(status);
       source.onopen = function () { status.textContent = "● " + s("live"); status.classList.remove("gg-offline"); };
       source.onerror = function () { status.textContent = s("offline"); status.classList.add("gg-offline"); };
-      source.onmessage = onEvent;
-      ["incident", "created", "updated", "incident.created", "incident.updated"].forEach(function (name) { source.addEventListener(name, onEvent); });
+      source.addEventListener("incident", onEvent);
     }
     // A case becomes overdue as time passes, without any event.
     setInterval(function () {

@@ -64,16 +64,16 @@
 
   /* GeoJSON of one collection in a bbox: OGC items when routed, else the page's own boundary
    * fallback for street/community/grid, else null (the caller leaves the layer empty). */
-  gg.loadCollection = function (cfg, collection, bounds, limit) {
+  gg.loadCollection = function (cfg, collection, bounds, limit, signal) {
     var bbox = gg.bbox(bounds);
     if (cfg.services.items) {
       var url = "/ogc/collections/" + collection + "/items?f=json&bbox=" + bbox + "&limit=" + (limit || 1000);
-      return gg.fetchJSON(url, { headers: { Accept: "application/geo+json, application/json" } })
+      return gg.fetchJSON(url, { headers: { Accept: "application/geo+json, application/json" }, signal: signal })
         .then(function (json) { return gg.featuresOf(json); });
     }
     var level = Object.keys(COLLECTION_OF_LEVEL).filter(function (k) { return COLLECTION_OF_LEVEL[k] === collection; })[0];
     if (level && (cfg.fallbackLevels || ["street", "community", "grid"]).indexOf(level) >= 0) {
-      return gg.fetchJSON("/map/layers/" + level + ".geojson?bbox=" + bbox).then(gg.featuresOf);
+      return gg.fetchJSON("/map/layers/" + level + ".geojson?bbox=" + bbox, { signal: signal }).then(gg.featuresOf);
     }
     return Promise.resolve(null);
   };
@@ -196,6 +196,25 @@
     if (filter.start) q.push("start=" + encodeURIComponent(filter.start));
     if (filter.end) q.push("end=" + encodeURIComponent(filter.end));
     return q.join("&");
+  };
+
+  /* A grid's people from /api/v1/areas/{code} (``staff``: chief, workers, instructors) as one
+   * list of {role, name, phone, masked, title}; the API has already masked them for the viewer. */
+  gg.staffOf = function (staff) {
+    if (!staff) return [];
+    var tag = function (role) { return function (p) { return Object.assign({ role: role }, p); }; };
+    return [].concat(staff.chief ? [tag("chief")(staff.chief)] : [], (staff.workers || []).map(tag("worker")),
+      (staff.instructors || []).map(tag("instructor")));
+  };
+  /* A person's name, and the phone only when it is not masked (a masked number is no use). */
+  gg.personHtml = function (p) {
+    if (!p) return "";
+    var phone = p.phone && !p.masked ? " <a class='gg-phone' href='tel:" + gg.esc(p.phone) + "'>" + gg.esc(p.phone) + "</a>" : "";
+    return "<span class='gg-person" + (p.masked ? " gg-masked" : "") + "'>" + gg.esc(p.name || "") + "</span>" + phone;
+  };
+  gg.branchHtml = function (branch) {
+    if (!branch) return "";
+    return gg.esc(branch.name) + (branch.secretary ? "（" + gg.esc(gg.s("secretary")) + " " + gg.personHtml(branch.secretary) + "）" : "");
   };
 
   gg.mayReadIncidents = function (cfg) {

@@ -76,17 +76,15 @@
 
     if (cfg.services.area) {
       gg.fetchJSON("/api/v1/areas/" + encodeURIComponent(grid.code)).then(function (json) {
-        var stats = json.statistics || json.stats || json;
+        var stats = json.statistics || {};
         var keys = ["households", "residents", "party_members", "buildings", "open_incidents", "overdue_incidents"];
         gg.section("summary").innerHTML = "<p>" + gg.esc(grid.communityName || "") + "</p><table class='gg-stats'>" + keys.filter(function (k) { return stats[k] !== undefined; })
-          .map(function (k) { return "<tr data-stat='" + k + "'><th>" + gg.esc(s("stat." + k)) + "</th><td class='gg-value'>" + gg.esc(gg.fmtNumber(stats[k])) + "</td></tr>"; }).join("") + "</table>";
-        var staff = json.staff || [];
-        if (!Array.isArray(staff)) {
-          staff = [].concat(staff.chief ? [Object.assign({ role: "chief" }, staff.chief)] : [], (staff.workers || []).map(function (w) { return Object.assign({ role: "worker" }, w); }), staff.instructor ? [Object.assign({ role: "instructor" }, staff.instructor)] : []);
-        }
-        if (json.chief && !staff.length) staff = [Object.assign({ role: "chief" }, json.chief)];
+          .map(function (k) { return "<tr data-stat='" + k + "'><th>" + gg.esc(s("stat." + k)) + "</th><td class='gg-value'>" + gg.esc(gg.fmtNumber(stats[k])) + "</td></tr>"; }).join("") + "</table>" +
+          (json.party_branch ? "<p data-field='party_branch'>" + gg.esc(s("party_branch")) + "：" + gg.branchHtml(json.party_branch) + "</p>" : "");
         var label = { chief: s("chief"), worker: s("workers"), instructor: s("instructor") };
-        list("staff", staff, function (p) { return "<li>" + gg.esc(label[p.role] || p.role) + "：" + gg.esc(p.name) + (p.phone ? " " + gg.esc(p.phone) : "") + "</li>"; });
+        list("staff", gg.staffOf(json.staff), function (p) {
+          return "<li data-role='" + gg.esc(p.role) + "'>" + gg.esc(label[p.role] || p.role) + "：" + gg.personHtml(p) + (p.title ? " <small>" + gg.esc(p.title) + "</small>" : "") + "</li>";
+        });
       }).catch(function () { unavailable("staff"); });
     } else {
       gg.section("summary").innerHTML = "<p>" + gg.esc(grid.communityName || "") + "</p>";
