@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends
 from sqlalchemy.orm import Session
 
-from gis.db import get_session
+from gis.db import get_session, read_session_scope, replica_configured
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_read_session(primary: Annotated[Session, Depends(get_session)]) -> Iterator[Session]:
+    """A session for read-only handlers: the replica's when GRIDGOV_REPLICA_URL is set.
+
+    Without a replica it is the request's primary session itself. The primary session is taken
+    as a sub-dependency so that overriding ``get_session`` (as the tests do) also overrides
+    reads; a SQLAlchemy session connects only when first used, so the unused primary session
+    costs no connection when the replica serves the request.
+    """
+    if not replica_configured():
+        yield primary
+        return
+    with read_session_scope() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+"""For GET handlers that only read (maps, tiles, items, locate): may lag the primary slightly."""

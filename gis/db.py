@@ -75,6 +75,44 @@ def get_session() -> Iterator[Session]:
         session.close()
 
 
+@lru_cache
+def get_read_engine() -> Engine:
+    """The engine for read-only work: the replica when ``GRIDGOV_REPLICA_URL`` is set.
+
+    Without a replica this is the primary's engine itself (no second pool).
+    """
+    settings = get_settings()
+    if not settings.replica_url:
+        return get_engine()
+    return make_engine(settings.replica_url, settings.db_pool_size)
+
+
+@lru_cache
+def get_read_sessionmaker() -> sessionmaker[Session]:
+    return sessionmaker(bind=get_read_engine(), expire_on_commit=False)
+
+
+def replica_configured() -> bool:
+    return bool(get_settings().replica_url)
+
+
+@contextmanager
+def read_session_scope() -> Iterator[Session]:
+    """A session for reads only, on the replica when configured (else the primary).
+
+    A streaming replica lags the primary by its replay delay (usually milliseconds): use it for
+    maps, tiles, feature pages and lookups, never to read back what the same request wrote.
+    On a replica every write fails (the server is read-only), so callers must not write.
+    """
+    session = get_read_sessionmaker()()
+    try:
+        yield session
+    finally:
+        # Nothing to commit: end the read transaction and give the connection back.
+        session.rollback()
+        session.close()
+
+
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on error."""

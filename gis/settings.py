@@ -59,10 +59,17 @@ class Settings(BaseSettings):
     tianditu_key: str | None = None
     language: Literal["zh-CN", "en"] = "zh-CN"
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    # A streaming replica for read-only requests (maps, tiles, items, locate); unset = primary.
+    replica_url: str | None = None
 
     @field_validator("database_url")
     @classmethod
     def _normalise_url(cls, value: str | None) -> str | None:
+        return normalise_database_url(value) if value else None
+
+    @field_validator("replica_url")
+    @classmethod
+    def _normalise_replica_url(cls, value: str | None) -> str | None:
         return normalise_database_url(value) if value else None
 
     @model_validator(mode="after")

@@ -1,0 +1,1 @@
+"""Benchmarks of gridgov at city scale, run by hand: ``python -m bench.harness``."""

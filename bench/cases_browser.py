@@ -1,0 +1,99 @@
+"""Case 5: the map pages' HTML size and the time until the first grid is drawn, in Chromium.
+
+"Drawn" means the first vector shape (an SVG path or a canvas) inside a Leaflet pane of the
+page: grids are the first polygons every map page draws. The clock starts at navigation.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import httpx
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+# Any drawn vector shape with geometry in a Leaflet pane (SVG path or a VectorGrid tile).
+_DRAWN = """() => {
+  const paths = document.querySelectorAll('.leaflet-pane path');
+  for (const p of paths) { const d = p.getAttribute('d'); if (d && d.length > 10) return true; }
+  return document.querySelectorAll('.leaflet-pane canvas.leaflet-tile-loaded').length > 0;
+}"""
+
+
+@dataclass(frozen=True)
+class PageResult:
+    path: str
+    html_bytes: int
+    transferred_bytes: int
+    first_grid_ms: float | None
+    error: str | None = None
+
+
+def map_pages(base_url: str) -> list[str]:
+    """The map pages to measure: the city map, one grid's page, and the others if served."""
+    pages = ["/"]
+    try:
+        geo = httpx.get(f"{base_url}/ogc/collections/grids/items?limit=1", timeout=30).json()
+        code = geo["features"][0]["properties"]["code"]
+        pages.append(f"/grid/{code}")
+    except (httpx.HTTPError, KeyError, IndexError, ValueError):
+        pass
+    for extra in ("/command", "/plan"):
+        try:
+            if httpx.get(base_url + extra, timeout=30).status_code == 200:
+                pages.append(extra)
+        except httpx.HTTPError:
+            pass
+    return pages
+
+
+def measure_pages(base_url: str, repeats: int, timeout_ms: int = 15_000) -> list[PageResult]:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import Response, sync_playwright
+
+    results: list[PageResult] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for path in map_pages(base_url):
+                html = httpx.get(base_url + path, timeout=60)
+                times: list[float] = []
+                transferred = 0
+                error = None
+                for _ in range(repeats):
+                    context = browser.new_context()  # a cold browser cache every time
+                    page = context.new_page()
+                    sizes: list[int] = []
+
+                    def count(response: Response, sizes: list[int] = sizes) -> None:
+                        sizes.append(int(response.headers.get("content-length", 0)))
+
+                    page.on("response", count)
+                    started = time.perf_counter()
+                    try:
+                        page.goto(base_url + path, wait_until="commit", timeout=timeout_ms)
+                        page.wait_for_function(_DRAWN, timeout=timeout_ms, polling=20)
+                        times.append((time.perf_counter() - started) * 1000)
+                    except PlaywrightError as exc:
+                        error = str(exc).splitlines()[0][:120]
+                    transferred = sum(sizes)
+                    context.close()
+                results.append(
+                    PageResult(
+                        path,
+                        len(html.content),
+                        transferred,
+                        statistics.median(times) if times else None,
+                        error if not times else None,
+                    )
+                )
+        finally:
+            browser.close()
+    return results

@@ -1,0 +1,139 @@
+"""Cases measured in SQL: bulk routing of incident points (2) and raw tile SQL vs HTTP (4)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import create_engine, pool, text
+from sqlalchemy.orm import Session
+
+from bench.cases_http import Spread
+from gis.queries.routing import BULK_METHODS, RoutingCounts, route_incidents
+from gis.settings import normalise_database_url
+
+
+@dataclass(frozen=True)
+class RoutingResult:
+    method: str
+    counts: RoutingCounts
+    points_per_second: Spread
+    seconds: Spread
+
+
+def bulk_routing(database_url: str, repeats: int) -> list[RoutingResult]:
+    """Route every incident to its grid with each method; points per second, median of runs.
+
+    Runs alternate between methods so that cache warmth and neighbours' load fall on both.
+    """
+    engine = create_engine(normalise_database_url(database_url), poolclass=pool.NullPool)
+    timings: dict[str, list[float]] = {m: [] for m in BULK_METHODS}
+    counts: dict[str, RoutingCounts] = {}
+    try:
+        with Session(engine) as session:
+            for method in BULK_METHODS:  # warm-up: the tables and indexes into shared buffers
+                counts[method] = route_incidents(session, method)
+            for _ in range(repeats):
+                for method in BULK_METHODS:
+                    started = time.perf_counter()
+                    counts[method] = route_incidents(session, method)
+                    timings[method].append(time.perf_counter() - started)
+            session.rollback()
+    finally:
+        engine.dispose()
+    return [
+        RoutingResult(
+            method,
+            counts[method],
+            Spread.of([counts[method].points / t for t in timings[method]]),
+            Spread.of(timings[method]),
+        )
+        for method in BULK_METHODS
+    ]
+
+
+def sample_tiles(database_url: str, level_sql: str, z: int, n: int) -> list[tuple[int, int, int]]:
+    """``n`` tiles at zoom ``z`` that hold features (centres of random features of the layer)."""
+    engine = create_engine(normalise_database_url(database_url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT DISTINCT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) c "
+                    f"FROM ({level_sql}) s ORDER BY md5(ST_AsBinary(geom)) LIMIT :n) q"
+                ),
+                {"n": n * 3},
+            ).all()
+    finally:
+        engine.dispose()
+    tiles: list[tuple[int, int, int]] = []
+    for lon, lat in rows:
+        x = int((lon + 180) / 360 * 2**z)
+        y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+        if (z, x, y) not in tiles:
+            tiles.append((z, x, y))
+    return tiles[:n]
+
+
+@dataclass(frozen=True)
+class TileOverhead:
+    collection: str
+    tiles: int
+    sql_ms: Spread
+    http_ms: Spread
+
+    @property
+    def ratio(self) -> float:
+        return self.http_ms.median / self.sql_ms.median if self.sql_ms.median else math.nan
+
+
+def tile_sql_vs_http(
+    database_url: str, base_url: str, collection_id: str, tiles: list[tuple[int, int, int]],
+    repeats: int,
+) -> TileOverhead:  # fmt: skip
+    """Mean time per tile: the endpoint's own SQL (``build_tile``) vs GET of the same tile.
+
+    One connection, one client, one request at a time, against a server without tile cache
+    (GRIDGOV_TILE_CACHE_SIZE=0), so both sides build every tile in PostGIS and the difference
+    is the web layer: routing, security, the data-version query, gzip and HTTP.
+    """
+    from gis.collections import get_collection
+    from gis.queries.tiles import build_tile
+
+    collection = get_collection(collection_id)
+    assert collection is not None, collection_id
+    # One pooled connection kept across tiles, as the server's pool keeps its connections (a
+    # NullPool would reconnect and authenticate after every rollback and time that instead).
+    engine = create_engine(normalise_database_url(database_url), pool_size=1, max_overflow=0)
+    sql_runs: list[float] = []
+    http_runs: list[float] = []
+    try:
+        with Session(engine) as session, httpx.Client(timeout=60) as client:
+            for z, x, y in tiles:  # warm-up both paths
+                build_tile(session, collection, z, x, y)
+                client.get(
+                    f"{base_url}/ogc/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{x}/{y}",
+                    headers={"Accept-Encoding": "gzip"},
+                )
+            for _ in range(repeats):
+                started = time.perf_counter()
+                for z, x, y in tiles:
+                    build_tile(session, collection, z, x, y)
+                    session.rollback()  # the endpoint runs each tile in its own transaction
+                sql_runs.append((time.perf_counter() - started) * 1000 / len(tiles))
+                started = time.perf_counter()
+                for z, x, y in tiles:
+                    response = client.get(
+                        f"{base_url}/ogc/collections/{collection_id}/tiles/WebMercatorQuad/"
+                        f"{z}/{x}/{y}",
+                        headers={"Accept-Encoding": "gzip"},
+                    )
+                    response.read()
+                    if response.status_code not in (200, 204):
+                        raise RuntimeError(f"tile {z}/{x}/{y}: {response.status_code}")
+                http_runs.append((time.perf_counter() - started) * 1000 / len(tiles))
+    finally:
+        engine.dispose()
+    return TileOverhead(collection_id, len(tiles), Spread.of(sql_runs), Spread.of(http_runs))

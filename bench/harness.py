@@ -1,0 +1,497 @@
+"""One command for gridgov's performance at city scale (issue 9).
+
+    .venv/bin/python -m bench.harness [--households 1000000] [--quick] [--only 1,2,6]
+
+Builds the scaled city once into its own database (``gridgov_bench``; see
+:mod:`bench.scaled_city`), then runs the cases side by side on the same data and machine and
+writes one markdown table, with the machine and the date, to its own section of
+``bench/RESULTS.md`` (between ``<!-- harness:begin -->`` and ``<!-- harness:end -->``; the other
+sections belong to other scripts). Throughputs are medians of repeated runs with their range.
+
+Cases: 1 locate vs a trivial endpoint of the same app; 2 bulk routing of incident points in SQL;
+3 OGC items and MVT tiles vs tipg, cold and warm; 4 raw tile SQL vs our tile endpoint; 5 map pages
+in headless Chromium; 6 incident intake at 50 and 200 clients; 7 committing a grid split.
+Servers are uvicorn with ``--workers`` processes (2 by default, one per core); the HTTP client is
+wrk. Nothing leaves loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import random
+import re
+import statistics
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from bench import cases_http as http
+from bench.scaled_city import BENCH_DATABASE, CityInfo, ensure_city
+from gis.settings import libpq_url
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "RESULTS.md"
+BEGIN = "<!-- harness:begin -->"
+END = "<!-- harness:end -->"
+
+INCIDENT_CATEGORIES = ("市容环境", "街面秩序", "宣传广告", "公用设施", "交通设施", "园林绿化设施")
+
+
+@dataclass
+class Row:
+    case: str
+    measure: str
+    ours: str
+    baseline: str
+    target: str
+    met: bool | None  # None: no target or not measured
+    note: str = ""
+
+
+@dataclass
+class Run:
+    args: argparse.Namespace
+    city: CityInfo
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return 3.0 if self.args.quick else self.args.duration
+
+    @property
+    def repeats(self) -> int:
+        return 1 if self.args.quick else self.args.repeats
+
+
+def _log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {mem_kib / 1024 / 1024:.1f} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def _server_versions(url: str) -> str:
+    with psycopg.connect(libpq_url(url)) as conn:
+        row = conn.execute(
+            "SELECT current_setting('server_version'), postgis_lib_version(), "
+            "current_setting('shared_buffers'), current_setting('max_parallel_workers_per_gather')"
+        ).fetchone()
+    assert row is not None
+    return (
+        f"PostgreSQL {row[0]}, PostGIS {row[1]}, shared_buffers {row[2]}, "
+        f"max_parallel_workers_per_gather {row[3]}"
+    )
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.0f} %"
+
+
+# -- case 1 -----------------------------------------------------------------------------------
+def random_points(url: str, n: int, seed: float = 0.42) -> list[tuple[float, float]]:
+    """``n`` points inside current grids, spread over the whole city, reproducible."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute("SELECT setseed(%s)", (seed,))
+        rows = conn.execute(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT (ST_Dump(ST_GeneratePoints(geom, 1, 7))).geom p "
+            "FROM area WHERE level = 'grid' AND valid_to IS NULL ORDER BY random() LIMIT %s) q",
+            (n,),
+        ).fetchall()
+    return [(float(x), float(y)) for x, y in rows]
+
+
+def case_locate(run: Run) -> None:
+    points = random_points(run.city.url, 2000)
+    locate = [f"/api/v1/locate?lon={x:.6f}&lat={y:.6f}" for x, y in points]
+    noop = ["/bench/noop"]
+    conns = run.args.connections
+    with http.serve(run.city.url, run.args.workers) as base:
+        http.run_wrk(base, conns, 2, paths=locate, threads=2)  # warm-up
+        http.run_wrk(base, conns, 2, paths=noop, threads=2)
+        ours, trivial = [], []
+        for _ in range(run.repeats):
+            ours.append(http.run_wrk(base, conns, run.seconds, paths=locate, threads=2))
+            trivial.append(http.run_wrk(base, conns, run.seconds, paths=noop, threads=2))
+    a = http.Spread.of([r.rate for r in ours])
+    b = http.Spread.of([r.rate for r in trivial])
+    ratio = a.median / b.median
+    errors = sum(r.errors for r in ours) + sum(r.errors for r in trivial)
+    run.rows.append(
+        Row(
+            "1 locate over HTTP",
+            f"req/s, {conns} connections, {run.args.workers} workers",
+            f"{a.show()} (p99 {ours[len(ours) // 2].p99_ms:.0f} ms)",
+            f"{b.show()} (/bench/noop, same app)",
+            "≥ 70 % of trivial",
+            ratio >= 0.70,
+            f"{_pct(ratio)} of trivial; errors {errors}",
+        )
+    )
+
+
+# -- case 2 -----------------------------------------------------------------------------------
+def case_routing(run: Run) -> None:
+    from bench.cases_sql import bulk_routing
+
+    results = {r.method: r for r in bulk_routing(run.city.url, run.repeats)}
+    gist = results["gist"]
+    labels = {
+        "lookup": "grid_lookup, point by point",
+        "lookup_join": "grid_lookup, polygon-driven join",
+    }
+    best = max(results.values(), key=lambda r: r.points_per_second.median)
+    for method, label in labels.items():
+        r = results[method]
+        run.rows.append(
+            Row(
+                f"2 bulk routing in SQL: {label}",
+                f"points/s over {r.counts.points:,} incidents (s per run)",
+                f"{r.points_per_second.show()} ({r.seconds.show(2)} s)",
+                f"plain GiST on area: {gist.points_per_second.show()} ({gist.seconds.show(2)} s)",
+                "≥ 200,000 points/s",
+                r.points_per_second.median >= 200_000,
+                f"{r.points_per_second.median / gist.points_per_second.median:.1f}× GiST; "
+                f"routed {r.counts.routed:,}, differing from stored grid {r.counts.differing:,}"
+                + (" (fastest)" if r is best else ""),
+            )
+        )
+
+
+# -- case 3 and 4 -----------------------------------------------------------------------------
+def case_ogc(run: Run) -> None:
+    from bench import cases_ogc
+
+    if not (ROOT / "bench" / "bench_features_tiles.py").exists():
+        run.rows.append(
+            Row(
+                "3 OGC items/tiles vs tipg",
+                "",
+                "—",
+                "—",
+                "",
+                None,
+                "bench/bench_features_tiles.py (tipg setup) is missing",
+            )
+        )
+        return
+    cases = cases_ogc.build_cases(run.city.url, per_case=60 if run.args.quick else 200)
+    with (
+        http.serve(run.city.url, run.args.workers, factory="api.app:create_app") as ours,
+        cases_ogc.tipg_server(run.city.url, run.args.workers) as tipg,
+    ):
+        for case in cases:
+            _log(f"  {case.name}")
+            r = cases_ogc.run_case(case, ours, tipg, run.seconds, run.repeats)
+            cold, warm = r.ours_cold / r.tipg_cold, r.ours_warm.median / r.tipg_warm.median
+            run.rows.append(
+                Row(
+                    f"3 {r.name}",
+                    f"req/s over {r.urls} URLs: cold (each once) / warm",
+                    f"{r.ours_cold:,.0f} / {r.ours_warm.show()}",
+                    f"tipg {r.tipg_cold:,.0f} / {r.tipg_warm.show()}",
+                    "≥ 1× cold, ≥ 2× warm",
+                    cold >= 1.0 and warm >= 2.0,
+                    f"cold {cold:.2f}×, warm {warm:.2f}×; "
+                    f"errors ours/tipg {r.errors[0]}/{r.errors[1]}",
+                )
+            )
+    run.notes.append(f"tipg {cases_ogc.tipg_version()} from bench/.venv-tipg.")
+
+
+def case_tile_overhead(run: Run) -> None:
+    from bench.cases_sql import sample_tiles, tile_sql_vs_http
+
+    n = 30 if run.args.quick else 100
+    layers = (
+        ("grids", "SELECT geom FROM area WHERE level = 'grid' AND valid_to IS NULL", 14),
+        ("buildings", "SELECT geom FROM building WHERE valid_to IS NULL", 16),
+    )
+    with http.serve(
+        run.city.url, 1, {"GRIDGOV_TILE_CACHE_SIZE": "0"}, factory="api.app:create_app"
+    ) as base:
+        for collection, source, z in layers:
+            tiles = sample_tiles(run.city.url, source, z, n)
+            r = tile_sql_vs_http(run.city.url, base, collection, tiles, run.repeats)
+            run.rows.append(
+                Row(
+                    f"4 tile {collection} z{z}: raw SQL vs endpoint",
+                    f"ms per tile, {r.tiles} tiles one at a time, no tile cache",
+                    f"endpoint {r.http_ms.show(1)}",
+                    f"SQL {r.sql_ms.show(1)}",
+                    "endpoint ≤ 1.3× SQL",
+                    r.ratio <= 1.3,
+                    f"{r.ratio:.2f}×",
+                )
+            )
+
+
+# -- case 5 -----------------------------------------------------------------------------------
+def case_pages(run: Run) -> None:
+    from bench.cases_browser import CHROMIUM, measure_pages
+
+    if not Path(CHROMIUM).exists():
+        run.rows.append(Row("5 map pages", "", "—", "—", "", None, f"{CHROMIUM} missing"))
+        return
+    with http.serve(run.city.url, run.args.workers, factory="api.app:create_app") as base:
+        for p in measure_pages(base, 1 if run.args.quick else 3):
+            drawn = "not drawn" if p.first_grid_ms is None else f"{p.first_grid_ms:,.0f} ms"
+            run.rows.append(
+                Row(
+                    f"5 map page {p.path}",
+                    "HTML bytes; first grid drawn (median, cold browser cache)",
+                    f"{p.html_bytes / 1024:,.0f} KB; {drawn}",
+                    "—",
+                    "< 500 KB, < 2 s",
+                    p.html_bytes < 500 * 1024
+                    and p.first_grid_ms is not None
+                    and p.first_grid_ms < 2000,
+                    f"all responses {p.transferred_bytes / 1024:,.0f} KB (content-length)"
+                    + (f"; {p.error}" if p.error else ""),
+                )
+            )
+
+
+# -- case 6 -----------------------------------------------------------------------------------
+def intake_bodies(url: str, n: int) -> list[str]:
+    rng = random.Random(6)
+    bodies = []
+    for i, (x, y) in enumerate(random_points(url, n, seed=0.6)):
+        bodies.append(
+            json.dumps(
+                {
+                    "category": rng.choice(INCIDENT_CATEGORIES),
+                    "description": f"压测事件 {i}: 路灯不亮 / benchmark report {i}",
+                    "geometry": {"type": "Point", "coordinates": [round(x, 6), round(y, 6)]},
+                    "source": "public",
+                },
+                ensure_ascii=False,
+            )
+        )
+    return bodies
+
+
+def case_intake(run: Run) -> None:
+    bodies = intake_bodies(run.city.url, 2000)
+    with psycopg.connect(libpq_url(run.city.url)) as conn:
+        before = conn.execute("SELECT max(id) FROM incident").fetchone()
+    first_new = int(before[0] or 0) if before else 0
+    try:
+        with http.serve(run.city.url, run.args.workers, factory="api.app:create_app") as base:
+            http.run_wrk(base, 10, 2, post_path="/api/v1/incidents", bodies=bodies)  # warm-up
+            for clients in (50, 200):
+                results = [
+                    http.run_wrk(
+                        base, clients, run.seconds, post_path="/api/v1/incidents",
+                        bodies=bodies, threads=2,
+                    )
+                    for _ in range(run.repeats)
+                ]  # fmt: skip
+                rate = http.Spread.of([r.rate for r in results])
+                p50 = http.Spread.of([r.p50_ms for r in results])
+                p99 = http.Spread.of([r.p99_ms for r in results])
+                errors = sum(r.errors for r in results)
+                if clients == 50:
+                    target, met = (
+                        "≥ 300/s, p99 < 200 ms",
+                        rate.median >= 300 and p99.median < 200 and errors == 0,
+                    )
+                else:
+                    target, met = "no errors", errors == 0
+                run.rows.append(
+                    Row(
+                        f"6 incident intake, {clients} clients",
+                        "POST /api/v1/incidents per s; p50 / p99 ms",
+                        f"{rate.show()}; {p50.show()} / {p99.show()}",
+                        "—",
+                        target,
+                        met,
+                        f"errors {errors} of {sum(r.requests for r in results):,}",
+                    )
+                )
+    finally:
+        # Keep the benchmark city as it was: the reports posted here are removed again.
+        with psycopg.connect(libpq_url(run.city.url)) as conn:
+            conn.execute("DELETE FROM incident WHERE id > %s", (first_new,))
+            conn.commit()
+
+
+# -- case 7 -----------------------------------------------------------------------------------
+def case_split(run: Run) -> None:
+    script = ROOT / "bench" / "bench_split_commit.py"
+    if not script.exists():
+        run.rows.append(
+            Row("7 split commit of a 500-household grid", "s", "—", "—", "< 1 s", None,
+                "not measured: bench/bench_split_commit.py (boundary editing) not present yet")
+        )  # fmt: skip
+        return
+    spec = importlib.util.spec_from_file_location("bench_split_commit", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    # run_once(url) -> {"open draft", "split + validate", "impact preview", "commit": seconds,
+    # "households": n}: one split of the grid nearest 500 households, rolled back afterwards.
+    runs = [module.run_once(run.city.url) for _ in range(run.repeats)]
+    commit = http.Spread.of([r["commit"] for r in runs])
+    steps = "; ".join(
+        f"{step} {statistics.median(r[step] for r in runs):.3f} s"
+        for step in ("open draft", "split + validate", "impact preview")
+        if step in runs[0]
+    )
+    run.rows.append(
+        Row(
+            "7 split commit of a grid",
+            f"s per commit ({int(runs[0]['households'])} households in the grid)",
+            commit.show(3),
+            "—",
+            "< 1 s",
+            commit.median < 1.0,
+            f"bench/bench_split_commit.py run_once, rolled back; before the commit: {steps}",
+        )
+    )
+
+
+CASES: dict[str, Callable[[Run], None]] = {
+    "1": case_locate,
+    "2": case_routing,
+    "3": case_ogc,
+    "4": case_tile_overhead,
+    "5": case_pages,
+    "6": case_intake,
+    "7": case_split,
+}
+
+
+# -- results ----------------------------------------------------------------------------------
+def render(
+    run: Run, started: datetime.datetime, elapsed: float, kept: list[str] | None = None
+) -> str:
+    c = run.city
+    lines = [
+        BEGIN,
+        f"## Harness (issue 9) — {started:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Command: `.venv/bin/python -m bench.harness {' '.join(sys.argv[1:])}`".rstrip() + ".",
+        f"Machine: {machine()}. {_server_versions(c.url)}.",
+        f"City (`{c.url.rpartition('/')[2]}`): {c.households:,} households, {c.grids:,} grids, "
+        f"{c.buildings:,} buildings, {c.incidents:,} incidents over {c.incident_days:.0f} days.",
+        f"Servers: uvicorn with {run.args.workers} workers each (ours and tipg alike); client: wrk "
+        f"(C), loopback; {run.seconds:g} s per run, {run.repeats} run(s) per cell, median "
+        f"(min–max). The machine is shared with other work, so ranges are wide.",
+        "",
+        "| case | measure | ours | baseline | target | met | notes |",
+        "| --- | --- | ---: | ---: | --- | :---: | --- |",
+    ]
+    new = [
+        f"| {r.case} | {r.measure} | {r.ours} | {r.baseline} | {r.target} | "
+        f"{'—' if r.met is None else ('yes' if r.met else '**no**')} | {r.note} |"
+        for r in run.rows
+    ]
+    lines += sorted(new + (kept or []), key=lambda line: line[2])  # by case number, stable
+    if kept:
+        run.notes.append(
+            f"Cases {run.args.only} were rerun at {started:%H:%M} UTC; the other rows are from the "
+            "previous run, on the same machine and data."
+        )
+    lines += [
+        "",
+        *[f"- {n}" for n in run.notes],
+        f"- Harness wall time {elapsed / 60:.1f} min.",
+        END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+PATTERN = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END) + r"\n?", re.S)
+
+
+def previous_rows(cases: set[str]) -> list[str]:
+    """Table rows of the last full run for the cases *not* rerun now (``--only``)."""
+    if not RESULTS.exists():
+        return []
+    found = PATTERN.search(RESULTS.read_text(encoding="utf-8"))
+    if not found:
+        return []
+    rows = []
+    for line in found.group(0).splitlines():
+        number = re.match(r"^\| ([0-9]) ", line)
+        if number and number.group(1) not in cases:
+            rows.append(line)
+    return rows
+
+
+def write_results(section: str) -> None:
+    """Replace this harness's section of RESULTS.md (or append it); leave the rest alone."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    pattern = PATTERN
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.harness", description=__doc__)
+    parser.add_argument("--households", type=int, default=1_000_000)
+    parser.add_argument("--incidents", type=int, default=1_000_000)
+    parser.add_argument("--database", default=BENCH_DATABASE, help="name of the bench database")
+    parser.add_argument("--quick", action="store_true", help="3 s runs, one run per cell")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per server")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections, case 1")
+    parser.add_argument("--only", default=",".join(CASES), help="cases to run, e.g. 1,2,6")
+    parser.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
+    args = parser.parse_args(argv)
+    if not http.wrk_available():
+        print("wrk is needed (Debian: apt-get install wrk)", file=sys.stderr)
+        return 2
+    started = datetime.datetime.now(datetime.UTC)
+    t0 = time.perf_counter()
+    city = ensure_city(args.households, args.incidents, args.database)
+    run = Run(args, city)
+    if city.build_seconds:
+        run.notes.append(f"The city was built in this run ({city.build_seconds / 60:.1f} min).")
+    for key in args.only.split(","):
+        case = CASES[key.strip()]
+        _log(f"case {key}: {case.__name__}")
+        try:
+            case(run)
+        except Exception as exc:  # a broken case must not lose the others' results
+            traceback.print_exc()
+            run.rows.append(Row(f"{key} {case.__name__}", "", "—", "—", "", None,
+                                f"failed: {type(exc).__name__}: {str(exc)[:160]}"))  # fmt: skip
+        for row in run.rows:
+            if row.case.startswith(key):
+                _log(f"  {row}")
+    kept = [] if args.no_write else previous_rows({k.strip() for k in args.only.split(",")})
+    section = render(run, started, time.perf_counter() - t0, kept)
+    print(section)
+    if not args.no_write:
+        write_results(section)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
