@@ -14,8 +14,8 @@
   var AREA_STYLE = {
     street: { color: "#b71c1c", weight: 3, fillOpacity: 0.01, fill: true },
     community: { color: "#e65100", weight: 2, dashArray: "6 4", fillOpacity: 0.01, fill: true },
-    grid: { color: "#1565c0", weight: 1, fillColor: "#90caf9", fillOpacity: 0.15 },
-    building: { color: "#546e7a", weight: 1, fillColor: "#b0bec5", fillOpacity: 0.5 },
+    grid: { color: "#1565c0", weight: 1, fillColor: "#90caf9", fillOpacity: 0.15, fill: true },
+    building: { color: "#546e7a", weight: 1, fillColor: "#b0bec5", fillOpacity: 0.5, fill: true },
   };
   var CLASS_COLOURS = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"];
 
@@ -51,7 +51,8 @@
     on_time_rate: function (p) { return num(p.on_time_rate !== undefined ? p.on_time_rate : p.on_time_closure_rate); },
     density: function (p, feature) {
       if (num(p.party_members) === null) return null;
-      var km2 = num(p.area_km2) || areaKm2(feature);
+      // Tile features carry the geodesic area; only GeoJSON features can be measured here.
+      var km2 = num(p.area_km2) || (feature && feature.geometry ? areaKm2(feature) : null);
       return km2 ? p.party_members / km2 : null;
     },
   };
@@ -69,7 +70,9 @@
     // requests are for the final view rather than a provisional one.
     map.invalidateSize(false);
     if (cfg.bounds) {
-      map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]]);
+      // Not animated: an animated fit would leave the first tile and data requests at the
+      // provisional zoom (wasted work that delays the real first view on a big city).
+      map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], { animate: false });
     } else if (cfg.empty) {
       gg.section("area").innerHTML = "<b>" + gg.esc(cfg.empty.title) + "</b><p>" + gg.esc(cfg.empty.body) + "</p>";
       return;
@@ -120,19 +123,116 @@
       });
     }
 
-    var buildingTiles = null;
-    function useBuildingTiles() {
-      if (!cfg.services.tiles || !L.vectorGrid) return Promise.resolve(false);
-      if (buildingTiles) return Promise.resolve(true);
-      return gg.fetchJSON("/ogc/collections/buildings/tiles/WebMercatorQuad/tilejson.json").then(function (tj) {
-        buildingTiles = L.vectorGrid.protobuf(tj.tiles[0], {
-          pane: "gg-building", interactive: true, maxNativeZoom: tj.maxzoom || 16, minZoom: AREA_MIN_ZOOM.building,
-          rendererFactory: L.svg.tile,
-          vectorTileLayerStyles: { buildings: Object.assign({ className: "gg-area gg-area-building" }, AREA_STYLE.building, { fill: true }) },
-        }).on("click", function (e) { showArea("building", { properties: e.layer.properties }); });
-        groups.area_building.addLayer(buildingTiles);
-        return true;
-      }).catch(function () { return false; });
+    // ---- boundaries from vector tiles --------------------------------------------------------
+    // With the OGC tiles service routed, every level is a VectorGrid of cached MVT tiles (SVG, so
+    // each drawn piece is a <path> with the area's code); a shape split over tiles is one area
+    // with several pieces. Labels, search and the thematic classes come from the features of the
+    // tiles loaded, so the page sends no GeoJSON request for boundaries at all.
+    var tiled = !!(cfg.services.tiles && L.vectorGrid);
+    // Tiles below a collection's TileJSON minzoom are not served; streets start at z8.
+    var TILE_MIN_ZOOM = { street: 8, community: 12, grid: 13, building: 16 };
+    var tileLayers = {}, tileIndex = {}, labelGroups = {};
+    function tileFeatures(level, fn) {
+      var layer = tileLayers[level];
+      if (!layer || !layer._vectorTiles || !map.hasLayer(layer)) return;
+      Object.keys(layer._vectorTiles).forEach(function (key) {
+        var tile = layer._vectorTiles[key], features = tile._features || {};
+        Object.keys(features).forEach(function (id) { fn(features[id].feature, tile, id); });
+      });
+    }
+    function pathStyle(style) { return L.extend({}, L.Path.prototype.options, style); }
+    function restyleTiles(level, onlyCode, extra) {
+      tileFeatures(level, function (feat, tile, id) {
+        if (onlyCode && id !== onlyCode) return;
+        var style = areaStyle(level, feat);
+        if (extra) style = L.extend(style, extra(style));
+        feat.updateStyle(tile, pathStyle(style));
+      });
+    }
+    // Per level: code → {properties, bounds (union of the pieces' pixel bounds, as lat/lon)}.
+    function indexTiles(level) {
+      var index = {};
+      tileFeatures(level, function (feat, tile, id) {
+        var entry = index[id] || (index[id] = { properties: feat.properties, bounds: null });
+        var px = feat._pxBounds, c = tile.getCoord();
+        if (!px) return;
+        // No overzoom (tiles exist up to z22), so tiles are 256 px at their own zoom c.z.
+        var origin = L.point(c.x * 256, c.y * 256);
+        var b = L.latLngBounds(map.unproject(origin.add(px.min), c.z), map.unproject(origin.add(px.max), c.z));
+        if (entry.bounds) entry.bounds.extend(b); else entry.bounds = b;
+      });
+      tileIndex[level] = index;
+      return index;
+    }
+    // Labels are permanent tooltips; placing one forces a layout, so they are diffed by code
+    // (kept while the area stays in view) instead of being rebuilt on every tile load.
+    var labelsShown = {};
+    function renderLabels() {
+      var z = map.getZoom(), view = map.getBounds();
+      LEVELS.forEach(function (level) {
+        var group = labelGroups[level], shown = labelsShown[level] || (labelsShown[level] = {});
+        if (!group) return;
+        var r = labelRange(level), index = tileIndex[level] || {}, keep = {};
+        if (z >= r[0] && z < r[1]) {
+          Object.keys(index).forEach(function (code) {
+            var e = index[code], p = e.properties;
+            if (!p.name || !e.bounds || !view.contains(e.bounds.getCenter())) return;
+            keep[code] = true;
+            var text = gg.esc(p.name) + (level === "building" && p.households !== undefined ? " · " + gg.esc(p.households) : "");
+            var old = shown[code];
+            if (old && old.gridgovText === text && old.getLatLng().equals(e.bounds.getCenter())) return;
+            if (old) group.removeLayer(old);
+            var label = L.tooltip({ permanent: true, direction: "center", className: "gg-label gg-label-" + level, interactive: false })
+              .setLatLng(e.bounds.getCenter()).setContent(text);
+            label.gridgovText = text;
+            shown[code] = label;
+            group.addLayer(label);
+          });
+        }
+        Object.keys(shown).forEach(function (code) {
+          if (!keep[code]) { group.removeLayer(shown[code]); delete shown[code]; }
+        });
+      });
+    }
+    var reindex = gg.debounce(function () {
+      LEVELS.forEach(indexTiles);
+      mergeRates(); recomputeBreaks(); renderLabels();
+    }, 150);
+    function makeTileLayer(level) {
+      var styles = {};
+      styles[gg.collectionOfLevel(level)] = function (properties) { return areaStyle(level, { properties: properties }); };
+      var layer = L.vectorGrid.protobuf("/ogc/collections/" + gg.collectionOfLevel(level) + "/tiles/WebMercatorQuad/{z}/{x}/{y}", {
+        pane: "gg-" + level, interactive: true, rendererFactory: L.svg.tile,
+        minZoom: Math.max(AREA_MIN_ZOOM[level], TILE_MIN_ZOOM[level]), maxNativeZoom: 22,
+        vectorTileLayerStyles: styles,
+        getFeatureId: function (f) { return f.properties.code; },
+      });
+      layer.on("click", function (e) {
+        L.DomEvent.stopPropagation(e);
+        showArea(level, { properties: e.layer.properties });
+      });
+      // Hover: every piece of the area (it may be split over tiles) drawn a little heavier.
+      layer.on("mouseover", function (e) {
+        restyleTiles(level, e.layer.properties.code, function (st) { return { weight: st.weight + 2, fillOpacity: Math.min(1, (st.fillOpacity || 0) + 0.15) }; });
+      });
+      layer.on("mouseout", function (e) { restyleTiles(level, e.layer.properties.code); });
+      layer.on("tileload", function (e) {
+        var tile = layer._vectorTiles[layer._tileCoordsToKey(e.coords)], features = (tile && tile._features) || {};
+        var ids = Object.keys(features);
+        // The code on the drawn element lets tests and assistive tools find an area's shape.
+        ids.forEach(function (id) { var path = features[id].feature._path; if (path) path.setAttribute("data-code", id); });
+        if (level === "grid" && ids.length && !window.gridgovTiming) window.gridgovTiming = { firstGrid: performance.now() };
+        reindex();
+      });
+      layer.on("tileunload", reindex);
+      return layer;
+    }
+    if (tiled) {
+      LEVELS.forEach(function (level) {
+        tileLayers[level] = state.areaLayers[level] = makeTileLayer(level);
+        labelGroups[level] = L.layerGroup();
+        groups["area_" + level].addLayer(tileLayers[level]).addLayer(labelGroups[level]);
+      });
     }
 
     // One request in flight per level: a newer view aborts the older request, and a response
@@ -143,6 +243,7 @@
       var view = map.getBounds();
       LEVELS.forEach(function (level) {
         var group = groups["area_" + level];
+        if (tiled) return;
         if (!wanted(level)) {
           if (inFlight[level]) { inFlight[level].abort(); inFlight[level] = null; }
           if (state.areaLayers[level]) { group.removeLayer(state.areaLayers[level]); state.areaLayers[level] = null; state.loaded[level] = null; }
@@ -152,9 +253,9 @@
         if (inFlight[level]) inFlight[level].abort();
         var request = inFlight[level] = window.AbortController ? new AbortController() : { abort: function () {}, signal: undefined };
         var padded = view.pad(0.5);
-        var go = level === "building" ? useBuildingTiles() : Promise.resolve(false);
-        go.then(function (tiled) {
-          if (tiled) return;
+        var go = level === "building" ? Promise.resolve(false) : Promise.resolve(true);
+        go.then(function (fallback) {
+          if (!fallback) return;
           return gg.loadCollection(cfg, gg.collectionOfLevel(level), padded, 5000, request.signal).then(function (features) {
             if (features === null || inFlight[level] !== request || !wanted(level)) return;
             inFlight[level] = null;
@@ -169,6 +270,14 @@
     function gridValues() {
       var layer = state.areaLayers.grid, values = [];
       if (!layer || state.metric === "none") return values;
+      if (tiled) {
+        var index = tileIndex.grid || {};
+        Object.keys(index).forEach(function (code) {
+          var v = METRICS[state.metric](index[code].properties, index[code]);
+          if (v !== null) values.push(v);
+        });
+        return values.sort(function (a, b) { return a - b; });
+      }
       layer.eachLayer(function (l) {
         var v = METRICS[state.metric](l.feature.properties || {}, l.feature);
         if (v !== null) values.push(v);
@@ -178,7 +287,7 @@
     function recomputeBreaks() {
       var values = gridValues();
       state.breaks = values.length ? [0.2, 0.4, 0.6, 0.8].map(function (q) { return values[Math.floor(q * (values.length - 1))]; }) : null;
-      if (state.areaLayers.grid) state.areaLayers.grid.setStyle(function (f) { return areaStyle("grid", f); });
+      restyle("grid");
       renderLegend();
     }
     function classOf(value) {
@@ -198,8 +307,19 @@
           gg.featuresOf(json.groups || json.areas || json).forEach(function (r) { r = gg.props(r); rates[r.code || r.area_code] = r; });
         }).catch(function (err) { rates = {}; console.warn("gridgov: metrics", err); });
     }
+    function restyle(level) {
+      if (tiled) restyleTiles(level);
+      else if (state.areaLayers[level]) state.areaLayers[level].setStyle(function (f) { return areaStyle(level, f); });
+    }
     function mergeRates() {
       if (!rates || !state.areaLayers.grid) return;
+      if (tiled) {
+        tileFeatures("grid", function (feat) {
+          var p = feat.properties, r = rates[p.code];
+          if (r && p.on_time_rate === undefined) p.on_time_rate = r.on_time_rate !== undefined ? r.on_time_rate : r.on_time_closure_rate;
+        });
+        return;
+      }
       state.areaLayers.grid.eachLayer(function (l) {
         var p = l.feature.properties, r = rates[p.code];
         if (r && p.on_time_rate === undefined) p.on_time_rate = r.on_time_rate !== undefined ? r.on_time_rate : r.on_time_closure_rate;
@@ -270,7 +390,7 @@
     function showArea(level, feature) {
       var p = feature.properties || {};
       state.selected = p.code;
-      LEVELS.forEach(function (lv) { if (state.areaLayers[lv]) state.areaLayers[lv].setStyle(function (f) { return areaStyle(lv, f); }); });
+      LEVELS.forEach(restyle);
       var body = gg.section("area");
       document.body.classList.remove("gg-panel-closed");
       var head = "<div class='gg-area-head' data-code='" + gg.esc(p.code) + "'><b class='gg-area-name'>" + gg.esc(p.name) + "</b> <small>" + gg.esc(s("level." + level)) + " · " + gg.esc(p.code) + "</small></div>";
@@ -316,11 +436,17 @@
       var key = zoom >= 17 ? 17 : zoom >= 16 ? 16 : zoom >= 14 ? 14 : zoom >= 12 ? 12 : 0;
       if (orgState.loaded && orgState.key === key && orgState.loaded.contains(view)) return;
       var padded = view.pad(0.3);
-      gg.loadCollection(cfg, "party_orgs", padded, 5000).then(function (features) {
+      // Only the levels drawn at this zoom: at city scale the household-level 党员中心户 alone
+      // are megabytes of GeoJSON that would never be shown.
+      var levels = Object.keys(ORG_MIN_ZOOM).filter(function (level) { return zoom >= ORG_MIN_ZOOM[level]; });
+      Promise.all(levels.map(function (level) {
+        return gg.loadCollection(cfg, "party_orgs", padded, 5000, undefined, { level: level });
+      })).then(function (lists) {
+        var features = [].concat.apply([], lists.map(function (l) { return l || []; }));
         orgState.loaded = padded; orgState.key = key;
         window.gridgovOrgBounds = [padded.getWest(), padded.getSouth(), padded.getEast(), padded.getNorth()];
         Object.keys(ORG_ICON).forEach(function (level) { groups["org_" + level].clearLayers(); });
-        (features || []).forEach(function (f) {
+        features.forEach(function (f) {
           var level = (f.properties || {}).level;
           if (f.properties && f.properties.area_code && ["street", "community", "grid"].indexOf(level) >= 0) orgsByArea[f.properties.area_code] = f.properties;
           if (!ORG_ICON[level] || zoom < ORG_MIN_ZOOM[level]) return;
@@ -329,14 +455,16 @@
         });
       }).catch(function (err) { console.warn("gridgov: party_orgs", err); });
     }
-    var facilitiesLoaded = null;
+    // Below this zoom only the 党群服务中心 (and their circles) are shown: at city scale the
+    // thousands of service stations are clutter, and as DOM markers they made zooming slow.
+    var FACILITY_MIN_ZOOM = 14, facilitiesLoaded = null, facilitiesAll = null;
     function loadFacilities() {
       if (!cfg.services.items) return;
-      var view = map.getBounds();
-      if (facilitiesLoaded && facilitiesLoaded.contains(view)) return;
+      var view = map.getBounds(), all = map.getZoom() >= FACILITY_MIN_ZOOM;
+      if (facilitiesLoaded && facilitiesAll === all && facilitiesLoaded.contains(view)) return;
       var padded = view.pad(0.5);
-      gg.loadCollection(cfg, "service_facilities", padded, 2000).then(function (features) {
-        facilitiesLoaded = padded;
+      gg.loadCollection(cfg, "service_facilities", padded, 2000, undefined, all ? {} : { kind: "党群服务中心" }).then(function (features) {
+        facilitiesLoaded = padded; facilitiesAll = all;
         groups.facilities.clearLayers(); groups.circle15.clearLayers();
         (features || []).forEach(function (f) {
           var p = f.properties || {}, latlng = gg.point(f);
@@ -401,6 +529,16 @@
       LEVELS.forEach(function (level) {
         var layer = state.areaLayers[level];
         if (!layer) return;
+        if (tiled) {
+          var index = tileIndex[level] || {};
+          Object.keys(index).forEach(function (code) {
+            var p = index[code].properties;
+            if ((p.name && p.name.indexOf(q) >= 0) || code.indexOf(q) === 0) {
+              found.push({ name: p.name, code: code, level: level, bounds: index[code].bounds, feature: { properties: p } });
+            }
+          });
+          return;
+        }
         layer.eachLayer(function (l) {
           var p = l.feature.properties || {};
           if ((p.name && p.name.indexOf(q) >= 0) || (p.code && String(p.code).indexOf(q) === 0)) {
@@ -447,10 +585,20 @@
     // ---- wiring -----------------------------------------------------------------------------
     var missing = ["items", "area", "search", "incidents"].filter(function (k) { return !cfg.services[k]; });
     if (missing.length) gg.note(s("unavailable") + "：" + missing.join(", "));
-    function refresh() { updateLabelClasses(); loadAreas(); loadOrgs(); loadFacilities(); loadIncidents(); }
+    function refresh() { updateLabelClasses(); if (tiled) renderLabels(); loadAreas(); loadOrgs(); loadFacilities(); loadIncidents(); }
     map.on("moveend", gg.debounce(refresh, 200));
+    // First view: boundaries first. Markers and incident aggregates wait until the first tile
+    // layer has loaded (or 1.5 s), so on a single-worker server they do not compete with it.
+    var firstView = true;
+    function afterBoundaries(fn) {
+      if (!tiled || !firstView) { fn(); return; }
+      var done = false, go = function () { if (!done) { done = true; firstView = false; fn(); } };
+      LEVELS.forEach(function (level) { tileLayers[level].once("load", go); });
+      setTimeout(go, 1500);
+    }
     LEVELS.forEach(function (level) { groups["area_" + level].on("add", function () { state.loaded[level] = null; loadAreas(); }); });
-    refresh();
+    updateLabelClasses(); loadAreas();
+    afterBoundaries(function () { loadOrgs(); loadFacilities(); loadIncidents(); });
     gg.city = { state: state, showArea: showArea, refresh: refresh };
   };
 })();

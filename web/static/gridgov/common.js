@@ -62,12 +62,14 @@
 
   var COLLECTION_OF_LEVEL = { street: "streets", community: "communities", grid: "grids", building: "buildings" };
 
-  /* GeoJSON of one collection in a bbox: OGC items when routed, else the page's own boundary
+  /* GeoJSON of one collection in a bbox (optionally filtered by queryables): OGC items when routed, else the page's own boundary
    * fallback for street/community/grid, else null (the caller leaves the layer empty). */
-  gg.loadCollection = function (cfg, collection, bounds, limit, signal) {
+  gg.loadCollection = function (cfg, collection, bounds, limit, signal, filter) {
     var bbox = gg.bbox(bounds);
     if (cfg.services.items) {
       var url = "/ogc/collections/" + collection + "/items?f=json&bbox=" + bbox + "&limit=" + (limit || 1000);
+      // Queryables as exact matches (OGC API – Features Part 1 `name=value`).
+      Object.keys(filter || {}).forEach(function (k) { url += "&" + encodeURIComponent(k) + "=" + encodeURIComponent(filter[k]); });
       return gg.fetchJSON(url, { headers: { Accept: "application/geo+json, application/json" }, signal: signal })
         .then(function (json) { return gg.featuresOf(json); });
     }
