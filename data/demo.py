@@ -20,6 +20,7 @@ from data import loader
 from data.city import City, build_static
 from data.incidents import iter_incidents
 from data.population import iter_population
+from gis.queries.area_stats import refresh_area_stats
 
 __all__ = [
     "DEFAULT_HOUSEHOLDS",
@@ -110,6 +111,7 @@ def load_demo(
         )
     city = build_city(households, seed, as_of)
     counts = load_city(conn, city, progress)
+    refresh_area_stats(conn)  # the per-area counts items, tiles and area details read
     params = {"households": households, "seed": seed, "as_of": city.as_of.isoformat()}
     with conn.cursor() as cur:
         cur.execute(

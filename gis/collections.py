@@ -74,10 +74,10 @@ class Collection:
 
 
 def _area_properties(
-    extra: tuple[Property, ...], people_in_items: bool = False
+    extra: tuple[Property, ...], people_in_items: bool = True
 ) -> tuple[Property, ...]:
-    """Properties every area level has; ``people_in_items`` for levels whose SQL source counts
-    residents and party members cheaply enough (one walk per row) to put them in items too."""
+    """Properties every area level has. Residents and party members are in items too
+    (``people_in_items``): every level reads them precomputed from ``area_stats``."""
     return (
         Property("code", "string", "Statistical code 统计代码", queryable=True),
         Property("name", "string", "Name 名称", queryable=True),
@@ -137,7 +137,6 @@ COLLECTIONS: dict[str, Collection] = {
                     ),
                     Property("area_km2", "number", "Area (km², geodesic) 面积"),
                 ),
-                people_in_items=True,
             ),
             temporal="interval",
             min_zoom=11,

@@ -32,6 +32,7 @@ from gis.boundaries.drafts import (
 from gis.boundaries.geometry import area_m2, as_multipolygon
 from gis.boundaries.operations import DraftState
 from gis.errors import Conflict, InvalidInput
+from gis.queries.area_stats import refresh_area_stats
 from gis.scope import Viewer
 from gis.sqlfiles import read_sql
 
@@ -507,6 +508,7 @@ def commit(
         },
     )
     audited = _audit(session, viewer, draft, reason.strip(), old, new)
+    refresh_area_stats(session, draft.scope_code)  # counts of the new versions, same transaction
     tiles = _invalidate_tiles()
     return {
         "changeset_id": draft.id,

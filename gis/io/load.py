@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from gis.errors import Conflict
 from gis.io.validate import AREA_LEVEL, Prepared
+from gis.queries.area_stats import refresh_area_stats
 
 Progress = Callable[[int, int], None]
 BATCH = 500
@@ -49,6 +50,8 @@ def apply(
                 changes = _areas(session, prepared, total, tick)
             else:
                 changes = LOADERS[prepared.layer](session, prepared.records, total, tick)
+            if prepared.layer not in ("incidents", "service_facilities"):  # no stored counts
+                refresh_area_stats(session)  # per-area counts commit with the imported rows
     except DBAPIError as exc:
         diag = getattr(exc.orig, "diag", None)
         message = getattr(diag, "message_primary", None) or str(exc.orig).splitlines()[0]

@@ -1,10 +1,9 @@
 -- OGC collection "grids": every version of every grid (the caller picks versions by
--- t_start/t_end). A grid's buildings are those whose grid_id is this version; incidents count
--- under every version of the same code (they keep the version in force when reported).
--- Buildings, households, residents and party members come from one walk of the grid's
--- buildings → households → residents (LEFT JOIN LATERAL … ON true, an aggregate without GROUP
--- BY: one row per grid, so PostgreSQL drops the join when no count is selected, e.g. for
--- numberMatched). area_km2 is the geodesic area.
+-- t_start/t_end). Buildings, households, residents and party members are those of the current
+-- buildings whose grid_id is this version, precomputed in area_stats (migration 0008; rows of
+-- current versions only, so older versions, whose buildings moved on, count 0). Open incidents
+-- are live: they count under every version of the same code (they keep the version in force
+-- when reported), through the partial index of open incidents. area_km2 is the geodesic area.
 SELECT a.code AS fid,
        a.geom,
        a.code AS scope_code,
@@ -19,28 +18,19 @@ SELECT a.code AS fid,
        a.valid_from,
        a.valid_to,
        round((ST_Area(a.geom::geography) / 1e6)::numeric, 4)::float8 AS area_km2,
-       people.buildings,
+       coalesce(st.buildings, 0) AS buildings,
        EXISTS (SELECT 1 FROM party_org o
                 WHERE o.level = 'grid' AND o.area_id IN (SELECT v.id FROM area v WHERE v.code = a.code)
        ) AS has_party_branch,
-       people.households BETWEEN 300 AND 500 AS households_in_standard,
-       people.households,
-       people.residents,
-       people.party_members,
+       coalesce(st.households, 0) BETWEEN 300 AND 500 AS households_in_standard,
+       coalesce(st.households, 0) AS households,
+       coalesce(st.residents, 0) AS residents,
+       coalesce(st.party_members, 0) AS party_members,
        (SELECT count(*) FROM incident i
          WHERE i.grid_id IN (SELECT v.id FROM area v WHERE v.code = a.code)
            AND i.status IN ('reported', 'registered', 'dispatched', 'in_progress', 'handled')
        )::int AS open_incidents
   FROM area a
   LEFT JOIN area p ON p.id = a.parent_id
-  LEFT JOIN LATERAL (
-       SELECT count(DISTINCT b.id)::int AS buildings,
-              count(DISTINCT h.id)::int AS households,
-              count(r.id)::int AS residents,
-              count(pm.id)::int AS party_members
-         FROM building b
-         LEFT JOIN household h ON h.building_id = b.id
-         LEFT JOIN resident r ON r.household_id = h.id
-         LEFT JOIN party_member pm ON pm.resident_id = r.id
-        WHERE b.grid_id = a.id AND b.valid_to IS NULL) people ON true
+  LEFT JOIN area_stats st ON st.area_id = a.id
  WHERE a.level = 'grid'

@@ -321,3 +321,99 @@ def test_every_spatial_endpoint_is_documented(client: TestClient):
     for schema in ("Location", "AreaDetail", "AreaPage", "SearchResult", "ServiceCoverage"):
         assert schema in spec["components"]["schemas"]
     assert "example" in spec["components"]["schemas"]["Location"]
+
+
+# --- counts after a boundary commit (precomputed area_stats, migration 0008) ----------------
+
+PLANNER = Viewer("planner_stats", "planner", "620881")
+
+
+def test_counts_follow_a_boundary_commit(client: TestClient, db_session: Session):
+    """Split a grid through the plan API: the new grids, their community and street report the
+    counts independent SQL finds, in area details and in OGC items, without any other step."""
+    client.app.dependency_overrides[get_viewer] = lambda: PLANNER  # type: ignore[attr-defined]
+    grid = db_session.execute(
+        text(
+            """
+            SELECT g.code, g.id, c.code AS community, s.code AS street
+              FROM area g JOIN area c ON c.id = g.parent_id JOIN area s ON s.id = c.parent_id
+             WHERE g.level = 'grid' AND g.valid_to IS NULL
+               AND EXISTS (SELECT 1 FROM party_org o WHERE o.area_id = g.id AND o.level = 'grid')
+               AND (SELECT count(*) FROM area x WHERE x.parent_id = c.id
+                      AND x.valid_to IS NULL) >= 3
+             ORDER BY g.code DESC LIMIT 1
+            """
+        )
+    ).one()
+    line = db_session.execute(
+        text(
+            "SELECT ST_XMin(geom) - 0.001 AS w, ST_XMax(geom) + 0.001 AS e, "
+            "ST_Y(ST_PointOnSurface(geom)) AS y FROM area WHERE id = :i"
+        ),
+        {"i": grid.id},
+    ).one()
+    draft = client.post(
+        "/api/v1/plan/drafts", json={"scope_code": grid.community, "title": "split"}
+    ).json()
+    split = client.post(
+        f"/api/v1/plan/drafts/{draft['id']}/operations",
+        json={
+            "kind": "split",
+            "code": grid.code,
+            "line": {"type": "LineString", "coordinates": [[line.w, line.y], [line.e, line.y]]},
+        },
+    )
+    assert split.status_code == 200, split.text
+    first, second = (
+        f["properties"]["code"]
+        for f in split.json()["grids"]["features"]
+        if f["properties"]["status"] == "new"
+    )
+    chief = db_session.execute(
+        text("SELECT person_id FROM grid_staff WHERE area_id = :g AND role = 'chief'"),
+        {"g": grid.id},
+    ).scalar_one_or_none()
+    committed = client.post(
+        f"/api/v1/plan/drafts/{draft['id']}/commit",
+        json={
+            "reason": "统计随边界更新",
+            "choices": {
+                "party_branches": {grid.code: first},
+                "chiefs": {first: chief, second: None},
+            },
+        },
+    )
+    assert committed.status_code == 200, committed.text
+    client.app.dependency_overrides.pop(get_viewer)  # type: ignore[attr-defined]
+
+    totals = {"households": 0, "residents": 0, "party_members": 0, "buildings": 0}
+    for code in (first, second, grid.community, grid.street):
+        expected = db_session.execute(text(EXPECTED_SQL), {"code": code}).one()
+        stats = client.get(f"/api/v1/areas/{code}").json()["statistics"]
+        for key in totals:
+            assert stats[key] == getattr(expected, key), (code, key)
+        collection = "grids" if code in (first, second) else "communities"
+        if code == grid.street:
+            collection = "streets"
+        item = client.get(f"/ogc/collections/{collection}/items/{code}").json()["properties"]
+        for key in ("households", "residents", "party_members"):
+            assert item[key] == getattr(expected, key), (code, key)
+        if code in (first, second):
+            assert item["buildings"] == expected.buildings
+            for key in totals:
+                totals[key] += getattr(expected, key)
+    # The split neither lost nor doubled anyone: the two new grids hold the old one's people.
+    old = db_session.execute(
+        text(
+            "SELECT count(DISTINCT h.id) AS households, count(r.id) AS residents, "
+            "count(m.id) AS party_members, count(DISTINCT b.id) AS buildings "
+            "FROM building b JOIN area g ON g.id = b.grid_id "
+            "LEFT JOIN household h ON h.building_id = b.id "
+            "LEFT JOIN resident r ON r.household_id = h.id "
+            "LEFT JOIN party_member m ON m.resident_id = r.id "
+            "WHERE g.code IN (:a, :b) AND g.valid_to IS NULL AND b.valid_to IS NULL"
+        ),
+        {"a": first, "b": second},
+    ).one()
+    assert totals == old._asdict()
+    assert totals["households"] > 0

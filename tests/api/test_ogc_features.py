@@ -115,6 +115,46 @@ def test_grid_items_match_sql(client: TestClient, db_session: Session) -> None:
         assert props["area_km2"] == pytest.approx(row.km2, abs=1e-4)
 
 
+@pytest.mark.parametrize(
+    ("collection", "level"), [("streets", "street"), ("communities", "community")]
+)
+def test_upper_level_items_carry_people_counts(
+    client: TestClient, db_session: Session, collection: str, level: str
+) -> None:
+    """Streets and communities list residents and party members too (precomputed counts),
+    each equal to a count over the current grids of the area's subtree."""
+    body = client.get(f"/ogc/collections/{collection}/items", params={"limit": 1000}).json()
+    rows = db_session.execute(
+        text(
+            """
+            SELECT a.code,
+                   (SELECT count(*) FROM area g WHERE g.level = 'grid' AND g.valid_to IS NULL
+                      AND g.code LIKE s.sub || '%') AS grids,
+                   (SELECT count(*) FROM household h JOIN building b ON b.id = h.building_id
+                      JOIN area g ON g.id = b.grid_id
+                     WHERE b.valid_to IS NULL AND g.code LIKE s.sub || '%') AS households,
+                   (SELECT count(*) FROM resident r JOIN household h ON h.id = r.household_id
+                      JOIN building b ON b.id = h.building_id JOIN area g ON g.id = b.grid_id
+                     WHERE b.valid_to IS NULL AND g.code LIKE s.sub || '%') AS residents,
+                   (SELECT count(*) FROM party_member m JOIN resident r ON r.id = m.resident_id
+                      JOIN household h ON h.id = r.household_id
+                      JOIN building b ON b.id = h.building_id JOIN area g ON g.id = b.grid_id
+                     WHERE b.valid_to IS NULL AND g.code LIKE s.sub || '%') AS party_members
+              FROM area a,
+                   LATERAL (SELECT CASE WHEN a.level = 'street' THEN left(a.code, 9)
+                                        ELSE a.code END AS sub) s
+             WHERE a.level = :level AND a.valid_to IS NULL ORDER BY a.code
+            """
+        ),
+        {"level": level},
+    ).all()
+    by_code = {f["id"]: f["properties"] for f in body["features"]}
+    assert list(by_code) == [r.code for r in rows] and rows
+    for row in rows:
+        for key in ("grids", "households", "residents", "party_members"):
+            assert by_code[row.code][key] == getattr(row, key), (row.code, key)
+
+
 def test_bbox_filter_matches_st_intersects(client: TestClient, db_session: Session) -> None:
     w, s, e, n = db_session.execute(
         text(

@@ -146,6 +146,39 @@ def test_cache_follows_boundary_edits(client: TestClient, db_session: Session) -
     assert {f["properties"]["code"]: f["properties"]["name"] for f in after}[code] == "改名网格"
 
 
+def test_cached_tile_follows_a_stats_refresh(client: TestClient, db_session: Session) -> None:
+    """A household added and area_stats refreshed: the data version moves, so the cached tile
+    is rebuilt with the new count without anyone clearing the cache."""
+    from gis.queries.area_stats import refresh_area_stats
+
+    x, y = _tile_of_centre(db_session, GRIDS, 14)
+    url = f"/ogc/collections/grids/tiles/WebMercatorQuad/14/{x}/{y}"
+    before = mapbox_vector_tile.decode(client.get(url).content)["grids"]["features"]
+    counts = {f["properties"]["code"]: f["properties"]["households"] for f in before}
+    code = sorted(counts)[0]
+    building = db_session.execute(
+        text(
+            "SELECT b.id, b.district_code FROM building b JOIN area g ON g.id = b.grid_id "
+            "WHERE g.code = :c AND g.valid_to IS NULL AND b.valid_to IS NULL "
+            "ORDER BY b.id LIMIT 1"
+        ),
+        {"c": code},
+    ).one()
+    db_session.execute(
+        text(
+            "INSERT INTO household (code, building_id, unit, floor, room, address, district_code)"
+            " VALUES ('TEST-TILE-STATS-1', :b, 99, 1, '9901', '测试地址', :d)"
+        ),
+        {"b": building.id, "d": building.district_code},
+    )
+    assert client.get(url).content == client.get(url).content  # still the cached tile
+    refresh_area_stats(db_session, code)
+    after = mapbox_vector_tile.decode(client.get(url).content)["grids"]["features"]
+    assert {f["properties"]["code"]: f["properties"]["households"] for f in after}[code] == (
+        counts[code] + 1
+    )
+
+
 @pytest.mark.parametrize(
     ("path", "status"),
     [

@@ -1,0 +1,12 @@
+DROP TRIGGER IF EXISTS data_version_bump ON area_stats;
+DROP TRIGGER IF EXISTS data_version_bump ON service_facility;
+DROP TRIGGER IF EXISTS data_version_bump ON party_org;
+DROP TRIGGER IF EXISTS data_version_bump ON building;
+DROP TRIGGER IF EXISTS data_version_bump ON area;
+DROP FUNCTION IF EXISTS data_version_bump();
+DROP TABLE IF EXISTS data_version;
+DROP FUNCTION IF EXISTS area_stats_refresh(text);
+DROP INDEX IF EXISTS incident_open_street_idx;
+DROP INDEX IF EXISTS incident_open_community_idx;
+DROP INDEX IF EXISTS incident_open_grid_idx;
+DROP TABLE IF EXISTS area_stats;
