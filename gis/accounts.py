@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import select, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session
 
 from gis.errors import Conflict, InvalidInput, NotFound
@@ -363,8 +363,18 @@ def verify_api_key(session: Session, key: str | None) -> ApiClient | None:
     )
     if client is None:
         return None
+    # Stamp the use at most once a minute: an UPDATE per request would queue every request of a
+    # busy client on this row until the previous one commits.
     session.execute(
-        update(ApiClient).where(ApiClient.id == client.id).values(last_used_at=text("now()"))
+        update(ApiClient)
+        .where(
+            ApiClient.id == client.id,
+            or_(
+                ApiClient.last_used_at.is_(None),
+                ApiClient.last_used_at < text("now() - interval '1 minute'"),
+            ),
+        )
+        .values(last_used_at=text("now()"))
     )
     return client
 

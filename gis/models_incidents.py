@@ -20,6 +20,7 @@ from sqlalchemy import (
     SmallInteger,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -88,7 +89,11 @@ class IncidentEscalation(Base):
 
 
 class IncidentEvent(Base):
-    """One entry of the change log the live stream replays (ids increase in commit order)."""
+    """One entry of the change log the live stream replays.
+
+    Events are delivered in (xid, id) order once every older transaction has finished, so a
+    resumed stream never skips or repeats one (docs/incidents.md, "SSE").
+    """
 
     __tablename__ = "incident_event"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -99,6 +104,10 @@ class IncidentEvent(Base):
     kind: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    # The writing transaction (migration 0007); filled by the column default.
+    xid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("(pg_current_xact_id())::text::bigint")
+    )
 
 
 class ServiceOrder(Base):

@@ -145,20 +145,20 @@ def incident_metrics(
     return {"level": level, "start": start.isoformat(), "end": end.isoformat(), "rows": rows}
 
 
-def _stream_batch(last_id: int, within: str | None) -> list[dict[str, Any]]:
+def _stream_batch(after: q.Position, within: str | None) -> list[dict[str, Any]]:
     # A short session per poll: a stream must not hold a connection (or a snapshot) open.
     with get_sessionmaker()() as session:
-        events = q.events_after(session, last_id)
+        events = q.events_after(session, after)
     if within:
         return [e for e in events if (e.get("grid_code") or "").startswith(within)] + (
-            [{"event_id": events[-1]["event_id"], "skip": True}] if events else []
+            [{"position": events[-1]["position"], "skip": True}] if events else []
         )
     return events
 
 
-def _current_last_id() -> int:
+def _current_position() -> q.Position:
     with get_sessionmaker()() as session:
-        return q.last_event_id(session)
+        return q.last_position(session)
 
 
 @router.get(
@@ -170,7 +170,7 @@ async def incident_stream(
     request: Request,
     viewer: ViewerDep,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    last_event_id: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: Annotated[str | None, Query(max_length=40)] = None,
     within: Annotated[str | None, Query(pattern=r"^[0-9]{6,15}$")] = None,
     timeout: Annotated[float, Query(gt=0, le=MAX_STREAM_SECONDS)] = DEFAULT_STREAM_SECONDS,
     max_events: Annotated[int | None, Query(ge=1)] = None,
@@ -184,29 +184,30 @@ async def incident_stream(
     proxies from closing an idle connection.
     """
     del viewer  # events carry public fields only
-    resume: int | None = last_event_id
+    resume: q.Position | None = None
     if last_event_id_header is not None:
-        if not last_event_id_header.strip().isdigit():
-            raise InvalidInput("Last-Event-ID must be an event id", parameter="Last-Event-ID")
-        resume = int(last_event_id_header.strip())
-    start_id = resume if resume is not None else await to_thread.run_sync(_current_last_id)
+        resume = q.parse_position(last_event_id_header)
+    elif last_event_id is not None:
+        resume = q.parse_position(last_event_id, "last_event_id")
+    start = resume if resume is not None else await to_thread.run_sync(_current_position)
 
     async def events() -> AsyncIterator[str]:
-        cursor = start_id
+        cursor = start
         sent = 0
         deadline = time.monotonic() + timeout
         last_beat = time.monotonic()
-        yield f"retry: 2000\n: stream from event {cursor}\n\n"
+        yield f"retry: 2000\n: stream from event {q.format_position(cursor)}\n\n"
         while time.monotonic() < deadline:
             if await request.is_disconnected():
                 return
             batch = await to_thread.run_sync(_stream_batch, cursor, within)
             for event in batch:
-                cursor = max(cursor, int(event["event_id"]))
+                # Batches come in stream order: the last event's position is the cursor.
+                cursor = q.parse_position(event["position"])
                 if event.get("skip"):
                     continue
                 data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-                yield f"id: {event['event_id']}\nevent: incident\ndata: {data}\n\n"
+                yield f"id: {event['position']}\nevent: incident\ndata: {data}\n\n"
                 sent += 1
                 if max_events is not None and sent >= max_events:
                     return

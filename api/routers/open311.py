@@ -8,20 +8,24 @@ Errors are the standard's error arrays. Only public fields leave this surface.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
 
 from api.deps import SessionDep
 from api.security import ViewerDep
-from gis.accounts import verify_api_key
+from gis.accounts import API_KEY_PREFIX, verify_api_key
 from gis.crs import parse_crs
 from gis.errors import Conflict, Forbidden, GridgovError, InvalidInput, NotFound
+from gis.models_security import ApiClient
 from gis.queries import incidents as q
 from gis.queries.spatial_params import point_to_wgs84
 from gis.workcalendar import CST
@@ -402,10 +406,28 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _require_key(session: SessionDep, form: Mapping[str, str]) -> str:
-    client = verify_api_key(session, form.get("api_key"))
-    if client is None:
+    """The name of the active API client holding the form's ``api_key`` (a digest lookup).
+
+    Read only: :func:`verify_api_key` also stamps ``last_used_at``, and that UPDATE's row lock,
+    taken first, would queue every request of one client behind the previous one until it
+    commits. :func:`_stamp_key` calls it just before the commit instead.
+    """
+    key = form.get("api_key")
+    name = None
+    if key and len(key) <= 200 and key.startswith(API_KEY_PREFIX):
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        name = session.scalar(
+            select(ApiClient.name).where(ApiClient.key_digest == digest, ApiClient.is_active)
+        )
+    if name is None:
         raise Open311Error(403, "a valid api_key is required to submit")
-    return str(client.name)
+    return str(name)
+
+
+def _stamp_key(session: SessionDep, form: Mapping[str, str]) -> None:
+    """Record the key's use (and check it again: it may have been revoked meanwhile)."""
+    if verify_api_key(session, form.get("api_key")) is None:
+        raise Open311Error(403, "a valid api_key is required to submit")
 
 
 def _float(form: Mapping[str, str], name: str) -> float | None:
@@ -482,19 +504,22 @@ async def post_request(
             idempotency_key=f"{client_name}:{idem}" if idem else None,
             endpoint="open311",
         )
-        session.commit()  # durable before the 201 leaves
         case = result.incident
+        token = q.incident_token(session, case["id"])
+        _stamp_key(session, form)
+        session.commit()  # durable before the 201 leaves
         body = [
             {
                 "service_request_id": case["code"],
-                "token": q.incident_token(session, case["id"]),
+                "token": token,
                 "service_notice": "已受理，将在1小时内立案" if case["status"] == "reported" else "",
                 "account_id": form.get("account_id") or "",
             }
         ]
         return render(f, "service_requests", body, 201)
 
-    return _guard(fmt, run)
+    # The SQL runs in a worker thread: an async handler must not block the event loop.
+    return await to_thread.run_sync(_guard, fmt, run)
 
 
 @router.get("/servicerequestupdates.{fmt}")
@@ -551,7 +576,8 @@ async def post_update(
             form.get("description", ""),
             form.get("media_url") or None,
         )
+        _stamp_key(session, form)
         session.commit()
         return render(f, "service_request_updates", [{"update_id": str(update_id)}], 201)
 
-    return _guard(fmt, run)
+    return await to_thread.run_sync(_guard, fmt, run)

@@ -54,8 +54,6 @@ STATUSES = (
 LATE_STATUSES = ("reported", "registered", "dispatched", "in_progress")
 DUPLICATE_RADIUS_M = 50.0
 DUPLICATE_WINDOW = timedelta(hours=24)
-# One lock key for the event log: ids are handed out in commit order (see migration 0004).
-EVENT_LOCK_KEY = 5_311_0004
 MAX_PAGE = 1000
 
 
@@ -134,19 +132,37 @@ class Routing:
     escalation_level: str
 
 
+# The grid, its parents and its worker on duty (see _WORKER_SQL) in one round trip.
 _ROUTE_SQL = text(
     """
-    SELECT g.id AS grid_id, g.code AS grid_code, g.district_code,
-           c.id AS community_id, s.id AS street_id
-    FROM area g
-    LEFT JOIN area c ON c.level = 'community' AND c.valid_to IS NULL AND c.code = left(g.code, 12)
-    LEFT JOIN area s ON s.level = 'street' AND s.valid_to IS NULL
-                     AND s.code = left(g.code, 9) || '000'
-    WHERE g.level = 'grid' AND g.valid_to IS NULL
-      AND ST_Intersects(g.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
-    -- Overlapping grids (多网合一 leftovers): the comprehensive grid wins, then the lowest code.
-    ORDER BY (g.kind = '综合网格') DESC, g.code
-    LIMIT 1
+    SELECT r.*, w.person_id AS assignee_id
+    FROM (
+        SELECT g.id AS grid_id, g.code AS grid_code, g.district_code,
+               c.id AS community_id, s.id AS street_id
+        FROM area g
+        LEFT JOIN area c ON c.level = 'community' AND c.valid_to IS NULL
+                         AND c.code = left(g.code, 12)
+        LEFT JOIN area s ON s.level = 'street' AND s.valid_to IS NULL
+                         AND s.code = left(g.code, 9) || '000'
+        WHERE g.level = 'grid' AND g.valid_to IS NULL
+          AND ST_Intersects(g.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+        -- Overlapping grids (多网合一 leftovers): the comprehensive grid wins, then the lowest
+        -- code.
+        ORDER BY (g.kind = '综合网格') DESC, g.code
+        LIMIT 1
+    ) r
+    LEFT JOIN LATERAL (
+        SELECT gs.person_id
+        FROM grid_staff gs
+        LEFT JOIN LATERAL (
+            SELECT count(*) AS n FROM incident i
+            WHERE i.assignee_id = gs.person_id
+              AND i.status IN ('registered', 'dispatched', 'in_progress')
+        ) load ON true
+        WHERE gs.area_id = r.grid_id AND gs.role IN ('worker', 'chief')
+        ORDER BY (gs.role = 'worker') DESC, load.n, gs.person_id
+        LIMIT 1
+    ) w ON true
     """
 )
 
@@ -193,14 +209,13 @@ def route_point(session: Session, lon: float, lat: float) -> Routing:
     """Route a WGS84 point to its street, community and grid (current versions) and worker."""
     row = session.execute(_ROUTE_SQL, {"lon": lon, "lat": lat}).one_or_none()
     if row is not None:
-        worker = session.execute(_WORKER_SQL, {"grid_id": row.grid_id}).scalar_one_or_none()
         return Routing(
             row.district_code,
             row.street_id,
             row.community_id,
             row.grid_id,
             row.grid_code,
-            worker,
+            row.assignee_id,
             False,
             "grid",
         )
@@ -226,9 +241,12 @@ def append_event(
     payload: dict[str, Any],
     at: datetime,
 ) -> int:
-    """Append one change to ``incident_event``; ids become visible in increasing order."""
-    # Held until commit: a later writer cannot take a higher id and commit before us.
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOCK_KEY})
+    """Append one change to ``incident_event``.
+
+    No lock: the row records its transaction (column ``xid``, filled by its default), and
+    :func:`events_after` delivers events in (xid, id) order only once every transaction that
+    could still sort before them has finished (see migration 0007).
+    """
     return int(
         session.execute(
             text(
@@ -238,6 +256,33 @@ def append_event(
             {"i": incident_id, "k": kind, "s": status, "p": json.dumps(payload), "at": at},
         ).scalar_one()
     )
+
+
+# A position in the stream: (writing transaction, event id). Events are delivered in this order.
+Position = tuple[int, int]
+
+# Transactions below this xid have all finished; any that may still commit an event are at or
+# above it (xid8 as bigint, as stored by migration 0007).
+_HORIZON = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+
+
+def format_position(position: Position) -> str:
+    """The SSE id of a position: ``<xid>-<event id>``."""
+    return f"{position[0]}-{position[1]}"
+
+
+def parse_position(value: str, parameter: str = "Last-Event-ID") -> Position:
+    """Read an SSE id back: ``<xid>-<event id>``, or a bare event id from before migration 0007
+    (those events all carry xid 0 and were numbered in commit order)."""
+    xid, sep, event_id = value.strip().rpartition("-")
+    if not sep:
+        xid = "0"
+    if not (xid.isdigit() and event_id.isdigit() and len(xid) <= 19 and len(event_id) <= 19):
+        raise InvalidInput(
+            f"{parameter} must be an event id as sent by the stream (e.g. 7301-52)",
+            parameter=parameter,
+        )
+    return int(xid), int(event_id)
 
 
 def _event_payload(session: Session, incident_id: int) -> dict[str, Any]:
@@ -268,18 +313,26 @@ def _event_payload(session: Session, incident_id: int) -> dict[str, Any]:
     }
 
 
-def events_after(session: Session, last_id: int, limit: int = 100) -> list[dict[str, Any]]:
-    """Events with id > ``last_id`` in id order (public fields only)."""
+def events_after(session: Session, after: Position, limit: int = 100) -> list[dict[str, Any]]:
+    """Events after ``after`` in stream order (public fields only), finished transactions only.
+
+    An event is delivered once its transaction is older than every transaction still running:
+    it has committed (or aborted, and then it is not there), and any event committed later
+    belongs to a transaction at or above the horizon, so it sorts after this one. A client
+    resuming from the last position it saw therefore never misses or repeats an event.
+    """
     rows = session.execute(
         text(
-            "SELECT id, incident_id, at, kind, status, payload FROM incident_event "
-            "WHERE id > :last ORDER BY id LIMIT :lim"
+            "SELECT id, xid, incident_id, at, kind, status, payload FROM incident_event "
+            f"WHERE (xid, id) > (:xid, :id) AND xid < {_HORIZON} "
+            "ORDER BY xid, id LIMIT :lim"
         ),
-        {"last": last_id, "lim": limit},
+        {"xid": after[0], "id": after[1], "lim": limit},
     ).all()
     return [
         {
             "event_id": r.id,
+            "position": format_position((r.xid, r.id)),
             "incident_id": r.incident_id,
             "at": _iso(r.at),
             **{k: v for k, v in r.payload.items() if k not in {"id"}},
@@ -292,10 +345,15 @@ def events_after(session: Session, last_id: int, limit: int = 100) -> list[dict[
     ]
 
 
-def last_event_id(session: Session) -> int:
-    return int(
-        session.execute(text("SELECT coalesce(max(id), 0) FROM incident_event")).scalar_one()
-    )
+def last_position(session: Session) -> Position:
+    """The position of the newest deliverable event: a stream started now resumes after it."""
+    row = session.execute(
+        text(
+            f"SELECT xid, id FROM incident_event WHERE xid < {_HORIZON} "
+            "ORDER BY xid DESC, id DESC LIMIT 1"
+        )
+    ).one_or_none()
+    return (0, 0) if row is None else (int(row.xid), int(row.id))
 
 
 # --- Intake -------------------------------------------------------------------------------------
@@ -553,7 +611,21 @@ def create_incident(
             text("UPDATE idempotency_key SET incident_id = :i WHERE endpoint = :e AND key = :k"),
             {"i": new_id, "e": endpoint, "k": idempotency_key},
         )
-    append_event(session, new_id, "created", status, _event_payload(session, new_id), now)
+    # The stream's summary from what was just written (the same fields _event_payload reads).
+    created_payload = {
+        "id": new_id,
+        "code": code,
+        "kind": data.kind,
+        "category": data.category,
+        "status": status,
+        "escalation_level": routing.escalation_level,
+        "lon": data.lon,
+        "lat": data.lat,
+        "grid_code": routing.grid_code,
+        "due_at": _iso(None if due_at is None else due_at.astimezone(UTC)),
+        "updated_at": _iso(now.astimezone(UTC)),
+    }
+    append_event(session, new_id, "created", status, created_payload, now)
     if target is not None:
         append_event(
             session,

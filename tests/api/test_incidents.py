@@ -260,6 +260,45 @@ def test_the_full_loop_with_history_rework_and_rating(
     ]
 
 
+def test_created_event_carries_the_stored_summary_and_its_transaction(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    """Intake builds the stream's summary without reading the case back: it must equal what
+    the stored row says, and the event must record the writing transaction (migration 0007)."""
+    g = grid_point(db_session)
+    response = client_for(ANONYMOUS).post("/api/v1/incidents", json=_report(g.lon, g.lat))
+    assert response.status_code == 201, response.text
+    iid = response.json()["incident"]["id"]
+    event = db_session.execute(
+        text(
+            "SELECT kind, status, payload, xid, xid = pg_current_xact_id()::text::bigint AS ours "
+            "FROM incident_event WHERE incident_id = :id"
+        ),
+        {"id": iid},
+    ).one()
+    expected = db_session.execute(
+        text(
+            """
+            SELECT jsonb_build_object(
+                'id', i.id, 'code', i.code, 'kind', i.kind, 'category', i.category,
+                'status', i.status, 'escalation_level', i.escalation_level,
+                'lon', ST_X(i.geom), 'lat', ST_Y(i.geom), 'grid_code', g.code) AS summary,
+                i.due_at, i.updated_at
+            FROM incident i LEFT JOIN area g ON g.id = i.grid_id WHERE i.id = :id
+            """
+        ),
+        {"id": iid},
+    ).one()
+    assert (event.kind, event.status) == ("created", "reported")
+    payload = dict(event.payload)
+    due_at, updated_at = payload.pop("due_at"), payload.pop("updated_at")
+    assert payload == expected.summary
+    assert datetime.fromisoformat(due_at) == expected.due_at
+    assert datetime.fromisoformat(updated_at) == expected.updated_at
+    # The test's outer transaction wrote it (the app's commit was a savepoint).
+    assert event.ours is True and event.xid > 0
+
+
 def test_illegal_transition_is_409_listing_the_allowed_ones(
     db_session: Session, client_for: ClientFor
 ) -> None:

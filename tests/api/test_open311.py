@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.routers.open311 import SERVICES
-from gis.accounts import create_api_client
+from gis.accounts import create_api_client, revoke_api_client
 from gis.crs import from_wgs84
 from gis.scope import ANONYMOUS
 from tests.api.incident_helpers import ClientFor, client_for, grid_point, viewer
@@ -393,3 +393,44 @@ def test_status_mapping_and_service_request_updates(
         "not_councils_responsibility",
         "不予立案",
     )
+
+
+def test_key_use_is_stamped_and_a_revoked_key_writes_nothing(
+    db_session: Session, client_for: ClientFor, api_key: str
+) -> None:
+    """The key is looked up read-only first and stamped just before the commit (so one client's
+    requests do not queue on its api_client row); both checks must still hold."""
+    g = grid_point(db_session, 12)
+    c = client_for(ANONYMOUS)
+    form = {
+        "api_key": api_key,
+        "service_code": "E01",
+        "lat": str(g.lat),
+        "long": str(g.lon),
+        "description": "路边堆放垃圾",
+    }
+
+    def count() -> int:
+        return int(
+            db_session.execute(
+                text("SELECT count(*) FROM incident WHERE source = 'open311'")
+            ).scalar_one()
+        )
+
+    before = count()
+    posted = c.post(f"{BASE}/requests.json", data=form)
+    assert posted.status_code == 201, posted.text
+    row = db_session.execute(
+        text(
+            "SELECT a.last_used_at, i.token::text AS token, i.reported_at FROM api_client a, "
+            "incident i WHERE a.name = 'open311-test-app' AND i.code = :code"
+        ),
+        {"code": posted.json()[0]["service_request_id"]},
+    ).one()
+    assert row.last_used_at is not None
+    assert posted.json()[0]["token"] == row.token
+    assert count() == before + 1
+    revoke_api_client(db_session, "open311-test-app")
+    refused = c.post(f"{BASE}/requests.json", data=form)
+    assert refused.status_code == 403 and refused.json()[0]["code"] == 403
+    assert count() == before + 1
