@@ -16,7 +16,7 @@ from branca.element import Element, Figure
 STATIC_PREFIX = "/static/vendor"
 
 # The file name a CDN URL ends with → our vendored copy. Several CDN spellings of one library
-# (jsdelivr, cdnjs, code.jquery.com) end in the same or an equivalent file.
+# end in the same or an equivalent file.
 LOCAL_BY_FILENAME: dict[str, str] = {
     "leaflet.js": "leaflet@1.9.3/dist/leaflet.js",
     "leaflet.css": "leaflet@1.9.3/dist/leaflet.css",
@@ -56,7 +56,7 @@ class UnvendoredAsset(RuntimeError):
 def local_url(url: str) -> str | None:
     """Where a CDN asset is served by the app, or None when the page should not load it.
 
-    >>> local_url("https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")
+    >>> local_url("https://cdn.example/npm/leaflet@1.9.3/dist/leaflet.js")
     '/static/vendor/leaflet@1.9.3/dist/leaflet.js'
     >>> local_url("/static/vendor/leaflet@1.9.3/dist/leaflet.css")
     '/static/vendor/leaflet@1.9.3/dist/leaflet.css'
