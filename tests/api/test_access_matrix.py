@@ -468,6 +468,7 @@ def _first_ids(session: Session) -> dict[str, list[str]]:
             text(
                 "SELECT 1 FROM information_schema.columns WHERE table_schema = 'public'"
                 " AND table_name = :t AND column_name = 'id'"
+                " AND data_type IN ('bigint', 'integer', 'smallint')"
             ),
             {"t": table},
         ).first()
