@@ -60,10 +60,36 @@ MAX_PAGE = 1000
 # --- Calendar and deadline rules ----------------------------------------------------------------
 
 
-def load_calendar(session: Session) -> WorkCalendar:
-    """The working-day calendar from the ``holiday`` table."""
-    rows = session.execute(text("SELECT day, is_workday FROM holiday")).all()
-    return WorkCalendar.from_rows((r.day, r.is_workday) for r in rows)
+# A fingerprint of the ``holiday`` table, cheap enough to read with every intake: the parsed
+# calendar is cached per process under it, so an edit (from any process) takes effect at once.
+HOLIDAY_SIGNATURE_SQL = (
+    "(SELECT count(*) || ':' || coalesce(sum(hashtext(day::text || ':' || is_workday::text)), 0)"
+    " FROM holiday)"
+)
+_CALENDARS: dict[str, WorkCalendar] = {}
+_CALENDAR_ROWS_SQL = text(
+    f"SELECT day, is_workday, {HOLIDAY_SIGNATURE_SQL} AS signature FROM holiday"
+)
+_SIGNATURE_SQL = text(f"SELECT {HOLIDAY_SIGNATURE_SQL}")
+
+
+def load_calendar(session: Session, signature: str | None = None) -> WorkCalendar:
+    """The working-day calendar from the ``holiday`` table.
+
+    ``signature`` is the table's fingerprint if the caller read it already (the intake reads it
+    with its other inputs); the calendar is parsed again only when the fingerprint changes.
+    """
+    if signature is None:
+        signature = str(session.execute(_SIGNATURE_SQL).scalar_one())
+    calendar = _CALENDARS.get(signature)
+    if calendar is None:
+        rows = session.execute(_CALENDAR_ROWS_SQL).all()
+        calendar = WorkCalendar.from_rows((r.day, r.is_workday) for r in rows)
+        # Rows and fingerprint come from one snapshot; an empty table has no row to carry it.
+        signature = str(rows[0].signature) if rows else "0:0"
+        _CALENDARS.clear()
+        _CALENDARS[signature] = calendar
+    return calendar
 
 
 @dataclass(frozen=True)
@@ -76,12 +102,17 @@ class DeadlineRule:
     escalate_every: timedelta
 
 
+_RULE_SQL = text("SELECT * FROM incident_deadline_rule WHERE category = :c")
+
+
 def deadline_rule(session: Session, category: str) -> DeadlineRule:
     """The time limits of ``category`` (from ``incident_deadline_rule``)."""
-    row = session.execute(
-        text("SELECT * FROM incident_deadline_rule WHERE category = :c"), {"c": category}
-    ).one_or_none()
-    if row is None:
+    return _rule_from_row(category, session.execute(_RULE_SQL, {"c": category}).one_or_none())
+
+
+def _rule_from_row(category: str, row: Any) -> DeadlineRule:
+    """A rule from an ``incident_deadline_rule`` row (columns as in the table), or None."""
+    if row is None or row.accept_minutes is None:
         # A category without a row keeps the national defaults: one hour each, three days.
         return DeadlineRule(
             category,
@@ -132,9 +163,9 @@ class Routing:
     escalation_level: str
 
 
-# The grid, its parents and its worker on duty (see _WORKER_SQL) in one round trip.
-_ROUTE_SQL = text(
-    """
+# The grid at (:lon, :lat), its parents and its worker on duty (see _WORKER_SQL): no row outside
+# every grid. Part of the intake's one read (_INTAKE_CONTEXT_SQL).
+_ROUTE_QUERY = """
     SELECT r.*, w.person_id AS assignee_id
     FROM (
         SELECT g.id AS grid_id, g.code AS grid_code, g.district_code,
@@ -163,8 +194,7 @@ _ROUTE_SQL = text(
         ORDER BY (gs.role = 'worker') DESC, load.n, gs.person_id
         LIMIT 1
     ) w ON true
-    """
-)
+"""
 
 # 属地兜底: outside every grid, the community containing the point if any, else the nearest
 # street (KNN on the GiST index, then the exact distance among a few candidates).
@@ -205,20 +235,8 @@ _WORKER_SQL = text(
 )
 
 
-def route_point(session: Session, lon: float, lat: float) -> Routing:
-    """Route a WGS84 point to its street, community and grid (current versions) and worker."""
-    row = session.execute(_ROUTE_SQL, {"lon": lon, "lat": lat}).one_or_none()
-    if row is not None:
-        return Routing(
-            row.district_code,
-            row.street_id,
-            row.community_id,
-            row.grid_id,
-            row.grid_code,
-            row.assignee_id,
-            False,
-            "grid",
-        )
+def _fallback_route(session: Session, lon: float, lat: float) -> Routing:
+    """Route a WGS84 point outside every grid to its community or nearest street (属地兜底)."""
     fb = session.execute(_FALLBACK_SQL, {"lon": lon, "lat": lat}).one_or_none()
     if fb is None:
         raise InvalidInput(
@@ -417,77 +435,121 @@ class IntakeResult:
     duplicates: list[dict[str, Any]]
 
 
-def find_duplicates(
-    session: Session,
-    category: str,
-    lon: float,
-    lat: float,
-    now: datetime,
-    exclude_id: int | None = None,
-) -> list[dict[str, Any]]:
-    """Open cases of ``category`` within 50 m reported in the 24 hours before ``now``."""
+# Open cases of :category within :radius metres of (:lon, :lat) reported in the 24 hours before
+# :now, nearest first. The box prefilter (0.001° ≥ 50 m below 60° latitude) uses the GiST index
+# of open cases (migration 0009), whose predicate the literal status list lets the planner match.
+_OPEN_STATUS_LIST = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+_DUPLICATES_QUERY = f"""
+    SELECT i.id, i.code, i.status, i.reported_at, i.description,
+           ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
+           ST_Distance(i.geom::geography, p.pt::geography) AS distance_m
+    FROM incident i, (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt) p
+    WHERE i.geom && ST_Expand(p.pt, 0.001)
+      AND ST_DWithin(i.geom::geography, p.pt::geography, :radius)
+      AND i.category = :category
+      AND i.status IN ({_OPEN_STATUS_LIST})
+      AND i.reported_at > :since AND i.reported_at <= :now
+    ORDER BY distance_m, i.id
+    LIMIT 20
+"""
+
+# Everything the intake reads, in one round trip: the idempotency key claimed (a concurrent
+# request with the same key blocks on its primary key until the first commits or rolls back),
+# the route (no columns set outside every grid), the category's deadline rule, the holiday
+# table's fingerprint, and one row per possible duplicate (at least one row in all).
+_INTAKE_CONTEXT_SQL = text(
+    f"""
+    WITH claim AS (
+        INSERT INTO idempotency_key (endpoint, key, fingerprint)
+        SELECT :endpoint, CAST(:key AS text), :fingerprint WHERE CAST(:key AS text) IS NOT NULL
+        ON CONFLICT DO NOTHING
+        RETURNING key
+    )
+    SELECT (SELECT count(*) FROM claim) AS claimed,
+           route.grid_id, route.grid_code, route.district_code, route.community_id,
+           route.street_id, route.assignee_id,
+           rule.accept_minutes, rule.dispatch_minutes, rule.handle_hours, rule.calendar_time,
+           rule.escalate_every_hours,
+           {HOLIDAY_SIGNATURE_SQL} AS holidays,
+           dup.id AS dup_id, dup.code AS dup_code, dup.status AS dup_status,
+           dup.reported_at AS dup_reported_at, dup.description AS dup_description,
+           dup.lon AS dup_lon, dup.lat AS dup_lat, dup.distance_m AS dup_distance_m
+    FROM (SELECT 1) AS anchor
+    LEFT JOIN LATERAL ({_ROUTE_QUERY}) AS route ON true
+    LEFT JOIN incident_deadline_rule AS rule ON rule.category = :category
+    LEFT JOIN LATERAL ({_DUPLICATES_QUERY}) AS dup ON true
+    ORDER BY dup.distance_m, dup.id
+    """
+)
+
+
+@dataclass(frozen=True)
+class _IntakeContext:
+    claimed: bool
+    routing: Routing | None
+    rule: DeadlineRule
+    holidays: str
+    duplicates: list[dict[str, Any]]
+
+
+def _intake_context(
+    session: Session, data: IncidentInput, now: datetime, endpoint: str, key: str | None
+) -> _IntakeContext:
     rows = session.execute(
-        text(
-            """
-            WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt)
-            SELECT i.id, i.code, i.status, i.reported_at, i.description,
-                   ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
-                   ST_Distance(i.geom::geography, p.pt::geography) AS distance_m
-            FROM incident i, p
-            -- The box prefilter (0.001° ≥ 50 m below 60° latitude) uses the GiST index.
-            WHERE i.geom && ST_Expand(p.pt, 0.001)
-              AND ST_DWithin(i.geom::geography, p.pt::geography, :radius)
-              AND i.category = :category
-              AND i.status = ANY(:open)
-              AND i.reported_at > :since AND i.reported_at <= :now
-              AND i.id IS DISTINCT FROM :exclude
-            ORDER BY distance_m, i.id
-            LIMIT 20
-            """
-        ),
+        _INTAKE_CONTEXT_SQL,
         {
-            "lon": lon,
-            "lat": lat,
+            "endpoint": endpoint,
+            "key": key,
+            "fingerprint": data.fingerprint(),
+            "lon": data.lon,
+            "lat": data.lat,
+            "category": data.category,
             "radius": DUPLICATE_RADIUS_M,
-            "category": category,
-            "open": list(OPEN_STATUSES),
             "since": now - DUPLICATE_WINDOW,
             "now": now,
-            "exclude": exclude_id,
         },
     ).all()
-    return [
+    first = rows[0]
+    routing = (
+        None
+        if first.grid_id is None
+        else Routing(
+            first.district_code,
+            first.street_id,
+            first.community_id,
+            first.grid_id,
+            first.grid_code,
+            first.assignee_id,
+            False,
+            "grid",
+        )
+    )
+    duplicates = [
         {
-            "id": r.id,
-            "code": r.code,
-            "status": r.status,
-            "reported_at": _iso(r.reported_at),
-            "description": r.description,
-            "lon": r.lon,
-            "lat": r.lat,
-            "distance_m": round(float(r.distance_m), 1),
+            "id": r.dup_id,
+            "code": r.dup_code,
+            "status": r.dup_status,
+            "reported_at": _iso(r.dup_reported_at),
+            "description": r.dup_description,
+            "lon": r.dup_lon,
+            "lat": r.dup_lat,
+            "distance_m": round(float(r.dup_distance_m), 1),
         }
         for r in rows
+        if r.dup_id is not None
     ]
+    return _IntakeContext(
+        bool(first.claimed),
+        routing,
+        _rule_from_row(data.category, first),
+        str(first.holidays),
+        duplicates,
+    )
 
 
-def _claim_idempotency_key(
-    session: Session, endpoint: str, key: str, fingerprint: str
-) -> int | bool | None:
-    """Reserve ``key``: True when it is new, else the incident id of the earlier request.
-
-    A concurrent request with the same key blocks on the primary key until the first commits
-    (then sees its row) or rolls back (then takes the key itself).
-    """
-    inserted = session.execute(
-        text(
-            "INSERT INTO idempotency_key (endpoint, key, fingerprint) VALUES (:e, :k, :f) "
-            "ON CONFLICT DO NOTHING RETURNING key"
-        ),
-        {"e": endpoint, "k": key, "f": fingerprint},
-    ).scalar_one_or_none()
-    if inserted is not None:
-        return True
+def _earlier_claim(session: Session, endpoint: str, key: str, fingerprint: str) -> int | None:
+    """The incident of the request that claimed ``key`` first (None while it is unfinished);
+    Conflict if that request differed from this one."""
     row = session.execute(
         text(
             "SELECT fingerprint, incident_id FROM idempotency_key WHERE endpoint = :e AND key = :k"
@@ -500,6 +562,69 @@ def _claim_idempotency_key(
             parameter="Idempotency-Key",
         )
     return int(row.incident_id) if row.incident_id is not None else None
+
+
+_SELECT_TEMPLATE = """
+    SELECT i.id, i.code, i.kind, i.category, i.description, i.source, i.status, i.resolution,
+           i.reporter_name, i.reporter_phone, i.reporter_email, i.media_url, i.attributes,
+           ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.address, i.district_code,
+           i.street_id, i.community_id, i.grid_id,
+           s.code AS street_code, s.name AS street_name,
+           c.code AS community_code, c.name AS community_name,
+           g.code AS grid_code, g.name AS grid_name, g.version AS grid_version,
+           i.assignee_id, p.name AS assignee_name, p.phone AS assignee_phone,
+           i.dispatched_to, i.rework_count, i.rating, i.escalation_level, i.escalated_at,
+           i.reported_at, i.due_at, i.closed_at, i.updated_at, i.token,
+           (i.status = ANY(:late) AND i.due_at < :now) AS overdue,
+           d.duplicate_of
+    FROM {source} i
+    LEFT JOIN area s ON s.id = i.street_id
+    LEFT JOIN area c ON c.id = i.community_id
+    LEFT JOIN area g ON g.id = i.grid_id
+    LEFT JOIN person p ON p.id = i.assignee_id
+    LEFT JOIN incident_duplicate d ON d.incident_id = i.id
+"""
+# A case with the names of its areas and assignee (what present() shows).
+_SELECT = _SELECT_TEMPLATE.format(source="incident")
+
+# The new case, its first history entry, the idempotency key pointed at it and its "created"
+# event, in one statement that returns the case as _SELECT would read it back.
+_INSERT_SQL = text(
+    """
+    WITH new AS (SELECT nextval(pg_get_serial_sequence('incident', 'id')) AS id),
+    ins AS (
+        INSERT INTO incident (
+            id, code, kind, category, description, source, reporter_name, reporter_phone,
+            reporter_email, device_id, account_id, media_url, attributes, status, resolution,
+            geom, address, street_id, community_id, grid_id, district_code, assignee_id,
+            escalation_level, reported_at, due_at, updated_at)
+        SELECT
+            new.id, :code_prefix || lpad(new.id::text, greatest(7, length(new.id::text)), '0'),
+            :kind, :category, :description, :source, :rname, :rphone,
+            :remail, :device, :account, :media, CAST(:attrs AS jsonb), :status, :resolution,
+            ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :address, :street, :community, :grid,
+            :district, :assignee, :level, :now, :due, :now
+        FROM new
+        RETURNING *
+    ),
+    history AS (
+        INSERT INTO incident_transition (incident_id, at, actor, from_status, to_status, note,
+                                         attachments)
+        SELECT id, :now, :actor, NULL, 'reported', '上报', '[]'::jsonb FROM ins
+    ),
+    claim AS (
+        UPDATE idempotency_key SET incident_id = (SELECT id FROM ins)
+        WHERE endpoint = :endpoint AND key = CAST(:key AS text)
+    ),
+    event AS (
+        INSERT INTO incident_event (incident_id, kind, status, payload, at)
+        SELECT id, 'created', status,
+               CAST(:payload AS jsonb) || jsonb_build_object('id', id, 'code', code), :now
+        FROM ins
+    )
+    """
+    + _SELECT_TEMPLATE.format(source="ins")
+)
 
 
 def create_incident(
@@ -515,21 +640,20 @@ def create_incident(
 
     With ``duplicate_of`` the report is linked to that open case and closed as a duplicate
     instead of opening a second case. With ``idempotency_key`` a retry returns the first result.
+    A plain report costs two statements (read what it needs, write everything) plus the commit.
     """
     data.validate()
     now = now or datetime.now(UTC)
-    if idempotency_key is not None:
-        if not (1 <= len(idempotency_key) <= 200):
-            raise InvalidInput(
-                "Idempotency-Key needs 1 to 200 characters", parameter="Idempotency-Key"
-            )
-        claimed = _claim_idempotency_key(session, endpoint, idempotency_key, data.fingerprint())
-        if claimed is not True:
-            if claimed is None:
-                raise Conflict("the first request with this key is still being processed")
-            return IntakeResult(get_incident(session, viewer, int(claimed)), False, [])
-    routing = route_point(session, data.lon, data.lat)
-    duplicates = find_duplicates(session, data.category, data.lon, data.lat, now)
+    if idempotency_key is not None and not (1 <= len(idempotency_key) <= 200):
+        raise InvalidInput("Idempotency-Key needs 1 to 200 characters", parameter="Idempotency-Key")
+    context = _intake_context(session, data, now, endpoint, idempotency_key)
+    if idempotency_key is not None and not context.claimed:
+        earlier = _earlier_claim(session, endpoint, idempotency_key, data.fingerprint())
+        if earlier is None:
+            raise Conflict("the first request with this key is still being processed")
+        return IntakeResult(get_incident(session, viewer, earlier), False, [])
+    routing = context.routing or _fallback_route(session, data.lon, data.lat)
+    duplicates = context.duplicates
     target: dict[str, Any] | None = None
     if data.duplicate_of is not None:
         target = next((d for d in duplicates if d["id"] == data.duplicate_of), None)
@@ -539,34 +663,27 @@ def create_incident(
                 f"{DUPLICATE_RADIUS_M:.0f} m reported in the last 24 hours",
                 parameter="duplicate_of",
             )
-    rule = deadline_rule(session, data.category)
-    calendar = load_calendar(session)
-    new_id = int(
-        session.execute(
-            text("SELECT nextval(pg_get_serial_sequence('incident', 'id'))")
-        ).scalar_one()
-    )
-    code = f"SJ{now.astimezone(calendar.tz):%Y%m%d}{new_id:07d}"
+    calendar = load_calendar(session, context.holidays)
     status = "rejected" if target else "reported"
-    due_at = None if target else stage_deadline(rule, calendar, "reported", now)
-    session.execute(
-        text(
-            """
-            INSERT INTO incident (
-                id, code, kind, category, description, source, reporter_name, reporter_phone,
-                reporter_email, device_id, account_id, media_url, attributes, status, resolution,
-                geom, address, street_id, community_id, grid_id, district_code, assignee_id,
-                escalation_level, reported_at, due_at, updated_at)
-            VALUES (
-                :id, :code, :kind, :category, :description, :source, :rname, :rphone,
-                :remail, :device, :account, :media, CAST(:attrs AS jsonb), :status, :resolution,
-                ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :address, :street, :community, :grid,
-                :district, :assignee, :level, :now, :due, :now)
-            """
-        ),
+    due_at = None if target else stage_deadline(context.rule, calendar, "reported", now)
+    actor = _actor(viewer, data)
+    # The stream's summary of the new case (the fields _event_payload reads; id and code are
+    # added by the statement).
+    payload = {
+        "kind": data.kind,
+        "category": data.category,
+        "status": status,
+        "escalation_level": routing.escalation_level,
+        "lon": data.lon,
+        "lat": data.lat,
+        "grid_code": routing.grid_code,
+        "due_at": _iso(None if due_at is None else due_at.astimezone(UTC)),
+        "updated_at": _iso(now.astimezone(UTC)),
+    }
+    row = session.execute(
+        _INSERT_SQL,
         {
-            "id": new_id,
-            "code": code,
+            "code_prefix": f"SJ{now.astimezone(calendar.tz):%Y%m%d}",
             "kind": data.kind,
             "category": data.category,
             "description": data.description.strip(),
@@ -591,51 +708,62 @@ def create_incident(
             "level": routing.escalation_level,
             "now": now,
             "due": due_at,
+            "actor": actor,
+            "endpoint": endpoint,
+            "key": idempotency_key,
+            "payload": json.dumps(payload),
+            "late": list(LATE_STATUSES),
         },
+    ).one()
+    if target is not None:
+        _link_duplicate(session, row.id, target, actor, now)
+        return IntakeResult(get_incident(session, viewer, row.id), True, [])
+    incident = present(row, viewer)
+    full = incident.get("in_scope", False)
+    incident["history"] = [_history_entry(now, None, "reported", actor, "上报", [], full)]
+    if full:
+        incident["escalations"] = []
+        incident["duplicates"] = []
+    return IntakeResult(incident, True, duplicates)
+
+
+def _link_duplicate(
+    session: Session, incident_id: int, target: dict[str, Any], actor: str, now: datetime
+) -> None:
+    """Close a new report as a duplicate of ``target`` (history, link, the target's event)."""
+    note = f"重复，并入 {target['code']}"
+    _history(session, incident_id, now, actor, "reported", "rejected", note, [])
+    session.execute(
+        text(
+            "INSERT INTO incident_duplicate (incident_id, duplicate_of, linked_at, linked_by) "
+            "VALUES (:i, :d, :now, :by)"
+        ),
+        {"i": incident_id, "d": target["id"], "now": now, "by": actor},
     )
-    actor = _actor(viewer, data)
-    _history(session, new_id, now, actor, None, "reported", "上报", [])
-    if target is not None:
-        _history(
-            session, new_id, now, actor, "reported", "rejected", f"重复，并入 {target['code']}", []
-        )
-        session.execute(
-            text(
-                "INSERT INTO incident_duplicate (incident_id, duplicate_of, linked_at, linked_by) "
-                "VALUES (:i, :d, :now, :by)"
-            ),
-            {"i": new_id, "d": target["id"], "now": now, "by": actor},
-        )
-    if idempotency_key is not None:
-        session.execute(
-            text("UPDATE idempotency_key SET incident_id = :i WHERE endpoint = :e AND key = :k"),
-            {"i": new_id, "e": endpoint, "k": idempotency_key},
-        )
-    # The stream's summary from what was just written (the same fields _event_payload reads).
-    created_payload = {
-        "id": new_id,
-        "code": code,
-        "kind": data.kind,
-        "category": data.category,
-        "status": status,
-        "escalation_level": routing.escalation_level,
-        "lon": data.lon,
-        "lat": data.lat,
-        "grid_code": routing.grid_code,
-        "due_at": _iso(None if due_at is None else due_at.astimezone(UTC)),
-        "updated_at": _iso(now.astimezone(UTC)),
-    }
-    append_event(session, new_id, "created", status, created_payload, now)
-    if target is not None:
-        append_event(
-            session,
-            target["id"],
-            "linked",
-            target["status"],
-            {**_event_payload(session, target["id"]), "linked_incident_id": new_id},
-            now,
-        )
-    return IntakeResult(get_incident(session, viewer, new_id), True, [] if target else duplicates)
+    append_event(
+        session,
+        target["id"],
+        "linked",
+        target["status"],
+        {**_event_payload(session, target["id"]), "linked_incident_id": incident_id},
+        now,
+    )
+
+
+def _history_entry(
+    at: datetime,
+    frm: str | None,
+    to: str,
+    actor: str,
+    note: str | None,
+    attachments: Any,
+    full: bool,
+) -> dict[str, Any]:
+    """One history step as shown to a viewer (actor, note and attachments in scope only)."""
+    entry: dict[str, Any] = {"at": _iso(at), "from": frm, "to": to}
+    if full:
+        entry.update(actor=actor, note=note, attachments=attachments)
+    return entry
 
 
 def _actor(viewer: Viewer, data: IncidentInput | None = None) -> str:
@@ -843,27 +971,6 @@ def _route_to_grid(session: Session, grid_code: str) -> Routing:
 
 # --- Reads --------------------------------------------------------------------------------------
 
-_SELECT = """
-    SELECT i.id, i.code, i.kind, i.category, i.description, i.source, i.status, i.resolution,
-           i.reporter_name, i.reporter_phone, i.reporter_email, i.media_url, i.attributes,
-           ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.address, i.district_code,
-           i.street_id, i.community_id, i.grid_id,
-           s.code AS street_code, s.name AS street_name,
-           c.code AS community_code, c.name AS community_name,
-           g.code AS grid_code, g.name AS grid_name, g.version AS grid_version,
-           i.assignee_id, p.name AS assignee_name, p.phone AS assignee_phone,
-           i.dispatched_to, i.rework_count, i.rating, i.escalation_level, i.escalated_at,
-           i.reported_at, i.due_at, i.closed_at, i.updated_at, i.token,
-           (i.status = ANY(:late) AND i.due_at < :now) AS overdue,
-           d.duplicate_of
-    FROM incident i
-    LEFT JOIN area s ON s.id = i.street_id
-    LEFT JOIN area c ON c.id = i.community_id
-    LEFT JOIN area g ON g.id = i.grid_id
-    LEFT JOIN person p ON p.id = i.assignee_id
-    LEFT JOIN incident_duplicate d ON d.incident_id = i.id
-"""
-
 
 def _public(row: Any) -> dict[str, Any]:
     return {
@@ -963,12 +1070,7 @@ def get_incident(
     ).all()
     full = out["in_scope"]
     out["history"] = [
-        {
-            "at": _iso(h.at),
-            "from": h.from_status,
-            "to": h.to_status,
-            **({"actor": h.actor, "note": h.note, "attachments": h.attachments} if full else {}),
-        }
+        _history_entry(h.at, h.from_status, h.to_status, h.actor, h.note, h.attachments, full)
         for h in history
     ]
     if full:

@@ -18,6 +18,8 @@ from gis.scope import Viewer
 from gis.sqlfiles import read_sql
 
 STAFF_ROLES = {"chief": "chief", "worker": "workers", "instructor": "instructors"}
+# Built once: a text() parses its bind parameters when made, and locate is a hot path.
+_LOCATE_SQL = text(read_sql("locate.sql"))
 
 
 def locate(
@@ -30,7 +32,7 @@ def locate(
     geodesic distance in metres.
     """
     wlon, wlat = point_to_wgs84(lon, lat, crs)
-    row = session.execute(text(read_sql("locate.sql")), {"lon": wlon, "lat": wlat}).mappings().one()
+    row = session.execute(_LOCATE_SQL, {"lon": wlon, "lat": wlat}).mappings().one()
     grid = row["grid"]
     unmask = grid is not None and viewer.may_unmask and viewer.covers(grid["code"])
 

@@ -174,6 +174,44 @@ def test_duplicates_within_50_m_are_returned_and_can_be_linked(
     assert db_session.execute(text("SELECT count(*) FROM incident")).scalar_one() == n_before
 
 
+@pytest.mark.parametrize("who", ["public", "grid_chief"])
+def test_the_201_body_is_what_reading_the_case_back_returns(
+    db_session: Session, client_for: ClientFor, who: str
+) -> None:
+    # Intake builds its answer from what it wrote instead of reading the case back; the two
+    # must not drift apart, for the public (public fields) and in scope (history, staff).
+    g = grid_point(db_session, 3)
+    reader = ANONYMOUS if who == "public" else viewer("grid_chief", g.grid_code)
+    client = client_for(reader)
+    created = client.post("/api/v1/incidents", json=_report(g.lon, g.lat))
+    assert created.status_code == 201, created.text
+    body = created.json()["incident"]
+    assert body["in_scope"] is (who != "public")
+    read_back = client.get(f"/api/v1/incidents/{body['id']}")
+    assert read_back.status_code == 200
+    assert body == read_back.json()
+    if who != "public":
+        assert body["history"][0]["actor"] == "grid_chief:t_grid_chief"
+        assert body["escalations"] == [] and body["duplicates"] == []
+
+
+def test_a_holiday_added_moves_the_next_intake_deadline_at_once(db_session: Session) -> None:
+    # The parsed calendar is cached per process under the holiday table's fingerprint: an edit
+    # from anywhere must reach the very next report.
+    g = grid_point(db_session, 5)
+    # Wednesday 10 March 2027, 23:30 Beijing time; 市容环境 runs on working time, 60 min to accept.
+    now = datetime(2027, 3, 10, 15, 30, tzinfo=UTC)
+
+    def due() -> datetime:
+        data = q.IncidentInput("市容环境", "节假日测试", g.lon, g.lat)
+        result = q.create_incident(db_session, ANONYMOUS, data, now=now)
+        return datetime.fromisoformat(result.incident["due_at"])
+
+    assert due() == datetime(2027, 3, 10, 16, 30, tzinfo=UTC)  # Thursday 00:30
+    db_session.execute(text("INSERT INTO holiday (day, name) VALUES ('2027-03-11', '测试假日')"))
+    assert due() == datetime(2027, 3, 11, 16, 30, tzinfo=UTC)  # Friday 00:30
+
+
 def test_idempotency_key_makes_one_incident(db_session: Session, client_for: ClientFor) -> None:
     g = grid_point(db_session, 2)
     anon = client_for(ANONYMOUS)

@@ -101,6 +101,26 @@ def test_locate_uses_the_gist_indexes_of_areas_and_buildings(
     assert used & {"building_geom_gist", "building_current_geom_gist"}, used
 
 
+def test_locate_takes_the_nearest_centre_from_its_partial_index(
+    db_session: Session, a_point: tuple[float, float]
+) -> None:
+    from gis.queries.locate import locate
+
+    used = gist_used(db_session, lambda: locate(db_session, ANONYMOUS, *a_point))
+    assert "service_facility_centre_geom_gist" in used, used
+
+
+def test_intake_checks_duplicates_on_the_open_incidents_index(
+    db_session: Session, a_point: tuple[float, float]
+) -> None:
+    from gis.queries import incidents as q
+
+    data = q.IncidentInput("市容环境", "索引检查", *a_point)
+    used = gist_used(db_session, lambda: q.create_incident(db_session, ANONYMOUS, data))
+    assert "incident_open_geom_gist" in used, used
+    assert "area_current_grid_geom_gist" in used, used
+
+
 @pytest.mark.parametrize("collection_id", ["grids", "buildings"])
 def test_items_with_a_bbox_use_the_gist_index(
     db_session: Session, a_point: tuple[float, float], collection_id: str
