@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+from anyio import CancelScope, to_thread
 from fastapi import Depends
 from sqlalchemy.orm import Session
 
-from gis.db import get_session, read_session_scope, replica_configured
+from gis.db import get_read_sessionmaker, get_session, replica_configured
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_read_session(primary: Annotated[Session, Depends(get_session)]) -> Iterator[Session]:
+async def get_read_session(
+    primary: Annotated[Session, Depends(get_session)],
+) -> AsyncIterator[Session]:
     """A session for read-only handlers: the replica's when GRIDGOV_REPLICA_URL is set.
 
     Without a replica it is the request's primary session itself. The primary session is taken
     as a sub-dependency so that overriding ``get_session`` (as the tests do) also overrides
     reads; a SQLAlchemy session connects only when first used, so the unused primary session
-    costs no connection when the replica serves the request.
+    costs no connection when the replica serves the request. Like ``get_session`` it runs on
+    the event loop and takes a thread only to end a read transaction.
     """
     if not replica_configured():
         yield primary
         return
-    with read_session_scope() as session:
+    session = get_read_sessionmaker()()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            with CancelScope(shield=True):
+                await to_thread.run_sync(session.rollback)
+        session.close()
 
 
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.db import DatabaseNotConfigured
@@ -71,6 +72,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DatabaseNotConfigured)
     async def _no_database(_: Request, exc: DatabaseNotConfigured) -> JSONResponse:
         return problem(503, "Database unavailable", str(exc))
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(_: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every database connection of this worker stayed busy for GRIDGOV_DB_POOL_TIMEOUT:
+        # overload, not a fault of the request. Nothing was written; the client may retry.
+        log.warning("database pool exhausted: %s", exc)
+        response = problem(
+            503, "Server busy", "All database connections are busy; retry in a few seconds."
+        )
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import jwt
+from anyio import to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -127,18 +128,27 @@ def _account_of(session: Session, token: str) -> Account:
     return account
 
 
-def get_viewer(request: Request, session: SessionDep) -> Viewer:
+async def get_viewer(request: Request, session: SessionDep) -> Viewer:
     """The viewer of this request.
 
     A bearer token that is malformed, expired, or names a disabled, locked or re-passworded
     account is answered with 401 (so a client knows to sign in again). A stale session cookie
     just makes the visitor anonymous: the map pages then show the public map and a sign-in link.
+    Anonymous requests are answered on the event loop; only a credential to check takes a thread.
     """
     cached = getattr(request.state, "viewer", None)
     if isinstance(cached, Viewer):
         return cached
     viewer = ANONYMOUS
     authorization = request.headers.get("authorization")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if authorization or cookie:
+        viewer = await to_thread.run_sync(_credentialed_viewer, authorization, cookie, session)
+    request.state.viewer = viewer
+    return viewer
+
+
+def _credentialed_viewer(authorization: str | None, cookie: str | None, session: Session) -> Viewer:
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -150,15 +160,12 @@ def get_viewer(request: Request, session: SessionDep) -> Viewer:
                 "the token is invalid or expired, or its account is disabled or locked; "
                 "sign in again at POST /api/v1/auth/token"
             ) from None
-        viewer = Viewer(account.username, account.role, account.scope_code, account.id)
-    elif cookie := request.cookies.get(SESSION_COOKIE):
-        try:
-            account = _account_of(session, cookie)
-            viewer = Viewer(account.username, account.role, account.scope_code, account.id)
-        except (jwt.InvalidTokenError, AuthenticationFailed):
-            viewer = ANONYMOUS
-    request.state.viewer = viewer
-    return viewer
+        return Viewer(account.username, account.role, account.scope_code, account.id)
+    try:
+        account = _account_of(session, cookie or "")
+    except (jwt.InvalidTokenError, AuthenticationFailed):
+        return ANONYMOUS
+    return Viewer(account.username, account.role, account.scope_code, account.id)
 
 
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]

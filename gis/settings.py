@@ -58,7 +58,10 @@ class Settings(BaseSettings):
     basemap: Literal["none", "osm", "tianditu", "amap"] = "none"
     tianditu_key: str | None = None
     language: Literal["zh-CN", "en"] = "zh-CN"
+    # Database connections per worker process: the most requests that use the database at once.
+    # Further requests wait up to db_pool_timeout seconds for one, then get 503 and Retry-After.
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_timeout: float = Field(default=10.0, gt=0, le=300)
     # A streaming replica for read-only requests (maps, tiles, items, locate); unset = primary.
     replica_url: str | None = None
 

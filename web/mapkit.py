@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -64,7 +64,9 @@ def viewer_of(request: Request) -> Viewer:
     return viewer if isinstance(viewer, Viewer) else ANONYMOUS
 
 
-def page_viewer(request: Request, session: Annotated[Session, Depends(get_session)]) -> Viewer:
+async def page_viewer(
+    request: Request, session: Annotated[Session, Depends(get_session)]
+) -> Viewer:
     """The viewer of a page request, from the session cookie (a route dependency of every page).
 
     Nothing resolves the cookie before a route runs, so a page must ask. web never imports api:
@@ -73,10 +75,10 @@ def page_viewer(request: Request, session: Annotated[Session, Depends(get_sessio
     the same account. It caches the viewer on ``request.state``. An app without security (a bare
     test app) shows the public map.
     """
-    resolve: Callable[[Request, Session], Viewer] | None = getattr(
+    resolve: Callable[[Request, Session], Awaitable[Viewer]] | None = getattr(
         request.app.state, "resolve_viewer", None
     )
-    return resolve(request, session) if resolve is not None else viewer_of(request)
+    return await resolve(request, session) if resolve is not None else viewer_of(request)
 
 
 PageViewerDep = Annotated[Viewer, Depends(page_viewer)]

@@ -28,3 +28,37 @@ def test_unknown_api_path_is_problem_json(client: TestClient) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["status"] == 404
+
+
+def test_a_request_finding_every_connection_busy_gets_503_and_retry_after(
+    demo_database_url: str,
+) -> None:
+    # The pool has no overflow (gis.db.make_engine): when all its connections stay busy for
+    # the pool timeout, the request is told to come back, not given a 500.
+    from collections.abc import Iterator
+
+    from api.app import create_app
+    from gis.db import get_session, make_engine
+
+    engine = make_engine(demo_database_url, pool_size=1, pool_timeout=0.2)
+
+    def _session() -> Iterator[Session]:
+        with Session(engine) as session:
+            yield session
+
+    app = create_app()
+    app.dependency_overrides[get_session] = _session
+    try:
+        with engine.connect() as held, TestClient(app) as client:
+            held.execute(text("SELECT 1"))  # the only connection is now busy
+            busy = client.get("/api/v1/locate", params={"lon": 106.63, "lat": 35.22})
+        assert busy.status_code == 503
+        assert busy.headers["retry-after"] == "2"
+        assert busy.headers["content-type"].startswith("application/problem+json")
+        assert "retry" in busy.json()["detail"]
+        with TestClient(app) as client:  # the connection is back: served again
+            served = client.get("/api/v1/locate", params={"lon": 106.63, "lat": 35.22})
+        assert served.status_code == 200
+        assert served.json()["point"]["lon"] == 106.63
+    finally:
+        engine.dispose()
