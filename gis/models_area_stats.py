@@ -1,4 +1,4 @@
-"""Models of migration 0008_area_stats: precomputed per-area counts and the data version."""
+"""Models of migrations 0008 and 0010: precomputed per-area and per-building counts."""
 
 from __future__ import annotations
 
@@ -35,3 +35,15 @@ class DataVersion(Base):
     __tablename__ = "data_version"
     id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default="true")
     version: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class BuildingStats(Base):
+    """Counts of the current version of one building; kept by ``building_stats_refresh``."""
+
+    __tablename__ = "building_stats"
+    building_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("building.id", ondelete="CASCADE"), primary_key=True
+    )
+    households: Mapped[int] = mapped_column(Integer, server_default="0")
+    residents: Mapped[int] = mapped_column(Integer, server_default="0")
+    party_members: Mapped[int] = mapped_column(Integer, server_default="0")

@@ -18,14 +18,16 @@ from sqlalchemy.orm import Session
 
 from gis.scope import subtree_code_prefix
 
-_REFRESH = "SELECT area_stats_refresh(%s)"
+# Buildings first (migration 0010), then the areas; both for the same subtree.
+_REFRESH = "SELECT building_stats_refresh(%(p)s), area_stats_refresh(%(p)s)"
 
 
 def refresh_area_stats(session_or_conn: Any, within_code: str | None = None) -> int:
     """Recompute the statistics of the areas that meet ``within_code``'s subtree (all if None).
 
-    Grids under it are counted from the base tables; every district, street and community
-    above or below it is summed from its grids. Set-based; does not commit.
+    Grids and their current buildings under it are counted from the base tables (tables
+    ``area_stats`` and ``building_stats``); every district, street and community above or
+    below it is summed from its grids. Set-based; does not commit.
 
     Parameters
     ----------
@@ -43,10 +45,10 @@ def refresh_area_stats(session_or_conn: Any, within_code: str | None = None) -> 
     if isinstance(session_or_conn, Session | Connection):
         return int(
             session_or_conn.execute(
-                text("SELECT area_stats_refresh(:prefix)"), {"prefix": prefix}
-            ).scalar_one()
+                text("SELECT building_stats_refresh(:p), area_stats_refresh(:p)"), {"p": prefix}
+            ).one()[1]
         )
     with session_or_conn.cursor() as cur:  # psycopg
-        cur.execute(_REFRESH, (prefix,))
+        cur.execute(_REFRESH, {"p": prefix})
         row = cur.fetchone()
-    return int(row[0]) if row else 0
+    return int(row[1]) if row else 0

@@ -14,15 +14,22 @@ SELECT b.code AS fid,
        g.code AS grid_code,
        b.valid_from,
        b.valid_to,
-       (SELECT count(*) FROM household h WHERE h.building_id = b.id)::int AS households,
-       (SELECT count(*) FROM resident r
-          JOIN household h ON h.id = r.household_id
-         WHERE h.building_id = b.id)::int AS residents,
-       (SELECT count(*) FROM party_member pm
-          JOIN resident r ON r.id = pm.resident_id
-          JOIN household h ON h.id = r.household_id
-         WHERE h.building_id = b.id)::int AS party_members,
+       -- Precomputed for current buildings (building_stats, migration 0010); counted live
+       -- only for the rows without one (old versions): COALESCE runs its subquery only then.
+       coalesce(bs.households,
+                (SELECT count(*) FROM household h WHERE h.building_id = b.id)::int)
+           AS households,
+       coalesce(bs.residents,
+                (SELECT count(*) FROM resident r
+                   JOIN household h ON h.id = r.household_id
+                  WHERE h.building_id = b.id)::int) AS residents,
+       coalesce(bs.party_members,
+                (SELECT count(*) FROM party_member pm
+                   JOIN resident r ON r.id = pm.resident_id
+                   JOIN household h ON h.id = r.household_id
+                  WHERE h.building_id = b.id)::int) AS party_members,
        EXISTS (SELECT 1 FROM party_org o
                 WHERE o.level = 'building' AND o.building_id = b.id) AS has_party_group
   FROM building b
   JOIN area g ON g.id = b.grid_id
+  LEFT JOIN building_stats bs ON bs.building_id = b.id

@@ -196,3 +196,75 @@ def test_full_refresh_is_idempotent(db_session: Session) -> None:
         ).scalar_one()
     )
     assert snapshot() == first
+
+
+# --- per-building counts (building_stats, migration 0010) --------------------------------------
+
+_BUILDINGS_EXPECTED = """
+    SELECT b.id AS building_id,
+           (SELECT count(*) FROM household h WHERE h.building_id = b.id) AS households,
+           (SELECT count(*) FROM resident r WHERE EXISTS (
+               SELECT 1 FROM household h WHERE h.id = r.household_id AND h.building_id = b.id))
+             AS residents,
+           (SELECT count(*) FROM party_member m WHERE EXISTS (
+               SELECT 1 FROM resident r JOIN household h ON h.id = r.household_id
+                WHERE r.id = m.resident_id AND h.building_id = b.id)) AS party_members
+      FROM building b JOIN area g ON g.id = b.grid_id
+     WHERE b.valid_to IS NULL AND g.valid_to IS NULL
+     ORDER BY b.id
+"""
+
+
+def building_rows(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(stored, expected) rows of every current building in a current grid."""
+    stored_rows = session.execute(
+        text(
+            "SELECT building_id, households, residents, party_members FROM building_stats "
+            "ORDER BY building_id"
+        )
+    ).all()
+    expected_rows = session.execute(text(_BUILDINGS_EXPECTED)).all()
+    return [tuple(r) for r in stored_rows], [tuple(r) for r in expected_rows]
+
+
+def test_every_current_building_has_counts_equal_to_sql(db_session: Session) -> None:
+    stored_rows, expected_rows = building_rows(db_session)
+    assert stored_rows == expected_rows
+    assert any(r[1] > 0 for r in stored_rows) and any(r[3] > 0 for r in stored_rows)
+
+
+def test_building_counts_follow_a_household_after_refresh(db_session: Session) -> None:
+    grid = chain_of_grid(db_session)[0]
+    building = db_session.execute(
+        text(
+            "SELECT b.id, b.code, b.district_code FROM building b JOIN area g ON g.id = b.grid_id"
+            " WHERE g.code = :g AND g.valid_to IS NULL AND b.valid_to IS NULL ORDER BY b.id"
+            " LIMIT 1"
+        ),
+        {"g": grid},
+    ).one()
+    before = db_session.execute(
+        text("SELECT households FROM building_stats WHERE building_id = :b"), {"b": building.id}
+    ).scalar_one()
+    db_session.execute(
+        text(
+            "INSERT INTO household (code, building_id, unit, floor, room, address, district_code)"
+            " VALUES ('TEST-BUILDING-STATS-1', :b, 99, 1, '9901', '测试地址', :d)"
+        ),
+        {"b": building.id, "d": building.district_code},
+    )
+    refresh_area_stats(db_session, grid)
+    stored_rows, expected_rows = building_rows(db_session)
+    assert stored_rows == expected_rows
+    assert {r[0]: r[1] for r in stored_rows}[building.id] == before + 1
+    # The buildings collection's SQL reads the stored count for the current version.
+    from gis.sqlfiles import read_sql
+
+    shown = db_session.execute(
+        text(
+            f"SELECT households FROM ({read_sql('features_buildings.sql')}) f "
+            "WHERE f.fid = :code AND f.t_end IS NULL"
+        ),
+        {"code": building.code},
+    ).scalar_one()
+    assert shown == before + 1
