@@ -54,7 +54,19 @@ def map_pages(base_url: str) -> list[str]:
     return pages
 
 
-def measure_pages(base_url: str, repeats: int, timeout_ms: int = 15_000) -> list[PageResult]:
+# Pages for staff: measured signed in (anonymous visitors get the sign-in page, no map).
+STAFF_PAGES = ("/command", "/plan")
+
+
+def measure_pages(
+    base_url: str,
+    repeats: int,
+    timeout_ms: int = 15_000,
+    staff_login: tuple[str, str] | None = None,
+) -> list[PageResult]:
+    """Each page's HTML size and, in a fresh browser context per repeat, the time from
+    navigation to the first shape drawn. ``staff_login`` (username, password) signs in first
+    for the staff pages; the sign-in request happens before the clock starts."""
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import Response, sync_playwright
 
@@ -69,6 +81,12 @@ def measure_pages(base_url: str, repeats: int, timeout_ms: int = 15_000) -> list
                 error = None
                 for _ in range(repeats):
                     context = browser.new_context()  # a cold browser cache every time
+                    if staff_login is not None and path in STAFF_PAGES:
+                        context.request.post(
+                            base_url + "/login",
+                            form={"username": staff_login[0], "password": staff_login[1]},
+                            max_redirects=0,
+                        )
                     page = context.new_page()
                     sizes: list[int] = []
 
