@@ -63,10 +63,7 @@ def hostile(db_session: Session) -> Iterator[tuple[TestClient, dict[str, dict[st
 
 
 def _counts(session: Session, tables: tuple[str, ...] = WRITTEN_TABLES) -> dict[str, int]:
-    return {
-        t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-        for t in tables
-    }
+    return {t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
 
 
 def _problem(response: Any, status: int | tuple[int, ...]) -> dict[str, Any]:
