@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from anyio import CancelScope, to_thread
 from fastapi import Depends
 from sqlalchemy.orm import Session
 
-from gis.db import get_read_sessionmaker, get_session, replica_configured
+from gis.db import get_read_sessionmaker, get_session, replica_configured, session_for_request
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
@@ -28,14 +27,8 @@ async def get_read_session(
     if not replica_configured():
         yield primary
         return
-    session = get_read_sessionmaker()()
-    try:
+    async with session_for_request(get_read_sessionmaker()) as session:
         yield session
-    finally:
-        if session.in_transaction():
-            with CancelScope(shield=True):
-                await to_thread.run_sync(session.rollback)
-        session.close()
 
 
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gis.db import DatabaseNotConfigured
+from gis.db import DatabaseBusy, DatabaseNotConfigured
 from gis.errors import Conflict, Forbidden, GridgovError, InvalidInput, NotFound
 
 log = logging.getLogger("gridgov.api")
@@ -73,8 +73,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _no_database(_: Request, exc: DatabaseNotConfigured) -> JSONResponse:
         return problem(503, "Database unavailable", str(exc))
 
+    @app.exception_handler(DatabaseBusy)
     @app.exception_handler(PoolTimeout)
-    async def _pool_exhausted(_: Request, exc: PoolTimeout) -> JSONResponse:
+    async def _pool_exhausted(_: Request, exc: Exception) -> JSONResponse:
         # Every database connection of this worker stayed busy for GRIDGOV_DB_POOL_TIMEOUT:
         # overload, not a fault of the request. Nothing was written; the client may retry.
         log.warning("database pool exhausted: %s", exc)

@@ -7,10 +7,12 @@ The URL comes from ``GRIDGOV_DATABASE_URL`` or, when that is unset, from the emb
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
+from typing import Any
 
-from anyio import CancelScope, to_thread
+from anyio import CancelScope, CapacityLimiter, fail_after, to_thread
+from anyio.lowlevel import RunVar
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -68,27 +70,87 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
+class DatabaseBusy(RuntimeError):
+    """Every connection of the pool stayed in use for ``GRIDGOV_DB_POOL_TIMEOUT`` seconds."""
+
+
 async def get_session() -> AsyncIterator[Session]:
     """One session per request; the request's transaction commits if the handler succeeds.
 
-    Used as a FastAPI dependency by api/ and web/ (tests override exactly this function). It
-    runs on the event loop, not in a worker thread: making a session does no I/O (it connects
-    when the handler first uses it, in the handler's thread), and only a transaction still open
-    at the end costs a thread for its commit or rollback. A sync generator here would cost two
-    thread hops per request, which showed as a tenth of an intake's CPU time (bench/).
+    Used as a FastAPI dependency by api/ and web/ (tests override exactly this function); see
+    :func:`session_for_request` for how it waits for a connection and ends.
     """
-    session = get_sessionmaker()()
+    async with session_for_request(get_sessionmaker()) as session:
+        yield session
+
+
+@asynccontextmanager
+async def session_for_request(maker: sessionmaker[Session]) -> AsyncIterator[Session]:
+    """A request's session: committed if the block succeeds, rolled back if it raises.
+
+    It runs on the event loop, not in a worker thread: making a session does no I/O (it connects
+    when the handler first uses it, in the handler's thread), and only a transaction still open
+    at the end costs a thread (:func:`end_session`). A sync generator would cost two thread hops
+    per request, a tenth of an intake's CPU time (bench/).
+
+    Before the session is handed out, the request waits on the event loop for one of the pool's
+    slots (as many as it has connections). So a handler never waits for a connection in a
+    worker thread: otherwise a burst could fill every thread with handlers waiting for a
+    connection while the requests holding the connections wait for a thread to finish their
+    response or transaction — nothing would move until the pool timed out. Waiting longer than
+    ``GRIDGOV_DB_POOL_TIMEOUT`` raises :class:`DatabaseBusy` (503).
+    """
+    session = maker()
+    slots = _slots_of(session.get_bind())
+    try:
+        with fail_after(get_settings().db_pool_timeout):
+            await slots.acquire_on_behalf_of(session)
+    except TimeoutError:
+        raise DatabaseBusy("every database connection is busy; retry in a few seconds") from None
+    session.info[_SLOT_KEY] = slots
     try:
         yield session
-        if session.in_transaction():
-            await to_thread.run_sync(session.commit)
     except BaseException:
-        if session.in_transaction():
-            with CancelScope(shield=True):  # a cancelled request must still give back its lock
-                await to_thread.run_sync(session.rollback)
+        await end_session(session, commit=False)
         raise
+    await end_session(session, commit=True)
+
+
+_SLOT_KEY = "gridgov_request_slot"
+# Per event loop (a worker has one; each test client has its own), per engine.
+_SLOTS: RunVar[dict[int, CapacityLimiter]] = RunVar("gridgov_db_slots")
+
+
+def _slots_of(bind: Any) -> CapacityLimiter:
+    try:
+        by_engine = _SLOTS.get()
+    except LookupError:
+        by_engine = {}
+        _SLOTS.set(by_engine)
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    slots = by_engine.get(id(engine))
+    if slots is None:
+        size = getattr(engine.pool, "size", lambda: get_settings().db_pool_size)()
+        slots = by_engine[id(engine)] = CapacityLimiter(max(1, int(size)))
+    return slots
+
+
+async def end_session(session: Session, *, commit: bool) -> None:
+    """Commit (or roll back) the session's open transaction, close it, give back its slot.
+
+    Idempotent: a streaming handler calls it early so that its session holds neither a
+    connection nor a slot while the response streams; the dependency's own call is then a no-op.
+    """
+    try:
+        if session.in_transaction():
+            end = session.commit if commit else session.rollback
+            with CancelScope(shield=True):  # a cancelled request must still give back its lock
+                await to_thread.run_sync(end)
     finally:
-        session.close()  # no transaction is open any more: no I/O
+        session.close()  # no I/O once no transaction is open
+        slots = session.info.pop(_SLOT_KEY, None)
+        if slots is not None:
+            slots.release_on_behalf_of(session)
 
 
 @lru_cache

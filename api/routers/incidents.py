@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from api.deps import SessionDep
 from api.schemas.incidents import IncidentCreate, TransitionCreate
 from api.security import ViewerDep
-from gis.db import get_sessionmaker
+from gis.db import end_session, get_sessionmaker
 from gis.errors import Forbidden, InvalidInput
 from gis.queries import incidents as q
 from gis.queries.spatial_params import parse_bbox, point_to_wgs84
@@ -168,6 +168,7 @@ def _current_position() -> q.Position:
 )
 async def incident_stream(
     request: Request,
+    session: SessionDep,
     viewer: ViewerDep,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     last_event_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -184,6 +185,9 @@ async def incident_stream(
     proxies from closing an idle connection.
     """
     del viewer  # events carry public fields only
+    # The stream lasts minutes: the request's session (its connection and pool slot) is given
+    # back now; each poll below takes a short session of its own.
+    await end_session(session, commit=False)
     resume: q.Position | None = None
     if last_event_id_header is not None:
         resume = q.parse_position(last_event_id_header)

@@ -62,3 +62,48 @@ def test_a_request_finding_every_connection_busy_gets_503_and_retry_after(
         assert served.json()["point"]["lon"] == 106.63
     finally:
         engine.dispose()
+
+
+def test_sessions_give_back_their_connections_when_every_thread_waits_for_one(
+    demo_database_url: str,
+) -> None:
+    # Read handlers leave their transaction for the session dependency to end after them, and
+    # FastAPI validates their response in a thread too. If handlers waited for connections in
+    # threads, a burst could fill every thread with handlers waiting for a connection while the
+    # requests holding the connections wait for a thread: nothing would move until the pool
+    # timed out (503s). Two threads, two connections, twelve requests at once.
+    import asyncio
+    from collections.abc import AsyncIterator
+
+    import httpx
+    from anyio import to_thread
+    from sqlalchemy.orm import sessionmaker
+
+    from api.app import create_app
+    from gis.db import get_session, make_engine, session_for_request
+
+    engine = make_engine(demo_database_url, pool_size=2, pool_timeout=3)
+
+    async def _session() -> AsyncIterator[Session]:
+        async with session_for_request(sessionmaker(bind=engine)) as session:
+            yield session
+
+    app = create_app()
+    app.dependency_overrides[get_session] = _session
+
+    async def burst() -> list[int]:
+        to_thread.current_default_thread_limiter().total_tokens = 2
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            responses = await asyncio.gather(
+                *(
+                    client.get("/api/v1/locate", params={"lon": 106.63, "lat": 35.22 + i / 1e4})
+                    for i in range(12)
+                )
+            )
+        return [r.status_code for r in responses]
+
+    try:
+        assert asyncio.run(burst()) == [200] * 12
+    finally:
+        engine.dispose()
