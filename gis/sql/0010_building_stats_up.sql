@@ -12,7 +12,7 @@ CREATE TABLE building_stats (
 );
 
 -- Recompute the rows of the current buildings in current grids whose code starts with
--- `prefix` ('' = all), and drop rows of buildings that are no longer current or whose grid is.
+-- `prefix` ('' = all), and drop the rows of retired building versions there.
 CREATE FUNCTION building_stats_refresh(prefix text) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     n integer;
@@ -23,11 +23,13 @@ BEGIN
         ANALYZE area, building, household, resident, party_member;
     END IF;
 
+    -- Rows of retired building versions under the prefix (writers refresh the scope they
+    -- changed; a deleted building takes its row along, ON DELETE CASCADE). Scoped, so that a
+    -- community's refresh costs that community, not the city. A current building's counts do
+    -- not depend on its grid, so its row stays right wherever the building moved.
     DELETE FROM building_stats s
-     WHERE NOT EXISTS (
-        SELECT 1 FROM building b JOIN area g ON g.id = b.grid_id
-         WHERE b.id = s.building_id AND b.valid_to IS NULL AND g.valid_to IS NULL
-           AND g.code NOT LIKE prefix || '%');
+     USING building b JOIN area g ON g.id = b.grid_id
+     WHERE b.id = s.building_id AND b.valid_to IS NOT NULL AND g.code LIKE prefix || '%';
 
     -- As in area_stats_refresh: one aggregate per table, planned for this prefix (EXECUTE).
     EXECUTE $sql$
