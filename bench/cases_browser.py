@@ -63,6 +63,7 @@ def measure_pages(
     repeats: int,
     timeout_ms: int = 15_000,
     staff_login: tuple[str, str] | None = None,
+    pages: list[str] | None = None,
 ) -> list[PageResult]:
     """Each page's HTML size and, in a fresh browser context per repeat, the time from
     navigation to the first shape drawn. ``staff_login`` (username, password) signs in first
@@ -74,14 +75,14 @@ def measure_pages(
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            for path in map_pages(base_url):
+            for path in pages if pages is not None else map_pages(base_url):
                 html = httpx.get(base_url + path, timeout=60)
                 times: list[float] = []
                 transferred = 0
                 error = None
                 for _ in range(repeats):
                     context = browser.new_context()  # a cold browser cache every time
-                    if staff_login is not None and path in STAFF_PAGES:
+                    if staff_login is not None and path.split("?")[0] in STAFF_PAGES:
                         context.request.post(
                             base_url + "/login",
                             form={"username": staff_login[0], "password": staff_login[1]},
