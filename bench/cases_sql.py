@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, pool, text
 from sqlalchemy.orm import Session
 
 from bench.cases_http import Spread
+from gis.db import make_engine
 from gis.queries.routing import BULK_METHODS, RoutingCounts, route_incidents
 from gis.settings import normalise_database_url
 
@@ -105,8 +106,9 @@ def tile_sql_vs_http(
     collection = get_collection(collection_id)
     assert collection is not None, collection_id
     # One pooled connection kept across tiles, as the server's pool keeps its connections (a
-    # NullPool would reconnect and authenticate after every rollback and time that instead).
-    engine = create_engine(normalise_database_url(database_url), pool_size=1, max_overflow=0)
+    # NullPool would reconnect and authenticate after every rollback and time that instead),
+    # made like the server's (gis.db.make_engine: same session settings, JIT off).
+    engine = make_engine(database_url, pool_size=1)
     sql_runs: list[float] = []
     http_runs: list[float] = []
     try:

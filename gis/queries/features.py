@@ -315,12 +315,6 @@ def _log_unmasked(
 # --- public functions ----------------------------------------------------------------------
 
 
-def _no_jit(session: Session) -> None:
-    """Turn JIT off for this transaction: the correlated counts inflate cost estimates past
-    jit_above_cost, and compiling then takes longer (~35 ms) than running the whole query."""
-    session.execute(text("SET LOCAL jit = off"))
-
-
 def count_items(session: Session, query: ItemsQuery, viewer: Viewer) -> int:
     """How many features match the filters of ``query`` (``numberMatched``)."""
     check_access(query.collection, viewer)
@@ -336,7 +330,6 @@ def items_page(session: Session, query: ItemsQuery, viewer: Viewer) -> tuple[str
     check_access(collection, viewer)
     where, params = _where_sql(query, viewer)
     params.update(limit=query.limit, offset=query.offset)
-    _no_jit(session)
     source = read_sql(collection.sql_name)
     sql = f"""
         SELECT coalesce(json_agg(page.feature ORDER BY page.fid, page.t_start), '[]')::text,

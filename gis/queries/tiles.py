@@ -177,7 +177,6 @@ def _tile_sql(collection: Collection) -> str:
 
 def build_tile(session: Session, collection: Collection, z: int, x: int, y: int) -> bytes:
     """The MVT bytes of one tile (empty when nothing is drawn there); no cache."""
-    session.execute(text("SET LOCAL jit = off"))  # compiling costs more than the query
     tolerance = _WORLD_DEGREES / 2**z / EXTENT
     data = session.execute(
         text(_tile_sql(collection)),
