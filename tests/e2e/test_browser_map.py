@@ -102,6 +102,10 @@ def test_page_loads_cleanly_and_stays_on_its_origin(
     try:
         page = watched.open(path)
         assert page.locator(".leaflet-container").count() == 1
+        if path == "/command":
+            # Boundaries come from the vector tiles (street lines at the city view), not from
+            # the whole city's grids as GeoJSON.
+            page.wait_for_selector("path.gg-area-street", state="attached", timeout=15000)
         ARTIFACTS.mkdir(exist_ok=True)
         name = path.strip("/").replace("/", "_") or "city"
         page.screenshot(path=str(ARTIFACTS / f"map_{name}.png"))

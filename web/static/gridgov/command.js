@@ -9,11 +9,25 @@
     var incidents = {}, markers = {};
     var live = gg.section("live");
 
-    gg.loadCollection(cfg, "grids", map.getBounds().pad(0.2), 5000).then(function (features) {
-      if (features) groups.grids.addLayer(L.geoJSON({ type: "FeatureCollection", features: features }, {
-        style: { color: "#78909c", weight: 1, fillOpacity: 0, className: "gg-area gg-area-grid" }, interactive: false,
-      }));
-    }).catch(function (err) { console.warn("gridgov: grids", err); });
+    // Boundaries from the cached vector tiles, as on the city map: streets from z8, grids from
+    // z13 (the grids' tiles start there). The whole city's grids as GeoJSON were 1–4 MB on a
+    // city of 2,800 grids and delayed the first drawing past 2 s (bench/RESULTS.md, case 5).
+    // Without the tiles service, the grids in view as GeoJSON.
+    if (cfg.services.tiles && L.vectorGrid) {
+      [["streets", "street", 8, 2], ["grids", "grid", 13, 1]].forEach(function (spec) {
+        var styles = {};
+        styles[spec[0]] = { color: "#78909c", weight: spec[3], fill: false, className: "gg-area gg-area-" + spec[1] };
+        groups.grids.addLayer(L.vectorGrid.protobuf("/ogc/collections/" + spec[0] + "/tiles/WebMercatorQuad/{z}/{x}/{y}", {
+          rendererFactory: L.svg.tile, interactive: false, minZoom: spec[2], maxNativeZoom: 22, vectorTileLayerStyles: styles,
+        }));
+      });
+    } else {
+      gg.loadCollection(cfg, "grids", map.getBounds().pad(0.2), 5000).then(function (features) {
+        if (features) groups.grids.addLayer(L.geoJSON({ type: "FeatureCollection", features: features }, {
+          style: { color: "#78909c", weight: 1, fillOpacity: 0, className: "gg-area gg-area-grid" }, interactive: false,
+        }));
+      }).catch(function (err) { console.warn("gridgov: grids", err); });
+    }
 
     function style(inc) {
       return { radius: inc.overdue ? 9 : 6, color: inc.overdue ? "#d50000" : "#ff6f00", weight: 2, fillOpacity: 0.85,
