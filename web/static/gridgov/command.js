@@ -5,7 +5,10 @@
 
   gg.commandPage = function (cfg) {
     var setup = gg.setup(cfg), map = setup.map, groups = setup.groups, s = gg.s;
-    if (cfg.bounds) map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]]);
+    // Fit to the container's real size, not animated, so the first tile requests are for the
+    // final view rather than a provisional one (as on the city map).
+    map.invalidateSize(false);
+    if (cfg.bounds) map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], { animate: false });
     var incidents = {}, markers = {};
     var live = gg.section("live");
 
@@ -13,13 +16,16 @@
     // z13 (the grids' tiles start there). The whole city's grids as GeoJSON were 1–4 MB on a
     // city of 2,800 grids and delayed the first drawing past 2 s (bench/RESULTS.md, case 5).
     // Without the tiles service, the grids in view as GeoJSON.
+    var boundaryLayers = [];
     if (cfg.services.tiles && L.vectorGrid) {
       [["streets", "street", 8, 2], ["grids", "grid", 13, 1]].forEach(function (spec) {
         var styles = {};
         styles[spec[0]] = { color: "#78909c", weight: spec[3], fill: false, className: "gg-area gg-area-" + spec[1] };
-        groups.grids.addLayer(L.vectorGrid.protobuf("/ogc/collections/" + spec[0] + "/tiles/WebMercatorQuad/{z}/{x}/{y}", {
+        var layer = L.vectorGrid.protobuf("/ogc/collections/" + spec[0] + "/tiles/WebMercatorQuad/{z}/{x}/{y}", {
           rendererFactory: L.svg.tile, interactive: false, minZoom: spec[2], maxNativeZoom: 22, vectorTileLayerStyles: styles,
-        }));
+        });
+        boundaryLayers.push(layer);
+        groups.grids.addLayer(layer);
       });
     } else {
       gg.loadCollection(cfg, "grids", map.getBounds().pad(0.2), 5000).then(function (features) {
@@ -99,11 +105,22 @@
       gg.command = { incidents: incidents };
       return;
     }
-    gg.fetchJSON("/api/v1/incidents?" + gg.incidentQuery({ status: "open" }) + "&limit=1000").then(function (json) {
-      gg.featuresOf(json).forEach(function (raw) { upsert(gg.incident(raw), false); });
-      renderQueue();
-    }).catch(function (err) { console.warn("gridgov: incidents", err); });
-    loadKpis();
+    // Boundaries first: the open cases (up to 1,000, the largest response of the page) and the
+    // KPIs are requested once the first boundary tiles have loaded (or after 1.5 s), so they do
+    // not hold up the first drawing, as on the city map.
+    function afterBoundaries(fn) {
+      if (!boundaryLayers.length) { fn(); return; }
+      var done = false, go = function () { if (!done) { done = true; fn(); } };
+      boundaryLayers.forEach(function (layer) { layer.once("load", go); });
+      setTimeout(go, 1500);
+    }
+    afterBoundaries(function () {
+      gg.fetchJSON("/api/v1/incidents?" + gg.incidentQuery({ status: "open" }) + "&limit=1000").then(function (json) {
+        gg.featuresOf(json).forEach(function (raw) { upsert(gg.incident(raw), false); });
+        renderQueue();
+      }).catch(function (err) { console.warn("gridgov: incidents", err); });
+      loadKpis();
+    });
 
     function onEvent(event) {
       var data;
