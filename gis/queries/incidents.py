@@ -461,7 +461,8 @@ _INTAKE_CONTEXT_SQL = text(
     f"""
     WITH claim AS (
         INSERT INTO idempotency_key (endpoint, key, fingerprint)
-        SELECT :endpoint, CAST(:key AS text), :fingerprint WHERE CAST(:key AS text) IS NOT NULL
+        SELECT :endpoint, CAST(:key AS text), CAST(:fingerprint AS text)
+         WHERE CAST(:key AS text) IS NOT NULL
         ON CONFLICT DO NOTHING
         RETURNING key
     )
@@ -500,7 +501,7 @@ def _intake_context(
         {
             "endpoint": endpoint,
             "key": key,
-            "fingerprint": data.fingerprint(),
+            "fingerprint": data.fingerprint() if key is not None else None,
             "lon": data.lon,
             "lat": data.lat,
             "category": data.category,
