@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from gis.scope import subtree_code_prefix
 
-# Buildings first (migration 0010), then the areas; both for the same subtree.
-_REFRESH = "SELECT building_stats_refresh(%(p)s), area_stats_refresh(%(p)s)"
+# Refreshes the buildings' rows first, then the areas' (migration 0010).
+_REFRESH = "SELECT area_stats_refresh(%s)"
 
 
 def refresh_area_stats(session_or_conn: Any, within_code: str | None = None) -> int:
@@ -45,10 +45,10 @@ def refresh_area_stats(session_or_conn: Any, within_code: str | None = None) -> 
     if isinstance(session_or_conn, Session | Connection):
         return int(
             session_or_conn.execute(
-                text("SELECT building_stats_refresh(:p), area_stats_refresh(:p)"), {"p": prefix}
-            ).one()[1]
+                text("SELECT area_stats_refresh(:prefix)"), {"prefix": prefix}
+            ).scalar_one()
         )
     with session_or_conn.cursor() as cur:  # psycopg
-        cur.execute(_REFRESH, {"p": prefix})
+        cur.execute(_REFRESH, (prefix,))
         row = cur.fetchone()
-    return int(row[1]) if row else 0
+    return int(row[0]) if row else 0

@@ -20,6 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # The refresh function first (a PL/pgSQL body is checked when it runs, not when created):
+    # the up script ends by calling it.
+    op.execute(read_sql("area_stats_refresh_0008.sql"))
     op.execute(read_sql("0008_area_stats_up.sql"))
 
 

@@ -24,4 +24,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(read_sql("area_stats_refresh_0008.sql"))  # no longer calls building_stats_refresh
     op.execute(read_sql("0010_building_stats_down.sql"))
