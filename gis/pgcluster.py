@@ -298,6 +298,12 @@ class EmbeddedCluster:
             return current
         self._clear_stale_pid()
         port = self.port
+        # After a crash (kill -9 of the postmaster) its backends still hold the listening socket
+        # until they notice their parent is gone, within a second or two: wait for them before
+        # deciding that someone else took the port.
+        settle = time.monotonic() + 5.0
+        while _port_in_use(port) and time.monotonic() < settle:
+            time.sleep(0.2)
         if _port_in_use(port):
             # Someone else took the remembered port while we were down: choose another.
             port = _free_port()
