@@ -1,7 +1,9 @@
 """The database engine and sessions.
 
 The URL comes from ``GRIDGOV_DATABASE_URL`` or, when that is unset, from the embedded cluster
-(``gridgov db start``). Request handlers get a session whose transaction the dependency owns.
+(``gridgov db start``). It connects as the app role, which neither owns the tables nor is a
+superuser; migrations connect as the owner (:func:`migration_database_url`). Request handlers
+get a session whose transaction the dependency owns.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from anyio.lowlevel import RunVar
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from gis.pgcluster import ClusterError, EmbeddedCluster
+from gis.pgcluster import APP_ROLE, OWNER_ROLE, ClusterError, EmbeddedCluster
 from gis.settings import Settings, get_settings, normalise_database_url
 
 
@@ -25,10 +27,29 @@ class DatabaseNotConfigured(RuntimeError):
 
 
 def database_url(settings: Settings | None = None) -> str:
-    """The SQLAlchemy URL of gridgov's database."""
+    """The SQLAlchemy URL the app connects with (the app role)."""
     settings = settings or get_settings()
     if settings.database_url:
         return settings.database_url
+    return _cluster_url(settings, APP_ROLE)
+
+
+def migration_database_url(settings: Settings | None = None) -> str:
+    """The SQLAlchemy URL migrations and bulk loads connect with (the owner of the tables).
+
+    ``GRIDGOV_MIGRATION_DATABASE_URL``; else, with ``GRIDGOV_DATABASE_URL`` set, that same URL
+    (one role both owns and uses the schema: no least privilege, see docs/operations.md); else
+    the embedded cluster's owner role.
+    """
+    settings = settings or get_settings()
+    if settings.migration_database_url:
+        return settings.migration_database_url
+    if settings.database_url:
+        return settings.database_url
+    return _cluster_url(settings, OWNER_ROLE)
+
+
+def _cluster_url(settings: Settings, role: str) -> str:
     cluster = EmbeddedCluster(settings.home)
     if not cluster.initialised:
         raise DatabaseNotConfigured(
@@ -36,7 +57,7 @@ def database_url(settings: Settings | None = None) -> str:
             "GRIDGOV_DATABASE_URL to an existing PostGIS database"
         )
     try:
-        return normalise_database_url(cluster.url())
+        return normalise_database_url(cluster.url(role=role))
     except (ClusterError, FileNotFoundError) as exc:
         raise DatabaseNotConfigured(str(exc)) from exc
 

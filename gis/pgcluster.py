@@ -1,7 +1,15 @@
 """The embedded PostGIS cluster that gridgov runs by default.
 
 A private PostgreSQL cluster lives under ``$GRIDGOV_HOME/pg``: its data directory, its log, the
-port it listens on (remembered between runs) and the password of its ``gridgov`` superuser.
+port it listens on (remembered between runs) and the passwords of its three roles:
+
+- ``gridgov``, the superuser that initdb creates: it creates the other roles, the database and
+  the PostGIS extension, and nothing else connects as it;
+- ``gridgov_owner`` owns the database and every table: migrations (``gridgov migrate``) and bulk
+  loads (``gridgov demo``) run as it;
+- ``gridgov_app``, neither superuser nor owner, is what the application connects as; it gets only
+  the grants ``gridgov migrate`` gives it (gis/privileges.py).
+
 It listens on 127.0.0.1 only and uses password authentication.
 
 PostgreSQL refuses to run as root. When this process is root, initdb and pg_ctl run as the
@@ -29,7 +37,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 SUPERUSER = "gridgov"
+OWNER_ROLE = "gridgov_owner"
+APP_ROLE = "gridgov_app"
 DATABASE = "gridgov"
+# Where each role's password is kept, under home/pg (0600).
+PASSWORD_FILES = {SUPERUSER: "password", OWNER_ROLE: "owner.password", APP_ROLE: "app.password"}
 SYSTEM_USER_FOR_ROOT = "postgres"
 ROOT_FALLBACK_BASE = Path("/var/lib/gridgov")
 
@@ -147,16 +159,27 @@ class EmbeddedCluster:
 
     @property
     def password(self) -> str:
-        return (self.pg_dir / "password").read_text().strip()
+        """The superuser's password."""
+        return self.password_of(SUPERUSER)
+
+    def password_of(self, role: str) -> str:
+        """The password of one of the cluster's roles (made when the cluster first starts)."""
+        return (self.pg_dir / PASSWORD_FILES[role]).read_text().strip()
+
+    def _make_password_file(self, role: str) -> None:
+        path = self.pg_dir / PASSWORD_FILES[role]
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(24) + "\n")
 
     @property
     def initialised(self) -> bool:
         return (self.data_dir / "PG_VERSION").exists()
 
-    def url(self, database: str = DATABASE) -> str:
-        """The libpq URL of a database in this cluster."""
+    def url(self, database: str = DATABASE, role: str = SUPERUSER) -> str:
+        """The libpq URL of a database in this cluster, as one of its roles."""
         return (
-            f"postgresql://{SUPERUSER}:{quote(self.password, safe='')}@127.0.0.1:{self.port}/"
+            f"postgresql://{role}:{quote(self.password_of(role), safe='')}@127.0.0.1:{self.port}/"
             f"{database}"
         )
 
@@ -196,10 +219,7 @@ class EmbeddedCluster:
         if self.initialised:
             return
         self.pg_dir.mkdir(parents=True, exist_ok=True)
-        password_file = self.pg_dir / "password"
-        if not password_file.exists():
-            password_file.write_text(secrets.token_urlsafe(24) + "\n")
-            password_file.chmod(0o600)
+        self._make_password_file(SUPERUSER)
         data_dir = self.pg_dir / "data"
         if self.run_as:
             data_parent = self.pg_dir
@@ -295,6 +315,8 @@ class EmbeddedCluster:
         self.init()
         current = self.status()
         if current.running:
+            # A cluster made before the owner and app roles existed gets them here too.
+            self._ensure_database()
             return current
         self._clear_stale_pid()
         port = self.port
@@ -344,6 +366,7 @@ class EmbeddedCluster:
             return ""
 
     def _psql(self, sql: str, database: str = "postgres") -> str:
+        """Run ``sql`` as the superuser; the SQL goes through stdin (it may hold passwords)."""
         env = {**os.environ, "PGPASSWORD": self.password}
         proc = subprocess.run(
             [
@@ -362,9 +385,8 @@ class EmbeddedCluster:
                 SUPERUSER,
                 "-d",
                 database,
-                "-c",
-                sql,
             ],
+            input=sql,
             capture_output=True,
             text=True,
             env=env,
@@ -376,10 +398,17 @@ class EmbeddedCluster:
         return proc.stdout.strip()
 
     def _ensure_database(self) -> None:
-        exists = self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'")
-        if exists != "1":
-            self._psql(f"CREATE DATABASE {DATABASE}")
-        self._psql("CREATE EXTENSION IF NOT EXISTS postgis", database=DATABASE)
+        """Roles, the database owned by the owner role, PostGIS; idempotent (every start)."""
+        for role in (OWNER_ROLE, APP_ROLE):
+            self._make_password_file(role)
+        roles = role_setup_sql(
+            OWNER_ROLE, self.password_of(OWNER_ROLE), APP_ROLE, self.password_of(APP_ROLE)
+        )
+        self._psql(
+            roles + f"SELECT 'CREATE DATABASE {DATABASE} OWNER {OWNER_ROLE}' "
+            f"WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{DATABASE}')\\gexec\n"
+        )
+        self._psql(database_setup_sql(DATABASE, OWNER_ROLE, SUPERUSER), database=DATABASE)
 
     def stop(self) -> bool:
         """Stop the cluster if it runs; return whether it was running."""
@@ -390,6 +419,72 @@ class EmbeddedCluster:
             return False
         self._run(["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60", "stop"])
         return True
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def role_setup_sql(owner: str, owner_password: str, app: str, app_password: str) -> str:
+    """SQL (for a superuser) that makes the owner and app roles, neither of them a superuser.
+
+    Idempotent, and safe when two sessions run it at once. Role names are trusted constants;
+    passwords are quoted. The owner gets nothing beyond owning what it creates; the app role
+    gets its grants from ``gridgov migrate`` (gis/privileges.py).
+    """
+    statements = []
+    for role, password in ((owner, owner_password), (app, app_password)):
+        statements.append(
+            "DO $$ BEGIN\n"
+            f"    CREATE ROLE {role};\n"
+            "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;\n"
+            "END $$;\n"
+            f"ALTER ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
+            f"NOBYPASSRLS PASSWORD {_literal(password)};\n"
+        )
+    return "".join(statements)
+
+
+def database_setup_sql(database: str, owner: str, previous_owner: str) -> str:
+    """SQL (for a superuser, in ``database``) that gives the database to ``owner``.
+
+    Creates PostGIS (only a superuser may), makes ``owner`` the owner of the database, and hands
+    it what ``previous_owner`` made in schema public before the owner role existed (databases
+    migrated as the superuser by earlier versions), except the extensions' own objects.
+    """
+    return f"""
+CREATE EXTENSION IF NOT EXISTS postgis;
+ALTER DATABASE {database} OWNER TO {owner};
+DO $$
+DECLARE
+    item record;
+BEGIN
+    FOR item IN
+        SELECT c.oid::regclass AS name,
+               CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                              WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind
+          FROM pg_class c
+         WHERE c.relnamespace = 'public'::regnamespace
+           AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+           AND c.relowner = '{previous_owner}'::regrole
+           AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                             AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i'))
+         ORDER BY c.relkind = 'S'
+    LOOP
+        EXECUTE format('ALTER %s %s OWNER TO {owner}', item.kind, item.name);
+    END LOOP;
+    FOR item IN
+        SELECT p.oid::regprocedure AS name
+          FROM pg_proc p
+         WHERE p.pronamespace = 'public'::regnamespace
+           AND p.proowner = '{previous_owner}'::regrole
+           AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                             AND d.objid = p.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO {owner}', item.name);
+    END LOOP;
+END $$;
+"""
 
 
 def default_home() -> Path:

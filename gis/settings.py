@@ -49,7 +49,11 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     home: Path = Field(default_factory=default_home)
+    # The app's connection: a role that neither owns the tables nor is a superuser.
     database_url: str | None = None
+    # The schema owner's connection, for `gridgov migrate` and bulk loads (`gridgov demo`).
+    # Unset with database_url set: migrations run as database_url's role (docs/operations.md).
+    migration_database_url: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
@@ -68,6 +72,11 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _normalise_url(cls, value: str | None) -> str | None:
+        return normalise_database_url(value) if value else None
+
+    @field_validator("migration_database_url")
+    @classmethod
+    def _normalise_migration_url(cls, value: str | None) -> str | None:
         return normalise_database_url(value) if value else None
 
     @field_validator("replica_url")

@@ -93,30 +93,74 @@ def db_status() -> None:
 
 
 @db_app.command("url")
-def db_url() -> None:
-    """Print the database URL (for psql, QGIS or GRIDGOV_DATABASE_URL elsewhere)."""
-    from gis.db import DatabaseNotConfigured, database_url
+def db_url(
+    owner: Annotated[
+        bool, typer.Option("--owner", help="The owner's URL, for migrations and bulk loads")
+    ] = False,
+) -> None:
+    """Print the app's database URL (for psql, QGIS or GRIDGOV_DATABASE_URL elsewhere)."""
+    from gis.db import DatabaseNotConfigured, database_url, migration_database_url
     from gis.settings import libpq_url
 
     try:
-        typer.echo(libpq_url(database_url()))
+        typer.echo(libpq_url(migration_database_url() if owner else database_url()))
     except DatabaseNotConfigured as exc:
         raise _fail(str(exc)) from exc
 
 
 @app.command()
 def migrate(
-    revision: Annotated[str, typer.Option(help="Target revision")] = "heads",
-    down: Annotated[bool, typer.Option("--down", help="Migrate down to the revision")] = False,
+    revision: Annotated[str, typer.Option(help="Revision to upgrade to")] = "head",
+    down: Annotated[
+        str | None,
+        typer.Option(
+            "--down",
+            metavar="REVISION",
+            help="Migrate down to REVISION (`base` empties the database); says what it drops",
+        ),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Migrate down without asking first")
+    ] = False,
 ) -> None:
-    """Bring the database schema up to date (Alembic)."""
+    """Bring the schema up to date (Alembic, as the owner role), then grant the app role."""
+    from alembic.util import CommandError
+
+    from gis import migrate as migrations
+    from gis.db import DatabaseNotConfigured
+
+    try:
+        if down is not None:
+            _migrate_down(down, yes)
+        else:
+            migrations.upgrade(revision=revision)
+        heads = migrations.current_heads()
+    except (CommandError, DatabaseNotConfigured) as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"schema at {', '.join(sorted(heads)) or 'base'}")
+
+
+def _migrate_down(revision: str, yes: bool) -> None:
     from gis import migrate as migrations
 
-    if down:
-        migrations.downgrade(revision=revision if revision != "heads" else "base")
-    else:
-        migrations.upgrade(revision=revision)
-    console.print(f"schema at {', '.join(sorted(migrations.current_heads())) or 'base'}")
+    plan = migrations.plan_downgrade(None, revision)
+    if not plan.revisions:
+        console.print(f"already at {revision}: nothing to undo")
+        return
+    undone = f"{len(plan.revisions)} revision{'s' if len(plan.revisions) != 1 else ''}"
+    console.print(f"Migrating down to [bold]{revision}[/] undoes {undone}:")
+    for name, doc in plan.revisions:
+        console.print(f"  {name}  {doc}")
+    if plan.tables:
+        count = f"{len(plan.tables)} table{'s' if len(plan.tables) != 1 else ''}"
+        console.print(f"and [bold red]drops {count}[/] with their rows:")
+        for table, rows in plan.tables:
+            console.print(f"  {table} ({rows:,} rows)")
+    if plan.columns:
+        console.print(f"and drops the columns {', '.join(plan.columns)}")
+    if not yes:
+        typer.confirm("Go ahead?", abort=True, err=True)
+    migrations.downgrade(None, revision)
 
 
 @app.command()
@@ -136,12 +180,14 @@ def demo(
     settings = get_settings()
     if settings.environment == "production":
         raise _fail("the demo city and its accounts are refused in production")
-    from gis.db import database_url
+    from gis.db import migration_database_url
     from gis.settings import libpq_url
 
     started = time.monotonic()
+    # As the owner: the bulk load moves sequences (setval) and ANALYZEs the fresh tables,
+    # which the app role may not do.
     with (
-        psycopg.connect(libpq_url(database_url())) as conn,
+        psycopg.connect(libpq_url(migration_database_url())) as conn,
         Progress(
             TextColumn("{task.description}"),
             BarColumn(),

@@ -9,6 +9,14 @@ end:
 - ``demo_database_url``: migrated with the demo city loaded and committed — for API, OGC and
   browser tests.
 
+As in production, a test database is owned by an owner role that migrates it and loads bulk data
+(``owner_url(url)``), and the URLs these fixtures hand out connect as the app role, which is
+neither owner nor superuser and has only the grants ``gridgov migrate`` gives it: the app under
+test (TestClient sessions, LiveServer) runs with its real privileges. The server URL itself is a
+superuser's, used only to create and drop databases. With the embedded cluster the roles are its
+own (gis/pgcluster.py); on a server given by GRIDGOV_DATABASE_URL the fixtures create
+``gridgov_test_owner`` and ``gridgov_test_app``.
+
 Per test, ``pg_conn`` (psycopg, empty database) and ``db_session`` (SQLAlchemy, demo database) run
 inside a transaction that is rolled back afterwards. With CI=true a missing database fails the
 run instead of skipping it.
@@ -16,16 +24,20 @@ run instead of skipping it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from sqlalchemy import Engine, create_engine, pool
 from sqlalchemy.orm import Session
 
-from gis.pgcluster import ClusterError, EmbeddedCluster
+from gis.pgcluster import APP_ROLE, OWNER_ROLE, ClusterError, EmbeddedCluster, role_setup_sql
 from gis.settings import Settings, libpq_url, normalise_database_url
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -41,6 +53,7 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+@lru_cache
 def _server_url() -> str:
     settings = Settings()
     if settings.database_url:
@@ -56,6 +69,62 @@ def _server_url() -> str:
 def _with_database(url: str, name: str) -> str:
     base, _, _ = url.rpartition("/")
     return f"{base}/{name}"
+
+
+@dataclass(frozen=True)
+class DatabaseRoles:
+    """The owner and app roles test databases are made with, and their passwords."""
+
+    owner: str
+    owner_password: str
+    app: str
+    app_password: str
+
+
+@lru_cache
+def database_roles(server_url: str) -> DatabaseRoles:
+    """The roles on this server: the embedded cluster's own, or test roles made here."""
+    settings = Settings()
+    if not settings.database_url:
+        cluster = EmbeddedCluster(settings.home)  # started by _server_url: roles exist
+        return DatabaseRoles(
+            OWNER_ROLE, cluster.password_of(OWNER_ROLE), APP_ROLE, cluster.password_of(APP_ROLE)
+        )
+
+    # Derived from the server's URL, so parallel sessions agree without sharing a file.
+    def password(role: str) -> str:
+        return hashlib.sha256(f"{server_url}#{role}".encode()).hexdigest()[:32]
+
+    roles = DatabaseRoles(
+        "gridgov_test_owner",
+        password("gridgov_test_owner"),
+        "gridgov_test_app",
+        password("gridgov_test_app"),
+    )
+    with psycopg.connect(_with_database(server_url, "postgres"), autocommit=True) as admin:
+        admin.execute(
+            role_setup_sql(roles.owner, roles.owner_password, roles.app, roles.app_password)
+        )
+    return roles
+
+
+def _as_role(url: str, role: str, password: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{quote(role, safe='')}:{quote(password, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def owner_url(url: str) -> str:
+    """The same test database, as its owner (migrations, bulk loads, set-up the app may not do)."""
+    roles = database_roles(_server_url())
+    return _as_role(url, roles.owner, roles.owner_password)
+
+
+def app_url(url: str) -> str:
+    """The same test database, as the app role."""
+    roles = database_roles(_server_url())
+    return _as_role(url, roles.app, roles.app_password)
 
 
 def _drop_stale_test_databases(admin: psycopg.Connection) -> None:
@@ -82,18 +151,23 @@ def server_url() -> str:
 
 
 def create_test_database(server_url: str, suffix: str) -> str:
-    """Create a migrated PostGIS database for this test session; return its libpq URL."""
+    """Create a migrated PostGIS database for this test session; return its app-role URL.
+
+    Made as in production: the superuser creates it for the owner role with PostGIS, the owner
+    migrates it, and the migration grants the app role (``owner_url`` gives the owner's URL).
+    """
     from gis.migrate import upgrade
 
+    roles = database_roles(server_url)
     name = f"{TEST_DB_PREFIX}{os.getpid()}_{suffix}"
     with psycopg.connect(_with_database(server_url, "postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}" OWNER "{roles.owner}"')
     url = _with_database(server_url, name)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    upgrade(url)
-    return url
+    upgrade(owner_url(url), app_role=roles.app)
+    return app_url(url)
 
 
 def drop_test_database(server_url: str, url: str) -> None:
@@ -114,7 +188,7 @@ def demo_database_url(server_url: str) -> Iterator[str]:
     from data.demo import load_demo
 
     url = create_test_database(server_url, "demo")
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(owner_url(url)) as conn:  # as `gridgov demo` loads it
         load_demo(conn, households=TEST_CITY_HOUSEHOLDS)
         conn.commit()
     yield url

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import SessionDep
 from gis.db import server_versions
-from gis.migrate import script_heads
+from gis.migrate import script_head
 
 router = APIRouter(tags=["health"])
 
@@ -36,7 +36,7 @@ def health(session: SessionDep) -> Health | JSONResponse:
         body = Health(status="unavailable", database=False)
         return JSONResponse(body.model_dump(), status_code=503)
     revision = versions["revision"]
-    current = revision is not None and set(revision.split(",")) == script_heads()
+    current = revision == script_head()
     return Health(
         status="ok" if current else "degraded",
         database=True,

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.migrate import script_heads
+from gis.migrate import script_head
 
 
 def test_health_reports_database_versions_and_schema(
@@ -19,8 +20,27 @@ def test_health_reports_database_versions_and_schema(
     assert body["database"] is True
     assert body["postgis"] == postgis
     assert body["postgres"] == db_session.execute(text("SHOW server_version")).scalar_one()
-    assert set(body["schema_revision"].split(",")) == script_heads()
+    assert body["schema_revision"] == script_head()  # one line: one revision, no commas
+    assert body["schema_current"] is True
     assert body["status"] == "ok"
+
+
+def test_health_reads_the_migration_scripts_once_per_process(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reading and compiling every migration on each probe made the health check the most
+    # expensive read of the API; the head is read once and kept.
+    from alembic.script import ScriptDirectory
+
+    client.get("/api/v1/health")
+
+    def _no_rereading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the migration scripts were read again")
+
+    monkeypatch.setattr(ScriptDirectory, "from_config", _no_rereading)
+    again = client.get("/api/v1/health")
+    assert again.status_code == 200
+    assert again.json()["schema_revision"] == script_head()
 
 
 def test_unknown_api_path_is_problem_json(client: TestClient) -> None:

@@ -21,7 +21,7 @@ from gis.db import get_session
 from gis.errors import InvalidInput
 from gis.scope import Viewer
 from gis.settings import normalise_database_url
-from tests.conftest import create_test_database, drop_test_database
+from tests.conftest import create_test_database, drop_test_database, owner_url
 
 PLANNER = Viewer("planner_api", "planner", "620881")
 OPEN = ("reported", "registered", "dispatched", "in_progress", "handled")
@@ -441,7 +441,7 @@ def concurrency_engine(server_url: str) -> Iterator[Engine]:
     from data.demo import load_demo
 
     url = create_test_database(server_url, "plan_concurrency")
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(owner_url(url)) as conn:
         load_demo(conn, households=3_000)
         conn.commit()
     engine = create_engine(normalise_database_url(url), poolclass=pool.NullPool)

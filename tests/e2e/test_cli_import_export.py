@@ -12,7 +12,7 @@ import pandas as pd
 import psycopg
 import pytest
 
-from tests.conftest import create_test_database, drop_test_database
+from tests.conftest import create_test_database, drop_test_database, owner_url
 
 ROOT = Path(__file__).resolve().parents[2]
 GRIDGOV = ROOT / ".venv" / "bin" / "gridgov"
@@ -23,7 +23,7 @@ def cli_db(server_url: str) -> Iterator[str]:
     from data.demo import load_demo
 
     url = create_test_database(server_url, "iocli")
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(owner_url(url)) as conn:
         load_demo(conn, households=400)
         conn.commit()
     yield url

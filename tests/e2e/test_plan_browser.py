@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 
 from gis.accounts import create_user
 from gis.settings import normalise_database_url
-from tests.conftest import LiveServer, create_test_database, drop_test_database, unavailable
+from tests.conftest import (
+    LiveServer,
+    create_test_database,
+    drop_test_database,
+    owner_url,
+    unavailable,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -39,7 +45,7 @@ def plan_server(server_url: str) -> Iterator[tuple[LiveServer, str]]:
     from data.demo import load_demo
 
     url = create_test_database(server_url, "plan_e2e")
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(owner_url(url)) as conn:
         load_demo(conn, households=3_000)
         conn.commit()
     engine = create_engine(normalise_database_url(url), poolclass=pool.NullPool)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, pool
 from sqlalchemy.orm import Session
 
 from gis.settings import normalise_database_url
-from tests.conftest import create_test_database, drop_test_database
+from tests.conftest import create_test_database, drop_test_database, owner_url
 
 # --- import/export (tests/gis/test_io_*.py) ---------------------------------------------------
 # A scratch database of its own: the round trips write every layer back, and a small city keeps
@@ -27,7 +27,7 @@ def io_database_url(server_url: str) -> Iterator[str]:
     from data.demo import load_demo
 
     url = create_test_database(server_url, "io")
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(owner_url(url)) as conn:
         load_demo(conn, households=IO_CITY_HOUSEHOLDS)
         conn.commit()
     yield url

@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
 import gis
-from gis.migrate import current_heads, downgrade, script_heads, upgrade
+from gis.migrate import (
+    MIGRATIONS,
+    current_heads,
+    downgrade,
+    plan_downgrade,
+    script_head,
+    script_heads,
+    upgrade,
+)
 from gis.models import Base
 from gis.settings import normalise_database_url
-from tests.conftest import create_test_database, drop_test_database
+from tests.conftest import create_test_database, drop_test_database, owner_url
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / ".venv" / "bin"
 
 TABLES = {
     "person",
@@ -50,6 +66,17 @@ def scratch_url(server_url: str) -> Iterator[str]:
     drop_test_database(server_url, url)
 
 
+def test_the_history_is_one_line() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(config)
+    assert len(scripts.get_heads()) == 1, scripts.get_heads()
+    assert script_heads() == {script_head()} == set(scripts.get_heads())
+    # Every revision lies below the head: nothing hangs on a branch of its own.
+    below_head = {rev.revision for rev in scripts.iterate_revisions(script_head(), "base")}
+    assert below_head == {rev.revision for rev in scripts.walk_revisions()}
+
+
 def _tables(url: str) -> set[str]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
@@ -59,16 +86,101 @@ def _tables(url: str) -> set[str]:
 
 
 def test_up_down_up(scratch_url: str) -> None:
-    assert current_heads(scratch_url) == script_heads()
+    owner = owner_url(scratch_url)
+    assert current_heads(owner) == {script_head()}
     assert _tables(scratch_url) >= TABLES
 
-    downgrade(scratch_url, "base")
-    assert current_heads(scratch_url) == set()
+    downgrade(owner, "base")
+    assert current_heads(owner) == set()
     assert _tables(scratch_url) == set()
 
-    upgrade(scratch_url)
-    assert current_heads(scratch_url) == script_heads()
+    upgrade(owner)
+    assert current_heads(owner) == {script_head()}
     assert _tables(scratch_url) >= TABLES
+
+
+def test_plain_alembic_upgrades_from_the_repository_root(scratch_url: str) -> None:
+    owner = owner_url(scratch_url)
+    downgrade(owner, "base")
+    env = {
+        **os.environ,
+        "GRIDGOV_MIGRATION_DATABASE_URL": owner,
+        "GRIDGOV_DATABASE_URL": scratch_url,
+    }
+    done = subprocess.run(
+        [str(BIN / "alembic"), "upgrade", "head"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert current_heads(owner) == {script_head()}
+    assert "granted the app role" in done.stderr
+    # The grants came with it: the app's URL reads and writes.
+    with psycopg.connect(scratch_url) as conn:
+        assert conn.execute("SELECT count(*) FROM area").fetchone() == (0,)
+        conn.execute("INSERT INTO person (name, district_code) VALUES ('迁移测试', '620881')")
+        conn.rollback()
+
+
+def test_planning_a_downgrade_lists_what_it_undoes_and_changes_nothing(scratch_url: str) -> None:
+    owner = owner_url(scratch_url)
+    plan = plan_downgrade(owner, "0008_area_stats")
+    assert [rev for rev, _ in plan.revisions] == [script_head(), "0010_building_stats"]
+    assert plan.revisions[1][1].startswith("Building statistics")
+    assert plan.tables == [("building_stats", 0)]
+    assert current_heads(owner) == {script_head()}
+    assert "building_stats" in _tables(scratch_url)
+
+
+def _gridgov(url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GRIDGOV_MIGRATION_DATABASE_URL": owner_url(url)}
+    env["GRIDGOV_DATABASE_URL"] = url
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [str(BIN / "gridgov"), *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_migrate_down_names_its_revision_says_what_it_drops_and_asks(scratch_url: str) -> None:
+    owner = owner_url(scratch_url)
+    with psycopg.connect(owner) as conn:
+        conn.execute("INSERT INTO holiday (day, name) VALUES ('2026-10-01', '国庆节')")
+        conn.commit()
+
+    missing = _gridgov(scratch_url, "migrate", "--down")
+    assert missing.returncode == 2
+    assert "requires an argument" in missing.stderr
+
+    refused = _gridgov(scratch_url, "migrate", "--down", "0001_foundation", stdin="n\n")
+    assert refused.returncode == 1
+    assert "undoes 9 revisions" in refused.stdout
+    assert all(rev in refused.stdout for rev in (script_head(), "0002_security", "0004_incidents"))
+    assert "holiday (1 rows)" in refused.stdout
+    assert "audit_log (0 rows)" in refused.stdout
+    assert "  area (" not in refused.stdout  # 0001_foundation's tables stay
+    assert current_heads(owner) == {script_head()}  # nothing was done
+    assert "holiday" in _tables(scratch_url)
+
+    done = _gridgov(scratch_url, "migrate", "--down", "0001_foundation", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert current_heads(owner) == {"0001_foundation"}
+    assert "holiday" not in _tables(scratch_url)
+    assert "area" in _tables(scratch_url)
+
+    again = _gridgov(scratch_url, "migrate")
+    assert again.returncode == 0, again.stderr
+    assert current_heads(owner) == {script_head()}
 
 
 def test_models_match_the_migrated_schema(empty_database_url: str) -> None:
