@@ -1,11 +1,14 @@
 FROM python:3.11-slim-bookworm
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# The pinned, hashed dependencies first (a layer that changes only with the lock).
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
+COPY pyproject.toml README.md alembic.ini ./
 COPY gis gis
 COPY api api
 COPY web web
 COPY data data
 COPY gridgov gridgov
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . && pip check
 EXPOSE 8000
 CMD ["gridgov", "serve"]

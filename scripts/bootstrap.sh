@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything gridgov needs on this machine, idempotently and quickly the second time:
-#   system packages (apt-get, only what is missing) → .venv with gridgov installed →
+#   system packages (apt-get, only what is missing) → .venv from requirements.lock + gridgov →
 #   embedded PostGIS started (unless GRIDGOV_DATABASE_URL is set) → schema migrated → demo city.
 # Usage: scripts/bootstrap.sh run|test   ("test" also installs gdal-bin and chromium)
 set -euo pipefail
@@ -55,13 +55,18 @@ if [ "$purpose" = "test" ]; then
 fi
 
 # --- Python environment ------------------------------------------------------------------------
+# Every dependency comes pinned, with hashes, from requirements.lock (`make lock` writes it from
+# pyproject.toml's ranges); gridgov itself is then installed without resolving anything.
 [ -x "$venv/bin/python" ] || { say "creating $venv"; "$python" -m venv "$venv"; }
 stamp="$venv/.gridgov-installed"
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing gridgov and its dependencies into $venv"
-    "$venv/bin/python" -m pip install -q --upgrade pip
-    "$venv/bin/python" -m pip install -q -e '.[dev]'
+    say "installing the locked dependencies (requirements.lock) and gridgov into $venv"
+    "$venv/bin/python" -m pip install -q --require-hashes -r requirements.lock
+    "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
+    "$venv/bin/python" -m pip check >/dev/null || die "requirements.lock does not satisfy pyproject.toml:
+$("$venv/bin/python" -m pip check)
+Run 'make lock' to update the lock, then run this again."
     echo "$want" > "$stamp"
 fi
 

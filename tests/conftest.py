@@ -46,6 +46,27 @@ TEST_DB_PREFIX = "gridgov_test_"
 TEST_CITY_HOUSEHOLDS = 20_000
 
 
+# The fast lane (`make check`: -m "not slow and not browser and not gdal") leaves these out;
+# `make test` (CI) runs everything. Modules here start clusters, replicas, fresh databases or
+# subprocesses and take minutes; a test that asks for the `browser` fixture is a browser test.
+SLOW_MODULES = {
+    "tests/gis/test_pgcluster.py",
+    "tests/gis/test_read_replica.py",
+    "tests/gis/test_migrations.py",
+    "tests/e2e/test_cli_import_export.py",
+    "tests/api/test_schemathesis.py",
+}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+        if item.path.relative_to(ROOT).as_posix() in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 def unavailable(reason: str) -> None:
     """Skip locally, fail in CI: CI must never pass by skipping real infrastructure."""
     if IN_CI:
@@ -199,6 +220,16 @@ def demo_database_url(server_url: str) -> Iterator[str]:
 def pg_conn(empty_database_url: str) -> Iterator[psycopg.Connection]:
     """A psycopg connection to the empty database, in a transaction rolled back afterwards."""
     with psycopg.connect(empty_database_url) as conn:
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+
+@pytest.fixture
+def owner_pg_conn(empty_database_url: str) -> Iterator[psycopg.Connection]:
+    """``pg_conn`` as the owner, for bulk loads (``gridgov demo`` loads as the owner too)."""
+    with psycopg.connect(owner_url(empty_database_url)) as conn:
         try:
             yield conn
         finally:

@@ -1,4 +1,4 @@
-"""Load a small demo city into PostGIS and check it in SQL (needs the ``pg_conn`` fixture).
+"""Load a small demo city into PostGIS and check it in SQL (as the owner, like `gridgov demo`).
 
 Every expectation is computed in SQL from the loaded rows; nothing is hard-coded from the
 generator except the parameters passed to it.
@@ -41,10 +41,12 @@ def _one(conn: psycopg.Connection[Any], query: str, *params: object) -> Any:
 
 
 @pytest.fixture
-def demo(pg_conn: psycopg.Connection[Any]) -> tuple[psycopg.Connection[Any], dict[str, int]]:
-    counts = load_demo(pg_conn, households=HOUSEHOLDS, seed=11, as_of=AS_OF)
+def demo(
+    owner_pg_conn: psycopg.Connection[Any],
+) -> tuple[psycopg.Connection[Any], dict[str, int]]:
+    counts = load_demo(owner_pg_conn, households=HOUSEHOLDS, seed=11, as_of=AS_OF)
     assert counts is not None
-    return pg_conn, counts
+    return owner_pg_conn, counts
 
 
 def test_counts_match_tables(demo: tuple[psycopg.Connection[Any], dict[str, int]]) -> None:
@@ -282,10 +284,10 @@ def test_second_load_is_a_no_op(demo: tuple[psycopg.Connection[Any], dict[str, i
     assert after == before
 
 
-def test_refuses_foreign_areas(pg_conn: psycopg.Connection[Any]) -> None:
-    with pg_conn.cursor() as cur:
+def test_refuses_foreign_areas(owner_pg_conn: psycopg.Connection[Any]) -> None:
+    with owner_pg_conn.cursor() as cur:
         cur.execute("""INSERT INTO area (level, code, name, kind, district_code, geom)
                        VALUES ('district', '110105', '朝阳区', '区', '110105',
                                ST_Multi(ST_MakeEnvelope(116.4, 39.9, 116.5, 40.0, 4326)))""")
     with pytest.raises(ValueError, match="not the demo"):
-        load_demo(pg_conn, households=HOUSEHOLDS, seed=11, as_of=AS_OF)
+        load_demo(owner_pg_conn, households=HOUSEHOLDS, seed=11, as_of=AS_OF)
