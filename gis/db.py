@@ -15,7 +15,7 @@ from typing import Any
 
 from anyio import CancelScope, CapacityLimiter, fail_after, to_thread
 from anyio.lowlevel import RunVar
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, NullPool, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gis.pgcluster import APP_ROLE, OWNER_ROLE, ClusterError, EmbeddedCluster
@@ -245,3 +245,23 @@ def server_versions(session: Session) -> dict[str, str | None]:
             text("SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version")
         ).scalar_one()
     return {"postgres": row.postgres, "postgis": row.postgis, "revision": revision}
+
+
+@contextmanager
+def owner_session_scope() -> Iterator[Session]:
+    """:func:`session_scope` as the owner of the tables, for bulk loads (``gridgov import``).
+
+    A bulk load ends with a full statistics refresh that ``ANALYZE``s the fresh tables, which
+    only their owner may do; without it the refresh is planned blind and takes minutes.
+    """
+    engine = create_engine(normalise_database_url(migration_database_url()), poolclass=NullPool)
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+        engine.dispose()

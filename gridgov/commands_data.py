@@ -113,13 +113,13 @@ def import_command(
     ] = None,
 ) -> None:
     """Check a file (dry run) and with --apply load it atomically; re-imports update by code."""
-    from gis.db import DatabaseNotConfigured, session_scope
+    from gis.db import DatabaseNotConfigured, owner_session_scope
     from gis.io import importer, mapping
 
     try:
         explicit = mapping.load_mapping_file(mapping_file) if mapping_file else {}
         explicit.update(mapping.parse_map_options(map_ or []))
-        with session_scope() as session:
+        with owner_session_scope() as session:  # a bulk load: as the owner (docs/operations.md)
             prepared = importer.prepare(
                 session,
                 layer,

@@ -142,6 +142,11 @@ def owner_url(url: str) -> str:
     return _as_role(url, roles.owner, roles.owner_password)
 
 
+def app_role() -> str:
+    """The app role's name (what migrations of test databases grant to)."""
+    return database_roles(_server_url()).app
+
+
 def app_url(url: str) -> str:
     """The same test database, as the app role."""
     roles = database_roles(_server_url())

@@ -31,7 +31,12 @@ def cli_db(server_url: str) -> Iterator[str]:
 
 
 def gridgov(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GRIDGOV_DATABASE_URL": url, "COLUMNS": "200"}
+    env = {
+        **os.environ,
+        "GRIDGOV_DATABASE_URL": url,
+        "GRIDGOV_MIGRATION_DATABASE_URL": owner_url(url),  # imports load as the owner
+        "COLUMNS": "200",
+    }
     return subprocess.run(
         [str(GRIDGOV), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
     )

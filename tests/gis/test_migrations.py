@@ -30,7 +30,7 @@ from gis.migrate import (
 )
 from gis.models import Base
 from gis.settings import normalise_database_url
-from tests.conftest import create_test_database, drop_test_database, owner_url
+from tests.conftest import app_role, create_test_database, drop_test_database, owner_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
@@ -90,18 +90,18 @@ def test_up_down_up(scratch_url: str) -> None:
     assert current_heads(owner) == {script_head()}
     assert _tables(scratch_url) >= TABLES
 
-    downgrade(owner, "base")
+    downgrade(owner, "base", app_role=app_role())
     assert current_heads(owner) == set()
     assert _tables(scratch_url) == set()
 
-    upgrade(owner)
+    upgrade(owner, app_role=app_role())
     assert current_heads(owner) == {script_head()}
     assert _tables(scratch_url) >= TABLES
 
 
 def test_plain_alembic_upgrades_from_the_repository_root(scratch_url: str) -> None:
     owner = owner_url(scratch_url)
-    downgrade(owner, "base")
+    downgrade(owner, "base", app_role=app_role())
     env = {
         **os.environ,
         "GRIDGOV_MIGRATION_DATABASE_URL": owner,

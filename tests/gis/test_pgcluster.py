@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gis.pgcluster import EmbeddedCluster, find_bindir
+from gis.pgcluster import APP_ROLE, DATABASE, OWNER_ROLE, SUPERUSER, EmbeddedCluster, find_bindir
 from tests.conftest import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,6 +43,27 @@ def test_start_stop_restart_after_kill_9(tmp_path: Path) -> None:
         if IS_ROOT:
             owner = cluster.data_dir.stat().st_uid
             assert owner != 0, "as root the data directory must belong to the postgres user"
+        # Three roles: only initdb's is a superuser; the owner role owns the database; the app
+        # role connects with its own password (docs/operations.md).
+        roles = _query(
+            cluster,
+            "SELECT json_object_agg(rolname, rolsuper) FROM pg_roles WHERE rolname LIKE 'gridgov%'",
+        )
+        assert roles == {SUPERUSER: True, OWNER_ROLE: False, APP_ROLE: False}
+        assert (
+            _query(
+                cluster,
+                f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{DATABASE}'",
+            )
+            == OWNER_ROLE
+        )
+        with psycopg.connect(cluster.url(role=APP_ROLE), connect_timeout=5) as app:
+            assert app.execute("SELECT current_user").fetchone() == (APP_ROLE,)
+        for name in ("password", "owner.password", "app.password"):
+            assert (cluster.pg_dir / name).stat().st_mode & 0o077 == 0, name
+        # A table the superuser made (a cluster of an older version) goes to the owner on start.
+        with psycopg.connect(cluster.url(), autocommit=True) as superuser:
+            superuser.execute("CREATE TABLE made_by_superuser (id serial PRIMARY KEY)")
 
         # A crash: kill -9 the postmaster; its pid file stays behind.
         os.kill(state.pid, signal.SIGKILL)
@@ -56,6 +77,13 @@ def test_start_stop_restart_after_kill_9(tmp_path: Path) -> None:
         assert restarted.running and restarted.pid != state.pid
         assert restarted.port == port, "the port is remembered between runs"
         assert _query(cluster, "SELECT 1") == 1
+        assert (
+            _query(
+                cluster,
+                "SELECT tableowner FROM pg_tables WHERE tablename = 'made_by_superuser'",
+            )
+            == OWNER_ROLE
+        )
 
         assert cluster.stop() is True
         assert not cluster.status().running
