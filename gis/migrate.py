@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, pool, text
 
+from gis.db import migration_database_url
 from gis.settings import normalise_database_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -29,8 +30,6 @@ def alembic_config(url: str | None = None, app_role: str | None = None) -> Confi
     ``url`` defaults to the migration URL; ``app_role`` (default: the app URL's user) is the
     role gis/privileges.py grants to after migrating.
     """
-    from gis.db import migration_database_url
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["url"] = normalise_database_url(url or migration_database_url())
@@ -51,8 +50,6 @@ def downgrade(url: str | None, revision: str, app_role: str | None = None) -> No
 
 def current_heads(url: str | None = None) -> set[str]:
     """The revisions the database is at."""
-    from gis.db import migration_database_url
-
     engine = create_engine(
         normalise_database_url(url or migration_database_url()), poolclass=pool.NullPool
     )
@@ -98,8 +95,6 @@ def plan_downgrade(url: str | None, revision: str) -> DowngradePlan:
     PostgreSQL's DDL is transactional, so the plan is exact (it is what the downgrade does),
     and nothing changes. While it runs it holds the locks the downgrade takes.
     """
-    from gis.db import migration_database_url
-
     plan = DowngradePlan(target=revision)
 
     def note(*, step: Any, **_: Any) -> None:

@@ -125,6 +125,7 @@ def migrate(
 ) -> None:
     """Bring the schema up to date (Alembic, as the owner role), then grant the app role."""
     from alembic.util import CommandError
+    from sqlalchemy.exc import DBAPIError
 
     from gis import migrate as migrations
     from gis.db import DatabaseNotConfigured
@@ -137,6 +138,8 @@ def migrate(
         heads = migrations.current_heads()
     except (CommandError, DatabaseNotConfigured) as exc:
         raise _fail(str(exc)) from exc
+    except DBAPIError as exc:  # e.g. the app role named by GRIDGOV_DATABASE_URL does not exist
+        raise _fail(str(exc.orig).strip()) from exc
     console.print(f"schema at {', '.join(sorted(heads)) or 'base'}")
 
 
