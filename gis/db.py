@@ -217,9 +217,9 @@ def read_session_scope() -> Iterator[Session]:
 
 
 @contextmanager
-def session_scope() -> Iterator[Session]:
+def session_scope(maker: sessionmaker[Session] | None = None) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on error."""
-    session = get_sessionmaker()()
+    session = (maker or get_sessionmaker())()
     try:
         yield session
         session.commit()
@@ -255,13 +255,8 @@ def owner_session_scope() -> Iterator[Session]:
     only their owner may do; without it the refresh is planned blind and takes minutes.
     """
     engine = create_engine(normalise_database_url(migration_database_url()), poolclass=NullPool)
-    session = Session(engine, expire_on_commit=False)
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        with session_scope(sessionmaker(bind=engine, expire_on_commit=False)) as session:
+            yield session
     finally:
-        session.close()
         engine.dispose()

@@ -99,6 +99,14 @@ def test_up_down_up(scratch_url: str) -> None:
     assert _tables(scratch_url) >= TABLES
 
 
+def _run(
+    command: list[str], env: dict[str, str], stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=300
+    )
+
+
 def test_plain_alembic_upgrades_from_the_repository_root(scratch_url: str) -> None:
     owner = owner_url(scratch_url)
     downgrade(owner, "base", app_role=app_role())
@@ -107,15 +115,7 @@ def test_plain_alembic_upgrades_from_the_repository_root(scratch_url: str) -> No
         "GRIDGOV_MIGRATION_DATABASE_URL": owner,
         "GRIDGOV_DATABASE_URL": scratch_url,
     }
-    done = subprocess.run(
-        [str(BIN / "alembic"), "upgrade", "head"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = _run([str(BIN / "alembic"), "upgrade", "head"], env)
     assert done.returncode == 0, done.stderr
     assert current_heads(owner) == {script_head()}
     assert "granted the app role" in done.stderr
@@ -140,16 +140,7 @@ def _gridgov(url: str, *args: str, stdin: str = "") -> subprocess.CompletedProce
     env = {**os.environ, "GRIDGOV_MIGRATION_DATABASE_URL": owner_url(url)}
     env["GRIDGOV_DATABASE_URL"] = url
     env["COLUMNS"] = "200"
-    return subprocess.run(
-        [str(BIN / "gridgov"), *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return _run([str(BIN / "gridgov"), *args], env, stdin)
 
 
 def test_migrate_down_names_its_revision_says_what_it_drops_and_asks(scratch_url: str) -> None:
