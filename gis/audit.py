@@ -22,6 +22,9 @@ SIGN_IN = "auth.sign_in"
 SIGN_IN_FAILED = "auth.sign_in_failed"
 ACCOUNT_CHANGE = "account.change"
 API_CLIENT_CHANGE = "api_client.change"
+# A backup reads every person's data at once; a restore replaces a database with such a read.
+BACKUP_CREATE = "backup.create"
+BACKUP_RESTORE = "backup.restore"
 MAX_QUERY_ROWS = 10_000
 
 

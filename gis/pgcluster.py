@@ -88,6 +88,36 @@ def find_bindir() -> Path:
     return chosen[-1][1]
 
 
+def find_client_bindir(server_major: int) -> Path:
+    """Return the bin directory whose ``pg_dump``/``pg_restore`` suit a server of this version.
+
+    The same major version is preferred (its archives are what the server's own tools make);
+    a newer one also works, an older one cannot dump a newer server. ``GRIDGOV_PG_BINDIR``
+    overrides the search.
+    """
+    override = os.environ.get("GRIDGOV_PG_BINDIR")
+    if override:
+        path = Path(override)
+        if not (path / "pg_dump").exists():
+            raise ClusterError(f"GRIDGOV_PG_BINDIR={override} has no pg_dump")
+        return path
+    usable = sorted(
+        (int(bindir.parent.name), bindir)
+        for bindir in Path("/usr/lib/postgresql").glob("*/bin")
+        if bindir.parent.name.isdigit()
+        and int(bindir.parent.name) >= server_major
+        and (bindir / "pg_dump").exists()
+        and (bindir / "pg_restore").exists()
+    )
+    if not usable:
+        raise ClusterError(
+            f"pg_dump and pg_restore for PostgreSQL {server_major} or newer were not found under "
+            f"/usr/lib/postgresql (Debian/Ubuntu: apt-get install postgresql-client-{server_major})"
+            "; or set GRIDGOV_PG_BINDIR to their directory"
+        )
+    return usable[0][1]
+
+
 def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
