@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import psycopg
+import psycopg.errors
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -535,6 +536,65 @@ def _restore_list(listing: str) -> str:
     return "\n".join(kept) + "\n"
 
 
+def _pg_restore(bindir: Path, path: Path, key: BackupKey, target: str) -> None:
+    """``pg_restore`` the archive in ``path`` into ``target`` in one transaction, fed decrypted."""
+    env, dsn = _client_env_and_dsn(target)
+    listing = _run_fed([str(bindir / "pg_restore"), "--list"], path, key, env)
+    with tempfile.NamedTemporaryFile("w", suffix=".list") as restore_list:
+        restore_list.write(_restore_list(listing))
+        restore_list.flush()
+        _run_fed(
+            [
+                str(bindir / "pg_restore"),
+                "--no-owner",
+                "--no-privileges",
+                "--single-transaction",
+                "--exit-on-error",
+                "--no-password",
+                f"--use-list={restore_list.name}",
+                f"--dbname={dsn}",
+            ],
+            path,
+            key,
+            env,
+        )
+
+
+@contextlib.contextmanager
+def _extension_tables_writable(admin_target: str, target: str) -> Iterator[None]:
+    """Let the restoring role write the extensions' configuration tables while it restores.
+
+    pg_dump keeps the rows users added to tables such as PostGIS's ``spatial_ref_sys``; those
+    tables belong to whoever created the extension, so an owner that is not a superuser may
+    insert them only by this temporary grant.
+    """
+    role = make_url(normalise_database_url(target)).username
+    with psycopg.connect(admin_target, autocommit=True) as admin:
+        if admin.info.user == role:
+            yield
+            return
+        tables = [
+            sql.SQL("{}.{}").format(sql.Identifier(str(schema)), sql.Identifier(str(table)))
+            for schema, table in admin.execute(
+                "SELECT n.nspname, c.relname FROM pg_extension e"
+                " CROSS JOIN LATERAL unnest(e.extconfig) AS config(oid)"
+                " JOIN pg_class c ON c.oid = config.oid AND c.relkind = 'r'"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            ).fetchall()
+        ]
+        for table in tables:
+            admin.execute(
+                sql.SQL("GRANT INSERT ON {} TO {}").format(table, sql.Identifier(str(role)))
+            )
+        try:
+            yield
+        finally:
+            for table in tables:
+                admin.execute(
+                    sql.SQL("REVOKE INSERT ON {} FROM {}").format(table, sql.Identifier(str(role)))
+                )
+
+
 @dataclass(frozen=True)
 class RestoreResult:
     database: str
@@ -570,10 +630,10 @@ def _database_state(admin: psycopg.Connection[Any], name: str) -> tuple[bool, st
     return (row is not None, str(row[0]) if row else None)
 
 
-def _create_database(admin: psycopg.Connection[Any], name: str) -> None:
+def _create_database(admin: psycopg.Connection[Any], name: str, owner: str) -> None:
     admin.execute(
-        sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(
-            sql.Identifier(name)
+        sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0 ENCODING 'UTF8'").format(
+            sql.Identifier(name), sql.Identifier(owner)
         )
     )
 
@@ -582,22 +642,29 @@ def _drop_database(admin: psycopg.Connection[Any], name: str) -> None:
     admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _prepare_target(url: str, force: bool) -> tuple[str, bool]:
-    """Make sure the target database exists and is empty; return its name and whether it is new.
+def _prepare_target(
+    url: str, admin_url: str, force: bool, extensions: list[str]
+) -> tuple[str, bool]:
+    """Make sure the target database exists, is empty and has the extensions; return its name
+    and whether it was created here.
 
-    A database with tables is replaced only with ``force``; the restore runs as the database's
-    owner, so an existing database owned by another role is refused.
+    The restore runs as the database's owner (the role of ``url``): an existing database owned
+    by another role is refused, and one created here belongs to that role. ``admin_url``'s role
+    creates and drops the database and creates the extensions (PostGIS is not a trusted
+    extension: an owner that is not a superuser cannot create it). A database that holds tables
+    is replaced only with ``force``.
     """
     name = database_name(url)
-    if not name:
-        raise BackupError("the target database URL names no database")
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as admin:
-        me = str(_scalar(admin, "SELECT current_user"))
+    role = make_url(normalise_database_url(url)).username
+    if not name or not role:
+        raise BackupError("the target database URL must name its database and its user")
+    created = False
+    with psycopg.connect(with_database(admin_url, "postgres"), autocommit=True) as admin:
         exists, owner = _database_state(admin, name)
         if exists:
-            if owner != me:
+            if owner != role:
                 raise BackupError(
-                    f"database {name} belongs to {owner}: connect as its owner to restore into it"
+                    f"database {name} belongs to {owner}, not to {role}: restore as its owner"
                 )
             with psycopg.connect(with_database(url, name)) as conn:
                 tables = user_tables(conn)
@@ -609,59 +676,75 @@ def _prepare_target(url: str, force: bool) -> tuple[str, bool]:
                 )
             if tables:
                 _drop_database(admin, name)
-                _create_database(admin, name)
-                return name, True
-            return name, False
-        _create_database(admin, name)
-        return name, True
+                exists = False
+        if not exists:
+            try:
+                _create_database(admin, name, role)
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise BackupError(
+                    f"{admin.info.user} may not create database {name}: have an administrator "
+                    f"create it (owner {role}, with PostGIS) and restore into it, or run the "
+                    "restore with a role that may (docs/operations.md)"
+                ) from exc
+            created = True
+    try:
+        with psycopg.connect(with_database(admin_url, name), autocommit=True) as conn:
+            for extension in extensions:
+                try:
+                    conn.execute(
+                        sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(
+                            sql.Identifier(extension)
+                        )
+                    )
+                except psycopg.errors.InsufficientPrivilege as exc:
+                    raise BackupError(
+                        f"{conn.info.user} may not create the extension {extension} in {name}: "
+                        "have a superuser create it first (docs/operations.md)"
+                    ) from exc
+    except BaseException:
+        if created:
+            _drop_created(admin_url, name)
+        raise
+    return name, created
+
+
+def _drop_created(admin_url: str, name: str) -> None:
+    with psycopg.connect(with_database(admin_url, "postgres"), autocommit=True) as admin:
+        _drop_database(admin, name)
 
 
 def restore_backup(
-    path: Path, key: BackupKey, target_url: str, force: bool = False
+    path: Path,
+    key: BackupKey,
+    target_url: str,
+    force: bool = False,
+    admin_url: str | None = None,
 ) -> RestoreResult:
     """Restore ``path`` into the database at ``target_url``, created if it does not exist.
 
+    ``target_url`` connects as the role that will own everything restored; ``admin_url``, when
+    given, as a role that may create that database and PostGIS (the embedded cluster's
+    superuser), else the target's role does it.
+
     Order: authenticate the whole file (a wrong key or a damaged file writes nothing); prepare
-    the target (refusing a non-empty one unless ``force``); create the manifest's extensions;
+    the target (refusing a non-empty one unless ``force``) with the manifest's extensions;
     ``pg_restore --no-owner --no-privileges --single-transaction``; re-apply the application's
     grants; ``ANALYZE``; check every table's row count against the manifest.
     """
     from gis.migrate import apply_app_grants
 
     manifest = verify_backup(path, key)
-    name, created = _prepare_target(target_url, force)
+    admin = admin_url or target_url
+    name, created = _prepare_target(target_url, admin, force, list(manifest["extensions"]))
     target = with_database(target_url, name)
     try:
-        with psycopg.connect(target, autocommit=True) as conn:
-            for extension in manifest["extensions"]:
-                conn.execute(
-                    sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension))
-                )
+        with psycopg.connect(target) as conn:
             bindir = _bindir(conn)
-        env, dsn = _client_env_and_dsn(target)
-        listing = _run_fed([str(bindir / "pg_restore"), "--list"], path, key, env)
-        with tempfile.NamedTemporaryFile("w", suffix=".list") as restore_list:
-            restore_list.write(_restore_list(listing))
-            restore_list.flush()
-            _run_fed(
-                [
-                    str(bindir / "pg_restore"),
-                    "--no-owner",
-                    "--no-privileges",
-                    "--single-transaction",
-                    "--exit-on-error",
-                    "--no-password",
-                    f"--use-list={restore_list.name}",
-                    f"--dbname={dsn}",
-                ],
-                path,
-                key,
-                env,
-            )
+        with _extension_tables_writable(with_database(admin, name), target):
+            _pg_restore(bindir, path, key, target)
     except BaseException:
         if created:
-            with psycopg.connect(with_database(target_url, "postgres"), autocommit=True) as admin:
-                _drop_database(admin, name)
+            _drop_created(admin, name)
         raise
     with psycopg.connect(target) as conn:
         apply_app_grants(conn)

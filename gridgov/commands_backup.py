@@ -20,11 +20,8 @@ from gis.scope import Viewer
 # soft_wrap: file paths and key ids stay whole in cron logs, whatever the width.
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-backup_app = typer.Typer(
-    help="Encrypted backups of the database (pg_dump custom format, AES-256-GCM).",
-    no_args_is_help=False,
-    invoke_without_command=True,
-)
+# Its help is the docstring of backup() below, which runs when no subcommand is given.
+backup_app = typer.Typer(no_args_is_help=False, invoke_without_command=True)
 
 KEY_FILE_ENV = "GRIDGOV_BACKUP_KEY_FILE"
 KeyFileOption = Annotated[
@@ -109,7 +106,8 @@ def backup(
 ) -> None:
     """Back up the database into a new encrypted file only you can read (mode 0600).
 
-    Subcommands: `keygen` makes a key file, `verify` checks a backup without restoring it.
+    pg_dump custom format sealed with AES-256-GCM under your key file. Subcommands: `keygen`
+    makes a key file, `verify` checks a backup without restoring it.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -211,15 +209,23 @@ def restore(
     written; a database that holds tables is replaced only with --force.
     """
     from gis import audit
-    from gis.backup import restore_backup, with_database
+    from gis.backup import database_name, restore_backup, with_database
     from gis.migrate import script_heads
+    from gis.pgcluster import EmbeddedCluster
+    from gis.settings import get_settings
 
     _private_files()
     key = _key(key_file)
     url = _database_url()
     target = with_database(url, into) if into else url
+    settings = get_settings()
+    # The embedded cluster's superuser creates the database and PostGIS; on your own server the
+    # restoring role does, or an administrator has prepared the database (docs/operations.md).
+    admin = (
+        None if settings.database_url else EmbeddedCluster(settings.home).url(database_name(target))
+    )
     try:
-        result = restore_backup(path, key, target, force=force)
+        result = restore_backup(path, key, target, force=force, admin_url=admin)
         _audit(
             target,
             audit.BACKUP_RESTORE,

@@ -427,3 +427,56 @@ def test_file_changed_after_verification_commits_nothing(
         restore_backup(tampered, key, scratch_db)
     with psycopg.connect(scratch_db) as conn:
         assert user_tables(conn) == []
+
+
+@pytest.fixture
+def unprivileged_owner(server_url: str) -> Iterator[tuple[str, str]]:
+    """A login role that is neither superuser nor allowed to create databases, as in production."""
+    role = f"{TEST_DB_PREFIX}{os.getpid()}_owner"
+    password = "owner-password-for-the-test"
+    with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        admin.execute(f"CREATE ROLE \"{role}\" LOGIN NOSUPERUSER NOCREATEDB PASSWORD '{password}'")
+    yield role, password
+    with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as admin:
+        for (name,) in admin.execute(
+            "SELECT datname FROM pg_database WHERE pg_get_userbyid(datdba) = %s", (role,)
+        ).fetchall():
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_restore_as_an_owner_that_is_not_a_superuser(
+    small_backup: Path, key: BackupKey, scratch_db: str, unprivileged_owner: tuple[str, str]
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    role, password = unprivileged_owner
+    as_owner = (
+        make_url(scratch_db)
+        .set(username=role, password=password)
+        .render_as_string(hide_password=False)
+    )
+    # Alone it may neither create the database nor PostGIS: a clear refusal, nothing made.
+    with pytest.raises(BackupError, match="may not create database"):
+        restore_backup(small_backup, key, as_owner)
+
+    # An administrator's connection creates both; everything restored belongs to the owner.
+    result = restore_backup(small_backup, key, as_owner, admin_url=scratch_db)
+    assert result.row_counts == result.manifest["tables"]
+    assert result.postgis_version == result.manifest["postgis_version"]
+    with psycopg.connect(scratch_db) as conn:
+        owners = conn.execute(
+            "SELECT DISTINCT pg_get_userbyid(c.relowner) FROM pg_class c"
+            " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'S', 'v')"
+            " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid"
+            " AND d.deptype = 'e')"
+        ).fetchall()
+        database_owner = conn.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+        ).fetchone()
+    assert owners == [(role,)]
+    assert database_owner == (role,)
+    # Restoring as another role into the owner's database is refused.
+    with pytest.raises(BackupError, match=f"belongs to {role}"):
+        restore_backup(small_backup, key, scratch_db)
