@@ -137,7 +137,8 @@ def test_restore_drill(
     assert made.returncode == 0, made.stderr
     assert key_file.stat().st_mode & 0o777 == 0o600
 
-    before = table_row_counts(psycopg.connect(demo_database_url))
+    with psycopg.connect(demo_database_url) as conn:
+        before = table_row_counts(conn)
     assert before["public.household"] > 0 and before["public.incident"] > 0
 
     backed_up = _gridgov(
@@ -180,7 +181,8 @@ def test_restore_drill(
 
     # Every table has the rows it had at the backup; the copy's audit log has one more row:
     # the restore itself.
-    after = table_row_counts(psycopg.connect(scratch_db))
+    with psycopg.connect(scratch_db) as conn:
+        after = table_row_counts(conn)
     assert set(after) == set(before)
     assert {t: n for t, n in after.items() if t != "public.audit_log"} == {
         t: n for t, n in before.items() if t != "public.audit_log"
