@@ -77,6 +77,7 @@ _BACKUP_NAME = re.compile(
 _KEY_FILE_TAG = "gridgov-backup-key-v1"
 # pg_restore --list lines such as "2; 3079 16385 EXTENSION - postgis" and its COMMENT.
 _EXTENSION_ENTRY = re.compile(r"^\d+; \d+ \d+ (EXTENSION - |COMMENT - EXTENSION )")
+_TABLE_DATA_ENTRY = re.compile(r"^\d+; \d+ \d+ TABLE DATA (\S+) (\S+) ")
 
 
 class BackupError(GridgovError):
@@ -290,6 +291,41 @@ ORDER BY 1, 2
 """
 
 
+# The extensions' configuration tables (PostGIS's spatial_ref_sys): pg_dump keeps the rows that
+# match each one's condition (those users added), with whether the current role may insert.
+_EXTENSION_CONFIG_TABLES = """
+SELECT n.nspname, c.relname, coalesce(e.extcondition[config.i], ''),
+       has_table_privilege(c.oid, 'INSERT')
+FROM pg_extension e
+CROSS JOIN LATERAL unnest(e.extconfig) WITH ORDINALITY AS config(oid, i)
+JOIN pg_class c ON c.oid = config.oid AND c.relkind = 'r'
+JOIN pg_namespace n ON n.oid = c.relnamespace
+ORDER BY 1, 2
+"""
+
+
+def _extension_config_tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str, str, bool]]:
+    return [
+        (str(schema), str(table), str(condition), bool(writable))
+        for schema, table, condition, writable in conn.execute(_EXTENSION_CONFIG_TABLES)
+    ]
+
+
+def _extension_rows(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """How many rows of each extension configuration table pg_dump keeps."""
+    counts: dict[str, int] = {}
+    for schema, table, condition, _ in _extension_config_tables(conn):
+        # The condition is the extension's own SQL from the catalogue, e.g. "WHERE NOT (...)".
+        query = sql.SQL("SELECT count(*) FROM {}.{} {}").format(
+            sql.Identifier(schema),
+            sql.Identifier(table),
+            sql.SQL(condition),
+        )
+        row = conn.execute(query).fetchone()
+        counts[f"{schema}.{table}"] = int(row[0]) if row else 0
+    return counts
+
+
 def user_tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
     """Schema and name of every table that is not part of PostgreSQL or of an extension."""
     return [(str(s), str(t)) for s, t in conn.execute(_USER_TABLES).fetchall()]
@@ -338,6 +374,7 @@ def _manifest(conn: psycopg.Connection[Any]) -> dict[str, Any]:
         "schema_revision": _schema_revision(conn),
         "extensions": extensions,
         "tables": table_row_counts(conn),
+        "extension_rows": _extension_rows(conn),
     }
 
 
@@ -525,23 +562,29 @@ def _run_fed(command: list[str], path: Path, key: BackupKey, env: dict[str, str]
         return output.read().decode(errors="replace")
 
 
-def _restore_list(listing: str) -> str:
-    """pg_restore's table of contents without the extensions themselves.
+def _restore_list(listing: str, skip_data: set[str]) -> str:
+    """pg_restore's table of contents without the extensions themselves and ``skip_data``.
 
-    The restore creates the extensions the manifest names before pg_restore runs, as the
-    connecting role, so an owner that is not a superuser can restore into a database where an
-    administrator created PostGIS beforehand (``COMMENT ON EXTENSION`` would fail for him).
+    The restore creates the extensions the manifest names before pg_restore runs, so an owner
+    that is not a superuser can restore into a database where an administrator created PostGIS
+    beforehand (``COMMENT ON EXTENSION`` would fail for him). ``skip_data`` names tables
+    (``schema.table``) whose rows are left out.
     """
-    kept = [line for line in listing.splitlines() if not _EXTENSION_ENTRY.match(line)]
+    kept = []
+    for line in listing.splitlines():
+        data = _TABLE_DATA_ENTRY.match(line)
+        if _EXTENSION_ENTRY.match(line) or (data and f"{data[1]}.{data[2]}" in skip_data):
+            continue
+        kept.append(line)
     return "\n".join(kept) + "\n"
 
 
-def _pg_restore(bindir: Path, path: Path, key: BackupKey, target: str) -> None:
+def _pg_restore(bindir: Path, path: Path, key: BackupKey, target: str, skip_data: set[str]) -> None:
     """``pg_restore`` the archive in ``path`` into ``target`` in one transaction, fed decrypted."""
     env, dsn = _client_env_and_dsn(target)
     listing = _run_fed([str(bindir / "pg_restore"), "--list"], path, key, env)
     with tempfile.NamedTemporaryFile("w", suffix=".list") as restore_list:
-        restore_list.write(_restore_list(listing))
+        restore_list.write(_restore_list(listing, skip_data))
         restore_list.flush()
         _run_fed(
             [
@@ -561,37 +604,43 @@ def _pg_restore(bindir: Path, path: Path, key: BackupKey, target: str) -> None:
 
 
 @contextlib.contextmanager
-def _extension_tables_writable(admin_target: str, target: str) -> Iterator[None]:
+def _extension_tables_writable(
+    admin_target: str, target: str, manifest: dict[str, Any]
+) -> Iterator[set[str]]:
     """Let the restoring role write the extensions' configuration tables while it restores.
 
-    pg_dump keeps the rows users added to tables such as PostGIS's ``spatial_ref_sys``; those
-    tables belong to whoever created the extension, so an owner that is not a superuser may
-    insert them only by this temporary grant.
+    Those tables belong to whoever created the extension, so an owner that is not a superuser
+    may write the rows users added (kept by pg_dump) only by a grant, which an administrator's
+    connection gives for the restore and takes back after. Yields the tables whose (empty) data
+    the restore must skip because it could not be made writable; refuses when such a table has
+    rows in the backup.
     """
-    role = make_url(normalise_database_url(target)).username
-    with psycopg.connect(admin_target, autocommit=True) as admin:
-        if admin.info.user == role:
-            yield
-            return
-        tables = [
-            sql.SQL("{}.{}").format(sql.Identifier(str(schema)), sql.Identifier(str(table)))
-            for schema, table in admin.execute(
-                "SELECT n.nspname, c.relname FROM pg_extension e"
-                " CROSS JOIN LATERAL unnest(e.extconfig) AS config(oid)"
-                " JOIN pg_class c ON c.oid = config.oid AND c.relkind = 'r'"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace"
-            ).fetchall()
+    role = str(make_url(normalise_database_url(target)).username)
+    with psycopg.connect(target) as conn:
+        closed = [
+            f"{schema}.{table}"
+            for schema, table, _, writable in _extension_config_tables(conn)
+            if not writable
         ]
+    with psycopg.connect(admin_target, autocommit=True) as admin:
+        grantable = [] if admin.info.user == role else closed
+        tables = [sql.SQL(".").join(map(sql.Identifier, t.split(".", 1))) for t in grantable]
         for table in tables:
-            admin.execute(
-                sql.SQL("GRANT INSERT ON {} TO {}").format(table, sql.Identifier(str(role)))
-            )
+            admin.execute(sql.SQL("GRANT INSERT ON {} TO {}").format(table, sql.Identifier(role)))
         try:
-            yield
+            skip = set(closed) - set(grantable)
+            lost = {t: manifest["extension_rows"].get(t, 0) for t in skip}
+            if any(lost.values()):
+                raise BackupError(
+                    f"the backup holds rows users added to {', '.join(sorted(lost))}, which "
+                    f"{role} may not write: have a superuser run GRANT INSERT on them to {role} "
+                    "for the restore (docs/operations.md)"
+                )
+            yield skip
         finally:
             for table in tables:
                 admin.execute(
-                    sql.SQL("REVOKE INSERT ON {} FROM {}").format(table, sql.Identifier(str(role)))
+                    sql.SQL("REVOKE INSERT ON {} FROM {}").format(table, sql.Identifier(role))
                 )
 
 
@@ -740,8 +789,8 @@ def restore_backup(
     try:
         with psycopg.connect(target) as conn:
             bindir = _bindir(conn)
-        with _extension_tables_writable(with_database(admin, name), target):
-            _pg_restore(bindir, path, key, target)
+        with _extension_tables_writable(with_database(admin, name), target, manifest) as skip:
+            _pg_restore(bindir, path, key, target, skip)
     except BaseException:
         if created:
             _drop_created(admin, name)

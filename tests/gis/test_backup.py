@@ -482,3 +482,65 @@ def test_restore_as_an_owner_that_is_not_a_superuser(
     # Restoring as another role into the owner's database is refused.
     with pytest.raises(BackupError, match=f"belongs to {role}"):
         restore_backup(small_backup, key, scratch_db)
+
+
+@pytest.fixture
+def custom_srs_backup(server_url: str, key: BackupKey, tmp_path: Path) -> Iterator[Path]:
+    """A backup of a small database that added its own coordinate system to spatial_ref_sys."""
+    url = with_database(server_url, _scratch_name("srs_source"))
+    drop_test_database(server_url, url)
+    with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{url.rpartition("/")[2]}"')
+    try:
+        with psycopg.connect(url) as conn:
+            conn.execute("CREATE EXTENSION postgis")
+            conn.execute(
+                "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext, proj4text)"
+                " VALUES (990001, 'gridgov', 990001, '', '+proj=longlat +datum=WGS84 +no_defs')"
+            )
+            conn.execute("CREATE TABLE place (id int PRIMARY KEY, geom geometry(Point, 990001))")
+            conn.execute(
+                "INSERT INTO place VALUES (1, ST_SetSRID(ST_MakePoint(106.6, 35.2), 990001))"
+            )
+            conn.commit()
+        yield create_backup(url, key, tmp_path / "srs.gridgov-backup").path
+    finally:
+        drop_test_database(server_url, url)
+
+
+def test_rows_users_added_to_postgis_tables_come_back(
+    custom_srs_backup: Path,
+    key: BackupKey,
+    scratch_db: str,
+    server_url: str,
+    unprivileged_owner: tuple[str, str],
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    role, password = unprivileged_owner
+    as_owner = (
+        make_url(scratch_db)
+        .set(username=role, password=password)
+        .render_as_string(hide_password=False)
+    )
+    assert verify_backup(custom_srs_backup, key)["extension_rows"] == {"public.spatial_ref_sys": 1}
+    # Prepared by an administrator, restored by the owner alone: it may not write the row.
+    name = scratch_db.rpartition("/")[2]
+    with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" OWNER "{role}"')
+    with psycopg.connect(scratch_db, autocommit=True) as admin:
+        admin.execute("CREATE EXTENSION postgis")
+    with pytest.raises(BackupError, match=r"rows users added to public\.spatial_ref_sys"):
+        restore_backup(custom_srs_backup, key, as_owner)
+    with psycopg.connect(scratch_db) as conn:
+        assert user_tables(conn) == []
+
+    # With the administrator's connection the row comes back, and the grant is taken back.
+    restore_backup(custom_srs_backup, key, as_owner, admin_url=scratch_db)
+    with psycopg.connect(scratch_db) as conn:
+        assert conn.execute(
+            "SELECT ST_SRID(geom), proj4text FROM place JOIN spatial_ref_sys ON srid = 990001"
+        ).fetchall() == [(990001, "+proj=longlat +datum=WGS84 +no_defs")]
+        assert conn.execute(
+            "SELECT has_table_privilege(%s, 'spatial_ref_sys', 'INSERT')", (role,)
+        ).fetchone() == (False,)
