@@ -644,6 +644,20 @@ def _extension_tables_writable(
                 )
 
 
+def _grant_app(target: str, app_role: str) -> None:
+    """Give the app role its privileges on what was restored (gis/privileges.py owns them)."""
+    from sqlalchemy import create_engine, pool
+
+    from gis.privileges import grant_app_privileges
+
+    engine = create_engine(normalise_database_url(target), poolclass=pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            grant_app_privileges(connection, app_role)
+    finally:
+        engine.dispose()
+
+
 @dataclass(frozen=True)
 class RestoreResult:
     database: str
@@ -768,20 +782,20 @@ def restore_backup(
     target_url: str,
     force: bool = False,
     admin_url: str | None = None,
+    app_role: str | None = None,
 ) -> RestoreResult:
     """Restore ``path`` into the database at ``target_url``, created if it does not exist.
 
     ``target_url`` connects as the role that will own everything restored; ``admin_url``, when
     given, as a role that may create that database and PostGIS (the embedded cluster's
-    superuser), else the target's role does it.
+    superuser), else the target's role does it. ``app_role`` is the role the app connects as:
+    it gets its grants again, since the restore brings none from the source server.
 
     Order: authenticate the whole file (a wrong key or a damaged file writes nothing); prepare
     the target (refusing a non-empty one unless ``force``) with the manifest's extensions;
     ``pg_restore --no-owner --no-privileges --single-transaction``; re-apply the application's
     grants; ``ANALYZE``; check every table's row count against the manifest.
     """
-    from gis.migrate import apply_app_grants
-
     manifest = verify_backup(path, key)
     admin = admin_url or target_url
     name, created = _prepare_target(target_url, admin, force, list(manifest["extensions"]))
@@ -795,9 +809,8 @@ def restore_backup(
         if created:
             _drop_created(admin, name)
         raise
-    with psycopg.connect(target) as conn:
-        apply_app_grants(conn)
-        conn.commit()
+    if app_role and app_role != make_url(normalise_database_url(target)).username:
+        _grant_app(target, app_role)
     with psycopg.connect(target, autocommit=True) as conn:
         # A restored database has no planner statistics; the first map requests would pay.
         conn.execute("ANALYZE")

@@ -54,13 +54,28 @@ def _key(key_file: Path | None) -> Any:
     return load_key(key_file)
 
 
-def _database_url() -> str:
+def _owner_url() -> str:
+    """Backups and restores connect as the owner of the tables, as migrations do.
+
+    The app role may not read every sequence (pg_dump needs to) nor create tables.
+    """
+    from gis.db import DatabaseNotConfigured, migration_database_url
+
+    try:
+        return migration_database_url()
+    except DatabaseNotConfigured as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _app_role() -> str | None:
+    from sqlalchemy.engine import make_url
+
     from gis.db import DatabaseNotConfigured, database_url
 
     try:
-        return database_url()
-    except DatabaseNotConfigured as exc:
-        raise _fail(str(exc)) from exc
+        return make_url(database_url()).username
+    except DatabaseNotConfigured:
+        return None
 
 
 def _audit(url: str, action: str, target: str, detail: dict[str, Any]) -> None:
@@ -125,7 +140,7 @@ def backup(
     if out is not None and (directory is not None or keep is not None):
         raise _fail("--out names one file: it does not go with --dir or --keep")
     key = _key(key_file)
-    url = _database_url()
+    url = _owner_url()
     database = database_name(url)
     try:
         if out is None:
@@ -216,7 +231,7 @@ def restore(
 
     _private_files()
     key = _key(key_file)
-    url = _database_url()
+    url = _owner_url()
     target = with_database(url, into) if into else url
     settings = get_settings()
     # The embedded cluster's superuser creates the database and PostGIS; on your own server the
@@ -225,7 +240,9 @@ def restore(
         None if settings.database_url else EmbeddedCluster(settings.home).url(database_name(target))
     )
     try:
-        result = restore_backup(path, key, target, force=force, admin_url=admin)
+        result = restore_backup(
+            path, key, target, force=force, admin_url=admin, app_role=_app_role()
+        )
         _audit(
             target,
             audit.BACKUP_RESTORE,

@@ -36,7 +36,14 @@ from gis.backup import (
     verify_backup,
     with_database,
 )
-from tests.conftest import TEST_DB_PREFIX, LiveServer, drop_test_database
+from tests.conftest import (
+    TEST_DB_PREFIX,
+    LiveServer,
+    app_url,
+    database_roles,
+    drop_test_database,
+    owner_url,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 HEADER_SIZE = 54
@@ -75,14 +82,20 @@ def small_backup(
 ) -> Path:
     """A backup of the migrated, empty database: quick to make and to restore."""
     path = tmp_path_factory.mktemp("backups") / backup_file_name("empty")
-    create_backup(empty_database_url, key, path)
+    create_backup(owner_url(empty_database_url), key, path)
     return path
 
 
 # --- the drill ----------------------------------------------------------------------------------
 def _gridgov(*args: str, database_url: str, home: Path) -> subprocess.CompletedProcess[str]:
     """Run the real ``gridgov`` command line as an operator's cron job would, with umask 000."""
-    env = {**os.environ, "GRIDGOV_DATABASE_URL": database_url, "GRIDGOV_HOME": str(home)}
+    env = {
+        **os.environ,
+        # As deployed: the app's role, and the owner's for migrations, backups and restores.
+        "GRIDGOV_DATABASE_URL": database_url,
+        "GRIDGOV_MIGRATION_DATABASE_URL": owner_url(database_url),
+        "GRIDGOV_HOME": str(home),
+    }
     env.pop("GRIDGOV_BACKUP_KEY_FILE", None)
     return subprocess.run(
         [sys.executable, "-m", "gridgov", *args],
@@ -165,7 +178,13 @@ def test_restore_drill(
         ).fetchone()  # type: ignore[misc]
     assert (action, target) == ("backup.create", f"database:{demo_database_url.rpartition('/')[2]}")
 
+    # On a server of one's own the owner may not create databases or PostGIS: the
+    # administrator prepares the empty target (docs/operations.md).
     copy_name = scratch_db.rpartition("/")[2]
+    with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{copy_name}" OWNER "{database_roles(server_url).owner}"')
+    with psycopg.connect(scratch_db, autocommit=True) as admin:
+        admin.execute("CREATE EXTENSION postgis")
     restored = _gridgov(
         "restore",
         str(backup),
@@ -222,7 +241,8 @@ def _app_serves_the_copy(copy_url: str, source_url: str) -> None:
             " (SELECT count(*) FROM incident_transition t WHERE t.incident_id = i.id)"
             " FROM incident i ORDER BY i.id DESC LIMIT 1"
         ).fetchone()  # type: ignore[misc]
-    server = LiveServer(copy_url)
+    # As the app role: the restore brought no grants, so this works only if it re-applied them.
+    server = LiveServer(app_url(copy_url))
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             signed_in = client.post(
@@ -312,14 +332,14 @@ def test_files_are_private_whatever_the_umask(
     try:
         key_path = tmp_path / "k.key"
         generate_key_file(key_path)
-        result = create_backup(empty_database_url, key, tmp_path / "b.gridgov-backup")
+        result = create_backup(owner_url(empty_database_url), key, tmp_path / "b.gridgov-backup")
     finally:
         os.umask(previous)
     assert key_path.stat().st_mode & 0o777 == 0o600
     assert result.path.stat().st_mode & 0o777 == 0o600
     assert not list(tmp_path.glob(".*partial"))
     with pytest.raises(BackupError, match="never overwritten"):
-        create_backup(empty_database_url, key, result.path)
+        create_backup(owner_url(empty_database_url), key, result.path)
     with pytest.raises(BackupError, match="never overwritten"):
         generate_key_file(key_path)
 
@@ -418,7 +438,7 @@ def test_file_changed_after_verification_commits_nothing(
 
     # Small records, so pg_restore has run part of the archive when the bad record arrives.
     monkeypatch.setattr(gis.backup, "CHUNK_SIZE", 4096)
-    original = create_backup(empty_database_url, key, tmp_path / "small-records").path
+    original = create_backup(owner_url(empty_database_url), key, tmp_path / "small-records").path
     genuine = verify_backup(original, key)
     tampered = _flip(original, original.stat().st_size - 1, tmp_path / "swapped")
     monkeypatch.setattr(gis.backup, "verify_backup", lambda path, key: genuine)
