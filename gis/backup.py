@@ -21,8 +21,9 @@ sealed with the nonce ``n`` (11 bytes) followed by one byte that is 1 on the las
 otherwise (the STREAM construction, as in age and Tink), and the 54 header bytes as associated
 data: so records cannot be altered, dropped, re-ordered, or cut off at a record boundary, and the
 header cannot be swapped. Record 0 is the manifest (JSON: when, which database, the server and
-PostGIS versions, the schema revision, the extensions, and the row count of every table taken in
-the very snapshot that was dumped); the records after it, joined, are exactly the pg_dump archive.
+PostGIS versions, the schema revision, the extensions, and the row count of every table, and of
+the rows users added to the extensions' tables, taken in the very snapshot that was dumped); the
+records after it, joined, are exactly the pg_dump archive.
 
 Nothing here holds a whole dump in memory: pg_dump's output is sealed one chunk at a time, and a
 restore authenticates the whole file first (so a damaged file writes nothing), then streams it
@@ -724,6 +725,17 @@ def _prepare_target(
     created = False
     with psycopg.connect(with_database(admin_url, "postgres"), autocommit=True) as admin:
         exists, owner = _database_state(admin, name)
+        row = admin.execute(
+            "SELECT rolsuper OR (rolcreatedb AND pg_has_role(current_user, %s, 'MEMBER'))"
+            " FROM pg_roles WHERE rolname = current_user",
+            (role,),
+        ).fetchone()
+        may_create = bool(row and row[0])
+        refusal = (
+            f"{admin.info.user} may not create database {name}: have an administrator create "
+            f"it (owner {role}, with PostGIS) and restore into it, or run the restore with a "
+            "role that may (docs/operations.md)"
+        )
         if exists:
             if owner != role:
                 raise BackupError(
@@ -738,17 +750,15 @@ def _prepare_target(
                     "is lost, and connections to it are ended)"
                 )
             if tables:
+                # Checked first: dropping a database that cannot be made again loses it.
+                if not may_create:
+                    raise BackupError(refusal)
                 _drop_database(admin, name)
                 exists = False
         if not exists:
-            try:
-                _create_database(admin, name, role)
-            except psycopg.errors.InsufficientPrivilege as exc:
-                raise BackupError(
-                    f"{admin.info.user} may not create database {name}: have an administrator "
-                    f"create it (owner {role}, with PostGIS) and restore into it, or run the "
-                    "restore with a role that may (docs/operations.md)"
-                ) from exc
+            if not may_create:
+                raise BackupError(refusal)
+            _create_database(admin, name, role)
             created = True
     try:
         with psycopg.connect(with_database(admin_url, name), autocommit=True) as conn:

@@ -499,6 +499,11 @@ def test_restore_as_an_owner_that_is_not_a_superuser(
         ).fetchone()
     assert owners == [(role,)]
     assert database_owner == (role,)
+    # Replacing it needs a role that can make it again: refused before anything is dropped.
+    with pytest.raises(BackupError, match="may not create database"):
+        restore_backup(small_backup, key, as_owner, force=True)
+    with psycopg.connect(scratch_db) as conn:
+        assert len(user_tables(conn)) == len(result.manifest["tables"])
     # Restoring as another role into the owner's database is refused.
     with pytest.raises(BackupError, match=f"belongs to {role}"):
         restore_backup(small_backup, key, scratch_db)
