@@ -22,7 +22,6 @@ from anyio import to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
@@ -199,15 +198,12 @@ def refuse_demo_accounts_in_production(settings: Settings) -> None:
     """In production, refuse to start while any demo account exists."""
     if settings.environment != "production":
         return
+    from gis.accounts import count_demo_accounts
     from gis.db import get_engine
 
     try:
         with get_engine().connect() as conn:
-            has_table = conn.execute(text("SELECT to_regclass('app_user') IS NOT NULL")).scalar()
-            demo = (
-                has_table
-                and conn.execute(text("SELECT count(*) FROM app_user WHERE is_demo")).scalar_one()
-            )
+            demo = count_demo_accounts(conn)
     except Exception as exc:
         raise UnsafeProductionSetup(
             f"production start-up cannot check for demo accounts: {exc.__class__.__name__}; "

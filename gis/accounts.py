@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import Connection, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from gis.errors import Conflict, InvalidInput, NotFound
@@ -251,6 +251,23 @@ def has_demo_accounts(session: Session) -> bool:
     return session.scalar(select(AppUser.id).where(AppUser.is_demo).limit(1)) is not None
 
 
+def count_demo_accounts(conn: Connection) -> int:
+    """How many demo accounts exist (0 when the schema is not migrated yet).
+
+    Takes a connection rather than a session: the production start-up check runs before any
+    request session exists.
+    """
+    if not conn.execute(text("SELECT to_regclass('app_user') IS NOT NULL")).scalar():
+        return 0
+    return int(conn.execute(select(func.count()).where(AppUser.is_demo)).scalar_one())
+
+
+def purge_demo_accounts(session: Session) -> list[str]:
+    """Delete every demo account; returns their usernames (the caller audits and commits)."""
+    deleted = session.scalars(delete(AppUser).where(AppUser.is_demo).returning(AppUser.username))
+    return sorted(deleted.all())
+
+
 # --- demo accounts ---------------------------------------------------------------------------
 
 DEMO_ROLE_LEVEL = {
@@ -352,6 +369,20 @@ def create_api_client(
     session.flush()
     session.refresh(client)
     return client, key
+
+
+def api_client_name(session: Session, key: str | None) -> str | None:
+    """The name of the active client holding ``key``, or None; a read only.
+
+    Unlike :func:`verify_api_key` it takes no row lock, so concurrent requests of one client do
+    not queue behind each other while their transactions run.
+    """
+    if not key or len(key) > 200 or not key.startswith(API_KEY_PREFIX):
+        return None
+    name = session.scalar(
+        select(ApiClient.name).where(ApiClient.key_digest == _digest(key), ApiClient.is_active)
+    )
+    return None if name is None else str(name)
 
 
 def verify_api_key(session: Session, key: str | None) -> ApiClient | None:

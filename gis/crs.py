@@ -170,6 +170,24 @@ _INVERSE_MAX_ITERATIONS = 30
 FloatArray = NDArray[np.float64]
 
 
+def gcj02_parameters() -> dict[str, object]:
+    """The constants of the GCJ-02 transform, for the browser's copy (``gcj02.js``).
+
+    The map pages hand these to their script, so the China rectangle and the ellipsoid exist
+    only here; the browser test runs the JavaScript on the same points as :func:`wgs84_to_gcj02`
+    and compares within 1e-9°.
+
+    >>> gcj02_parameters()["china"]
+    [73.66, 3.86, 135.05, 53.55]
+    """
+    return {
+        "a": _KRASOVSKY_A,
+        "ee": _KRASOVSKY_EE,
+        # west, south, east, north; the shift applies strictly inside (see in_china)
+        "china": [_CHINA_WEST, _CHINA_SOUTH, _CHINA_EAST, _CHINA_NORTH],
+    }
+
+
 def in_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
     """Whether the GCJ-02 shift applies at a point (the published bounding-box rule).
 

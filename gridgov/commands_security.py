@@ -179,13 +179,11 @@ def print_demo_accounts(created: list[tuple[str, str, str]], generated: str | No
 @user_app.command("purge-demo")
 def user_purge_demo() -> None:
     """Delete every demo account (production refuses to start while any exists)."""
-    from sqlalchemy import text
-
-    from gis import audit
+    from gis import accounts, audit
     from gis.db import session_scope
 
     with session_scope() as session:
-        names = session.scalars(text("DELETE FROM app_user WHERE is_demo RETURNING username")).all()
+        names = accounts.purge_demo_accounts(session)
         for name in names:
             audit.record(
                 session,

@@ -26,6 +26,7 @@ from folium.template import Template
 from markupsafe import escape
 from sqlalchemy.orm import Session
 
+from gis.crs import gcj02_parameters
 from gis.db import get_session
 from gis.scope import ANONYMOUS, Viewer
 from gis.settings import Settings, get_settings
@@ -221,6 +222,7 @@ class Page:
             "groups": {key: group.get_name() for key, group in self.groups.items()},
             "services": self.services,
             "basemap": self.basemap.as_config(),
+            "gcj02": gcj02_parameters(),
             "viewer": {
                 "role": self.viewer.role,
                 "scope": self.viewer.scope_code,

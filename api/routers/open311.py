@@ -8,7 +8,6 @@ Errors are the standard's error arrays. Only public fields leave this surface.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -18,14 +17,12 @@ from typing import Any
 from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
 
 from api.deps import SessionDep
 from api.security import ViewerDep
-from gis.accounts import API_KEY_PREFIX, verify_api_key
+from gis.accounts import api_client_name, verify_api_key
 from gis.crs import parse_crs
 from gis.errors import Conflict, Forbidden, GridgovError, InvalidInput, NotFound
-from gis.models_security import ApiClient
 from gis.queries import incidents as q
 from gis.queries.spatial_params import point_to_wgs84
 from gis.workcalendar import CST
@@ -412,16 +409,10 @@ def _require_key(session: SessionDep, form: Mapping[str, str]) -> str:
     taken first, would queue every request of one client behind the previous one until it
     commits. :func:`_stamp_key` calls it just before the commit instead.
     """
-    key = form.get("api_key")
-    name = None
-    if key and len(key) <= 200 and key.startswith(API_KEY_PREFIX):
-        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
-        name = session.scalar(
-            select(ApiClient.name).where(ApiClient.key_digest == digest, ApiClient.is_active)
-        )
+    name = api_client_name(session, form.get("api_key"))
     if name is None:
         raise Open311Error(403, "a valid api_key is required to submit")
-    return str(name)
+    return name
 
 
 def _stamp_key(session: SessionDep, form: Mapping[str, str]) -> None:

@@ -122,16 +122,25 @@ def next_sequences(session: Session, community_codes: list[str]) -> dict[str, in
     return {c: top.get(c, 0) + 1 for c in community_codes}
 
 
-def open_draft(
-    session: Session, viewer: Viewer, scope_code: str, title: str = "", revert_of: int | None = None
-) -> Draft:
-    require_editor(viewer, scope_code)
+def _base(session: Session, scope_code: str) -> dict[str, Any]:
     communities = _scope_communities(session, scope_code)
-    base = {
+    return {
         "communities": communities,
         "grids": current_grids(session, list(communities)),
         "next_seq": next_sequences(session, list(communities)),
     }
+
+
+def unsaved_draft(session: Session, scope_code: str) -> Draft:
+    """A draft of the current grids that is not stored (id 0): for checks that write nothing."""
+    return Draft(0, scope_code, "", "draft", _base(session, scope_code), 0, "", [])
+
+
+def open_draft(
+    session: Session, viewer: Viewer, scope_code: str, title: str = "", revert_of: int | None = None
+) -> Draft:
+    require_editor(viewer, scope_code)
+    base = _base(session, scope_code)
     new_id = session.execute(
         text(
             """
@@ -224,6 +233,7 @@ def base_state(session: Session, draft: Draft) -> DraftState:
         next_seq=dict(draft.base["next_seq"]),
     )
     state.original = {code: grid.geom for code, grid in state.grids.items()}
+    state.original_attrs = {code: (grid.name, grid.kind) for code, grid in state.grids.items()}
     for community in state.communities:
         ops.node(state, community)
     return state

@@ -60,11 +60,15 @@ class DraftState:
     touched: dict[str, set[str]] = field(default_factory=dict)
     # Geometry of each base grid as the draft started (to tell changed grids from unchanged).
     original: dict[str, BaseGeometry] = field(default_factory=dict)
+    # Name and kind of each base grid as the draft started (a renamed grid is a new version too).
+    original_attrs: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def changed(self, code: str) -> bool:
         """Whether a grid differs from the version the draft started from."""
         grid = self.grids.get(code)
         if grid is None or grid.base_code is None or code not in self.original:
+            return True
+        if self.original_attrs.get(code, (grid.name, grid.kind)) != (grid.name, grid.kind):
             return True
         # Noding inserts a neighbour's new vertex into an edge, rounded a fraction of a millimetre
         # off it; that is not a change worth a new version.
@@ -360,7 +364,8 @@ def replace(
             kind = props.get("kind") or GRID_KINDS[0]
         elif code in current:
             old = state.grids[code]
-            base, name, kind = old.base_code, _name(props.get("name"), old.name), old.kind
+            base, name = old.base_code, _name(props.get("name"), old.name)
+            kind = props.get("kind") or old.kind
         elif code in allowed:
             # A revert brings back a grid the reverted changeset retired, under its own code.
             base, name, kind = None, _name(props.get("name"), code), props.get("kind")

@@ -40,7 +40,7 @@ def run(
     progress: load.Progress | None = None,
 ) -> Report:
     """Load ``prepared`` (report must be ok) and audit it; the caller commits."""
-    changes = load.apply(session, prepared, progress)
+    changes = load.apply(session, prepared, progress, operator)
     audit.record(
         session,
         operator,

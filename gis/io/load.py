@@ -2,9 +2,12 @@
 
 Rows are matched to what is there by code (households by building, unit and room, residents by
 ID number, else by name within the household) and counted as inserted, updated or unchanged.
-Areas keep their history: a changed area gets a new version (the old one is closed) and whatever
-pointed at the old version (child areas, buildings, facilities, party organisations, member
-registrations) is repointed to the new one; incidents keep the versions they were reported in.
+Areas keep their history. Grids are written by the boundary editor's writer
+(:mod:`gis.boundaries.imports`): per community one committed changeset with the editor's
+validation, new versions, lineage, and buildings, open incidents and facilities re-pointed.
+A changed street or community gets a new version (the old one is closed) and whatever pointed at
+the old version (child areas, buildings, facilities, party organisations, member registrations)
+is repointed to the new one.
 Buildings, households and the point layers are updated in place.
 
 Functions here never commit. :func:`apply` catches a database refusal, and raises
@@ -20,11 +23,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from gis.boundaries import imports as boundary_imports
 from gis.errors import Conflict
 from gis.io.validate import AREA_LEVEL, Prepared
 from gis.queries.area_stats import refresh_area_stats
+from gis.scope import Viewer
 
 Progress = Callable[[int, int], None]
+MACHINE_OPERATOR = Viewer("cli", boundary_imports.MACHINE_OPERATOR_ROLE, None)
 BATCH = 500
 
 
@@ -37,7 +43,10 @@ def _counts() -> dict[str, int]:
 
 
 def apply(
-    session: Session, prepared: Prepared, progress: Progress | None = None
+    session: Session,
+    prepared: Prepared,
+    progress: Progress | None = None,
+    operator: Viewer = MACHINE_OPERATOR,
 ) -> dict[str, dict[str, int]]:
     """Write ``prepared`` (its report must be ok); returns counts per table."""
     if not prepared.report.ok:
@@ -46,7 +55,9 @@ def apply(
     tick = progress or (lambda done, total: None)
     try:
         with session.begin_nested():
-            if prepared.layer in AREA_LEVEL:
+            if prepared.layer == "grids":
+                changes = _grids(session, prepared, operator, total, tick)
+            elif prepared.layer in AREA_LEVEL:
                 changes = _areas(session, prepared, total, tick)
             else:
                 changes = LOADERS[prepared.layer](session, prepared.records, total, tick)
@@ -66,9 +77,25 @@ def apply(
     return changes
 
 
+def _grids(
+    session: Session, prepared: Prepared, operator: Viewer, total: int, tick: Progress
+) -> dict[str, dict[str, int]]:
+    """Grids go through the boundary editor's writer: changesets, lineage, re-pointing."""
+    written = boundary_imports.apply(
+        session, operator, prepared.records, f"gridgov import grids {prepared.report.file}"
+    )
+    prepared.report.notes.extend(
+        f"changeset {c['changeset_id']}: new versions of {', '.join(sorted(c['created']))}"
+        for c in written["changesets"]
+    )
+    tick(total, total)
+    return {"area": written["area"]}
+
+
 def _areas(
     session: Session, prepared: Prepared, total: int, tick: Progress
 ) -> dict[str, dict[str, int]]:
+    """Streets and communities (the boundary editor edits grids only): versioned in place."""
     level = AREA_LEVEL[prepared.layer]
     counts = _counts()
     for done, rec in enumerate(prepared.records, 1):

@@ -29,6 +29,8 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
 
+from gis.boundaries import imports
+from gis.boundaries.validation import ERROR
 from gis.identity import id_gender, is_valid_id_number, is_valid_mobile
 from gis.io.readers import SourceTable, unreadable_reason
 
@@ -392,7 +394,20 @@ def prepare_areas(
     _duplicates(report, [(r["row"], r["code"]) for r in records])
     if level != "district" and records:
         _check_area_parents(session, level, records, report)
+    if level == "grid" and records and report.ok:
+        _check_as_editor(session, records, report)
     return records
+
+
+def _check_as_editor(session: Session, records: list[dict[str, Any]], report: Report) -> None:
+    """The boundary editor's validation of each community's grids after the import."""
+    row_of = {r["code"]: r["row"] for r in records}
+    for finding in imports.check(session, records):
+        row = next((row_of[c] for c in finding.grids if c in row_of), 0)
+        if finding.severity == ERROR:
+            report.error(row, "geometry", finding.message)
+        else:
+            report.warn(row, "geometry", finding.message)
 
 
 def _derived_parent(level: str, code: str | None) -> str | None:

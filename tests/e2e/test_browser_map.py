@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -255,18 +256,43 @@ def test_clicking_a_grid_shows_its_statistics(
 
 
 def test_gcj02_in_the_browser_matches_python(browser: Any, live_server: LiveServer) -> None:
-    from web.gcj02 import wgs84_to_gcj02
+    """The browser's copy of the transform agrees with gis.crs on the same points (1e-9°),
+    including on both sides of every edge of the China rectangle, where copies with their own
+    rectangle used to disagree."""
+    from gis.crs import gcj02_parameters, wgs84_to_gcj02
 
+    west, south, east, north = gcj02_parameters()["china"]  # type: ignore[misc]
+    edges = [
+        (west - 1e-6, 35.0),
+        (west + 1e-6, 35.0),
+        (east - 1e-6, 35.0),
+        (east + 1e-6, 35.0),
+        (110.0, south - 1e-6),
+        (110.0, south + 1e-6),
+        (110.0, north - 1e-6),
+        (110.0, north + 1e-6),
+        (72.5, 40.0),  # inside the rectangle web/gcj02.py used, outside gis.crs's
+        (110.0, 1.0),
+    ]
+    rng = random.Random(13)
+    spread = [(rng.uniform(70.0, 140.0), rng.uniform(0.0, 56.0)) for _ in range(200)]
+    points = [(106.65, 35.22), (116.397, 39.909), (121.47, 31.23), (2.35, 48.85), *edges, *spread]
     watched = Watched(browser, live_server.url)
     try:
         page = watched.open("/command")
-        points = [(106.65, 35.22), (116.397, 39.909), (121.47, 31.23), (2.35, 48.85)]
         got = page.evaluate(
             "pts => pts.map(p => window.gridgov.gcj02.fromWgs84(p[0], p[1]))", points
         )
-        for (lon, lat), (glon, glat) in zip(points, got, strict=True):
-            want = wgs84_to_gcj02(lon, lat)
-            assert abs(glon - want[0]) < 1e-9 and abs(glat - want[1]) < 1e-9
+        want_x, want_y = wgs84_to_gcj02([p[0] for p in points], [p[1] for p in points])
+        far = [
+            (point, (gx, gy), (float(wx), float(wy)))
+            for point, (gx, gy), wx, wy in zip(points, got, want_x, want_y, strict=True)
+            if abs(gx - wx) >= 1e-9 or abs(gy - wy) >= 1e-9
+        ]
+        assert far == []
+        shifted = sum(1 for (x, y), (gx, gy) in zip(points, got, strict=True) if (x, y) != (gx, gy))
+        assert 0 < shifted < len(points)  # both sides of the rule were exercised
+        assert watched.errors == []
     finally:
         watched.close()
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -169,6 +171,60 @@ def test_api_keys_are_shown_once_and_stored_as_digests(db_session: Session) -> N
     accounts.revoke_api_client(db_session, "wechat-app")
     assert accounts.verify_api_key(db_session, key) is None
     assert [c.name for c in accounts.list_api_clients(db_session)] == ["wechat-app"]
+
+
+def test_api_client_name_is_a_read_only_lookup(db_session: Session) -> None:
+    _, key = accounts.create_api_client(db_session, "read-only-app")
+    assert accounts.api_client_name(db_session, key) == "read-only-app"
+    last_used = db_session.execute(
+        text("SELECT last_used_at FROM api_client WHERE name = 'read-only-app'")
+    ).scalar_one()
+    assert last_used is None  # no stamp, hence no row lock
+    for wrong in (None, "", "gg_" + "x" * 40, "x" * 500):
+        assert accounts.api_client_name(db_session, wrong) is None
+    accounts.revoke_api_client(db_session, "read-only-app")
+    assert accounts.api_client_name(db_session, key) is None
+
+
+def test_demo_accounts_are_counted_and_purged(db_session: Session) -> None:
+    db_session.execute(text("DELETE FROM app_user WHERE is_demo"))
+    accounts.create_user(db_session, "kept-account", "a-long-password", "admin", "620881")
+    db_session.execute(
+        text(
+            "INSERT INTO app_user (username, password_hash, role, scope_code, is_demo) VALUES "
+            "('demo_x', 'h', 'admin', '620881', true), "
+            "('demo_y', 'h', 'planner', '620881', true)"
+        )
+    )
+    assert accounts.count_demo_accounts(db_session.connection()) == 2
+    assert accounts.purge_demo_accounts(db_session) == ["demo_x", "demo_y"]
+    assert accounts.count_demo_accounts(db_session.connection()) == 0
+    assert accounts.get_account(db_session, "kept-account") is not None
+
+
+# Account and API-key data may be touched only by gis/accounts.py (its models and migrations
+# define the tables); everything else calls its functions.
+_ACCOUNT_TABLE_SQL = re.compile(
+    r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|regclass\(')\s*(?:app_user|api_client)\b", re.IGNORECASE
+)
+_ACCOUNT_MODELS = re.compile(r"\b(?:AppUser|ApiClient)\b")
+_ACCOUNT_OWNERS = {"gis/accounts.py", "gis/models.py", "gis/models_security.py"}
+
+
+def test_only_gis_accounts_touches_account_tables() -> None:
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for package in ("api", "web", "gridgov", "data", "gis"):
+        for path in sorted((root / package).rglob("*")):
+            relative = path.relative_to(root).as_posix()
+            if path.suffix not in {".py", ".sql"} or relative in _ACCOUNT_OWNERS:
+                continue
+            if relative.startswith(("gis/migrations/", "gis/sql/00")):
+                continue  # the schema itself
+            source = path.read_text(encoding="utf-8")
+            for pattern in (_ACCOUNT_TABLE_SQL, _ACCOUNT_MODELS):
+                offenders += [f"{relative}: {m.group(0)}" for m in pattern.finditer(source)]
+    assert offenders == [], "use gis.accounts instead of: " + "; ".join(offenders)
 
 
 def test_audit_log_is_append_only(db_session: Session) -> None:

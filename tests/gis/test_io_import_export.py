@@ -6,9 +6,12 @@ tests/gis/conftest.py); every test's writes are rolled back.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -18,6 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis import accounts
+from gis.boundaries import drafts
+from gis.boundaries import operations as ops
 from gis.crs import transform_arrays
 from gis.errors import Forbidden, InvalidInput
 from gis.io import export, importer
@@ -154,30 +159,196 @@ def test_changed_grid_gets_a_new_version_and_keeps_its_buildings(
 def test_new_grid_from_wkt_csv_in_gcj02_is_inserted_exactly(
     io_session: Session, tmp_path: Path
 ) -> None:
-    community = io_session.execute(
+    # A new grid must keep the community a partition (the editor's rule): it is carved out of
+    # an existing grid, which the same file reshapes around it.
+    grid = io_session.execute(
         text(
-            "SELECT code, ST_AsText(ST_PointOnSurface(geom)) AS p FROM area WHERE level = "
-            "'community' AND valid_to IS NULL ORDER BY code LIMIT 1"
+            "SELECT code, name, ST_AsText(geom) AS g, ST_AsText(c.center) AS p, c.radius "
+            "FROM area, ST_MaximumInscribedCircle(geom) AS c WHERE level = 'grid' "
+            "AND valid_to IS NULL ORDER BY code LIMIT 1"
         )
     ).one()
-    centre = shapely.from_wkt(community.p)
-    square = Polygon.from_bounds(centre.x - 1e-4, centre.y - 1e-4, centre.x + 1e-4, centre.y + 1e-4)
-    xs, ys = transform_arrays(*square.exterior.xy, "EPSG:4326", "gcj02")
-    shifted = Polygon(zip(xs, ys, strict=True))
+    centre, half = shapely.from_wkt(grid.p), grid.radius / 3
+    square = Polygon.from_bounds(centre.x - half, centre.y - half, centre.x + half, centre.y + half)
+    rest = shapely.from_wkt(grid.g).difference(square)
+
+    def in_gcj02(geom: shapely.Geometry) -> str:
+        return str(
+            shapely.transform(
+                geom,
+                lambda c: np.column_stack(transform_arrays(c[:, 0], c[:, 1], "EPSG:4326", "gcj02")),
+            ).wkt
+        )
+
+    new_code = grid.code[:12] + "099"
     path = tmp_path / "new.csv"
     pd.DataFrame(
-        {"网格编码": [community.code + "099"], "名称": ["新网格"], "wkt": [shifted.wkt]}
+        {
+            "网格编码": [new_code, grid.code],
+            "名称": ["新网格", grid.name],
+            "wkt": [in_gcj02(square), in_gcj02(rest)],
+        }
     ).to_csv(path, index=False)
     prepared = roundtrip(io_session, "grids", path, crs="gcj02")
-    assert prepared.report.changes["area"]["inserted"] == 1
+    assert prepared.report.changes["area"] == {"inserted": 1, "updated": 1, "unchanged": 0}
     distance = io_session.execute(
         text(
             "SELECT ST_HausdorffDistance(geom::geography::geometry, ST_GeomFromText(:w, 4326)) "
-            "FROM area WHERE code = :c"
+            "FROM area WHERE code = :c AND valid_to IS NULL"
         ),
-        {"w": square.wkt, "c": community.code + "099"},
+        {"w": square.wkt, "c": new_code},
     ).scalar_one()
     assert distance < 1e-8  # ~1 mm
+
+
+def _adjacent_grids_and_building(session: Session) -> Any:
+    """Two neighbouring grids of one community and the building of the first nearest the second."""
+    return session.execute(
+        text(
+            """
+            SELECT a.code AS source, b.code AS target, bl.code AS building, bl.id AS building_id,
+                   ST_AsGeoJSON(bl.geom) AS footprint, ST_AsText(bl.anchor) AS anchor
+            FROM area a JOIN area b ON b.parent_id = a.parent_id AND b.id <> a.id
+                 AND b.valid_to IS NULL AND b.level = 'grid'
+                 AND ST_Length(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom))) > 0
+            JOIN building bl ON bl.grid_id = a.id AND bl.valid_to IS NULL
+            WHERE a.level = 'grid' AND a.valid_to IS NULL
+            ORDER BY ST_Distance(bl.geom, b.geom), a.code, b.code LIMIT 1
+            """
+        )
+    ).one()
+
+
+def _moved_boundary(session: Session, pick: Any) -> dict[str, shapely.Geometry]:
+    """The two grids with the building moved across, shaped by the editor's own operation."""
+    draft = drafts.unsaved_draft(session, pick.source[:12])
+    base = drafts.base_state(session, draft)
+    footprint = shapely.geometry.shape(json.loads(pick.footprint))
+    after, _ = ops.transfer(base, pick.target, [(pick.building, footprint, pick.source)])
+    assert drafts.validate_state(session, draft, after).ok
+    return {code: after.grids[code].geom for code in (pick.source, pick.target)}
+
+
+def test_reimport_that_moves_a_boundary_records_lineage_and_repoints(
+    io_session: Session, tmp_path: Path
+) -> None:
+    pick = _adjacent_grids_and_building(io_session)
+    old_ids = dict(
+        io_session.execute(
+            text("SELECT code, id FROM area WHERE code = ANY(:c) AND valid_to IS NULL"),
+            {"c": [pick.source, pick.target]},
+        ).all()
+    )
+    incident = io_session.execute(
+        text(
+            "INSERT INTO incident (code, kind, category, description, source, geom, "
+            "district_code, grid_id, status) VALUES ('IMPORT-T1', 'component', '公用设施', 'd', "
+            "'public', ST_GeomFromText(:p, 4326), left(:g, 6), :gid, 'reported') RETURNING id"
+        ),
+        {"p": pick.anchor, "g": pick.source, "gid": old_ids[pick.source]},
+    ).scalar_one()
+    shapes = _moved_boundary(io_session, pick)
+    path = tmp_path / "moved.geojson"
+    names = dict(
+        io_session.execute(
+            text("SELECT code, name FROM area WHERE code = ANY(:c) AND valid_to IS NULL"),
+            {"c": list(shapes)},
+        ).all()
+    )
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"code": code, "name": names[code]},
+                        "geometry": shapely.geometry.mapping(geom),
+                    }
+                    for code, geom in shapes.items()
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    prepared = roundtrip(io_session, "grids", path)
+    assert prepared.report.changes["area"] == {"inserted": 0, "updated": 2, "unchanged": 0}
+
+    changeset = io_session.execute(
+        text(
+            "SELECT id, scope_code, status, reason FROM changeset WHERE status = 'committed' "
+            "ORDER BY id DESC LIMIT 1"
+        )
+    ).one()
+    assert changeset.scope_code == pick.source[:12]
+    assert changeset.reason == "gridgov import grids moved.geojson"
+    new_ids = dict(
+        io_session.execute(
+            text("SELECT code, id FROM area WHERE code = ANY(:c) AND valid_to IS NULL"),
+            {"c": list(shapes)},
+        ).all()
+    )
+    roles = io_session.execute(
+        text(
+            "SELECT role, array_agg(area_id ORDER BY area_id) FROM changeset_area "
+            "WHERE changeset_id = :i GROUP BY role"
+        ),
+        {"i": changeset.id},
+    ).all()
+    assert dict(roles) == {
+        "retired": sorted(old_ids.values()),
+        "created": sorted(new_ids.values()),
+    }
+    lineage = io_session.execute(
+        text(
+            "SELECT predecessor_id, successor_id, kind, buildings_moved FROM area_lineage "
+            "WHERE changeset_id = :i"
+        ),
+        {"i": changeset.id},
+    ).all()
+    across = [
+        row
+        for row in lineage
+        if (row.predecessor_id, row.successor_id) == (old_ids[pick.source], new_ids[pick.target])
+    ]
+    assert len(across) == 1 and across[0].buildings_moved >= 1
+    building_grid = io_session.execute(
+        text("SELECT grid_id FROM building WHERE id = :i"), {"i": pick.building_id}
+    ).scalar_one()
+    assert building_grid == new_ids[pick.target]
+    incident_grid = io_session.execute(
+        text("SELECT grid_id FROM incident WHERE id = :i"), {"i": incident}
+    ).scalar_one()
+    assert incident_grid == new_ids[pick.target]
+
+
+def test_reimport_refuses_what_the_editor_refuses(io_session: Session, tmp_path: Path) -> None:
+    # Growing one grid over its neighbour without shrinking the neighbour: an overlap.
+    pick = _adjacent_grids_and_building(io_session)
+    shapes = _moved_boundary(io_session, pick)
+    path = tmp_path / "overlap.geojson"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"code": pick.target, "name": "扩大"},
+                        "geometry": shapely.geometry.mapping(shapes[pick.target]),
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    before = counts(io_session)
+    report = importer.prepare(io_session, "grids", path).report
+    assert not report.ok
+    assert any(
+        i.row == 1 and i.field == "geometry" and "overlap" in i.message for i in report.errors
+    ), [i.message for i in report.errors]
+    assert counts(io_session) == before
 
 
 def test_households_round_trip_and_update_by_code(io_session: Session, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from datetime import timedelta
 from typing import Any
@@ -14,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.crs import gcj02_parameters
 from gis.settings import get_settings
 from web.basemaps import basemap
-from web.gcj02 import wgs84_to_gcj02
 
 PAGE_BUDGET = 500_000  # bytes, per the issue: every page under 500 KB whatever the city size
 ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
@@ -135,11 +134,10 @@ def test_basemaps() -> None:
     assert basemap("amap").frame == "gcj02" and basemap("osm").frame == "wgs84"
 
 
-def test_gcj02_shift_is_hundreds_of_metres_in_china() -> None:
-    lon, lat = wgs84_to_gcj02(106.65, 35.22)
-    east = (lon - 106.65) * 111_320 * math.cos(math.radians(35.22))
-    metres = math.hypot(east, (lat - 35.22) * 110_574)
-    assert 200 < metres < 700
+def test_pages_receive_the_gcj02_constants_from_gis_crs(page_client: TestClient) -> None:
+    # The browser's GCJ-02 copy has no constants of its own: each page hands over gis.crs's.
+    for path in ("/", "/command"):
+        assert _page_config(page_client.get(path).text)["gcj02"] == gcj02_parameters()
 
 
 def _page_config(html: str) -> dict[str, Any]:

@@ -101,6 +101,7 @@
     Object.keys(cfg.groups).forEach(function (key) { groups[key] = window[cfg.groups[key]]; });
     // Marker clusters and the heat layer need a maximum zoom; folium leaves it to the tiles.
     if (map.options.maxZoom === undefined) map.setMaxZoom(20);
+    gg.gcj02.configure(cfg.gcj02);
     gg.addBasemap(map, cfg.basemap);
     // No inline handlers (the app's CSP forbids them): forms never submit, print prints.
     document.querySelectorAll("form.gg-search, form.gg-filter-form").forEach(function (form) {
