@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
-SWAGGER = "/static/vendor/swagger-ui-dist@5.17.14"
+from web.assets import vendored_url
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,7 +20,7 @@ def api_docs() -> HTMLResponse:
     return get_swagger_ui_html(
         openapi_url="/openapi.json",
         title="gridgov API",
-        swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
-        swagger_css_url=f"{SWAGGER}/swagger-ui.css",
-        swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
+        swagger_js_url=vendored_url("swagger-ui-dist", "swagger-ui-bundle.js"),
+        swagger_css_url=vendored_url("swagger-ui-dist", "swagger-ui.css"),
+        swagger_favicon_url=vendored_url("swagger-ui-dist", "favicon-32x32.png"),
     )

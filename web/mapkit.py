@@ -30,7 +30,7 @@ from gis.crs import gcj02_parameters
 from gis.db import get_session
 from gis.scope import ANONYMOUS, Viewer
 from gis.settings import Settings, get_settings
-from web.assets import localise
+from web.assets import localise, vendored_url
 from web.basemaps import basemap
 from web.i18n import js_strings, t
 
@@ -107,13 +107,22 @@ def static_url(relative: str) -> str:
 
 # Leaflet plugins the page scripts use directly (folium adds Leaflet, controls and the tree).
 VENDOR_JS = (
-    ("leaflet.markercluster", "leaflet.markercluster@1.5.3/dist/leaflet.markercluster.js"),
-    ("leaflet.heat", "folium@0.20.0/leaflet_heat.min.js"),
-    ("leaflet.vectorgrid", "leaflet.vectorgrid@1.3.0/dist/Leaflet.VectorGrid.bundled.min.js"),
+    (
+        "leaflet.markercluster",
+        vendored_url("leaflet.markercluster", "dist/leaflet.markercluster.js"),
+    ),
+    ("leaflet.heat", vendored_url("leaflet.heat", "dist/leaflet-heat.js")),
+    (
+        "leaflet.vectorgrid",
+        vendored_url("leaflet.vectorgrid", "dist/Leaflet.VectorGrid.bundled.min.js"),
+    ),
 )
 VENDOR_CSS = (
-    ("markercluster", "leaflet.markercluster@1.5.3/dist/MarkerCluster.css"),
-    ("markercluster.default", "leaflet.markercluster@1.5.3/dist/MarkerCluster.Default.css"),
+    ("markercluster", vendored_url("leaflet.markercluster", "dist/MarkerCluster.css")),
+    (
+        "markercluster.default",
+        vendored_url("leaflet.markercluster", "dist/MarkerCluster.Default.css"),
+    ),
 )
 
 
@@ -134,13 +143,11 @@ class PageScript(JSCSSMixin, MacroElement):
         self.entry = entry
         # JSON inside <script>: escape "<" so no value can close the element.
         self.config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
-        self.default_js = [(name, f"/static/vendor/{path}") for name, path in VENDOR_JS] + [
+        self.default_js = [*VENDOR_JS] + [
             (name, static_url(f"gridgov/{name}.js"))
             for name in ("gcj02", "common", entry.replace("Page", "").lower())
         ]
-        self.default_css = [(name, f"/static/vendor/{path}") for name, path in VENDOR_CSS] + [
-            ("gridgov", static_url("gridgov/gridgov.css"))
-        ]
+        self.default_css = [*VENDOR_CSS, ("gridgov", static_url("gridgov/gridgov.css"))]
 
 
 class Page:
