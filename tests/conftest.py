@@ -74,6 +74,44 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def _worktree_state() -> str | None:
+    """Every changed or new file of the checkout (ignored files excepted) with its content hash;
+    None without git or outside a git checkout (a source tarball)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        return None
+    status = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain=v1", "-z", "--untracked-files=all"],
+        capture_output=True,
+    )
+    if status.returncode != 0:
+        return None
+    entries = sorted(e for e in status.stdout.decode("utf-8", "replace").split("\0") if e)
+    digest = hashlib.sha256()
+    for entry in entries:
+        digest.update(entry.encode())
+        path = ROOT / entry[3:]
+        if path.is_file():
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return "\n".join(entries) + "\n" + digest.hexdigest()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tests_write_no_file_of_the_checkout() -> Iterator[None]:
+    """Tests write to tmp_path (or the ignored tests/artifacts), never into the checkout: a
+    tracked file changed or a new file left behind fails the session."""
+    before = _worktree_state()
+    yield
+    after = _worktree_state()
+    assert after == before, (
+        "the test run changed files of the checkout (a test must write to tmp_path; or were "
+        "files edited while the tests ran?):\n"
+        f"before:\n{before}\nafter:\n{after}"
+    )
+
+
 @lru_cache
 def _server_url() -> str:
     settings = Settings()

@@ -23,6 +23,7 @@ from web.assets import (
     VENDOR_DIR,
     VENDORED,
     UnvendoredAsset,
+    Vendored,
     cdn_asset,
     local_url,
     package,
@@ -88,7 +89,9 @@ def test_every_link_folium_gives_our_pages_is_vendored_at_its_version() -> None:
 
 
 @pytest.mark.parametrize("vendored", VENDORED, ids=lambda v: v.folder)
-def test_each_package_ships_its_true_licence_and_only_what_the_script_fetches(vendored) -> None:  # type: ignore[no-untyped-def]
+def test_each_package_ships_its_true_licence_and_only_what_the_script_fetches(
+    vendored: Vendored,
+) -> None:
     folder = VENDOR_DIR / vendored.folder
     meta = json.loads((folder / "package.json").read_text(encoding="utf-8"))
     assert (meta["name"], meta["version"]) == (vendored.name, vendored.version)

@@ -1,0 +1,171 @@
+"""Screenshots of the map pages for the README: a command, never a side effect of the tests.
+
+:func:`capture` drives headless Chromium (Playwright) through a running server: the public city
+map and a grid chief's page, then — signed in through ``/login`` like a user — the command centre
+and the planner's editor. :func:`local_server` starts one on a free loopback port against the
+configured database (the demo city) for ``gridgov screenshots``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+if TYPE_CHECKING:  # playwright is a test/dev dependency; only the command itself needs it
+    from playwright.sync_api import ViewportSize
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One page to capture: file name, path, whether it needs an account, what to wait for."""
+
+    file: str
+    path: str
+    signed_in: bool
+    ready: str
+    # The planner's page shows grids only in a draft: open one for the picture, then discard it
+    # (a discarded changeset is all it leaves behind).
+    opens_draft: bool = False
+
+
+def shots(grid_code: str, community_code: str) -> list[Shot]:
+    """The README's pictures (``map.png`` is the one the README shows first)."""
+    return [
+        Shot("map.png", "/", False, "path.gg-area-grid"),
+        Shot("grid.png", f"/grid/{grid_code}", False, ".leaflet-container"),
+        Shot("command.png", "/command", True, "path.gg-area-street"),
+        Shot("plan.png", f"/plan?scope={community_code}", True, "#plan-impact table", True),
+    ]
+
+
+def capture(
+    base_url: str,
+    out_dir: Path,
+    *,
+    username: str,
+    password: str,
+    grid_code: str,
+    community_code: str,
+    chromium: str = CHROMIUM,
+) -> list[Path]:
+    """Capture every page of :func:`shots` into ``out_dir``; returns the files written.
+
+    Raises ``RuntimeError`` when the sign-in fails or a page does not draw.
+    """
+    from playwright.sync_api import sync_playwright
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=list(CHROMIUM_ARGS))
+        try:
+            public = browser.new_context(viewport=VIEWPORT)
+            signed = browser.new_context(viewport=VIEWPORT)
+            _sign_in(signed.new_page(), base_url, username, password)
+            for shot in shots(grid_code, community_code):
+                page = (signed if shot.signed_in else public).new_page()
+                written.append(_shoot(page, base_url, shot, out_dir))
+                page.close()
+        finally:
+            browser.close()
+    return written
+
+
+def _sign_in(page: Any, base_url: str, username: str, password: str) -> None:
+    page.goto(f"{base_url}/login?next=/command")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    if "/login" in page.url:
+        raise RuntimeError(f"signing in as {username} failed; check the user and password")
+    page.close()
+
+
+def _shoot(page: Any, base_url: str, shot: Shot, out_dir: Path) -> Path:
+    page.goto(base_url + shot.path)
+    page.wait_for_load_state("networkidle")
+    if shot.opens_draft:
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.click("#plan-open")
+    try:
+        page.wait_for_selector(shot.ready, state="attached", timeout=60000)
+    except Exception as exc:  # Playwright's TimeoutError; the message names the page
+        raise RuntimeError(f"{shot.path} did not draw ({shot.ready})") from exc
+    page.wait_for_timeout(800)  # let tiles and markers settle
+    target = out_dir / shot.file
+    page.screenshot(path=str(target))
+    if shot.opens_draft:
+        page.click("#plan-discard")
+        page.wait_for_selector("#plan-discard:disabled", timeout=20000)
+    return target
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def local_server(timeout: float = 60.0) -> Iterator[str]:
+    """Serve the app on a free loopback port (same settings as ``gridgov serve``); yield its URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=dict(os.environ),
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited with {process.returncode}")
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=2).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not come up")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
