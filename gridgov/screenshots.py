@@ -8,18 +8,13 @@ configured database (the demo city) for ``gridgov screenshots``.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
+from gridgov.liveserver import AppServer
 
 if TYPE_CHECKING:  # playwright is a test/dev dependency; only the command itself needs it
     from playwright.sync_api import ViewportSize
@@ -55,7 +50,7 @@ def shots(grid_code: str, community_code: str) -> list[Shot]:
         Shot("map.png", "/", False, "path.gg-area-grid"),
         Shot("grid.png", f"/grid/{grid_code}", False, ".leaflet-container"),
         Shot("command.png", "/command", True, "path.gg-area-street"),
-        Shot("plan.png", f"/plan?scope={community_code}", True, "#plan-impact table", True),
+        Shot("plan.png", f"/plan?scope={community_code}", True, "#plan-discard:enabled", True),
     ]
 
 
@@ -104,6 +99,8 @@ def _sign_in(page: Any, base_url: str, username: str, password: str) -> None:
 
 
 def _shoot(page: Any, base_url: str, shot: Shot, out_dir: Path) -> Path:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.goto(base_url + shot.path)
     page.wait_for_load_state("networkidle")
     if shot.opens_draft:
@@ -111,8 +108,13 @@ def _shoot(page: Any, base_url: str, shot: Shot, out_dir: Path) -> Path:
         page.click("#plan-open")
     try:
         page.wait_for_selector(shot.ready, state="attached", timeout=60000)
-    except Exception as exc:  # Playwright's TimeoutError; the message names the page
+    except PlaywrightTimeout as exc:
         raise RuntimeError(f"{shot.path} did not draw ({shot.ready})") from exc
+    if shot.opens_draft:
+        # The draft's grids, then its impact preview if it comes in reasonable time.
+        page.wait_for_selector("path.leaflet-interactive", state="attached", timeout=60000)
+        with suppress(PlaywrightTimeout):  # a slow preview only leaves its table out
+            page.wait_for_selector("#plan-impact table", state="attached", timeout=15000)
     page.wait_for_timeout(800)  # let tiles and markers settle
     target = out_dir / shot.file
     page.screenshot(path=str(target))
@@ -122,50 +124,8 @@ def _shoot(page: Any, base_url: str, shot: Shot, out_dir: Path) -> Path:
     return target
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
-def local_server(timeout: float = 60.0) -> Iterator[str]:
+def local_server() -> Iterator[str]:
     """Serve the app on a free loopback port (same settings as ``gridgov serve``); yield its URL."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=dict(os.environ),
-    )
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}")
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=2).status_code < 500:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not come up")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with AppServer() as server:
+        yield server.url

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from gis.pgcluster import APP_ROLE, OWNER_ROLE, ClusterError, EmbeddedCluster, role_setup_sql
 from gis.settings import Settings, libpq_url, normalise_database_url
+from gridgov.liveserver import AppServer
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TEST_DB_PREFIX = "gridgov_test_"
@@ -304,75 +305,17 @@ def db_session(demo_engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LiveServer:
-    """A uvicorn process serving the app on a loopback port against a given database."""
+class LiveServer(AppServer):
+    """The app on a loopback port against a given database (test settings)."""
 
     def __init__(self, database_url: str, extra_env: dict[str, str] | None = None) -> None:
-        import subprocess
-        import sys
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "GRIDGOV_DATABASE_URL": database_url,
-            "GRIDGOV_ENVIRONMENT": "test",
-            **(extra_env or {}),
-        }
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=Path(__file__).resolve().parents[1],
+        super().__init__(
+            {
+                "GRIDGOV_DATABASE_URL": database_url,
+                "GRIDGOV_ENVIRONMENT": "test",
+                **(extra_env or {}),
+            }
         )
-        self._wait_until_up()
-
-    def _wait_until_up(self, timeout: float = 60.0) -> None:
-        import time
-
-        import httpx
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the live server exited with {self.process.returncode}")
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=2).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("the live server did not come up")
-
-    def stop(self) -> None:
-        import subprocess
-
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
 
 @pytest.fixture(scope="session")

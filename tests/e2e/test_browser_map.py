@@ -19,18 +19,11 @@ import psycopg
 import pytest
 
 from gis.masking import mask_name
+from gridgov.screenshots import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import LiveServer, unavailable
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARGS = list(CHROMIUM_ARGS)
 OPEN = ("reported", "registered", "dispatched", "in_progress", "handled")
 
 

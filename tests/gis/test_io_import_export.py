@@ -229,6 +229,21 @@ def _moved_boundary(session: Session, pick: Any) -> dict[str, shapely.Geometry]:
     return {code: after.grids[code].geom for code in (pick.source, pick.target)}
 
 
+def _write_grids(path: Path, grids: dict[str, tuple[str, shapely.Geometry]]) -> None:
+    """GeoJSON with full precision (code, name, outline per grid)."""
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"code": code, "name": name},
+            "geometry": shapely.geometry.mapping(geom),
+        }
+        for code, (name, geom) in grids.items()
+    ]
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8"
+    )
+
+
 def test_reimport_that_moves_a_boundary_records_lineage_and_repoints(
     io_session: Session, tmp_path: Path
 ) -> None:
@@ -255,22 +270,7 @@ def test_reimport_that_moves_a_boundary_records_lineage_and_repoints(
             {"c": list(shapes)},
         ).all()
     )
-    path.write_text(
-        json.dumps(
-            {
-                "type": "FeatureCollection",
-                "features": [
-                    {
-                        "type": "Feature",
-                        "properties": {"code": code, "name": names[code]},
-                        "geometry": shapely.geometry.mapping(geom),
-                    }
-                    for code, geom in shapes.items()
-                ],
-            }
-        ),
-        encoding="utf-8",
-    )
+    _write_grids(path, {code: (names[code], geom) for code, geom in shapes.items()})
     prepared = roundtrip(io_session, "grids", path)
     assert prepared.report.changes["area"] == {"inserted": 0, "updated": 2, "unchanged": 0}
 
@@ -327,21 +327,7 @@ def test_reimport_refuses_what_the_editor_refuses(io_session: Session, tmp_path:
     pick = _adjacent_grids_and_building(io_session)
     shapes = _moved_boundary(io_session, pick)
     path = tmp_path / "overlap.geojson"
-    path.write_text(
-        json.dumps(
-            {
-                "type": "FeatureCollection",
-                "features": [
-                    {
-                        "type": "Feature",
-                        "properties": {"code": pick.target, "name": "扩大"},
-                        "geometry": shapely.geometry.mapping(shapes[pick.target]),
-                    }
-                ],
-            }
-        ),
-        encoding="utf-8",
-    )
+    _write_grids(path, {pick.target: ("扩大", shapes[pick.target])})
     before = counts(io_session)
     report = importer.prepare(io_session, "grids", path).report
     assert not report.ok
