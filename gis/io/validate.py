@@ -396,6 +396,10 @@ def prepare_areas(
         _check_area_parents(session, level, records, report)
     if level == "grid" and records and report.ok:
         _check_as_editor(session, records, report)
+    if level == "community" and records and report.ok:
+        row_of = {r["code"]: r["row"] for r in records}
+        for code, finding in imports.check_community_outlines(session, records):
+            report.warn(row_of[code], "geometry", finding.message)
     return records
 
 

@@ -337,6 +337,25 @@ def test_reimport_refuses_what_the_editor_refuses(io_session: Session, tmp_path:
     assert counts(io_session) == before
 
 
+def test_a_community_outline_its_grids_no_longer_cover_is_a_warning(
+    io_session: Session, tmp_path: Path
+) -> None:
+    community = io_session.execute(
+        text(
+            "SELECT code, name, ST_AsText(geom) AS g FROM area WHERE level = 'community' "
+            "AND valid_to IS NULL ORDER BY code LIMIT 1"
+        )
+    ).one()
+    shrunk = shapely.from_wkt(community.g).buffer(-0.0005)  # ~50 m in from every edge
+    path = tmp_path / "communities.geojson"
+    _write_grids(path, {community.code: (community.name, shrunk)})
+    report = importer.prepare(io_session, "communities", path).report
+    assert report.ok  # the grids are imported next, against the new outline
+    warnings = [i for i in report.warnings if i.row == 1 and i.field == "geometry"]
+    assert warnings and all(f"import the grids of {community.code}" in i.message for i in warnings)
+    assert any("leaves community" in i.message for i in warnings)
+
+
 def test_households_round_trip_and_update_by_code(io_session: Session, tmp_path: Path) -> None:
     # One grid's households: XLSX is slow to write and read (openpyxl), a grid is enough.
     grid = io_session.execute(
