@@ -13,6 +13,8 @@ import pytest
 from gridgov.screenshots import CHROMIUM, VIEWPORT, capture, local_server
 from tests.conftest import unavailable
 
+pytestmark = pytest.mark.browser  # launches Chromium itself, outside the `browser` fixture
+
 
 def _png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
