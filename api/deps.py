@@ -1,4 +1,11 @@
-"""Request dependencies. The session dependency owns the transaction of a request."""
+"""Request dependencies. The session dependency owns the transaction of a request.
+
+``scope="function"`` is what makes "acknowledged means stored" hold: FastAPI ends a
+function-scoped dependency (here: commits the request's transaction) after the handler returned
+and before the response is sent. A failed commit therefore answers 503 (gis.db.NotStored), never
+a 2xx for data that does not exist. Handlers never commit themselves; the dependency is the one
+place that does (docs/architecture.md, "The API").
+"""
 
 from __future__ import annotations
 
@@ -10,12 +17,11 @@ from sqlalchemy.orm import Session
 
 from gis.db import get_read_sessionmaker, get_session, replica_configured, session_for_request
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SESSION_SCOPE = "function"
+SessionDep = Annotated[Session, Depends(get_session, scope=SESSION_SCOPE)]
 
 
-async def get_read_session(
-    primary: Annotated[Session, Depends(get_session)],
-) -> AsyncIterator[Session]:
+async def get_read_session(primary: SessionDep) -> AsyncIterator[Session]:
     """A session for read-only handlers: the replica's when GRIDGOV_REPLICA_URL is set.
 
     Without a replica it is the request's primary session itself. The primary session is taken
@@ -31,5 +37,5 @@ async def get_read_session(
         yield session
 
 
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope=SESSION_SCOPE)]
 """For GET handlers that only read (maps, tiles, items, locate): may lag the primary slightly."""

@@ -3,11 +3,14 @@
 The URL comes from ``GRIDGOV_DATABASE_URL`` or, when that is unset, from the embedded cluster
 (``gridgov db start``). It connects as the app role, which neither owns the tables nor is a
 superuser; migrations connect as the owner (:func:`migration_database_url`). Request handlers
-get a session whose transaction the dependency owns.
+get a session whose transaction the dependency owns: it commits after the handler returned and
+before the response is sent (docs/architecture.md, "The API"), so what the server acknowledges
+is stored.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
@@ -16,6 +19,7 @@ from typing import Any
 from anyio import CancelScope, CapacityLimiter, fail_after, to_thread
 from anyio.lowlevel import RunVar
 from sqlalchemy import Engine, NullPool, create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gis.pgcluster import APP_ROLE, OWNER_ROLE, ClusterError, EmbeddedCluster
@@ -99,10 +103,21 @@ class DatabaseBusy(RuntimeError):
     """Every connection of the pool stayed in use for ``GRIDGOV_DB_POOL_TIMEOUT`` seconds."""
 
 
+class NotStored(RuntimeError):
+    """The request's transaction failed to commit: nothing the request wrote was stored."""
+
+
+log = logging.getLogger("gridgov.db")
+
+
 async def get_session() -> AsyncIterator[Session]:
     """One session per request; the request's transaction commits if the handler succeeds.
 
-    Used as a FastAPI dependency by api/ and web/ (tests override exactly this function); see
+    Used as a FastAPI dependency by api/ and web/ (tests override exactly this function), always
+    with ``scope="function"`` (``api.deps.SessionDep``, ``web.mapkit.SessionDep``): FastAPI then
+    runs the commit after the handler returned and *before* the response is sent, so a failed
+    commit becomes a 503 instead of a 2xx for data that does not exist. With the default
+    ("request") scope the commit would run after the response has left. See
     :func:`session_for_request` for how it waits for a connection and ends.
     """
     async with session_for_request(get_sessionmaker()) as session:
@@ -123,7 +138,8 @@ async def session_for_request(maker: sessionmaker[Session]) -> AsyncIterator[Ses
     worker thread: otherwise a burst could fill every thread with handlers waiting for a
     connection while the requests holding the connections wait for a thread to finish their
     response or transaction — nothing would move until the pool timed out. Waiting longer than
-    ``GRIDGOV_DB_POOL_TIMEOUT`` raises :class:`DatabaseBusy` (503).
+    ``GRIDGOV_DB_POOL_TIMEOUT`` raises :class:`DatabaseBusy` (503). A commit that fails raises
+    :class:`NotStored` (503): the transaction is gone, nothing of it is visible.
     """
     session = maker()
     slots = _slots_of(session.get_bind())
@@ -136,9 +152,20 @@ async def session_for_request(maker: sessionmaker[Session]) -> AsyncIterator[Ses
     try:
         yield session
     except BaseException:
-        await end_session(session, commit=False)
+        try:
+            await end_session(session, commit=False)
+        except SQLAlchemyError:
+            # The connection is gone (the server restarted, say): the transaction died with it.
+            # The handler's own error is the one to answer with.
+            log.warning("rolling back a failed request's transaction failed", exc_info=True)
         raise
-    await end_session(session, commit=True)
+    try:
+        await end_session(session, commit=True)
+    except SQLAlchemyError as exc:
+        raise NotStored(
+            "the change could not be stored (the database refused or lost the commit); "
+            "nothing was saved — retry in a few seconds"
+        ) from exc
 
 
 _SLOT_KEY = "gridgov_request_slot"

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
-from gis.db import get_session
 from web.i18n import t
-from web.mapkit import Page, PageViewerDep
+from web.mapkit import Page, PageViewerDep, SessionDep
 from web.page_data import INCIDENT_CATEGORIES, bounds_of_city
 
 router = APIRouter(include_in_schema=False)
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 @router.get("/command", response_class=HTMLResponse)

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
-from gis.db import get_session
 from web.i18n import t
-from web.mapkit import Page, PageViewerDep
+from web.mapkit import Page, PageViewerDep, SessionDep
 from web.page_data import area_shell
 
 router = APIRouter(include_in_schema=False)
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 @router.get("/grid/{code}", response_class=HTMLResponse)

@@ -127,6 +127,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "js.facility": {"zh-CN": "服务设施", "en": "Facility"},
     "js.opening_hours": {"zh-CN": "开放时间", "en": "Opening hours"},
     "js.address": {"zh-CN": "地址", "en": "Address"},
+    "error.unavailable.title": {
+        "zh-CN": "服务暂时不可用",
+        "en": "Service temporarily unavailable",
+    },
+    "error.unavailable.detail": {
+        "zh-CN": "数据库暂时无法访问，您的操作未被保存。请稍后重试，本页将自动刷新。",
+        "en": "The database cannot be reached right now; nothing was saved. "
+        "Please retry shortly — this page reloads by itself.",
+    },
+    "error.unavailable.retry": {"zh-CN": "重试", "en": "Retry"},
     "js.no_stats": {
         "zh-CN": "统计服务暂不可用，仅显示边界信息",
         "en": "Statistics service not available; boundary only",

@@ -59,15 +59,19 @@ SERVICES: dict[str, tuple[str, str]] = {
 _PARAMETER = re.compile(r"\{[^}]*\}")
 
 
+# The pages' request session, declared as api.deps.SessionDep is (web never imports api): the
+# function scope commits before the response is sent, and one request gets one session whichever
+# module asks for it (FastAPI caches a dependency per call *and* scope).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
 def viewer_of(request: Request) -> Viewer:
     """The viewer already resolved for this request (``request.state.viewer``), else the public."""
     viewer = getattr(request.state, "viewer", None)
     return viewer if isinstance(viewer, Viewer) else ANONYMOUS
 
 
-async def page_viewer(
-    request: Request, session: Annotated[Session, Depends(get_session)]
-) -> Viewer:
+async def page_viewer(request: Request, session: SessionDep) -> Viewer:
     """The viewer of a page request, from the session cookie (a route dependency of every page).
 
     Nothing resolves the cookie before a route runs, so a page must ask. web never imports api:

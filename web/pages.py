@@ -8,19 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
-from gis.db import get_session
 from gis.queries.areas import area_features
 from gis.scope import Viewer
 from web.i18n import t
-from web.mapkit import Page, PageViewerDep
+from web.mapkit import Page, PageViewerDep, SessionDep
 from web.page_data import INCIDENT_CATEGORIES, bounds_of_city
 
 router = APIRouter(include_in_schema=False)
-SessionDep = Annotated[Session, Depends(get_session)]
 
 FALLBACK_LEVELS = ("street", "community", "grid")
 ORG_LEVELS = ("street", "community", "grid", "building", "household")

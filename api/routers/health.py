@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import SessionDep
+from api.errors import UNAVAILABLE_RETRY_SECONDS
 from gis.db import server_versions
 from gis.migrate import script_head
 
@@ -26,15 +27,22 @@ class Health(BaseModel):
 @router.get(
     "/health",
     response_model=Health,
-    responses={503: {"model": Health, "description": "The database is unreachable"}},
+    responses={
+        503: {"model": Health, "description": "The database is unreachable (with Retry-After)"}
+    },
 )
 def health(session: SessionDep) -> Health | JSONResponse:
     """Status of the service and its database (PostgreSQL and PostGIS versions, schema)."""
     try:
         versions = server_versions(session)
     except SQLAlchemyError:
+        session.rollback()  # nothing to end: the dependency then has no transaction to commit
         body = Health(status="unavailable", database=False)
-        return JSONResponse(body.model_dump(), status_code=503)
+        return JSONResponse(
+            body.model_dump(),
+            status_code=503,
+            headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+        )
     revision = versions["revision"]
     current = revision == script_head()
     return Health(

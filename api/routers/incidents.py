@@ -1,7 +1,8 @@
 """The command centre's incident API: list, read, intake, transitions, aggregates, metrics, SSE.
 
-Writes commit before the response is sent, so a 201 means the case is durably stored (the soak
-test in bench/ kills the server mid-run and checks exactly that).
+Writes commit before the response is sent (the request's session dependency, api/deps.py), so a
+201 means the case is durably stored (the soak test in bench/ kills the server mid-run and checks
+exactly that).
 """
 
 from __future__ import annotations
@@ -261,7 +262,6 @@ def create_incident(
         duplicate_of=body.duplicate_of,
     )
     result = q.create_incident(session, viewer, data, idempotency_key=idempotency_key)
-    session.commit()  # durable before the 201 leaves
     headers = {"Location": f"/api/v1/incidents/{result.incident['id']}"}
     if not result.created:
         headers["Idempotent-Replayed"] = "true"
@@ -283,7 +283,6 @@ def transition_incident(
         incident_id,
         q.TransitionInput(**body.model_dump()),
     )
-    session.commit()
     return result
 
 
@@ -293,5 +292,4 @@ def run_escalation(session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
     if viewer.role not in ("admin", "command_operator"):
         raise Forbidden("only the command centre or an admin may run escalation")
     done = q.escalate_overdue(session)
-    session.commit()
     return {"escalated": done, "at": datetime.now(UTC).isoformat()}

@@ -498,7 +498,6 @@ async def post_request(
         case = result.incident
         token = q.incident_token(session, case["id"])
         _stamp_key(session, form)
-        session.commit()  # durable before the 201 leaves
         body = [
             {
                 "service_request_id": case["code"],
@@ -568,7 +567,6 @@ async def post_update(
             form.get("media_url") or None,
         )
         _stamp_key(session, form)
-        session.commit()
         return render(f, "service_request_updates", [{"update_id": str(update_id)}], 201)
 
     return await to_thread.run_sync(_guard, fmt, run)

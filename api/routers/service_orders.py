@@ -36,7 +36,6 @@ def create_order(
         lon=lon,
         lat=lat,
     )
-    session.commit()
     return order
 
 
@@ -86,5 +85,4 @@ def step_order(
         comment=body.comment,
         note=body.note,
     )
-    session.commit()
     return result
