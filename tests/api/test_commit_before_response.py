@@ -1,0 +1,539 @@
+"""Acknowledged means stored: with every COMMIT forced to fail, no route acknowledges a write.
+
+How it works (docs/architecture.md, "The API"):
+
+1. A demo city of its own, set up for real (accounts, an API key, plan drafts, a committed
+   changeset, a case, a service order) through the app itself, with real commits.
+2. Then every table gets a ``DEFERRABLE INITIALLY DEFERRED`` constraint trigger that bumps a
+   sequence (sequences survive a rollback) and raises: any transaction that wrote a row fails
+   at COMMIT, exactly where a lost connection, a full disk or a serialization failure would.
+3. Every route of the app (the same walk as the access matrix: API, OGC, Open311, pages, sign-in)
+   is called over HTTP: state-changing routes with the samples in :data:`WRITES` — a new
+   state-changing route without a sample fails :func:`test_every_state_changing_route_has_a_sample`
+   — and GET routes with the access matrix's samples as the public and as an admin (whose reads
+   of personal data are audited). If the probe moved, the request wrote, so it must have answered
+   503 with Retry-After in its surface's format; and no table may have changed.
+
+A handler or dependency that commits after the response is sent (FastAPI's default scope for
+dependencies with yield) answers 2xx here and fails.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.deps import SESSION_SCOPE
+from gis.accounts import create_api_client
+from gis.db import get_session
+from gis.settings import normalise_database_url
+from tests.api.security_helpers import demo_areas, role_viewers
+from tests.api.test_access_matrix import (
+    STREAMING_PATH,
+    RouteInfo,
+    Samples,
+    build_samples,
+    calls_for,
+    iter_routes,
+)
+from tests.api.unavailable_helpers import app_database, unavailable_problems
+from tests.conftest import create_test_database, drop_test_database
+
+HOUSEHOLDS = 5_000
+ROUTES = list(iter_routes(create_app()))
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+ARM = """
+CREATE SEQUENCE commit_probe;
+CREATE FUNCTION commit_probe_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM nextval('commit_probe');
+    RAISE EXCEPTION 'commit forced to fail (row of %)', TG_TABLE_NAME;
+END $$;
+DO $$
+DECLARE t regclass;
+BEGIN
+    FOR t IN SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+               AND c.relname NOT IN ('spatial_ref_sys')
+    LOOP
+        EXECUTE format('CREATE CONSTRAINT TRIGGER zz_commit_probe AFTER INSERT OR UPDATE OR DELETE'
+                       ' ON %s DEFERRABLE INITIALLY DEFERRED FOR EACH ROW'
+                       ' EXECUTE FUNCTION commit_probe_fail()', t);
+    END LOOP;
+END $$;
+"""
+
+
+@dataclass
+class Call:
+    """One sample request: who sends it, and how."""
+
+    role: str
+    method: str
+    path: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    client: TestClient
+    url: str
+    headers: dict[str, dict[str, str]]
+    samples: Samples
+    objects: dict[str, Any]
+
+    def probe(self) -> int:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            row = conn.execute("SELECT last_value, is_called FROM commit_probe").fetchone()
+        assert row is not None
+        return int(row[0]) if row[1] else 0
+
+    def fingerprint(self) -> dict[str, int]:
+        """Row count of every table, and a digest of the tables a request could change."""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+                    " AND NOT c.relispartition AND c.relname <> 'spatial_ref_sys'"
+                )
+            ]
+            counts = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM \"{t}\"" for t in tables)
+            return {name: int(n) for name, n in conn.execute(counts)}
+
+    @property
+    def pair(self) -> Any:
+        """Two neighbouring grids of one community (``community``, ``a``, ``b``)."""
+        return self.objects["pair"]
+
+    def draft(self, name: str, tail: str = "") -> str:
+        return f"/api/v1/plan/drafts/{self.objects[name]}{tail}"
+
+    def send(self, call: Call) -> Any:
+        kwargs = dict(call.kwargs)
+        headers = {**self.headers[call.role], **kwargs.pop("headers", {})}
+        return self.client.request(call.method, call.path, headers=headers, **kwargs)
+
+
+# --- set-up, committed for real -------------------------------------------------------------
+
+
+def _ok(response: Any, *statuses: int) -> Any:
+    assert response.status_code in (statuses or (200, 201)), response.text[:500]
+    return response.json() if "json" in response.headers.get("content-type", "") else None
+
+
+def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, str]]) -> Any:
+    """Objects for the write samples: drafts in each state, a changeset, a case, an order."""
+    pair = session.execute(
+        text(
+            """
+            SELECT c.code AS community, a.code AS a, b.code AS b FROM area a
+            JOIN area b ON b.parent_id = a.parent_id AND a.code < b.code AND b.valid_to IS NULL
+            JOIN area c ON c.id = a.parent_id
+            WHERE a.level = 'grid' AND a.valid_to IS NULL
+              AND EXISTS (SELECT 1 FROM building bl WHERE bl.grid_id = a.id)
+              AND ST_Length(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom))::geography)
+                  > 50
+            ORDER BY a.code LIMIT 1
+            """
+        )
+    ).one()
+    # The buildings nearest the shared boundary: moving one keeps both grids in one piece.
+    building = (
+        session.execute(
+            text(
+                """
+                SELECT bl.code FROM building bl JOIN area a ON a.id = bl.grid_id AND a.code = :a
+                JOIN area b ON b.code = :b AND b.valid_to IS NULL WHERE bl.valid_to IS NULL
+                ORDER BY ST_Distance(bl.geom,
+                                     ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)))
+                LIMIT 2
+                """
+            ),
+            {"a": pair.a, "b": pair.b},
+        )
+        .scalars()
+        .all()
+    )
+    planner = headers["planner"]
+    drafts = "/api/v1/plan/drafts"
+
+    def new_draft() -> int:
+        response = client.post(drafts, json={"scope_code": pair.community}, headers=planner)
+        return int(_ok(response, 201)["id"])
+
+    def transfer(draft: int, code: str) -> None:
+        body = {"kind": "transfer", "building_codes": [code], "to": pair.b}
+        _ok(client.post(f"{drafts}/{draft}/operations", json=body, headers=planner))
+
+    # A committed changeset (for revert), then open drafts on the new boundaries.
+    committed = new_draft()
+    transfer(committed, building[0])
+    _ok(client.post(f"{drafts}/{committed}/commit", json={"reason": "准备"}, headers=planner))
+    to_commit = new_draft()
+    transfer(to_commit, building[1])
+    to_redo = new_draft()
+    transfer(to_redo, building[1])
+    _ok(client.post(f"{drafts}/{to_redo}/undo", headers=planner))
+    empty = new_draft()
+    grids = session.execute(
+        text(
+            "SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg("
+            " json_build_object('type', 'Feature',"
+            " 'properties', json_build_object('code', g.code),"
+            " 'geometry', ST_AsGeoJSON(g.geom)::json)))"
+            " FROM area g JOIN area c ON c.id = g.parent_id"
+            " WHERE c.code = :c AND g.valid_to IS NULL"
+        ),
+        {"c": pair.community},
+    ).scalar_one()
+    point = {"type": "Point", "coordinates": [0.0, 0.0]}
+    lon, lat = session.execute(
+        text(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM area"
+            " WHERE code = :g AND valid_to IS NULL) x"
+        ),
+        {"g": pair.a},
+    ).one()
+    point["coordinates"] = [lon, lat]
+    case = _ok(
+        client.post(
+            "/api/v1/incidents",
+            json={"category": "市容环境", "description": "路灯损坏", "geometry": point},
+            headers=headers["grid_worker"],
+        ),
+        201,
+    )["incident"]
+    # Overdue, so that running escalation has something to write.
+    session.execute(
+        text("UPDATE incident SET due_at = now() - interval '2 days' WHERE id = :i"),
+        {"i": case["id"]},
+    )
+    community = session.execute(
+        text("SELECT code FROM area WHERE code = :c"), {"c": pair.community}
+    ).scalar_one()
+    order = _ok(
+        client.post(
+            "/api/v1/service-orders",
+            json={
+                "service_type": "维修",
+                "description": "水管漏水",
+                "requester_name": "王阿姨",
+                "community_code": community,
+            },
+            headers=headers["admin"],
+        ),
+        201,
+    )
+    _, api_key = create_api_client(session, "commit-probe-app")
+    session.commit()
+    return {
+        "pair": pair,
+        "changeset": committed,
+        "to_commit": to_commit,
+        "to_redo": to_redo,
+        "empty": empty,
+        "upload": json.dumps(grids),
+        "point": point,
+        "case": case,
+        "order": order,
+        "api_key": api_key,
+    }
+
+
+# Samples of every state-changing route: what a real client would send, as a role allowed to.
+# Each must reach its write (the probe moves) and be answered 503, since the write is not stored.
+WRITES: dict[tuple[str, str], Callable[[World], list[Call]]] = {
+    ("POST", "/api/v1/auth/token"): lambda w: [
+        Call("public", "POST", "/api/v1/auth/token", {"data": w.objects["sign_in"]})
+    ],
+    ("POST", "/login"): lambda w: [
+        Call("public", "POST", "/login", {"data": w.objects["sign_in"], "follow_redirects": False})
+    ],
+    ("POST", "/api/v1/incidents"): lambda w: [
+        Call(
+            role,
+            "POST",
+            "/api/v1/incidents",
+            {
+                "json": {
+                    "category": "市容环境",
+                    "description": "井盖缺失",
+                    "geometry": w.objects["point"],
+                },
+                "headers": {"Idempotency-Key": f"probe-{role}"},
+            },
+        )
+        for role in ("public", "grid_worker")
+    ],
+    ("POST", "/api/v1/incidents/{incident_id}/transitions"): lambda w: [
+        Call(
+            "command_operator",
+            "POST",
+            f"/api/v1/incidents/{w.objects['case']['id']}/transitions",
+            {"json": {"to": "registered", "note": "受理"}},
+        )
+    ],
+    ("POST", "/api/v1/incidents/escalations"): lambda w: [
+        Call("command_operator", "POST", "/api/v1/incidents/escalations")
+    ],
+    ("POST", "/open311/v2/requests.{fmt}"): lambda w: [
+        Call(
+            "public",
+            "POST",
+            f"/open311/v2/requests.{fmt}",
+            {
+                "data": {
+                    "api_key": w.objects["api_key"],
+                    "service_code": "E01",
+                    "lat": str(w.objects["point"]["coordinates"][1]),
+                    "long": str(w.objects["point"]["coordinates"][0]),
+                    "description": "垃圾堆积",
+                }
+            },
+        )
+        for fmt in ("json", "xml")
+    ],
+    ("POST", "/open311/v2/servicerequestupdates.{fmt}"): lambda w: [
+        Call(
+            "public",
+            "POST",
+            f"/open311/v2/servicerequestupdates.{fmt}",
+            {
+                "data": {
+                    "api_key": w.objects["api_key"],
+                    "service_request_id": w.objects["case"]["code"],
+                    "description": "还没有处理",
+                }
+            },
+        )
+        for fmt in ("json", "xml")
+    ],
+    ("POST", "/api/v1/plan/drafts"): lambda w: [
+        Call("planner", "POST", "/api/v1/plan/drafts", {"json": {"scope_code": w.pair.community}})
+    ],
+    ("PATCH", "/api/v1/plan/drafts/{changeset_id}"): lambda w: [
+        Call("planner", "PATCH", w.draft("to_commit"), {"json": {"title": "新标题"}})
+    ],
+    ("DELETE", "/api/v1/plan/drafts/{changeset_id}"): lambda w: [
+        Call("planner", "DELETE", w.draft("empty"))
+    ],
+    ("POST", "/api/v1/plan/drafts/{changeset_id}/operations"): lambda w: [
+        Call(
+            "planner",
+            "POST",
+            w.draft("empty", "/operations"),
+            {"json": {"kind": "merge", "codes": [w.pair.a, w.pair.b]}},
+        )
+    ],
+    ("POST", "/api/v1/plan/drafts/{changeset_id}/upload"): lambda w: [
+        Call(
+            "planner",
+            "POST",
+            w.draft("empty", "/upload"),
+            {
+                "params": {"community": w.pair.community},
+                "files": {"file": ("grids.geojson", w.objects["upload"], "application/geo+json")},
+            },
+        )
+    ],
+    ("POST", "/api/v1/plan/drafts/{changeset_id}/undo"): lambda w: [
+        Call("planner", "POST", w.draft("to_commit", "/undo"))
+    ],
+    ("POST", "/api/v1/plan/drafts/{changeset_id}/redo"): lambda w: [
+        Call("planner", "POST", w.draft("to_redo", "/redo"))
+    ],
+    ("POST", "/api/v1/plan/drafts/{changeset_id}/commit"): lambda w: [
+        Call("planner", "POST", w.draft("to_commit", "/commit"), {"json": {"reason": "楼栋划转"}})
+    ],
+    ("POST", "/api/v1/plan/changesets/{changeset_id}/revert"): lambda w: [
+        Call("planner", "POST", f"/api/v1/plan/changesets/{w.objects['changeset']}/revert")
+    ],
+    ("POST", "/api/v1/service-orders"): lambda w: [
+        Call(
+            "admin",
+            "POST",
+            "/api/v1/service-orders",
+            {
+                "json": {
+                    "service_type": "代办",
+                    "description": "代办证件",
+                    "requester_name": "张大爷",
+                    "community_code": w.pair.community,
+                }
+            },
+        )
+    ],
+    ("POST", "/api/v1/service-orders/{order_id}/transitions"): lambda w: [
+        Call(
+            "admin",
+            "POST",
+            f"/api/v1/service-orders/{w.objects['order']['id']}/transitions",
+            {"json": {"to": "published"}},
+        )
+    ],
+}
+# State-changing by method but not by nature: they must write nothing (the probe stays put).
+NO_WRITE: dict[tuple[str, str], Callable[[World], list[Call]]] = {
+    # Signing out only clears the cookie.
+    ("POST", "/logout"): lambda w: [Call("public", "POST", "/logout", {"follow_redirects": False})],
+    # A preview: computes a repaired geometry, stores nothing.
+    ("POST", "/api/v1/plan/repair-preview"): lambda w: [
+        Call(
+            "planner",
+            "POST",
+            "/api/v1/plan/repair-preview",
+            {"json": {"geometry": w.objects["bowtie"]}},
+        )
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def world(server_url: str) -> Iterator[World]:
+    from data.demo import load_demo
+
+    url = create_test_database(server_url, "commitfail")
+    try:
+        with psycopg.connect(url) as conn:
+            load_demo(conn, households=HOUSEHOLDS)
+            conn.commit()
+        engine = create_engine(normalise_database_url(url))
+        with app_database(url), Session(engine) as session:
+            areas = demo_areas(session)
+            viewers = role_viewers(session, areas)
+            session.commit()
+            headers = {role: h for role, (_, h) in viewers.items()}
+            app = create_app()
+            with TestClient(app, raise_server_exceptions=False) as client:
+                objects = _set_up(client, session, headers)
+                objects["sign_in"] = {"username": "t_admin", "password": "correct-horse-battery"}
+                objects["bowtie"] = {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [106.6, 35.2],
+                            [106.61, 35.21],
+                            [106.61, 35.2],
+                            [106.6, 35.21],
+                            [106.6, 35.2],
+                        ]
+                    ],
+                }
+                samples = build_samples(session, areas)
+                session.commit()
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(ARM)
+                yield World(client, url, headers, samples, objects)
+        engine.dispose()
+    finally:
+        drop_test_database(server_url, url)
+
+
+def test_every_route_takes_its_session_in_function_scope() -> None:
+    """The mechanism itself: a session dependency in request scope would commit after sending."""
+
+    def late(dependant: Any) -> list[str]:
+        found = []
+        for sub in getattr(dependant, "dependencies", []):
+            if sub.call is get_session and sub.scope != SESSION_SCOPE:
+                found.append(getattr(dependant.call, "__name__", "?"))
+            found += late(sub)
+        return found
+
+    offenders = {
+        r.label: late(r.route.dependant) for r in ROUTES if getattr(r.route, "dependant", None)
+    }
+    assert not {k: v for k, v in offenders.items() if v}, (
+        "take the session as api.deps.SessionDep / web.mapkit.SessionDep (scope='function')"
+    )
+
+
+def test_every_state_changing_route_has_a_sample() -> None:
+    unsafe = {(r.method, r.path) for r in ROUTES if r.method in UNSAFE}
+    missing = sorted(f"{m} {p}" for m, p in unsafe - set(WRITES) - set(NO_WRITE))
+    assert not missing, (
+        "no sample request for these state-changing routes; add one to WRITES (or, if it "
+        "stores nothing, NO_WRITE) in tests/api/test_commit_before_response.py: "
+        + ", ".join(missing)
+    )
+    stale = sorted(f"{m} {p}" for m, p in {*WRITES, *NO_WRITE} - unsafe)
+    assert not stale, "samples for routes the app no longer has: " + ", ".join(stale)
+
+
+@pytest.mark.parametrize("key", sorted(WRITES), ids=[f"{m} {p}" for m, p in sorted(WRITES)])
+def test_a_write_whose_commit_fails_is_not_acknowledged(world: World, key: tuple[str, str]) -> None:
+    before = world.fingerprint()
+    for call in WRITES[key](world):
+        probe = world.probe()
+        response = world.send(call)
+        assert world.probe() > probe, (
+            f"{call.method} {call.path} as {call.role} wrote nothing ({response.status_code} "
+            f"{response.text[:300]}); the sample must reach the route's write"
+        )
+        problems = unavailable_problems(response, call.path)
+        assert not problems, f"{call.method} {call.path} as {call.role}: {problems}"
+        assert "Location" not in response.headers
+    assert world.fingerprint() == before
+
+
+@pytest.mark.parametrize("key", sorted(NO_WRITE), ids=[f"{m} {p}" for m, p in sorted(NO_WRITE)])
+def test_routes_that_store_nothing_still_answer(world: World, key: tuple[str, str]) -> None:
+    for call in NO_WRITE[key](world):
+        probe = world.probe()
+        response = world.send(call)
+        assert response.status_code < 400, response.text[:300]
+        assert world.probe() == probe, f"{call.method} {call.path} wrote; move it to WRITES"
+
+
+GET_ROUTES = [r for r in ROUTES if r.method == "GET" and hasattr(r.route, "dependant")]
+
+
+@pytest.mark.parametrize("info", GET_ROUTES, ids=[r.label for r in GET_ROUTES])
+def test_a_read_whose_audit_row_cannot_commit_is_not_served(world: World, info: RouteInfo) -> None:
+    calls, missing, _ = calls_for(info, world.samples)
+    assert not missing, f"{info.label}: no sample for {missing} (tests/api/test_access_matrix.py)"
+    if STREAMING_PATH.search(info.path):
+        calls = [c for c in calls if not c.params]  # the stream ends after `timeout` seconds
+        for c in calls:
+            c.params["timeout"] = "0.5"
+    before = world.fingerprint()
+    answered = 0
+    for role in ("public", "admin"):
+        for c in calls:
+            probe = world.probe()
+            response = world.client.get(c.path, params=c.params, headers=world.headers[role])
+            where = f"{role} GET {c.path} {c.params}"
+            if world.probe() > probe:
+                problems = unavailable_problems(response, c.path)
+                assert not problems, f"{where} wrote (an audit row?) but answered: {problems}"
+            else:
+                assert response.status_code < 500, f"{where}: {response.status_code}"
+                answered += 1
+    assert world.fingerprint() == before
+    assert answered or calls, info.label
+
+
+def test_audited_reads_are_among_the_probed(world: World) -> None:
+    """Not vacuous: an admin reading a household unmasked writes an audit row, so is refused."""
+    code = world.samples.households[0]
+    probe = world.probe()
+    response = world.client.get(
+        f"/api/v1/households/{code}",
+        params={"purpose": "走访"},
+        headers=world.headers["admin"],
+    )
+    assert world.probe() > probe
+    assert not unavailable_problems(response, "/api/v1/households/x")
