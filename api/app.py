@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 import api.routers
 import web
 from api.errors import install_error_handlers
+from api.input_limits import install_input_guard
 from api.security import install_security
 from gis.settings import get_settings
 
@@ -58,6 +59,8 @@ def create_app() -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Innermost middleware, so installed first: values the database cannot hold → 400.
+    install_input_guard(app)
     # Security headers, body/JSON limits, rate limits, CORS (off by default) and the production
     # start-up checks: docs/security.md.
     install_security(app)

@@ -135,21 +135,24 @@ def unavailable_response(
     request: Request, title: str, detail: str, *, retry_after: int = UNAVAILABLE_RETRY_SECONDS
 ) -> Response:
     """A 503 with ``Retry-After`` in the error format of the surface ``request`` addressed."""
+    response = surface_error(request.url.path, 503, title, detail)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def surface_error(path: str, status: int, title: str, detail: str) -> Response:
+    """An error in the format of the surface ``path`` belongs to (for errors raised outside the
+    routers' own error handling: middleware, dependencies, the commit)."""
     from api.routers import ogc, open311
 
-    path = request.url.path
-    headers = {"Retry-After": str(retry_after)}
-    response: Response
     if path.startswith(ogc.PREFIX + "/") or path == ogc.PREFIX:
-        response = ogc.ogc_exception(503, "ServiceUnavailable", detail)
-    elif path.startswith(open311.PREFIX + "/"):
-        response = open311.error("json" if path.endswith(".json") else "xml", 503, detail)
-    elif path.startswith("/api/") or path.endswith((".json", ".geojson")):
-        response = problem(503, title, detail)
-    else:
-        response = unavailable_page()
-    response.headers.update(headers)
-    return response
+        code = "ServiceUnavailable" if status == 503 else "InvalidParameterValue"
+        return ogc.ogc_exception(status, code, detail)
+    if path.startswith(open311.PREFIX + "/"):
+        return open311.error("json" if path.endswith(".json") else "xml", status, detail)
+    if status == 503 and not path.startswith("/api/") and not path.endswith((".json", ".geojson")):
+        return unavailable_page()
+    return problem(status, title, detail)
 
 
 def unavailable_page() -> HTMLResponse:

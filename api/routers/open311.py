@@ -190,6 +190,82 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
 
 # --- Endpoints ----------------------------------------------------------------------------------
 
+# The standard's parameters, read from the query or the form by hand (GeoReport v2 names them,
+# not our schema), documented here so that clients and the generated tests know them.
+
+
+def _query_doc(*names: str) -> dict[str, Any]:
+    return {
+        "parameters": [
+            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+            for n in names
+        ]
+    }
+
+
+# Longest value of each form field, as its column holds it (refused with 400 beyond).
+FIELD_LIMITS = {
+    "api_key": 200,
+    "service_code": 20,
+    "lat": 40,
+    "long": 40,
+    "crs": 100,
+    "description": 4000,
+    "address_string": 500,
+    "address_id": 100,
+    "first_name": 50,
+    "last_name": 50,
+    "phone": 20,
+    "email": 254,
+    "device_id": 100,
+    "account_id": 100,
+    "media_url": 2000,
+    "service_request_id": 40,
+}
+ATTRIBUTE_LIMIT = 500
+
+
+def _form_doc(required: tuple[str, ...], optional: tuple[str, ...]) -> dict[str, Any]:
+    properties = {
+        n: {"type": "string", "maxLength": FIELD_LIMITS[n]} for n in (*required, *optional)
+    }
+    schema = {"type": "object", "required": list(required), "properties": properties}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+        }
+    }
+
+
+def _check_lengths(form: Mapping[str, str]) -> None:
+    for name, value in form.items():
+        limit = FIELD_LIMITS.get(name, ATTRIBUTE_LIMIT)
+        if len(value) > limit:
+            raise Open311Error(400, f"{name[:40]} is longer than {limit} characters")
+
+
+REQUESTS_QUERY = _query_doc(
+    "service_request_id", "service_code", "start_date", "end_date", "status", "page", "page_size"
+)
+UPDATES_QUERY = _query_doc("start_date", "end_date", "service_request_id")
+REQUEST_FORM = _form_doc(
+    ("api_key", "service_code", "lat", "long", "description"),
+    (
+        "address_string",
+        "address_id",
+        "first_name",
+        "last_name",
+        "phone",
+        "email",
+        "device_id",
+        "account_id",
+        "media_url",
+        "crs",
+    ),
+)
+UPDATE_FORM = _form_doc(("api_key", "service_request_id", "description"), ("media_url",))
+
 
 @router.get("/discovery.{fmt}")
 def discovery(request: Request, fmt: str) -> Response:
@@ -302,7 +378,7 @@ def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
-@router.get("/requests.{fmt}")
+@router.get("/requests.{fmt}", openapi_extra=REQUESTS_QUERY)
 def get_requests(request: Request, session: SessionDep, viewer: ViewerDep, fmt: str) -> Response:
     """Service requests by id list, or by service_code, status and a ≤ 90-day window."""
 
@@ -434,7 +510,7 @@ def _float(form: Mapping[str, str], name: str) -> float | None:
     return number
 
 
-@router.post("/requests.{fmt}")
+@router.post("/requests.{fmt}", openapi_extra=REQUEST_FORM)
 async def post_request(
     request: Request, session: SessionDep, viewer: ViewerDep, fmt: str
 ) -> Response:
@@ -447,6 +523,7 @@ async def post_request(
     idem = request.headers.get("Idempotency-Key")
 
     def run(f: str) -> Response:
+        _check_lengths(form)
         client_name = _require_key(session, form)
         code = form.get("service_code", "")
         if code not in CATEGORY_OF_CODE:
@@ -512,7 +589,7 @@ async def post_request(
     return await to_thread.run_sync(_guard, fmt, run)
 
 
-@router.get("/servicerequestupdates.{fmt}")
+@router.get("/servicerequestupdates.{fmt}", openapi_extra=UPDATES_QUERY)
 def get_updates(request: Request, session: SessionDep, fmt: str) -> Response:
     """Status changes and comments in a window (the servicerequestupdates extension)."""
 
@@ -546,7 +623,7 @@ def _update_status(row: Any) -> str:
     return extended_status(row.to_status, row.resolution if row.to_status == "rejected" else None)
 
 
-@router.post("/servicerequestupdates.{fmt}")
+@router.post("/servicerequestupdates.{fmt}", openapi_extra=UPDATE_FORM)
 async def post_update(
     request: Request, session: SessionDep, viewer: ViewerDep, fmt: str
 ) -> Response:
@@ -555,6 +632,7 @@ async def post_update(
     del viewer
 
     def run(f: str) -> Response:
+        _check_lengths(form)
         client_name = _require_key(session, form)
         code = form.get("service_request_id", "")
         if not code:

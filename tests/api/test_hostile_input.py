@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,8 +20,18 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from gis.accounts import create_api_client
 from gis.db import get_session
 from tests.api.security_helpers import add_account, demo_areas, token_for
+from tests.api.test_access_matrix import (
+    STREAMING_PATH,
+    SYNTHETIC,
+    Samples,
+    build_samples,
+    iter_routes,
+    path_candidates,
+    query_sample,
+)
 
 INJECTIONS = [
     "' OR '1'='1",
@@ -278,3 +290,363 @@ def test_the_server_stays_up_and_fast_after_the_barrage(
     started = time.monotonic()
     assert client.get("/api/v1/health").status_code == 200
     assert time.monotonic() - started < 2
+
+
+# --- every parameter and body field of every route, generated from the OpenAPI document ------
+#
+# One hostile value at a time in one parameter or body field of an otherwise plausible request
+# (path values from the demo city, the rest from the schema's examples, enums and defaults), as
+# an admin so that the request gets past sign-in. Values the database cannot hold must be
+# refused at the edge with a 4xx saying what to fix; nothing may answer 5xx.
+
+API_KEY: list[str] = []  # an Open311 client's key, made per test (the fixture below)
+HOSTILE_VALUES: dict[str, Any] = {
+    "nul": "a\x00b",
+    "long": "x" * 10_000,
+    "beyond-bigint": 9223372036854775808,
+    "below-bigint": -9223372036854775809,
+    "date-max": "9999-12-31T23:59:59Z",
+    "date-min": "0001-01-01T00:00:00+08:00",
+}
+# What the database cannot hold: refused with 400 by api/input_limits.py wherever it appears.
+REFUSED_AT_THE_EDGE = frozenset({"nul", "beyond-bigint", "below-bigint", "date-max", "date-min"})
+GUARDED_MEDIA = frozenset({"application/json", "application/x-www-form-urlencoded"})
+# Sensible bodies where the schema alone cannot make one (codes with patterns, points).
+BASE_BODIES: dict[tuple[str, str], Callable[[Samples], Any]] = {
+    ("POST", "/api/v1/incidents"): lambda s: _incident(*s.point),
+    ("POST", "/api/v1/service-orders"): lambda s: {
+        "service_type": "维修",
+        "description": "水管漏水",
+        "requester_name": "王阿姨",
+        "community_code": s.areas.community,
+    },
+    ("POST", "/api/v1/plan/drafts"): lambda s: {"scope_code": s.areas.community},
+    ("POST", "/api/v1/plan/drafts/{changeset_id}/operations"): lambda s: {
+        "kind": "merge",
+        "codes": [s.areas.grid, s.areas.sibling_grid],
+    },
+    ("POST", "/api/v1/plan/repair-preview"): lambda s: {
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[106.6, 35.2], [106.61, 35.2], [106.61, 35.21], [106.6, 35.2]]],
+        }
+    },
+    ("POST", "/open311/v2/requests.{fmt}"): lambda s: {
+        "api_key": API_KEY[0],
+        "service_code": "E01",
+        "lat": str(s.point[1]),
+        "long": str(s.point[0]),
+        "description": "垃圾堆积",
+    },
+    ("POST", "/open311/v2/servicerequestupdates.{fmt}"): lambda s: {
+        "api_key": API_KEY[0],
+        "service_request_id": s.incidents[0],
+        "description": "还没有处理",
+    },
+    ("POST", "/api/v1/auth/token"): lambda s: {"username": "hostile", "password": "x"},
+    ("POST", "/login"): lambda s: {"username": "hostile", "password": "x"},
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    parameters: tuple[tuple[str, str, bool], ...]  # (in, name, required)
+    media: str | None  # the request body's media type
+    body_schema: dict[str, Any] | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _resolve(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        node: Any = document
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def _example(schema: dict[str, Any], document: dict[str, Any], depth: int = 0) -> Any:
+    """A plausible value for ``schema``: its example, enum, default, else the simplest one."""
+    schema = _resolve(schema, document)
+    for key in ("examples", "example"):
+        if key in schema:
+            value = schema[key]
+            return value[0] if key == "examples" and isinstance(value, list) else value
+    if "enum" in schema:
+        return schema["enum"][0]
+    if schema.get("default") is not None:
+        return schema["default"]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [o for o in schema[key] if _resolve(o, document).get("type") != "null"]
+            return _example(options[0], document, depth) if options else None
+    kind = schema.get("type")
+    if kind == "object" and depth < 4:
+        properties = schema.get("properties", {})
+        return {
+            name: _example(properties[name], document, depth + 1)
+            for name in schema.get("required", [])
+            if name in properties
+        }
+    if kind == "array":
+        return [_example(schema.get("items", {}), document, depth + 1)] * schema.get("minItems", 0)
+    return {"integer": 1, "number": 1.0, "boolean": False}.get(str(kind), "x")
+
+
+def _fields(
+    schema: dict[str, Any], document: dict[str, Any], depth: int = 0
+) -> list[tuple[str, ...]]:
+    """Every property path of an object schema (nested objects included)."""
+    schema = _resolve(schema, document)
+    paths: list[tuple[str, ...]] = []
+    for name, sub in schema.get("properties", {}).items():
+        paths.append((name,))
+        resolved = _resolve(sub, document)
+        if (resolved.get("type") == "object" or "properties" in resolved) and depth < 2:
+            paths += [(name, *p) for p in _fields(resolved, document, depth + 1)]
+    return paths
+
+
+def _operations() -> list[Operation]:
+    app = create_app()
+    document = app.openapi()
+    found: dict[tuple[str, str], Operation] = {}
+    for path, methods in document["paths"].items():
+        for method, op in methods.items():
+            parameters = tuple(
+                (p["in"], p["name"], bool(p.get("required"))) for p in op.get("parameters", [])
+            )
+            content = op.get("requestBody", {}).get("content", {})
+            media = next(iter(content), None)
+            schema = content[media]["schema"] if media else None
+            found[(method.upper(), path)] = Operation(
+                method.upper(), path, parameters, media, schema
+            )
+    # Pages and sign-in forms are left out of the document (include_in_schema=False); FastAPI
+    # builds the document from the same dependants, so they are read from there.
+    for info in iter_routes(app):
+        if (info.method, info.path) in found or not hasattr(info.route, "dependant"):
+            continue
+        dependant = info.route.dependant
+        parameters = tuple(
+            [("path", p.alias, True) for p in dependant.path_params]
+            + [("query", p.alias, p.field_info.is_required()) for p in dependant.query_params]
+            + [("header", p.alias, p.field_info.is_required()) for p in dependant.header_params]
+        )
+        form = [p.alias for p in dependant.body_params]
+        schema = (
+            {
+                "type": "object",
+                "properties": {n: {"type": "string"} for n in form},
+                "required": form,
+            }
+            if form
+            else None
+        )
+        found[(info.method, info.path)] = Operation(
+            info.method,
+            info.path,
+            parameters,
+            "application/x-www-form-urlencoded" if form else None,
+            schema,
+        )
+    return sorted(found.values(), key=lambda o: o.label)
+
+
+OPERATIONS = _operations()
+DOCUMENT = create_app().openapi()
+
+
+def _set(body: Any, path: tuple[str, ...], value: Any) -> Any:
+    body = json.loads(json.dumps(body)) if body is not None else {}
+    node = body
+    for part in path[:-1]:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[path[-1]] = value
+    return body
+
+
+def _base_path(op: Operation, samples: Samples) -> str:
+    path = op.path
+    for where, name, _ in op.parameters:
+        if where == "path":
+            values = path_candidates(name, op.path, samples) or ["1"]
+            path = path.replace("{" + name + "}", values[0].removeprefix(SYNTHETIC))
+    return path
+
+
+def _base_query(op: Operation, samples: Samples) -> dict[str, str]:
+    query = {}
+    for where, name, required in op.parameters:
+        if where == "query" and required:
+            query[name] = query_sample(name, samples) or "1"
+    return query
+
+
+@pytest.fixture
+def generated(
+    db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, dict[str, str], Samples]]:
+    # Hundreds of requests from one client, sign-in forms included: rate limits are tested
+    # elsewhere.
+    monkeypatch.setenv("GRIDGOV_RATE_PUBLIC_PER_MINUTE", "1000000")
+    monkeypatch.setenv("GRIDGOV_RATE_SIGN_IN_PER_MINUTE", "1000000")
+    app = create_app()
+
+    def _session() -> Iterator[Session]:
+        try:
+            yield db_session
+            db_session.commit()
+        except BaseException:
+            db_session.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = _session
+    areas = demo_areas(db_session)
+    add_account(db_session, "hostile_admin", "admin", areas.district)
+    headers = {"Authorization": f"Bearer {token_for(db_session, 'hostile_admin')}"}
+    samples = build_samples(db_session, areas)
+    API_KEY[:] = [create_api_client(db_session, "hostile-app")[1]]
+    db_session.commit()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client, headers, samples
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=[o.label for o in OPERATIONS])
+def test_no_hostile_value_in_any_parameter_or_field_is_a_server_error(
+    generated: tuple[TestClient, dict[str, str], Samples], op: Operation
+) -> None:
+    client, headers, samples = generated
+    base_path = _base_path(op, samples)
+    base_query = _base_query(op, samples)
+    make_body = BASE_BODIES.get((op.method, op.path))
+    base_body = (
+        make_body(samples)
+        if make_body
+        else (_example(op.body_schema, DOCUMENT) if op.body_schema else None)
+    )
+    targets: list[tuple[str, Any]] = [(w, n) for w, n, _ in op.parameters]
+    if op.body_schema is not None:
+        targets += [("body", f) for f in _fields(op.body_schema, DOCUMENT)]
+    problems = []
+    sent = 0
+    for where, target in targets:
+        for case, value in HOSTILE_VALUES.items():
+            path, query, body = base_path, dict(base_query), base_body
+            extra_headers: dict[str, str] = {}
+            if where == "path":
+                placeholder = "{" + target + "}"
+                path = op.path
+                for w, n, _ in op.parameters:
+                    if w == "path" and n != target:
+                        candidates = path_candidates(n, op.path, samples) or ["1"]
+                        path = path.replace("{" + n + "}", candidates[0].removeprefix(SYNTHETIC))
+                path = path.replace(placeholder, quote(str(value), safe=""))
+            elif where == "query":
+                query[target] = str(value)
+            elif where == "header":
+                if case == "nul":
+                    continue  # HTTP/1.1 cannot carry a NUL in a header
+                extra_headers[target] = str(value)
+            else:
+                body = _set(base_body, target, value)
+            kwargs: dict[str, Any] = {"params": query, "headers": {**headers, **extra_headers}}
+            if op.media == "application/json":
+                kwargs["content"] = json.dumps(body if body is not None else {})
+                kwargs["headers"]["Content-Type"] = "application/json"
+            elif op.media == "multipart/form-data":
+                fields = {k: str(v) for k, v in (body or {}).items() if k != "file"}
+                kwargs["files"] = {"file": ("x.geojson", b"{}", "application/geo+json")}
+                kwargs["data"] = fields
+            elif op.media:
+                kwargs["data"] = {k: str(v) for k, v in (body or {}).items()}
+            if STREAMING_PATH.search(op.path) and target != "timeout":
+                kwargs["params"].setdefault("timeout", "0.2")  # the stream ends by itself
+            response = client.request(op.method, path, **kwargs)
+            sent += 1
+            label = f"{case} in {where} {'.'.join(target) if isinstance(target, tuple) else target}"
+            if response.status_code >= 500:
+                problems.append(f"{label}: {response.status_code} {response.text[:160]}")
+            elif case in REFUSED_AT_THE_EDGE and (
+                where in ("path", "query") or (where == "body" and op.media in GUARDED_MEDIA)
+            ):
+                # The guard refuses it before routing, whatever the route does with it.
+                says_why = "accepted" in response.text or "NUL" in response.text
+                if response.status_code != 400 or not says_why:
+                    problems.append(
+                        f"{label}: not refused: {response.status_code} {response.text[:160]}"
+                    )
+    assert not problems, f"{op.label}: {len(problems)} wrong answers:\n" + "\n".join(problems)
+    assert sent or not targets
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "request_args", "names"),
+    [
+        ("GET", "/api/v1/search", {"params": {"q": "张\x00"}}, "q"),
+        ("GET", "/api/v1/areas", {"params": {"offset": "9223372036854775808"}}, "offset"),
+        (
+            "GET",
+            "/open311/v2/requests.json",
+            {"params": {"start_date": "9999-12-31T23:59:59Z"}},
+            "start_date",
+        ),
+        ("POST", "/login", {"data": {"username": "admin\x00", "password": "x"}}, "username"),
+        (
+            "POST",
+            "/api/v1/auth/token",
+            {"data": {"username": "a", "password": "\x00"}},
+            "password",
+        ),
+        (
+            "POST",
+            "/api/v1/incidents",
+            {"json": _incident(106.65, 35.22, description="路灯\x00损坏")},
+            "JSON body",
+        ),
+    ],
+)
+def test_what_the_database_cannot_hold_is_refused_with_the_reason(
+    hostile: tuple[TestClient, dict[str, dict[str, str]]],
+    db_session: Session,
+    method: str,
+    path: str,
+    request_args: dict[str, Any],
+    names: str,
+) -> None:
+    client, headers = hostile
+    before = _counts(db_session)
+    response = client.request(method, path, headers=headers["worker"], **request_args)
+    assert response.status_code == 400, response.text
+    text = response.text
+    assert names in text and ("NUL" in text or "accepted" in text), text
+    assert _counts(db_session) == before
+
+
+def test_a_10000_character_email_to_open311_is_refused(
+    hostile: tuple[TestClient, dict[str, dict[str, str]]], db_session: Session
+) -> None:
+    client, _ = hostile
+    _, key = create_api_client(db_session, "long-email-app")
+    before = _counts(db_session)
+    response = client.post(
+        "/open311/v2/requests.json",
+        data={
+            "api_key": key,
+            "service_code": "E01",
+            "lat": "35.22",
+            "long": "106.65",
+            "description": "垃圾",
+            "email": "a" * 10_000 + "@example.com",
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert response.json() == [{"code": 400, "description": "email is longer than 254 characters"}]
+    assert _counts(db_session) == before
