@@ -48,7 +48,13 @@ WRITTEN_TABLES = ("incident", "audit_log", "app_user", "household", "resident", 
 
 
 @pytest.fixture
-def hostile(db_session: Session) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
+def hostile(
+    db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
+    # Hundreds of requests from one client, sign-in forms included: rate limits are tested
+    # elsewhere.
+    monkeypatch.setenv("GRIDGOV_RATE_PUBLIC_PER_MINUTE", "1000000")
+    monkeypatch.setenv("GRIDGOV_RATE_SIGN_IN_PER_MINUTE", "1000000")
     app = create_app()
 
     def _session() -> Iterator[Session]:
@@ -492,31 +498,16 @@ def _base_query(op: Operation, samples: Samples) -> dict[str, str]:
 
 @pytest.fixture
 def generated(
-    db_session: Session, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[TestClient, dict[str, str], Samples]]:
-    # Hundreds of requests from one client, sign-in forms included: rate limits are tested
-    # elsewhere.
-    monkeypatch.setenv("GRIDGOV_RATE_PUBLIC_PER_MINUTE", "1000000")
-    monkeypatch.setenv("GRIDGOV_RATE_SIGN_IN_PER_MINUTE", "1000000")
-    app = create_app()
-
-    def _session() -> Iterator[Session]:
-        try:
-            yield db_session
-            db_session.commit()
-        except BaseException:
-            db_session.rollback()
-            raise
-
-    app.dependency_overrides[get_session] = _session
+    hostile: tuple[TestClient, dict[str, dict[str, str]]], db_session: Session
+) -> tuple[TestClient, dict[str, str], Samples]:
+    client, _ = hostile
     areas = demo_areas(db_session)
     add_account(db_session, "hostile_admin", "admin", areas.district)
     headers = {"Authorization": f"Bearer {token_for(db_session, 'hostile_admin')}"}
     samples = build_samples(db_session, areas)
     API_KEY[:] = [create_api_client(db_session, "hostile-app")[1]]
     db_session.commit()
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client, headers, samples
+    return client, headers, samples
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=[o.label for o in OPERATIONS])
