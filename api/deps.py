@@ -10,14 +10,14 @@ place that does (docs/architecture.md, "The API").
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from gis.db import get_read_sessionmaker, get_session, replica_configured, session_for_request
 
-SESSION_SCOPE = "function"
+SESSION_SCOPE: Final = "function"
 SessionDep = Annotated[Session, Depends(get_session, scope=SESSION_SCOPE)]
 
 
