@@ -46,7 +46,7 @@ from tests.api.test_access_matrix import (
     iter_routes,
 )
 from tests.api.unavailable_helpers import app_database, unavailable_problems
-from tests.conftest import create_test_database, drop_test_database
+from tests.conftest import create_test_database, drop_test_database, owner_url
 
 HOUSEHOLDS = 5_000
 ROUTES = list(iter_routes(create_app()))
@@ -54,7 +54,8 @@ UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
 ARM = """
 CREATE SEQUENCE commit_probe;
-CREATE FUNCTION commit_probe_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+-- SECURITY DEFINER: the app role may not use the owner's sequence, the trigger's owner may.
+CREATE FUNCTION commit_probe_fail() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
     PERFORM nextval('commit_probe');
     RAISE EXCEPTION 'commit forced to fail (row of %)', TG_TABLE_NAME;
@@ -93,14 +94,14 @@ class World:
     objects: dict[str, Any]
 
     def probe(self) -> int:
-        with psycopg.connect(self.url, autocommit=True) as conn:
+        with psycopg.connect(owner_url(self.url), autocommit=True) as conn:
             row = conn.execute("SELECT last_value, is_called FROM commit_probe").fetchone()
         assert row is not None
         return int(row[0]) if row[1] else 0
 
     def fingerprint(self) -> dict[str, int]:
-        """Row count of every table, and a digest of the tables a request could change."""
-        with psycopg.connect(self.url, autocommit=True) as conn:
+        """Row count of every table (read as the owner, who may read them all)."""
+        with psycopg.connect(owner_url(self.url), autocommit=True) as conn:
             tables = [
                 r[0]
                 for r in conn.execute(
@@ -407,7 +408,7 @@ def world(server_url: str) -> Iterator[World]:
 
     url = create_test_database(server_url, "commitfail")
     try:
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(owner_url(url)) as conn:  # as `gridgov demo` loads it
             load_demo(conn, households=HOUSEHOLDS)
             conn.commit()
         engine = create_engine(normalise_database_url(url))
@@ -434,7 +435,7 @@ def world(server_url: str) -> Iterator[World]:
                 }
                 samples = build_samples(session, areas)
                 session.commit()
-                with psycopg.connect(url, autocommit=True) as conn:
+                with psycopg.connect(owner_url(url), autocommit=True) as conn:
                     conn.execute(ARM)
                 yield World(client, url, headers, samples, objects)
         engine.dispose()

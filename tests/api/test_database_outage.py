@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from gis.migrate import upgrade
-from gis.pgcluster import EmbeddedCluster, find_bindir
+from gis.pgcluster import APP_ROLE, OWNER_ROLE, EmbeddedCluster, find_bindir
 from tests.api.security_helpers import demo_areas, role_viewers
 from tests.api.test_access_matrix import STREAMING_PATH, build_samples, calls_for, iter_routes
 from tests.api.test_commit_before_response import NO_WRITE, WRITES, Call, World
@@ -139,14 +139,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluste
     cluster = EmbeddedCluster(Path(tmp_path_factory.mktemp("outage")) / "home")
     cluster.start()
     try:
-        upgrade(cluster.url())
+        upgrade(cluster.url(role=OWNER_ROLE), app_role=APP_ROLE)
         yield cluster
     finally:
         cluster.stop()
 
 
 def test_the_app_reconnects_by_itself_after_a_restart(cluster: EmbeddedCluster) -> None:
-    with app_database(cluster.url()), TestClient(create_app()) as client:
+    with app_database(cluster.url(role=APP_ROLE)), TestClient(create_app()) as client:
         # Warm the pool: these connections die with the server below.
         assert client.get("/api/v1/health").json()["database"] is True
         served = client.get("/api/v1/areas", params={"level": "district"})
