@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from gis.migrate import upgrade
 from gis.pgcluster import APP_ROLE, OWNER_ROLE, EmbeddedCluster, find_bindir
+from gridgov.liveserver import free_port
 from tests.api.security_helpers import demo_areas, role_viewers
 from tests.api.test_access_matrix import STREAMING_PATH, build_samples, calls_for, iter_routes
 from tests.api.test_commit_before_response import NO_WRITE, WRITES, Call, World
 from tests.api.unavailable_helpers import app_database, unavailable_problems
-from tests.conftest import free_port, unavailable
+from tests.conftest import unavailable
 
 # Routes that serve without the database, so answer as usual during an outage. Every other
 # route must answer 503; a new route that needs no database belongs here, with the reason.
