@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
     def escalate() -> None:
         """Escalate every overdue open case one level up (grid → community → street → district)."""
         from gis.db import session_scope
-        from gis.queries.incidents import escalate_overdue
+        from gis.incidents.escalation import escalate_overdue
 
         with session_scope() as session:
             done = escalate_overdue(session)

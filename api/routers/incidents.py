@@ -23,7 +23,22 @@ from api.schemas.incidents import IncidentCreate, TransitionCreate
 from api.security import ViewerDep
 from gis.db import end_session, get_sessionmaker
 from gis.errors import Forbidden, InvalidInput
-from gis.queries import incidents as q
+from gis.incidents import (
+    aggregates,
+    escalation,
+    intake,
+    listing,
+    metrics,
+    presentation,
+    transitions,
+)
+from gis.incidents.events import (
+    Position,
+    events_after,
+    format_position,
+    last_position,
+    parse_position,
+)
 from gis.queries.spatial_params import parse_bbox, point_to_wgs84
 
 router = APIRouter(tags=["incidents"])
@@ -49,8 +64,8 @@ def _filters(
     overdue: bool | None = None,
     assignee: int | None = None,
     unassigned: bool | None = None,
-) -> q.IncidentFilter:
-    return q.IncidentFilter(
+) -> listing.IncidentFilter:
+    return listing.IncidentFilter(
         status=_statuses(status),
         kind=kind,
         category=category,
@@ -86,14 +101,14 @@ def list_incidents(
     overdue: bool | None = None,
     assignee: int | None = None,
     unassigned: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=q.MAX_PAGE)] = 100,
+    limit: Annotated[int, Query(ge=1, le=listing.MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """Cases, newest first: full within your scope, public fields elsewhere."""
     filters = _filters(
         status, kind, category, bbox, within, start, end, overdue, assignee, unassigned
     )
-    return q.list_incidents(session, viewer, filters, limit=limit, offset=offset)
+    return listing.list_incidents(session, viewer, filters, limit=limit, offset=offset)
 
 
 @router.get("/incidents/aggregates")
@@ -113,7 +128,7 @@ def incident_aggregates(
     """Counts per grid or per zoom-sized hexagon (GeoJSON), optionally per time bucket."""
     del viewer  # counts are public
     filters = _filters(status, kind, category, None, None, start, end)
-    return q.aggregates(
+    return aggregates.aggregates(
         session,
         by=by,
         zoom=zoom,
@@ -135,7 +150,7 @@ def incident_metrics(
 ) -> dict[str, Any]:
     """结案率, 按期结案率, 返工率, average handling time, overdue count per area and period."""
     del viewer  # aggregate statistics are public
-    rows = q.metrics(
+    rows = metrics.metrics(
         session,
         level=level,
         start=_aware(start, "start") or start,
@@ -146,10 +161,10 @@ def incident_metrics(
     return {"level": level, "start": start.isoformat(), "end": end.isoformat(), "rows": rows}
 
 
-def _stream_batch(after: q.Position, within: str | None) -> list[dict[str, Any]]:
+def _stream_batch(after: Position, within: str | None) -> list[dict[str, Any]]:
     # A short session per poll: a stream must not hold a connection (or a snapshot) open.
     with get_sessionmaker()() as session:
-        events = q.events_after(session, after)
+        events = events_after(session, after)
     if within:
         return [e for e in events if (e.get("grid_code") or "").startswith(within)] + (
             [{"position": events[-1]["position"], "skip": True}] if events else []
@@ -157,9 +172,9 @@ def _stream_batch(after: q.Position, within: str | None) -> list[dict[str, Any]]
     return events
 
 
-def _current_position() -> q.Position:
+def _current_position() -> Position:
     with get_sessionmaker()() as session:
-        return q.last_position(session)
+        return last_position(session)
 
 
 @router.get(
@@ -189,11 +204,11 @@ async def incident_stream(
     # The stream lasts minutes: the request's session (its connection and pool slot) is given
     # back now; each poll below takes a short session of its own.
     await end_session(session, commit=False)
-    resume: q.Position | None = None
+    resume: Position | None = None
     if last_event_id_header is not None:
-        resume = q.parse_position(last_event_id_header)
+        resume = parse_position(last_event_id_header)
     elif last_event_id is not None:
-        resume = q.parse_position(last_event_id, "last_event_id")
+        resume = parse_position(last_event_id, "last_event_id")
     start = resume if resume is not None else await to_thread.run_sync(_current_position)
 
     async def events() -> AsyncIterator[str]:
@@ -201,14 +216,14 @@ async def incident_stream(
         sent = 0
         deadline = time.monotonic() + timeout
         last_beat = time.monotonic()
-        yield f"retry: 2000\n: stream from event {q.format_position(cursor)}\n\n"
+        yield f"retry: 2000\n: stream from event {format_position(cursor)}\n\n"
         while time.monotonic() < deadline:
             if await request.is_disconnected():
                 return
             batch = await to_thread.run_sync(_stream_batch, cursor, within)
             for event in batch:
                 # Batches come in stream order: the last event's position is the cursor.
-                cursor = q.parse_position(event["position"])
+                cursor = parse_position(event["position"])
                 if event.get("skip"):
                     continue
                 data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
@@ -232,7 +247,7 @@ async def incident_stream(
 @router.get("/incidents/{incident_id}")
 def get_incident(session: SessionDep, viewer: ViewerDep, incident_id: int) -> dict[str, Any]:
     """One case with its history (actors and notes only within your scope)."""
-    return q.get_incident(session, viewer, incident_id)
+    return presentation.get_incident(session, viewer, incident_id)
 
 
 @router.post("/incidents", status_code=201)
@@ -247,7 +262,7 @@ def create_incident(
     lon, lat = point_to_wgs84(body.geometry.coordinates[0], body.geometry.coordinates[1], body.crs)
     # Anonymous reports are the public's; only staff may say a grid worker or patrol reported.
     source = "public" if viewer.is_public else body.source
-    data = q.IncidentInput(
+    data = intake.IncidentInput(
         category=body.category,
         kind=body.kind,
         description=body.description,
@@ -261,7 +276,7 @@ def create_incident(
         attributes=body.attributes,
         duplicate_of=body.duplicate_of,
     )
-    result = q.create_incident(session, viewer, data, idempotency_key=idempotency_key)
+    result = intake.create_incident(session, viewer, data, idempotency_key=idempotency_key)
     headers = {"Location": f"/api/v1/incidents/{result.incident['id']}"}
     if not result.created:
         headers["Idempotent-Replayed"] = "true"
@@ -277,11 +292,11 @@ def transition_incident(
     session: SessionDep, viewer: ViewerDep, incident_id: int, body: TransitionCreate
 ) -> dict[str, Any]:
     """Take one step of the case loop; 409 lists the steps allowed from the current status."""
-    result = q.transition(
+    result = transitions.transition(
         session,
         viewer,
         incident_id,
-        q.TransitionInput(**body.model_dump()),
+        transitions.TransitionInput(**body.model_dump()),
     )
     return result
 
@@ -291,5 +306,5 @@ def run_escalation(session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
     """Escalate overdue cases now (what ``gridgov incidents escalate`` does on a timer)."""
     if viewer.role not in ("admin", "command_operator"):
         raise Forbidden("only the command centre or an admin may run escalation")
-    done = q.escalate_overdue(session)
+    done = escalation.escalate_overdue(session)
     return {"escalated": done, "at": datetime.now(UTC).isoformat()}

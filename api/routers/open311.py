@@ -23,10 +23,10 @@ from api.security import ViewerDep
 from gis.accounts import api_client_name, verify_api_key
 from gis.crs import parse_crs
 from gis.errors import Conflict, Forbidden, GridgovError, InvalidInput, NotFound
-from gis.queries import incidents as q
+from gis.incidents import intake, listing, open311
+from gis.incidents.vocabulary import STATUS_LABELS_ZH
+from gis.incidents.workcalendar import CST
 from gis.queries.spatial_params import point_to_wgs84
-from gis.workcalendar import CST
-from gis.workflow import STATUS_LABELS_ZH
 
 PREFIX = "/open311/v2"
 router = APIRouter(tags=["open311"])
@@ -385,7 +385,7 @@ def get_requests(request: Request, session: SessionDep, viewer: ViewerDep, fmt: 
     def run(f: str) -> Response:
         params = request.query_params
         ids = _split(params.get("service_request_id"))
-        filters = q.IncidentFilter()
+        filters = listing.IncidentFilter()
         if ids:
             filters.codes = ids
         else:
@@ -435,7 +435,7 @@ def get_requests(request: Request, session: SessionDep, viewer: ViewerDep, fmt: 
             raise Open311Error(400, "page and page_size must be whole numbers") from None
         if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise Open311Error(400, f"page ≥ 1 and page_size from 1 to {MAX_PAGE_SIZE}")
-        result = q.list_incidents(
+        result = listing.list_incidents(
             session, viewer, filters, limit=page_size, offset=(page - 1) * page_size
         )
         return render(f, "service_requests", [_request_row(c) for c in result["items"]])
@@ -450,8 +450,8 @@ def get_request(
     """One service request."""
 
     def run(f: str) -> Response:
-        result = q.list_incidents(
-            session, viewer, q.IncidentFilter(codes=[service_request_id]), limit=1
+        result = listing.list_incidents(
+            session, viewer, listing.IncidentFilter(codes=[service_request_id]), limit=1
         )
         if not result["items"]:
             raise Open311Error(404, f"no service request {service_request_id[:40]!r}")
@@ -465,7 +465,7 @@ def get_token(session: SessionDep, token: str, fmt: str) -> Response:
     """The service_request_id behind a token."""
 
     def run(f: str) -> Response:
-        code = q.incident_by_token(session, token)
+        code = open311.incident_by_token(session, token)
         if code is None:
             raise Open311Error(404, f"no request has token {token[:40]!r}")
         return render(f, "service_requests", [{"service_request_id": code, "token": token}])
@@ -550,7 +550,7 @@ async def post_request(
         }
         # Chinese names: family name first.
         name = (form.get("last_name", "") + form.get("first_name", "")).strip() or None
-        data = q.IncidentInput(
+        data = intake.IncidentInput(
             category=CATEGORY_OF_CODE[code],
             description=description[:4000],
             lon=wlon,
@@ -565,7 +565,7 @@ async def post_request(
             media_url=form.get("media_url") or None,
             attributes=attributes,
         )
-        result = q.create_incident(
+        result = intake.create_incident(
             session,
             viewer,
             data,
@@ -573,7 +573,7 @@ async def post_request(
             endpoint="open311",
         )
         case = result.incident
-        token = q.incident_token(session, case["id"])
+        token = open311.incident_token(session, case["id"])
         _stamp_key(session, form)
         body = [
             {
@@ -599,7 +599,9 @@ def get_updates(request: Request, session: SessionDep, fmt: str) -> Response:
         start = _parse_time(params.get("start_date"), "start_date") or end - timedelta(days=1)
         if end <= start or end - start > MAX_WINDOW:
             raise Open311Error(400, "start_date must precede end_date by at most 90 days")
-        rows = q.updates_between(session, start, end, _split(params.get("service_request_id")))
+        rows = open311.updates_between(
+            session, start, end, _split(params.get("service_request_id"))
+        )
         body = [
             {
                 "update_id": str(r.id),
@@ -637,7 +639,7 @@ async def post_update(
         code = form.get("service_request_id", "")
         if not code:
             raise Open311Error(400, "service_request_id is required")
-        update_id = q.add_comment(
+        update_id = open311.add_comment(
             session,
             code,
             f"Open311:{client_name}",

@@ -14,11 +14,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.errors import Forbidden, InvalidInput, NotFound
+from gis.incidents.deadlines import deadline_rule, load_calendar
+from gis.incidents.workcalendar import deadline
+from gis.incidents.workflow import SERVICE_ORDER_WORKFLOW
 from gis.masking import mask_name, mask_phone
-from gis.queries.incidents import deadline_rule, load_calendar
 from gis.scope import Viewer
-from gis.workcalendar import deadline
-from gis.workflow import SERVICE_ORDER_WORKFLOW
 
 SERVICE_CATEGORY = "服务订单"
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.queries import incidents as q
+from gis.incidents import aggregates, metrics
 from gis.scope import ANONYMOUS
 from tests.api.incident_helpers import ClientFor, client_for, grid_point
 
@@ -83,7 +83,7 @@ def test_grid_metrics_match_hand_computed_values(
     db_session: Session, fixture: tuple[Any, Any]
 ) -> None:
     g, h = fixture
-    rows = q.metrics(db_session, level="grid", start=START, end=END, now=t(10, 0))
+    rows = metrics.metrics(db_session, level="grid", start=START, end=END, now=t(10, 0))
     by_code = {r["area_code"]: r for r in rows}
     assert set(by_code) == {g.grid_code, h.grid_code}
     rg = by_code[g.grid_code]
@@ -98,18 +98,18 @@ def test_grid_metrics_match_hand_computed_values(
     assert rh["closure_rate"] == 0.0 and rh["on_time_rate"] is None
     assert rh["avg_handling_hours"] is None
     # As of 4 March 12:00 only case 4 (due 4 March 08:00) was late: case 6 came later.
-    early = q.metrics(db_session, level="grid", start=START, end=END, now=t(4, 12))
+    early = metrics.metrics(db_session, level="grid", start=START, end=END, now=t(4, 12))
     assert {r["area_code"]: r["overdue"] for r in early}[g.grid_code] == 1
 
 
 def test_levels_and_periods(db_session: Session, fixture: tuple[Any, Any]) -> None:
     g, h = fixture
-    street = q.metrics(db_session, level="street", start=START, end=END, now=t(10, 0))
+    street = metrics.metrics(db_session, level="street", start=START, end=END, now=t(10, 0))
     expected_reported = 7 if g.street_code == h.street_code else 6
     row = next(r for r in street if r["area_code"] == g.street_code)
     assert row["reported"] == expected_reported
     assert row["area_name"] is not None
-    daily = q.metrics(
+    daily = metrics.metrics(
         db_session,
         level="grid",
         start=START,
@@ -170,7 +170,7 @@ def test_aggregates_per_grid_and_per_hexagon(
         "/api/v1/incidents/aggregates",
         params={**params, "by": "hex", "zoom": 15, "bbox": bbox},
     ).json()
-    assert hexes["hexagon_size_m"] == pytest.approx(q.hexagon_size(15), abs=1e-3)
+    assert hexes["hexagon_size_m"] == pytest.approx(aggregates.hexagon_size(15), abs=1e-3)
     total_in_box = db_session.execute(
         text(
             "SELECT count(*) FROM incident WHERE reported_at >= :s AND reported_at < :e "

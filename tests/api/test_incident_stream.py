@@ -13,8 +13,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from gis.errors import InvalidInput
-from gis.queries import incidents as q
-from gis.queries.incidents import Position
+from gis.incidents.events import (
+    Position,
+    events_after,
+    format_position,
+    last_position,
+    parse_position,
+)
 from tests.conftest import LiveServer
 
 
@@ -125,7 +130,7 @@ def _poll(engine: Engine, after: Position, want: set[int]) -> list[dict[str, Any
     deadline = time.monotonic() + 20
     while True:
         with Session(engine) as session:
-            events = q.events_after(session, after, limit=1000)
+            events = events_after(session, after, limit=1000)
         if want <= {e["event_id"] for e in events} or time.monotonic() > deadline:
             return events
         time.sleep(0.2)
@@ -137,7 +142,7 @@ def test_stream_waits_for_running_writers_and_never_skips(
     """Two writers commit out of order: nothing is delivered past a running writer's event, and
     resuming from the last delivered position later yields exactly the events not yet seen."""
     with Session(demo_engine) as session:
-        start = q.last_position(session)
+        start = last_position(session)
         incident_id = session.execute(text("SELECT min(id) FROM incident")).scalar_one()
     a = psycopg.connect(demo_database_url)
     b = psycopg.connect(demo_database_url)
@@ -155,25 +160,25 @@ def test_stream_waits_for_running_writers_and_never_skips(
         b.commit()
         seen = _poll(demo_engine, start, {b_id})
         assert [e["event_id"] for e in seen] == [b_id]
-        assert seen[0]["position"] == q.format_position((b_xid, b_id))
+        assert seen[0]["position"] == format_position((b_xid, b_id))
         # A third writer that starts and commits now sorts after A: held back until A ends.
         with psycopg.connect(demo_database_url) as c:
             c_xid, c_id = _insert_event(c, incident_id)
             written.append(c_id)
         assert c_xid > a_xid
         time.sleep(0.3)
-        resumed_from = q.parse_position(seen[-1]["position"])
+        resumed_from = parse_position(seen[-1]["position"])
         with Session(demo_engine) as session:
-            assert q.events_after(session, resumed_from) == []
+            assert events_after(session, resumed_from) == []
         a.commit()
         rest = _poll(demo_engine, resumed_from, {a_id, c_id})
         assert [e["event_id"] for e in rest] == [a_id, c_id]
-        positions = [q.parse_position(e["position"]) for e in seen + rest]
+        positions = [parse_position(e["position"]) for e in seen + rest]
         assert positions == sorted(positions) == [(b_xid, b_id), (a_xid, a_id), (c_xid, c_id)]
         # Resuming from the last one delivers nothing again; the starting position is its own.
         with Session(demo_engine) as session:
-            assert q.events_after(session, positions[-1]) == []
-            assert q.last_position(session) >= positions[-1]
+            assert events_after(session, positions[-1]) == []
+            assert last_position(session) >= positions[-1]
     finally:
         a.close()
         b.close()
@@ -183,9 +188,9 @@ def test_stream_waits_for_running_writers_and_never_skips(
 
 
 def test_positions_parse_and_reject_garbage() -> None:
-    assert q.parse_position("7301-52") == (7301, 52)
-    assert q.parse_position(" 52 ") == (0, 52)  # ids sent before migration 0007
-    assert q.parse_position(q.format_position((9, 10))) == (9, 10)
+    assert parse_position("7301-52") == (7301, 52)
+    assert parse_position(" 52 ") == (0, 52)  # ids sent before migration 0007
+    assert parse_position(format_position((9, 10))) == (9, 10)
     for bad in ("abc", "-5", "1-", "1-2-3", "", "1.5"):
         with pytest.raises(InvalidInput):
-            q.parse_position(bad)
+            parse_position(bad)

@@ -11,10 +11,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from gis.errors import Conflict, Forbidden
+from gis.incidents import deadlines, escalation, intake, transitions
+from gis.incidents.workflow import IllegalTransition
 from gis.masking import mask_name, mask_phone
-from gis.queries import incidents as q
 from gis.scope import ANONYMOUS
-from gis.workflow import IllegalTransition
 from tests.api.incident_helpers import ClientFor, client_for, grid_point, viewer
 
 __all__ = ["client_for"]
@@ -68,7 +68,7 @@ def test_intake_routes_to_the_grid_versions_and_worker_on_duty(
     assert row.status == "reported" and row.source == "public"
     assert row.escalation_level == "grid"
     # Accept and register within one hour of working time (default rule).
-    cal = q.load_calendar(db_session)
+    cal = deadlines.load_calendar(db_session)
     assert row.due_at == cal.add(row.reported_at, timedelta(hours=1))
     # The public sees public fields only: no reporter, no assignee.
     assert created["in_scope"] is False
@@ -203,8 +203,8 @@ def test_a_holiday_added_moves_the_next_intake_deadline_at_once(db_session: Sess
     now = datetime(2027, 3, 10, 15, 30, tzinfo=UTC)
 
     def due() -> datetime:
-        data = q.IncidentInput("市容环境", "节假日测试", g.lon, g.lat)
-        result = q.create_incident(db_session, ANONYMOUS, data, now=now)
+        data = intake.IncidentInput("市容环境", "节假日测试", g.lon, g.lat)
+        result = intake.create_incident(db_session, ANONYMOUS, data, now=now)
         return datetime.fromisoformat(result.incident["due_at"])
 
     assert due() == datetime(2027, 3, 10, 16, 30, tzinfo=UTC)  # Thursday 00:30
@@ -256,7 +256,7 @@ def test_the_full_loop_with_history_rework_and_rating(
         ),
         {"id": iid},
     ).one()
-    assert row.due_at == q.load_calendar(db_session).add(row.at, timedelta(hours=48))
+    assert row.due_at == deadlines.load_calendar(db_session).add(row.at, timedelta(hours=48))
     assert step(worker, "in_progress").status_code == 200
     assert step(worker, "handled", attachments=["https://img.example/1.jpg"]).status_code == 200
     assert step(worker, "in_progress", note="未清理干净").json()["rework_count"] == 1
@@ -451,29 +451,34 @@ def test_escalation_climbs_one_level_and_emits_an_event(db_session: Session) -> 
     g = grid_point(db_session, 7)
     operator = viewer("command_operator", g.district_code)
     reported = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday
-    result = q.create_incident(
-        db_session, operator, q.IncidentInput("街面秩序", "占道经营", g.lon, g.lat), now=reported
+    result = intake.create_incident(
+        db_session,
+        operator,
+        intake.IncidentInput("街面秩序", "占道经营", g.lon, g.lat),
+        now=reported,
     )
     iid = result.incident["id"]
     due = db_session.execute(
         text("SELECT due_at FROM incident WHERE id = :i"), {"i": iid}
     ).scalar_one()
     assert due == reported + timedelta(hours=1)
-    assert all(e["incident_id"] != iid for e in q.escalate_overdue(db_session, due - timedelta(1)))
+    assert all(
+        e["incident_id"] != iid for e in escalation.escalate_overdue(db_session, due - timedelta(1))
+    )
     first = [
         e
-        for e in q.escalate_overdue(db_session, due + timedelta(minutes=1))
+        for e in escalation.escalate_overdue(db_session, due + timedelta(minutes=1))
         if e["incident_id"] == iid
     ]
     assert first == [
         {"incident_id": iid, "from": "grid", "to": "community", "area_id": g.community_id}
     ]
     # Not again within the escalation interval (24 h), then one more level.
-    again = q.escalate_overdue(db_session, due + timedelta(hours=2))
+    again = escalation.escalate_overdue(db_session, due + timedelta(hours=2))
     assert all(e["incident_id"] != iid for e in again)
     later = [
         e
-        for e in q.escalate_overdue(db_session, due + timedelta(hours=25))
+        for e in escalation.escalate_overdue(db_session, due + timedelta(hours=25))
         if e["incident_id"] == iid
     ]
     assert [e["to"] for e in later] == ["street"]
@@ -505,8 +510,8 @@ def test_concurrent_transitions_cannot_both_win(demo_engine: Engine) -> None:
     with Session(demo_engine) as setup:
         g = grid_point(setup, 8)
         op = viewer("command_operator", g.district_code)
-        iid = q.create_incident(
-            setup, op, q.IncidentInput("市容环境", "并发测试", g.lon, g.lat)
+        iid = intake.create_incident(
+            setup, op, intake.IncidentInput("市容环境", "并发测试", g.lon, g.lat)
         ).incident["id"]
         setup.commit()
     barrier = threading.Barrier(2)
@@ -517,7 +522,7 @@ def test_concurrent_transitions_cannot_both_win(demo_engine: Engine) -> None:
             barrier.wait()
             try:
                 extra = {"resolution": "invalid"} if to == "rejected" else {}
-                q.transition(s, op, iid, q.TransitionInput(to=to, **extra))  # type: ignore[arg-type]
+                transitions.transition(s, op, iid, transitions.TransitionInput(to=to, **extra))  # type: ignore[arg-type]
                 s.commit()
                 outcomes.append("won")
             except (IllegalTransition, Conflict):
@@ -543,10 +548,13 @@ def test_concurrent_transitions_cannot_both_win(demo_engine: Engine) -> None:
 
 def test_forbidden_is_raised_for_roles_the_step_does_not_allow(db_session: Session) -> None:
     g = grid_point(db_session, 9)
-    iid = q.create_incident(
-        db_session, ANONYMOUS, q.IncidentInput("市容环境", "x", g.lon, g.lat)
+    iid = intake.create_incident(
+        db_session, ANONYMOUS, intake.IncidentInput("市容环境", "x", g.lon, g.lat)
     ).incident["id"]
     with pytest.raises(Forbidden):
-        q.transition(
-            db_session, viewer("grid_worker", g.grid_code), iid, q.TransitionInput("registered")
+        transitions.transition(
+            db_session,
+            viewer("grid_worker", g.grid_code),
+            iid,
+            transitions.TransitionInput("registered"),
         )

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.incidents.deadlines import load_calendar
 from gis.queries import service_orders as so
-from gis.queries.incidents import load_calendar
 from tests.api.incident_helpers import ClientFor, client_for, viewer
 
 __all__ = ["client_for"]

@@ -113,10 +113,10 @@ def test_locate_takes_the_nearest_centre_from_its_partial_index(
 def test_intake_checks_duplicates_on_the_open_incidents_index(
     db_session: Session, a_point: tuple[float, float]
 ) -> None:
-    from gis.queries import incidents as q
+    from gis.incidents import intake
 
-    data = q.IncidentInput("市容环境", "索引检查", *a_point)
-    used = gist_used(db_session, lambda: q.create_incident(db_session, ANONYMOUS, data))
+    data = intake.IncidentInput("市容环境", "索引检查", *a_point)
+    used = gist_used(db_session, lambda: intake.create_incident(db_session, ANONYMOUS, data))
     assert "incident_open_geom_gist" in used, used
     assert "area_current_grid_geom_gist" in used, used
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gis.workcalendar import CST, WorkCalendar, deadline
+from gis.incidents.workcalendar import CST, WorkCalendar, deadline
 
 # National Day 2026: 1–7 October off, Sunday 27 September and Saturday 10 October worked.
 HOLIDAYS = {date(2026, 10, d): False for d in range(1, 8)} | {

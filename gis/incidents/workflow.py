@@ -3,7 +3,7 @@
 Digital urban management runs every incident through 上报 → 受理立案 → 派遣 → 处置 → 处置反馈 →
 核查结案 → 评价; a case sent back from verification is rework (返工) and is counted. Service
 orders (群众点单、组织派单、党员接单) run on the same engine with their own states. Nothing here
-touches a database: ``gis/queries/incidents.py`` locks the row, asks :meth:`Workflow.check`, and
+touches a database: ``gis.incidents.transitions`` locks the row, asks :meth:`Workflow.check`, and
 writes.
 
 >>> INCIDENT_WORKFLOW.allowed("handled", "grid_chief")
@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gis.errors import Conflict, Forbidden
+from gis.incidents.vocabulary import ESCALATION_LEVELS
 
 # Who works the loop. The command centre (指挥中心) accepts, registers and dispatches; the grid
 # (and the department it was dispatched to, acting through a grid or command account) handles;
@@ -31,25 +32,6 @@ _HANDLE = frozenset(
 )
 _VERIFY = frozenset({"admin", "command_operator", "grid_chief", "grid_worker"})
 _EVALUATE = frozenset({"admin", "command_operator", "community_secretary"})
-
-OPEN_STATUSES = ("reported", "registered", "dispatched", "in_progress", "handled")
-CLOSED_STATUSES = ("closed", "evaluated")
-TERMINAL_STATUSES = ("rejected", "evaluated")
-
-STATUS_LABELS_ZH = {
-    "reported": "上报",
-    "registered": "立案",
-    "rejected": "不予立案",
-    "dispatched": "派遣",
-    "in_progress": "处置中",
-    "handled": "处置反馈",
-    "closed": "核查结案",
-    "evaluated": "已评价",
-}
-
-REJECT_RESOLUTIONS = ("duplicate", "not_responsible", "invalid")
-
-ESCALATION_LEVELS = ("grid", "community", "street", "district")
 
 
 class IllegalTransition(Conflict):

@@ -7,7 +7,7 @@ from itertools import pairwise
 import pytest
 
 from gis.errors import Forbidden
-from gis.workflow import (
+from gis.incidents.workflow import (
     INCIDENT_WORKFLOW,
     SERVICE_ORDER_WORKFLOW,
     IllegalTransition,

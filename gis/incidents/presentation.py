@@ -1,0 +1,178 @@
+"""A case as a viewer may see it, and reading one case with its history.
+
+A case is shown in full only inside the viewer's scope (its grid, community or street code
+lies in the viewer's subtree); elsewhere only the public fields an Open311 client may see.
+Reporter and assignee names and phones are masked unless the viewer may unmask and the case is
+in scope.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis.errors import NotFound
+from gis.incidents.history import history_entry
+from gis.incidents.timestamps import iso
+from gis.incidents.vocabulary import LATE_STATUSES, STATUS_LABELS_ZH
+from gis.incidents.workflow import INCIDENT_WORKFLOW
+from gis.masking import mask_name, mask_phone
+from gis.scope import Viewer
+
+SELECT_TEMPLATE = """
+    SELECT i.id, i.code, i.kind, i.category, i.description, i.source, i.status, i.resolution,
+           i.reporter_name, i.reporter_phone, i.reporter_email, i.media_url, i.attributes,
+           ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.address, i.district_code,
+           i.street_id, i.community_id, i.grid_id,
+           s.code AS street_code, s.name AS street_name,
+           c.code AS community_code, c.name AS community_name,
+           g.code AS grid_code, g.name AS grid_name, g.version AS grid_version,
+           i.assignee_id, p.name AS assignee_name, p.phone AS assignee_phone,
+           i.dispatched_to, i.rework_count, i.rating, i.escalation_level, i.escalated_at,
+           i.reported_at, i.due_at, i.closed_at, i.updated_at, i.token,
+           (i.status = ANY(:late) AND i.due_at < :now) AS overdue,
+           d.duplicate_of
+    FROM {source} i
+    LEFT JOIN area s ON s.id = i.street_id
+    LEFT JOIN area c ON c.id = i.community_id
+    LEFT JOIN area g ON g.id = i.grid_id
+    LEFT JOIN person p ON p.id = i.assignee_id
+    LEFT JOIN incident_duplicate d ON d.incident_id = i.id
+"""
+# A case with the names of its areas and assignee (what present() shows).
+SELECT_INCIDENT = SELECT_TEMPLATE.format(source="incident")
+
+
+def scope_code(row: Any) -> str:
+    return str(row.grid_code or row.community_code or row.street_code or row.district_code)
+
+
+# --- Reads --------------------------------------------------------------------------------------
+
+
+def _public(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "code": row.code,
+        "kind": row.kind,
+        "category": row.category,
+        "description": row.description,
+        "status": row.status,
+        "status_label": STATUS_LABELS_ZH[row.status],
+        "resolution": row.resolution,
+        "lon": row.lon,
+        "lat": row.lat,
+        "address": row.address,
+        "district_code": row.district_code,
+        "street_code": row.street_code,
+        "community_code": row.community_code,
+        "grid_code": row.grid_code,
+        "grid_name": row.grid_name,
+        "media_url": row.media_url,
+        "reported_at": iso(row.reported_at),
+        "due_at": iso(row.due_at),
+        "closed_at": iso(row.closed_at),
+        "updated_at": iso(row.updated_at),
+        "duplicate_of": row.duplicate_of,
+        "in_scope": False,
+    }
+
+
+def _full(row: Any, viewer: Viewer) -> dict[str, Any]:
+    unmask = viewer.may_unmask
+    out = _public(row)
+    out.update(
+        in_scope=True,
+        source=row.source,
+        street_name=row.street_name,
+        community_name=row.community_name,
+        street_id=row.street_id,
+        community_id=row.community_id,
+        grid_id=row.grid_id,
+        grid_version=row.grid_version,
+        unassigned=row.grid_id is None,
+        reporter={
+            "name": row.reporter_name if unmask else mask_name(row.reporter_name),
+            "phone": row.reporter_phone if unmask else mask_phone(row.reporter_phone),
+            "email": row.reporter_email if unmask else _mask_email(row.reporter_email),
+        },
+        assignee=None
+        if row.assignee_id is None
+        else {
+            "id": row.assignee_id,
+            "name": row.assignee_name if unmask else mask_name(row.assignee_name),
+            "phone": row.assignee_phone if unmask else mask_phone(row.assignee_phone),
+        },
+        dispatched_to=row.dispatched_to,
+        rework_count=row.rework_count,
+        rating=row.rating,
+        escalation_level=row.escalation_level,
+        escalated_at=iso(row.escalated_at),
+        overdue=bool(row.overdue),
+        attributes=row.attributes,
+        token=str(row.token),
+        allowed_transitions=list(INCIDENT_WORKFLOW.allowed(row.status, viewer.role)),
+    )
+    return out
+
+
+def _mask_email(email: str | None) -> str | None:
+    if not email or "@" not in email:
+        return email
+    local, _, domain = email.partition("@")
+    return (local[:1] + "***@" + domain) if local else email
+
+
+def present(row: Any, viewer: Viewer) -> dict[str, Any]:
+    """A case as this viewer may see it."""
+    return _full(row, viewer) if viewer.covers(scope_code(row)) else _public(row)
+
+
+def get_incident(
+    session: Session, viewer: Viewer, incident_id: int, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """One case with its history (full history only in scope)."""
+    row = session.execute(
+        text(SELECT_INCIDENT + " WHERE i.id = :id"),
+        {"id": incident_id, "late": list(LATE_STATUSES), "now": now or datetime.now(UTC)},
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    out = present(row, viewer)
+    history = session.execute(
+        text(
+            "SELECT id, at, actor, from_status, to_status, note, attachments "
+            "FROM incident_transition WHERE incident_id = :id ORDER BY at, id"
+        ),
+        {"id": incident_id},
+    ).all()
+    full = out["in_scope"]
+    out["history"] = [
+        history_entry(h.at, h.from_status, h.to_status, h.actor, h.note, h.attachments, full)
+        for h in history
+    ]
+    if full:
+        out["escalations"] = [
+            {"at": iso(e.at), "from": e.from_level, "to": e.to_level, "due_at": iso(e.due_at)}
+            for e in session.execute(
+                text(
+                    "SELECT at, from_level, to_level, due_at FROM incident_escalation "
+                    "WHERE incident_id = :id ORDER BY at, id"
+                ),
+                {"id": incident_id},
+            ).all()
+        ]
+        out["duplicates"] = [
+            int(r.incident_id)
+            for r in session.execute(
+                text(
+                    "SELECT incident_id FROM incident_duplicate WHERE duplicate_of = :id "
+                    "ORDER BY incident_id"
+                ),
+                {"id": incident_id},
+            ).all()
+        ]
+    return out
