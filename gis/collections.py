@@ -95,9 +95,6 @@ def _area_properties(
     )
 
 
-OPEN_INCIDENT_STATUSES = ("reported", "registered", "dispatched", "in_progress", "handled")
-"""Statuses counted as open: neither closed, evaluated nor rejected."""
-
 COLLECTIONS: dict[str, Collection] = {
     c.id: c
     for c in (

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from gis.incidents.vocabulary import KIND_OF_CATEGORY
 from web.i18n import t
 from web.mapkit import Page, PageViewerDep, SessionDep
-from web.page_data import INCIDENT_CATEGORIES, bounds_of_city
+from web.page_data import bounds_of_city
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,7 +33,7 @@ def command_page(request: Request, session: SessionDep, viewer: PageViewerDep) -
             "printable": False,
             "sections": sections,
             "incident_filters": False,
-            "categories": INCIDENT_CATEGORIES,
+            "categories": tuple(KIND_OF_CATEGORY),
         },
     )
     return HTMLResponse(html)

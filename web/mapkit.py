@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from gis.crs import gcj02_parameters
 from gis.db import get_session
+from gis.incidents.vocabulary import for_pages as incident_vocabulary
 from gis.scope import ANONYMOUS, Viewer
 from gis.settings import Settings, get_settings
 from web.assets import localise, vendored_url
@@ -234,6 +235,7 @@ class Page:
             "services": self.services,
             "basemap": self.basemap.as_config(),
             "gcj02": gcj02_parameters(),
+            "incidents": incident_vocabulary(),
             "viewer": {
                 "role": self.viewer.role,
                 "scope": self.viewer.scope_code,

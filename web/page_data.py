@@ -15,22 +15,6 @@ from gis.queries.areas import city_bounds
 
 Bounds = tuple[float, float, float, float]
 
-# 事件 and 部件 categories of the digital urban-management standard (see the incident schema).
-INCIDENT_CATEGORIES = (
-    "市容环境",
-    "宣传广告",
-    "施工管理",
-    "街面秩序",
-    "突发事件",
-    "其他",
-    "公用设施",
-    "交通设施",
-    "市容环境设施",
-    "园林绿化设施",
-    "其他设施",
-)
-
-
 @dataclass(frozen=True)
 class AreaShell:
     code: str

@@ -12,11 +12,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
+from gis.incidents.vocabulary import KIND_OF_CATEGORY
 from gis.queries.areas import area_features
 from gis.scope import Viewer
 from web.i18n import t
 from web.mapkit import Page, PageViewerDep, SessionDep
-from web.page_data import INCIDENT_CATEGORIES, bounds_of_city
+from web.page_data import bounds_of_city
 
 router = APIRouter(include_in_schema=False)
 
@@ -125,7 +126,7 @@ def city_page(request: Request, session: Session, viewer: Viewer | None = None) 
             "printable": False,
             "sections": sections,
             "incident_filters": True,
-            "categories": INCIDENT_CATEGORIES,
+            "categories": tuple(KIND_OF_CATEGORY),
         },
     )
 

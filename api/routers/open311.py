@@ -24,7 +24,13 @@ from gis.accounts import api_client_name, verify_api_key
 from gis.crs import parse_crs
 from gis.errors import Conflict, Forbidden, GridgovError, InvalidInput, NotFound
 from gis.incidents import intake, listing, open311
-from gis.incidents.vocabulary import STATUS_LABELS_ZH
+from gis.incidents.vocabulary import (
+    CATEGORIES,
+    KIND_LABELS_ZH,
+    KINDS,
+    OPEN_STATUSES,
+    STATUS_LABELS_ZH,
+)
 from gis.incidents.workcalendar import CST
 from gis.queries.spatial_params import point_to_wgs84
 
@@ -36,24 +42,30 @@ CHANGESET = "2026-11-22T00:00:00+08:00"
 MAX_WINDOW = timedelta(days=90)
 MAX_PAGE_SIZE = 1000
 
-# (service_code, category, group, typical problems offered as the "detail" attribute)
-SERVICES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("E01", "市容环境", "事件", ("道路积存垃圾渣土", "暴露垃圾", "乱堆物料", "沿街晾挂")),
-    ("E02", "宣传广告", "事件", ("非法小广告", "违规户外广告", "条幅破损")),
-    ("E03", "施工管理", "事件", ("施工扰民", "道路遗撒", "工地围挡破损")),
-    ("E04", "街面秩序", "事件", ("店外经营占道", "流动摊贩", "乱停放车辆")),
-    ("E05", "突发事件", "事件", ("路面塌陷", "水管爆裂", "燃气泄漏", "积水内涝")),
-    ("E06", "其他", "事件", ("噪声扰民", "群众求助")),
-    ("C01", "公用设施", "部件", ("井盖缺失", "雨水箅子破损", "路灯不亮", "消火栓损坏")),
-    ("C02", "交通设施", "部件", ("交通标志牌倾斜", "护栏损坏", "盲道破损")),
-    ("C03", "市容环境设施", "部件", ("垃圾桶破损", "公厕设施损坏", "果皮箱缺失")),
-    ("C04", "园林绿化设施", "部件", ("行道树倒伏", "绿地护栏损坏", "树穴缺失")),
-    ("C05", "其他设施", "部件", ("健身器材损坏", "宣传栏破损")),
+# Typical problems (小类) of each category, offered as the service's "detail" attribute.
+DETAILS: dict[str, tuple[str, ...]] = {
+    "市容环境": ("道路积存垃圾渣土", "暴露垃圾", "乱堆物料", "沿街晾挂"),
+    "宣传广告": ("非法小广告", "违规户外广告", "条幅破损"),
+    "施工管理": ("施工扰民", "道路遗撒", "工地围挡破损"),
+    "街面秩序": ("店外经营占道", "流动摊贩", "乱停放车辆"),
+    "突发事件": ("路面塌陷", "水管爆裂", "燃气泄漏", "积水内涝"),
+    "其他": ("噪声扰民", "群众求助"),
+    "公用设施": ("井盖缺失", "雨水箅子破损", "路灯不亮", "消火栓损坏"),
+    "交通设施": ("交通标志牌倾斜", "护栏损坏", "盲道破损"),
+    "市容环境设施": ("垃圾桶破损", "公厕设施损坏", "果皮箱缺失"),
+    "园林绿化设施": ("行道树倒伏", "绿地护栏损坏", "树穴缺失"),
+    "其他设施": ("健身器材损坏", "宣传栏破损"),
+}
+# (service_code, category, group, details): E01… for the event categories and C01… for the
+# component categories, in the vocabulary's order (the codes are public: append, never reorder).
+SERVICES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = tuple(
+    (f"{'E' if kind == 'event' else 'C'}{n:02d}", category, KIND_LABELS_ZH[kind], DETAILS[category])
+    for kind in KINDS
+    for n, category in enumerate(CATEGORIES[kind], start=1)
 )
 CATEGORY_OF_CODE = {code: cat for code, cat, _, _ in SERVICES}
 CODE_OF_CATEGORY = {cat: code for code, cat, _, _ in SERVICES}
 
-OPEN_STATUSES = ("reported", "registered", "dispatched", "in_progress", "handled")
 # Extension status → (our statuses, resolution) it selects.
 EXTENDED: dict[str, tuple[tuple[str, ...], str | None]] = {
     "open": (("reported",), None),

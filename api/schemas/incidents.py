@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from gis.incidents.vocabulary import ENTERED_SOURCES, KINDS, REJECT_RESOLUTIONS, STATUSES
+from gis.incidents.workflow import INCIDENT_WORKFLOW
+
+# Enumerations from the vocabulary (validation and the OpenAPI enum); plain str to the type checker,
+# which cannot read a Literal built from a tuple.
+if TYPE_CHECKING:
+    Kind = str
+    Source = str
+    TransitionTarget = str
+    Resolution = str
+else:
+    Kind = Literal[KINDS]
+    Source = Literal[ENTERED_SOURCES]
+    # Every status but the one a case starts in can be stepped to.
+    TransitionTarget = Literal[tuple(s for s in STATUSES if s != INCIDENT_WORKFLOW.initial)]
+    Resolution = Literal[REJECT_RESOLUTIONS]
 
 
 class PointGeometry(BaseModel):
@@ -20,12 +37,12 @@ class IncidentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     category: str = Field(description="市容环境, 公用设施 …; the kind follows from it")
-    kind: Literal["event", "component"] | None = None
+    kind: Kind | None = None
     description: str = Field(min_length=1, max_length=4000)
     geometry: PointGeometry
     crs: str | None = Field(default=None, description="gcj02, bd09 or EPSG:xxxx; default WGS84")
     address: str | None = Field(default=None, max_length=500)
-    source: Literal["grid_worker", "hotline", "public", "patrol"] = "public"
+    source: Source = "public"
     reporter_name: str | None = Field(default=None, max_length=50)
     reporter_phone: str | None = Field(default=None, max_length=20)
     media_url: str | None = Field(default=None, max_length=2000)
@@ -40,12 +57,10 @@ class TransitionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    to: Literal[
-        "registered", "rejected", "dispatched", "in_progress", "handled", "closed", "evaluated"
-    ]
+    to: TransitionTarget
     note: str | None = Field(default=None, max_length=2000)
     attachments: list[str] = Field(default_factory=list, max_length=20)
-    resolution: Literal["duplicate", "not_responsible", "invalid"] | None = None
+    resolution: Resolution | None = None
     duplicate_of: int | None = None
     dispatched_to: str | None = Field(default=None, max_length=200)
     grid_code: str | None = Field(default=None, pattern=r"^[0-9]{15}$")

@@ -32,13 +32,13 @@ from gis.boundaries.drafts import (
 from gis.boundaries.geometry import area_m2, as_multipolygon
 from gis.boundaries.operations import DraftState
 from gis.errors import Conflict, InvalidInput
+from gis.incidents.vocabulary import OPEN_STATUSES
 from gis.queries.area_stats import refresh_area_stats
 from gis.scope import Viewer
 from gis.sqlfiles import read_sql
 
 log = logging.getLogger("gridgov.boundaries")
 
-OPEN_INCIDENT_STATUSES = ("reported", "registered", "dispatched", "in_progress", "handled")
 LOCK_NAMESPACE = "gridgov.boundaries:"
 # Lineage pairs sharing less than this are overlay noise, not a transfer of territory.
 LINEAGE_MIN_M2 = 0.5
@@ -166,7 +166,7 @@ def _impact(
     params = {
         "old_ids": old_ids,
         "draft": _draft_json(state, new),
-        "open": list(OPEN_INCIDENT_STATUSES),
+        "open": list(OPEN_STATUSES),
     }
     buildings = (
         session.execute(text(read_sql("boundaries_impact_buildings.sql")), params).mappings().all()
@@ -433,7 +433,7 @@ def commit(
     repoint = {
         "old_ids": old_ids,
         "new_ids": list(new_ids.values()),
-        "open": list(OPEN_INCIDENT_STATUSES),
+        "open": list(OPEN_STATUSES),
     }
     counts = {}
     for name in ("buildings", "incidents", "facilities"):

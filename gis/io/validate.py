@@ -32,6 +32,14 @@ from sqlalchemy.orm import Session
 from gis.boundaries import imports
 from gis.boundaries.validation import ERROR
 from gis.identity import id_gender, is_valid_id_number, is_valid_mobile
+from gis.incidents.vocabulary import (
+    CATEGORIES,
+    CLOSED_STATUSES,
+    KIND_OF_CATEGORY,
+    KINDS,
+    SOURCES,
+    STATUSES,
+)
 from gis.io.readers import SourceTable, unreadable_reason
 
 AREA_LEVEL = {
@@ -111,19 +119,6 @@ PARTY_TYPES = {
     "building": ("党小组",),
     "household": ("党员中心户",),
 }
-EVENT_CATEGORIES = ("市容环境", "宣传广告", "施工管理", "街面秩序", "突发事件", "其他")
-COMPONENT_CATEGORIES = ("公用设施", "交通设施", "市容环境设施", "园林绿化设施", "其他设施")
-INCIDENT_SOURCES = ("grid_worker", "hotline", "public", "open311", "patrol", "import")
-INCIDENT_STATUSES = (
-    "reported",
-    "registered",
-    "rejected",
-    "dispatched",
-    "in_progress",
-    "handled",
-    "closed",
-    "evaluated",
-)
 # A child area may stick out of its parent by digitising noise, not by more.
 OUTSIDE_PARENT_TOLERANCE = 0.01
 CANDIDATES = 3
@@ -1075,7 +1070,7 @@ def prepare_incidents(
         n = i + 1
         get = partial(_value, row, mapping)
         code, category, description = get("code"), get("category"), get("description")
-        kind = get("kind") or ("component" if category in COMPONENT_CATEGORIES else "event")
+        kind = get("kind") or KIND_OF_CATEGORY.get(category or "", "event")
         source = get("source") or "import"
         status = get("status") or "reported"
         ok = True
@@ -1087,26 +1082,24 @@ def prepare_incidents(
                 "description is longer than 4000 characters)",
             )
             ok = False
-        allowed = EVENT_CATEGORIES if kind == "event" else COMPONENT_CATEGORIES
-        if kind not in ("event", "component") or category not in allowed:
+        if kind not in KINDS or category not in CATEGORIES[kind]:
             report.error(
                 n,
                 "category",
-                f"category must be one of "
-                f"{', '.join(EVENT_CATEGORIES + COMPONENT_CATEGORIES)}; got {category!r}",
+                f"category must be one of {', '.join(KIND_OF_CATEGORY)}; got {category!r}",
             )
             ok = False
-        if source not in INCIDENT_SOURCES:
-            report.error(n, "source", f"source must be one of {', '.join(INCIDENT_SOURCES)}")
+        if source not in SOURCES:
+            report.error(n, "source", f"source must be one of {', '.join(SOURCES)}")
             ok = False
-        if status not in INCIDENT_STATUSES:
-            report.error(n, "status", f"status must be one of {', '.join(INCIDENT_STATUSES)}")
+        if status not in STATUSES:
+            report.error(n, "status", f"status must be one of {', '.join(STATUSES)}")
             ok = False
         closed_at = get("closed_at")
-        if status in ("closed", "evaluated") and closed_at is None:
+        if status in CLOSED_STATUSES and closed_at is None:
             report.error(n, "closed_at", f"a {status} case needs its closing time (closed_at)")
             ok = False
-        if status not in ("closed", "evaluated"):
+        if status not in CLOSED_STATUSES:
             closed_at = None
         for fld in ("reporter_name", "reporter_phone"):
             ok &= not _is_masked(report, n, fld, get(fld))

@@ -110,6 +110,8 @@
     var printButton = document.querySelector(".gg-print");
     if (printButton) printButton.addEventListener("click", function () { window.print(); });
     gg.s = function (key) { return cfg.strings[key] || key; };
+    // The incident vocabulary comes from the server (gis/incidents/vocabulary.py), never a copy.
+    gg.vocabulary = cfg.incidents;
     document.body.classList.add("gg-page");
     var toggle = document.querySelector(".gg-panel-toggle");
     if (window.matchMedia("(max-width: 700px)").matches) document.body.classList.add("gg-panel-closed");
@@ -152,14 +154,11 @@
     return String(value);
   };
 
-  var OPEN_STATUSES = ["reported", "registered", "dispatched", "in_progress", "handled"];
-  gg.OPEN_STATUSES = OPEN_STATUSES;
-
   /* One incident as the pages use it, from a GeoJSON feature or a plain JSON object. */
   gg.incident = function (raw) {
     var p = gg.props(raw);
     var status = p.status || "reported";
-    var open = OPEN_STATUSES.indexOf(status) >= 0;
+    var open = gg.vocabulary.open_statuses.indexOf(status) >= 0;
     var due = p.due_at ? new Date(p.due_at) : null;
     return {
       id: p.id !== undefined ? p.id : p.code,
@@ -192,7 +191,7 @@
   gg.incidentQuery = function (filter) {
     var q = [];
     if (filter.bbox) q.push("bbox=" + filter.bbox);
-    if (filter.status === "open") q.push("status=" + OPEN_STATUSES.join(","));
+    if (filter.status === "open") q.push("status=" + gg.vocabulary.open_statuses.join(","));
     else if (filter.status === "overdue") q.push("overdue=true");
     else if (filter.status === "closed") q.push("status=closed,evaluated");
     if (filter.category) q.push("category=" + encodeURIComponent(filter.category));
