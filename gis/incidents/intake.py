@@ -26,7 +26,7 @@ from gis.incidents.history import actor_of, history_entry, record_history
 from gis.incidents.presentation import SELECT_TEMPLATE, get_incident, present
 from gis.incidents.routing import ROUTE_QUERY, Routing, fallback_route
 from gis.incidents.timestamps import iso
-from gis.incidents.vocabulary import KIND_OF_CATEGORY, LATE_STATUSES, OPEN_STATUSES, SOURCES
+from gis.incidents.vocabulary import KIND_OF_CATEGORY, LATE_STATUSES, SOURCES
 from gis.scope import Viewer
 
 # A report of the same category this close to an open case, this soon after it, is offered to
@@ -95,9 +95,9 @@ class IntakeResult:
 
 # Open cases of :category within :radius metres of (:lon, :lat) reported in the 24 hours before
 # :now, nearest first. The box prefilter (0.001° ≥ 50 m below 60° latitude) uses the GiST index
-# of open cases (migration 0009), whose predicate the literal status list lets the planner match.
-_OPEN_STATUS_LIST = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-_DUPLICATES_QUERY = f"""
+# of open cases (migrations 0009, 0012): the same inlined incident_open_statuses() in both lets
+# the planner match its predicate, prepared statements included.
+_DUPLICATES_QUERY = """
     SELECT i.id, i.code, i.status, i.reported_at, i.description,
            ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
            ST_Distance(i.geom::geography, p.pt::geography) AS distance_m
@@ -105,7 +105,7 @@ _DUPLICATES_QUERY = f"""
     WHERE i.geom && ST_Expand(p.pt, 0.001)
       AND ST_DWithin(i.geom::geography, p.pt::geography, :radius)
       AND i.category = :category
-      AND i.status IN ({_OPEN_STATUS_LIST})
+      AND i.status = ANY (incident_open_statuses())
       AND i.reported_at > :since AND i.reported_at <= :now
     ORDER BY distance_m, i.id
     LIMIT 20

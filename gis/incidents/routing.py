@@ -1,6 +1,6 @@
 """Where a new case goes: the grid at its point and the worker on duty, or 属地兜底.
 
-The grid at a point is the database function ``grid_at`` (migration 0012): one rule for
+The grid at a point is the database function ``grid_at`` (migration 0013): one rule for
 intake, ``locate``, bulk routing and re-pointing after a boundary change.
 """
 
@@ -28,37 +28,36 @@ class Routing:
     escalation_level: str
 
 
+# The grid's worker on duty: the grid worker (or, failing one, the chief) with the fewest cases
+# in hand, so work spreads over the team. ``{grid}`` is the grid's id (a column or a parameter).
+_WORKER_ON_DUTY = """
+    SELECT gs.person_id
+    FROM grid_staff gs
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS n FROM incident i
+        WHERE i.assignee_id = gs.person_id
+          AND i.status = ANY (incident_workload_statuses())
+    ) load ON true
+    WHERE gs.area_id = {grid} AND gs.role IN ('worker', 'chief')
+    ORDER BY (gs.role = 'worker') DESC, load.n, gs.person_id
+    LIMIT 1
+"""
+
 # The grid at (:lon, :lat), its parents and its worker on duty (see WORKER_SQL): no row outside
 # every grid. Part of the intake's one read (_INTAKE_CONTEXT_SQL).
-ROUTE_QUERY = """
+ROUTE_QUERY = f"""
     SELECT r.*, w.person_id AS assignee_id
     FROM (
         SELECT g.id AS grid_id, g.code AS grid_code, g.district_code,
                c.id AS community_id, s.id AS street_id
-        FROM area g
+        FROM grid_at(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) AS at
+        JOIN area g ON g.id = at.grid_id
         LEFT JOIN area c ON c.level = 'community' AND c.valid_to IS NULL
                          AND c.code = left(g.code, 12)
         LEFT JOIN area s ON s.level = 'street' AND s.valid_to IS NULL
                          AND s.code = left(g.code, 9) || '000'
-        WHERE g.level = 'grid' AND g.valid_to IS NULL
-          AND ST_Intersects(g.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
-        -- Overlapping grids (多网合一 leftovers): the comprehensive grid wins, then the lowest
-        -- code.
-        ORDER BY (g.kind = '综合网格') DESC, g.code
-        LIMIT 1
     ) r
-    LEFT JOIN LATERAL (
-        SELECT gs.person_id
-        FROM grid_staff gs
-        LEFT JOIN LATERAL (
-            SELECT count(*) AS n FROM incident i
-            WHERE i.assignee_id = gs.person_id
-              AND i.status IN ('registered', 'dispatched', 'in_progress')
-        ) load ON true
-        WHERE gs.area_id = r.grid_id AND gs.role IN ('worker', 'chief')
-        ORDER BY (gs.role = 'worker') DESC, load.n, gs.person_id
-        LIMIT 1
-    ) w ON true
+    LEFT JOIN LATERAL ({_WORKER_ON_DUTY.format(grid="r.grid_id")}) w ON true
 """
 
 # 属地兜底: outside every grid, the community containing the point if any, else the nearest
@@ -82,22 +81,7 @@ _FALLBACK_SQL = text(
     """
 )
 
-# The grid's worker on duty: the grid worker (or, failing one, the chief) with the fewest open
-# cases, so work spreads over the team.
-WORKER_SQL = text(
-    """
-    SELECT gs.person_id
-    FROM grid_staff gs
-    LEFT JOIN LATERAL (
-        SELECT count(*) AS n FROM incident i
-        WHERE i.assignee_id = gs.person_id
-          AND i.status IN ('registered', 'dispatched', 'in_progress')
-    ) load ON true
-    WHERE gs.area_id = :grid_id AND gs.role IN ('worker', 'chief')
-    ORDER BY (gs.role = 'worker') DESC, load.n, gs.person_id
-    LIMIT 1
-    """
-)
+WORKER_SQL = text(_WORKER_ON_DUTY.format(grid=":grid_id"))
 
 
 def fallback_route(session: Session, lon: float, lat: float) -> Routing:

@@ -27,8 +27,8 @@ def locate(
 ) -> dict[str, Any]:
     """Resolve a point (in ``crs``, default WGS84) to the areas and people responsible for it.
 
-    On a boundary shared by several grids the grid with the lowest code is chosen. Outside
-    every grid the area fields are null and ``nearest_grid`` gives the closest grid and its
+    The grid is the database's ``grid_at`` rule (comprehensive grid first, then the lowest
+    code), as for intake and routing. Outside every grid the area fields are null and ``nearest_grid`` gives the closest grid and its
     geodesic distance in metres.
     """
     wlon, wlat = point_to_wgs84(lon, lat, crs)

@@ -1,23 +1,23 @@
 """Bulk routing of points to the grid that contains them, in SQL.
 
-Three methods, so that the fastest can be chosen by measurement (``python -m bench.harness``):
+The grid at a point is the database function ``grid_at`` (migration 0013): the one rule that
+intake, ``locate``, these bulk paths and re-pointing after a boundary change share — a point on a
+boundary shared by several grids, or inside overlapping grids, belongs to the comprehensive grid
+(综合网格) first, then to the lowest code. It probes ``grid_lookup`` (migration 0006): the current
+grids only, cut by ST_Subdivide into pieces of at most 64 vertices, with its own GiST index, kept
+in step with every edit by a trigger on ``area``; :func:`refresh_grid_lookup` rebuilds it. (A
+probe of ``area``'s own index was measured slower and is gone: bench/RESULTS.md.)
 
-- ``"gist"``: probe the GiST index of ``area`` itself. That index also holds every district,
-  street and community and every closed version, so most hits are fetched and then discarded by
-  the ``level = 'grid' AND valid_to IS NULL`` filter, and each test runs against a MultiPolygon.
-- ``"lookup"``: probe ``grid_lookup`` (migration 0006): the current grids only, cut by
-  ST_Subdivide into pieces of at most 64 vertices, with its own GiST index. A trigger on
-  ``area`` keeps it in step with every edit; :func:`refresh_grid_lookup` rebuilds it.
+Two methods for the stored incidents, so that the faster can be chosen by measurement
+(``python -m bench.harness``):
 
-- ``"lookup_join"`` (bulk routing of stored incidents only): turn the join around. Each lookup
-  piece probes the GiST index of ``incident.geom`` for the points inside it; the same polygon is
-  then tested against hundreds of points in a row, which PostGIS answers from a prepared
-  (indexed) copy of it, and the few thousand pieces are shared out to parallel workers. Points on
-  a piece's edge (and outside every grid) are not *contained* by any piece; they get the
-  per-point lookup with the lowest-code rule. This assumes grids do not overlap (the boundary
-  editor's validation refuses overlaps); a point inside two overlapping grids would count twice.
-
-On a boundary shared by several grids the grid with the lowest code wins (as ``locate`` does).
+- ``"lookup"``: ``grid_at`` for each incident.
+- ``"lookup_join"``: turn the join around. Each lookup piece probes the GiST index of
+  ``incident.geom`` for the points inside it; the same polygon is then tested against hundreds of
+  points in a row, which PostGIS answers from a prepared (indexed) copy of it, and the few
+  thousand pieces are shared out to parallel workers. A point contained by exactly one piece is
+  that piece's grid's; the rest (on a piece's edge, outside every grid, or inside overlapping
+  grids) get ``grid_at`` — so both methods give the same answer.
 """
 
 from __future__ import annotations
@@ -32,31 +32,17 @@ from sqlalchemy.orm import Session
 
 from gis.errors import InvalidInput
 
-Method = Literal["gist", "lookup"]
-METHODS: tuple[Method, ...] = ("gist", "lookup")
-BulkMethod = Literal["gist", "lookup", "lookup_join"]
-BULK_METHODS: tuple[BulkMethod, ...] = ("gist", "lookup", "lookup_join")
+BulkMethod = Literal["lookup", "lookup_join"]
+BULK_METHODS: tuple[BulkMethod, ...] = ("lookup", "lookup_join")
 
-# The candidate grids of one point ``pt.g``; the two methods differ only in the table probed.
-# Fixed texts chosen from METHODS, never built from input.
-_CANDIDATE: dict[Method, str] = {
-    "gist": (
-        "SELECT a.id AS grid_id, a.code FROM area a WHERE a.level = 'grid' "
-        "AND a.valid_to IS NULL AND ST_Intersects(a.geom, pt.g) ORDER BY a.code LIMIT 1"
-    ),
-    "lookup": (
-        "SELECT l.grid_id, l.code FROM grid_lookup l WHERE ST_Intersects(l.geom, pt.g) "
-        "ORDER BY l.code LIMIT 1"
-    ),
-}
-
-_ROUTE_POINTS = """
+_ROUTE_POINTS = text(
+    """
 SELECT g.grid_id, g.code
 FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) WITH ORDINALITY AS p(lon, lat, n)
-CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326) AS g) AS pt
-LEFT JOIN LATERAL ({candidate}) AS g ON true
+LEFT JOIN LATERAL grid_at(ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)) AS g ON true
 ORDER BY p.n
 """
+)
 
 # Route every incident (or those reported in [since, until)) and count: how many were routed to a
 # grid, and how many of those differ from the grid stored on the incident. Aggregating keeps the
@@ -69,7 +55,7 @@ SELECT count(*) AS points,
        count(g.grid_id) AS routed,
        count(*) FILTER (WHERE g.grid_id IS DISTINCT FROM pt.grid_id) AS differing
 FROM (SELECT i.geom AS g, i.grid_id FROM incident i WHERE {_IN_PERIOD}) AS pt
-LEFT JOIN LATERAL ({{candidate}}) AS g ON true
+LEFT JOIN LATERAL grid_at(pt.g) AS g ON true
 """
 
 _ROUTE_INCIDENTS_JOIN = f"""
@@ -78,16 +64,20 @@ WITH inside AS MATERIALIZED (
     FROM grid_lookup l JOIN incident i ON ST_Contains(l.geom, i.geom)
     WHERE {_IN_PERIOD}
 ),
-edge AS (
+sole AS (
+    SELECT id, min(grid_id) AS grid_id, min(stored) AS stored
+    FROM inside GROUP BY id HAVING count(*) = 1
+),
+rest AS (
     SELECT g.grid_id, pt.grid_id AS stored
     FROM (SELECT i.geom AS g, i.grid_id FROM incident i
-          WHERE {_IN_PERIOD} AND NOT EXISTS (SELECT 1 FROM inside s WHERE s.id = i.id)) AS pt
-    LEFT JOIN LATERAL ({_CANDIDATE["lookup"]}) AS g ON true
+          WHERE {_IN_PERIOD} AND NOT EXISTS (SELECT 1 FROM sole s WHERE s.id = i.id)) AS pt
+    LEFT JOIN LATERAL grid_at(pt.g) AS g ON true
 )
 SELECT count(*) AS points,
        count(r.grid_id) AS routed,
        count(*) FILTER (WHERE r.grid_id IS DISTINCT FROM r.stored) AS differing
-FROM (SELECT grid_id, stored FROM inside UNION ALL SELECT grid_id, stored FROM edge) AS r
+FROM (SELECT grid_id, stored FROM sole UNION ALL SELECT grid_id, stored FROM rest) AS r
 """
 
 MAX_POINTS_PER_CALL = 1_000_000
@@ -102,23 +92,12 @@ class RoutingCounts:
     differing: int
 
 
-def _candidate(method: str) -> str:
-    if method not in _CANDIDATE:
-        raise InvalidInput(f"method must be one of {', '.join(METHODS)}", parameter="method")
-    return _CANDIDATE[method]
-
-
 def route_points(
-    session: Session, lons: Sequence[float], lats: Sequence[float], method: Method = "lookup"
+    session: Session, lons: Sequence[float], lats: Sequence[float]
 ) -> list[tuple[int, str] | None]:
-    """The current grid (id, code) containing each WGS84 point, or None outside every grid.
+    """The current grid (id, code) at each WGS84 point by ``grid_at``, or None outside every grid.
 
-    Parameters
-    ----------
-    lons, lats
-        Longitudes and latitudes of the points, same length, at most ``MAX_POINTS_PER_CALL``.
-    method
-        ``"lookup"`` (subdivided lookup table, the default) or ``"gist"`` (area's own index).
+    ``lons`` and ``lats`` have the same length, at most ``MAX_POINTS_PER_CALL``.
     """
     if len(lons) != len(lats):
         raise InvalidInput("lons and lats must have the same length", parameter="lats")
@@ -129,8 +108,7 @@ def route_points(
             math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90
         ):
             raise InvalidInput(f"({lon}, {lat}) is not a WGS84 lon/lat", parameter="lons")
-    sql = _ROUTE_POINTS.format(candidate=_candidate(method))
-    rows = session.execute(text(sql), {"lons": list(lons), "lats": list(lats)}).all()
+    rows = session.execute(_ROUTE_POINTS, {"lons": list(lons), "lats": list(lats)}).all()
     return [None if r.grid_id is None else (int(r.grid_id), str(r.code)) for r in rows]
 
 
@@ -146,10 +124,9 @@ def route_incidents(
     routed to another grid than the one stored on the incident (a consistency check: after a
     boundary edit these are the incidents a re-routing would move).
     """
-    if method == "lookup_join":
-        sql = _ROUTE_INCIDENTS_JOIN
-    else:
-        sql = _ROUTE_INCIDENTS.format(candidate=_candidate(method))
+    if method not in BULK_METHODS:
+        raise InvalidInput(f"method must be one of {', '.join(BULK_METHODS)}", parameter="method")
+    sql = _ROUTE_INCIDENTS_JOIN if method == "lookup_join" else _ROUTE_INCIDENTS
     # JIT compiles for longer than these plans run (a second of 2.5 s on 30k points).
     session.execute(text("SET LOCAL jit = off"))
     if method == "lookup_join":

@@ -26,7 +26,7 @@ open_incidents AS (
     SELECT i.due_at
     FROM incident i
     LEFT JOIN area a ON a.id = coalesce(i.grid_id, i.community_id, i.street_id)
-    WHERE i.status IN ('reported', 'registered', 'dispatched', 'in_progress', 'handled')
+    WHERE i.status = ANY (incident_open_statuses())
       AND (a.code LIKE :prefix OR (a.id IS NULL AND i.district_code = :code))
 )
 SELECT

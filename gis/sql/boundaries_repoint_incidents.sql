@@ -1,6 +1,7 @@
--- Open incidents follow their location; closed ones keep the version they were reported in.
-UPDATE incident i SET grid_id = n.id, updated_at = now()
-FROM area n
-WHERE i.grid_id = ANY(:old_ids) AND i.status = ANY(:open)
-  AND n.id = (SELECT m.id FROM area m WHERE m.id = ANY(:new_ids) AND m.geom && i.geom
-              AND ST_Covers(m.geom, i.geom) ORDER BY m.code LIMIT 1)
+-- Open incidents follow their location by grid_at() (the rule intake uses); closed ones keep the
+-- version they were reported in. A point no current grid contains keeps its old version.
+UPDATE incident i SET grid_id = r.grid_id, updated_at = now()
+FROM (SELECT o.id, at.grid_id
+      FROM incident o CROSS JOIN LATERAL grid_at(o.geom) AS at
+      WHERE o.grid_id = ANY(:old_ids) AND o.status = ANY(:open)) AS r
+WHERE i.id = r.id

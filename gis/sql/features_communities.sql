@@ -21,7 +21,7 @@ SELECT a.code AS fid,
        coalesce(st.party_members, 0) AS party_members,
        (SELECT count(*) FROM incident i
          WHERE i.community_id IN (SELECT v.id FROM area v WHERE v.code = a.code)
-           AND i.status IN ('reported', 'registered', 'dispatched', 'in_progress', 'handled')
+           AND i.status = ANY (incident_open_statuses())
        )::int AS open_incidents
   FROM area a
   LEFT JOIN area p ON p.id = a.parent_id

@@ -19,8 +19,8 @@ SELECT i.code AS fid,
        i.due_at,
        i.closed_at,
        i.rating::int AS rating,
-       i.status IN ('reported', 'registered', 'dispatched', 'in_progress', 'handled') AS open,
-       (i.status IN ('reported', 'registered', 'dispatched', 'in_progress', 'handled')
+       i.status = ANY (incident_open_statuses()) AS open,
+       (i.status = ANY (incident_open_statuses())
         AND i.due_at < now()) AS overdue,
        i.reporter_name,
        i.reporter_phone

@@ -13,8 +13,7 @@ WITH hits AS (
 ),
 agg AS (
     SELECT code, bucket, count(*) AS n,
-           count(*) FILTER (WHERE status IN ('reported', 'registered', 'dispatched',
-                                             'in_progress', 'handled')) AS open,
+           count(*) FILTER (WHERE status = ANY (incident_open_statuses())) AS open,
            count(*) FILTER (WHERE late) AS overdue
     FROM hits GROUP BY code, bucket
 )

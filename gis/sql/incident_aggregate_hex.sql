@@ -17,8 +17,7 @@ hex AS (
     FROM ST_HexagonGrid(:size, ST_Transform(ST_MakeEnvelope(:w, :s, :e, :n, 4326), 3857)) h
 )
 SELECT hex.i, hex.j, pts.bucket, count(*) AS n,
-       count(*) FILTER (WHERE pts.status IN ('reported', 'registered', 'dispatched',
-                                             'in_progress', 'handled')) AS open,
+       count(*) FILTER (WHERE pts.status = ANY (incident_open_statuses())) AS open,
        count(*) FILTER (WHERE pts.late) AS overdue,
        ST_AsGeoJSON(ST_Transform(hex.geom, 4326), 6) AS geometry
 FROM hex JOIN pts ON ST_Intersects(hex.geom, pts.g)

@@ -1,13 +1,13 @@
--- Everything at one WGS84 point (:lon, :lat). A point on a shared boundary intersects several
--- areas; the lowest code wins (ORDER BY code LIMIT 1), so the answer is deterministic.
+-- Everything at one WGS84 point (:lon, :lat). The grid is grid_at()'s (migration 0013: the rule
+-- intake and routing use too); a point on a boundary shared by several communities or streets
+-- outside every grid goes to the lowest code (ORDER BY code LIMIT 1), so the answer is
+-- deterministic.
 -- Nearest searches take a few candidates by the index's planar KNN (<->, degrees) and rank them
 -- by the true geodesic distance, since a degree of longitude is shorter than one of latitude.
 WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
 grid AS (
     SELECT a.id, a.code, a.name, a.kind, a.parent_id
-    FROM area a, p
-    WHERE a.valid_to IS NULL AND a.level = 'grid' AND ST_Intersects(a.geom, p.g)
-    ORDER BY a.code LIMIT 1
+    FROM p CROSS JOIN LATERAL grid_at(p.g) AS at JOIN area a ON a.id = at.grid_id
 ),
 community AS (
     SELECT a.id, a.code, a.name, a.kind, a.parent_id FROM area a, p

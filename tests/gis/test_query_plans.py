@@ -118,7 +118,7 @@ def test_intake_checks_duplicates_on_the_open_incidents_index(
     data = intake.IncidentInput("市容环境", "索引检查", *a_point)
     used = gist_used(db_session, lambda: intake.create_incident(db_session, ANONYMOUS, data))
     assert "incident_open_geom_gist" in used, used
-    assert "area_current_grid_geom_gist" in used, used
+    assert "grid_lookup_geom_gist" in used, used  # grid_at's probe
 
 
 @pytest.mark.parametrize("collection_id", ["grids", "buildings"])

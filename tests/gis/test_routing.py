@@ -9,19 +9,18 @@ from sqlalchemy.orm import Session
 from gis.errors import InvalidInput
 from gis.queries.routing import (
     BULK_METHODS,
-    METHODS,
     refresh_grid_lookup,
     route_incidents,
     route_points,
 )
 
-# The grid containing a point, computed independently of gis/queries/routing.py: a scan of the
-# current grids with ST_Covers (boundary included), lowest code first.
+# The grid containing a point, computed independently of grid_at (migration 0013): a scan of the
+# current grids with ST_Covers (boundary included), comprehensive grid first, then lowest code.
 EXPECTED = """
 SELECT (SELECT a.id FROM area a
          WHERE a.level = 'grid' AND a.valid_to IS NULL
            AND ST_Covers(a.geom, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326))
-         ORDER BY a.code LIMIT 1)
+         ORDER BY (a.kind = '综合网格') DESC, a.code LIMIT 1)
 FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) WITH ORDINALITY AS p(lon, lat, n)
 ORDER BY p.n
 """
@@ -50,12 +49,11 @@ def _expected(session: Session, lons: list[float], lats: list[float]) -> list[in
     return [row[0] for row in session.execute(text(EXPECTED), {"lons": lons, "lats": lats})]
 
 
-@pytest.mark.parametrize("method", METHODS)
-def test_route_points_finds_the_containing_grid(db_session: Session, method: str) -> None:
+def test_route_points_finds_the_containing_grid(db_session: Session) -> None:
     lons, lats = _sample_points(db_session, 40)
     expected = _expected(db_session, lons, lats)
     assert expected.count(None) >= 2  # the outside points are in the sample
-    routed = route_points(db_session, lons, lats, method)  # type: ignore[arg-type]
+    routed = route_points(db_session, lons, lats)
     assert [None if r is None else r[0] for r in routed] == expected
     codes = {
         r[0]: r[1]
@@ -64,10 +62,7 @@ def test_route_points_finds_the_containing_grid(db_session: Session, method: str
     assert all(r is None or r[1] == codes[r[0]] for r in routed)
 
 
-@pytest.mark.parametrize("method", METHODS)
-def test_a_point_on_a_shared_boundary_goes_to_the_lowest_code(
-    db_session: Session, method: str
-) -> None:
+def test_a_point_on_a_shared_boundary_goes_to_the_lowest_code(db_session: Session) -> None:
     row = db_session.execute(
         text(
             """
@@ -88,7 +83,7 @@ def test_a_point_on_a_shared_boundary_goes_to_the_lowest_code(
     lon, lat, lowest = row
     expected = _expected(db_session, [lon], [lat])[0]
     assert expected is not None
-    routed = route_points(db_session, [lon], [lat], method)  # type: ignore[arg-type]
+    routed = route_points(db_session, [lon], [lat])
     assert routed[0] is not None and routed[0][0] == expected
     # Interpolated points can fall a hair inside one grid; when truly shared, lowest code wins.
     covering = db_session.execute(
@@ -114,7 +109,7 @@ def test_route_incidents_counts_agree_with_an_independent_scan(
             LEFT JOIN LATERAL (SELECT a.id FROM area a
                                WHERE a.level = 'grid' AND a.valid_to IS NULL
                                  AND ST_Covers(a.geom, i.geom)
-                               ORDER BY a.code LIMIT 1) g ON true
+                               ORDER BY (a.kind = '综合网格') DESC, a.code LIMIT 1) g ON true
             """
         )
     ).one()
@@ -208,6 +203,6 @@ def test_bad_input_is_refused(db_session: Session) -> None:
     with pytest.raises(InvalidInput, match="WGS84"):
         route_points(db_session, [200.0], [10.0])
     with pytest.raises(InvalidInput, match="method"):
-        route_points(db_session, [1.0], [1.0], "nearest")  # type: ignore[arg-type]
+        route_incidents(db_session, "nearest")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="12 digits"):
         refresh_grid_lookup(db_session, "12345")

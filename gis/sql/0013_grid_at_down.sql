@@ -1,0 +1,1 @@
+DROP FUNCTION grid_at(geometry);
