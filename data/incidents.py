@@ -18,31 +18,32 @@ import shapely
 
 from data.city import City, road_names
 from data.people import full_name, mobile
+from gis.incidents.vocabulary import KIND_OF_CATEGORY
 
 CST = datetime.timezone(datetime.timedelta(hours=8))
 
-# (kind, category, share %, time limit in hours, sample descriptions)
-_CATEGORIES: tuple[tuple[str, str, float, int, tuple[str, ...]], ...] = (
+# (category, share %, time limit in hours, sample descriptions); the kind comes from the
+# vocabulary (gis.incidents.vocabulary), which the categories must all belong to.
+_CATEGORIES: tuple[tuple[str, float, int, tuple[str, ...]], ...] = (
     (
-        "event",
         "市容环境",
         34,
         48,
         ("道路积存垃圾渣土", "暴露垃圾未及时清运", "乱堆物料", "沿街晾挂", "绿地脏乱", "水域不洁"),
     ),
-    ("event", "街面秩序", 13, 24, ("店外经营占道", "流动摊贩", "乱停放非机动车", "机动车乱停放")),
-    ("event", "宣传广告", 7, 72, ("非法小广告张贴", "违规户外广告", "条幅破损")),
-    ("event", "施工管理", 6, 120, ("施工扰民", "道路遗撒", "工地围挡破损", "违规夜间施工")),
-    ("event", "突发事件", 2, 4, ("路面塌陷", "自来水管爆裂", "燃气泄漏报警", "积水内涝")),
-    ("event", "其他", 4, 72, ("邻里纠纷调解", "群众求助", "噪声扰民")),
-    ("component", "公用设施", 13, 72, ("井盖缺失", "雨水箅子破损", "路灯不亮", "消火栓损坏")),
-    ("component", "交通设施", 8, 72, ("交通标志牌倾斜", "护栏损坏", "盲道破损", "减速带缺失")),
-    ("component", "市容环境设施", 7, 48, ("垃圾桶破损", "公厕设施损坏", "果皮箱缺失")),
-    ("component", "园林绿化设施", 5, 96, ("行道树倒伏", "绿地护栏损坏", "树穴缺失")),
-    ("component", "其他设施", 1, 120, ("健身器材损坏", "宣传栏破损")),
+    ("街面秩序", 13, 24, ("店外经营占道", "流动摊贩", "乱停放非机动车", "机动车乱停放")),
+    ("宣传广告", 7, 72, ("非法小广告张贴", "违规户外广告", "条幅破损")),
+    ("施工管理", 6, 120, ("施工扰民", "道路遗撒", "工地围挡破损", "违规夜间施工")),
+    ("突发事件", 2, 4, ("路面塌陷", "自来水管爆裂", "燃气泄漏报警", "积水内涝")),
+    ("其他", 4, 72, ("邻里纠纷调解", "群众求助", "噪声扰民")),
+    ("公用设施", 13, 72, ("井盖缺失", "雨水箅子破损", "路灯不亮", "消火栓损坏")),
+    ("交通设施", 8, 72, ("交通标志牌倾斜", "护栏损坏", "盲道破损", "减速带缺失")),
+    ("市容环境设施", 7, 48, ("垃圾桶破损", "公厕设施损坏", "果皮箱缺失")),
+    ("园林绿化设施", 5, 96, ("行道树倒伏", "绿地护栏损坏", "树穴缺失")),
+    ("其他设施", 1, 120, ("健身器材损坏", "宣传栏破损")),
 )
-_SOURCES = ("grid_worker", "hotline", "public", "patrol", "open311")
-_SOURCE_W = (46, 20, 14, 12, 8)
+# Share of each source (%); import is not simulated (the demo is the live system's own data).
+_SOURCE_W = {"grid_worker": 46, "hotline": 20, "public": 14, "patrol": 12, "open311": 8}
 _DEPTS = (
     "华亭市城市管理综合执法局",
     "华亭市住房和城乡建设局",
@@ -102,7 +103,7 @@ def iter_incidents(city: City) -> Iterator[IncidentRec]:
     ew, ns = road_names(city.lattice)
     per_day: dict[str, int] = {}
     cats = _CATEGORIES
-    cat_w = [c[2] for c in cats]
+    cat_w = [c[1] for c in cats]
     chunk = 2000
     for c0 in range(0, n, chunk):
         batch = times[c0 : c0 + chunk]
@@ -145,11 +146,12 @@ def _simulate(
     near: str | None,
     gi: int | None,
     per_day: dict[str, int],
-    cats: tuple[tuple[str, str, float, int, tuple[str, ...]], ...],
+    cats: tuple[tuple[str, float, int, tuple[str, ...]], ...],
     cat_w: list[float],
 ) -> IncidentRec:
-    kind, category, _, limit_h, descs = rng.choices(cats, weights=cat_w)[0]
-    source = rng.choices(_SOURCES, weights=_SOURCE_W)[0]
+    category, _, limit_h, descs = rng.choices(cats, weights=cat_w)[0]
+    kind = KIND_OF_CATEGORY[category]
+    source = rng.choices(list(_SOURCE_W), weights=list(_SOURCE_W.values()))[0]
     day = reported.strftime("%Y%m%d")
     seq = per_day.get(day, 0) + 1
     per_day[day] = seq
