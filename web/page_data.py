@@ -15,6 +15,7 @@ from gis.queries.areas import city_bounds
 
 Bounds = tuple[float, float, float, float]
 
+
 @dataclass(frozen=True)
 class AreaShell:
     code: str

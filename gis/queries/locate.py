@@ -28,8 +28,8 @@ def locate(
     """Resolve a point (in ``crs``, default WGS84) to the areas and people responsible for it.
 
     The grid is the database's ``grid_at`` rule (comprehensive grid first, then the lowest
-    code), as for intake and routing. Outside every grid the area fields are null and ``nearest_grid`` gives the closest grid and its
-    geodesic distance in metres.
+    code), as for intake and routing. Outside every grid the area fields are null and
+    ``nearest_grid`` gives the closest grid and its geodesic distance in metres.
     """
     wlon, wlat = point_to_wgs84(lon, lat, crs)
     row = session.execute(_LOCATE_SQL, {"lon": wlon, "lat": wlat}).mappings().one()
