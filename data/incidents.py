@@ -18,7 +18,8 @@ import shapely
 
 from data.city import City, road_names
 from data.people import full_name, mobile
-from gis.incidents.vocabulary import KIND_OF_CATEGORY
+from gis.incidents.vocabulary import CLOSED_STATUSES, KIND_OF_CATEGORY
+from gis.incidents.workflow import count_reworks
 
 CST = datetime.timezone(datetime.timedelta(hours=8))
 
@@ -239,11 +240,9 @@ def _simulate(
             )
     done = [s for s in steps if s[0] <= end]
     status = done[-1][3]
-    rework = sum(1 for s in done if s[2] == "handled" and s[3] == "in_progress")
+    rework = count_reworks([(s[2], s[3]) for s in done])
     closed_at = (
-        next((s[0] for s in done if s[3] == "closed"), None)
-        if status in ("closed", "evaluated")
-        else None
+        next((s[0] for s in done if s[3] == "closed"), None) if status in CLOSED_STATUSES else None
     )
     rating = None
     if status == "evaluated":

@@ -32,6 +32,7 @@ from gis.incidents.vocabulary import (
     STATUS_LABELS_ZH,
 )
 from gis.incidents.workcalendar import CST
+from gis.incidents.workflow import INCIDENT_WORKFLOW
 from gis.queries.spatial_params import point_to_wgs84
 
 PREFIX = "/open311/v2"
@@ -632,7 +633,8 @@ def get_updates(request: Request, session: SessionDep, fmt: str) -> Response:
 
 
 def _update_status(row: Any) -> str:
-    if row.from_status == "handled" and row.to_status == "in_progress":
+    step = INCIDENT_WORKFLOW.step(row.from_status, row.to_status)
+    if step is not None and step.rework:
         return "reopen"
     return extended_status(row.to_status, row.resolution if row.to_status == "rejected" else None)
 

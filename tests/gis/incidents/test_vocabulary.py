@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis.incidents import vocabulary as v
+from gis.incidents.workflow import INCIDENT_WORKFLOW
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -54,6 +55,9 @@ def test_the_sets_are_consistent() -> None:
     assert set(v.WORKLOAD_STATUSES) < set(v.LATE_STATUSES)
     assert set(v.ENTERED_SOURCES) < set(v.SOURCES)
     assert set(v.STATUS_LABELS_ZH) == set(v.STATUSES)
+    # The workflow's states are the vocabulary's statuses, and the terminal ones have no step.
+    assert set(INCIDENT_WORKFLOW.states) == set(v.STATUSES)
+    assert {s for s in v.STATUSES if INCIDENT_WORKFLOW.is_terminal(s)} == set(v.TERMINAL_STATUSES)
 
 
 @pytest.mark.parametrize(
