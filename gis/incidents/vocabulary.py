@@ -70,5 +70,6 @@ def for_pages() -> dict[str, Any]:
         "statuses": list(STATUSES),
         "status_labels_zh": STATUS_LABELS_ZH,
         "open_statuses": list(OPEN_STATUSES),
+        "closed_statuses": list(CLOSED_STATUSES),
         "late_statuses": list(LATE_STATUSES),
     }

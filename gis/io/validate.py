@@ -520,12 +520,9 @@ def prepare_buildings(
             """
             SELECT r.ord, g.code AS grid_code
             FROM unnest(CAST(:wkbs AS text[])) WITH ORDINALITY AS r(wkb, ord)
-            LEFT JOIN LATERAL (
-                SELECT a.code FROM area a
-                WHERE a.level = 'grid' AND a.valid_to IS NULL
-                  AND ST_Intersects(a.geom,
-                        ST_PointOnSurface(ST_GeomFromWKB(decode(r.wkb, 'hex'), 4326)))
-                ORDER BY a.code LIMIT 1) g ON true
+            -- grid_at: the point → grid rule of intake, locate and re-pointing (migration 0013).
+            LEFT JOIN LATERAL grid_at(
+                ST_PointOnSurface(ST_GeomFromWKB(decode(r.wkb, 'hex'), 4326))) g ON true
             ORDER BY r.ord
             """
         ),
@@ -1146,7 +1143,8 @@ def _place_points(
         text(
             """
             SELECT r.ord,
-                   max(a.code) FILTER (WHERE a.level = 'grid') AS grid,
+                   (SELECT g.code FROM grid_at(ST_GeomFromWKB(decode(r.wkb, 'hex'), 4326)) g)
+                       AS grid,
                    max(a.code) FILTER (WHERE a.level = 'community') AS community,
                    max(a.code) FILTER (WHERE a.level = 'street') AS street,
                    max(a.code) FILTER (WHERE a.level = 'district') AS district,
@@ -1154,7 +1152,7 @@ def _place_points(
                     ORDER BY d.geom <-> ST_GeomFromWKB(decode(r.wkb, 'hex'), 4326)
                     LIMIT 1) AS nearest_district
             FROM unnest(CAST(:wkbs AS text[])) WITH ORDINALITY AS r(wkb, ord)
-            LEFT JOIN area a ON a.valid_to IS NULL
+            LEFT JOIN area a ON a.valid_to IS NULL AND a.level <> 'grid'
                  AND ST_Intersects(a.geom, ST_GeomFromWKB(decode(r.wkb, 'hex'), 4326))
             GROUP BY r.ord, r.wkb ORDER BY r.ord
             """

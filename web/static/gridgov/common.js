@@ -193,7 +193,7 @@
     if (filter.bbox) q.push("bbox=" + filter.bbox);
     if (filter.status === "open") q.push("status=" + gg.vocabulary.open_statuses.join(","));
     else if (filter.status === "overdue") q.push("overdue=true");
-    else if (filter.status === "closed") q.push("status=closed,evaluated");
+    else if (filter.status === "closed") q.push("status=" + gg.vocabulary.closed_statuses.join(","));
     if (filter.category) q.push("category=" + encodeURIComponent(filter.category));
     if (filter.start) q.push("start=" + encodeURIComponent(filter.start));
     if (filter.end) q.push("end=" + encodeURIComponent(filter.end));
