@@ -6,6 +6,21 @@ Keys starting with ``js.`` are handed to the page's JavaScript (``web/static/gri
 
 from __future__ import annotations
 
+from gis.incidents.vocabulary import STATUS_LABELS_ZH, STATUSES
+
+# English names of the incident statuses; the Chinese ones are the vocabulary's (the API's
+# ``status_label`` says the same).
+_STATUS_EN = {
+    "reported": "Reported",
+    "registered": "Registered",
+    "rejected": "Rejected",
+    "dispatched": "Dispatched",
+    "in_progress": "In progress",
+    "handled": "Handled",
+    "closed": "Closed",
+    "evaluated": "Evaluated",
+}
+
 CATALOGUE: dict[str, dict[str, str]] = {
     "app.title": {"zh-CN": "党建电子地图", "en": "Party-building e-map"},
     "app.grid_title": {"zh-CN": "网格长工作图", "en": "Grid chief's map"},
@@ -116,14 +131,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "js.open_cases": {"zh-CN": "未结事件", "en": "Open incidents"},
     "js.staff": {"zh-CN": "一长两员", "en": "Grid staff"},
     "js.none": {"zh-CN": "无", "en": "None"},
-    "js.status.reported": {"zh-CN": "已上报", "en": "Reported"},
-    "js.status.registered": {"zh-CN": "已立案", "en": "Registered"},
-    "js.status.rejected": {"zh-CN": "不予立案", "en": "Rejected"},
-    "js.status.dispatched": {"zh-CN": "已派遣", "en": "Dispatched"},
-    "js.status.in_progress": {"zh-CN": "处置中", "en": "In progress"},
-    "js.status.handled": {"zh-CN": "已处置", "en": "Handled"},
-    "js.status.closed": {"zh-CN": "已结案", "en": "Closed"},
-    "js.status.evaluated": {"zh-CN": "已评价", "en": "Evaluated"},
     "js.facility": {"zh-CN": "服务设施", "en": "Facility"},
     "js.opening_hours": {"zh-CN": "开放时间", "en": "Opening hours"},
     "js.address": {"zh-CN": "地址", "en": "Address"},
@@ -142,6 +149,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Statistics service not available; boundary only",
     },
 }
+
+
+CATALOGUE.update(
+    {
+        f"js.status.{status}": {"zh-CN": STATUS_LABELS_ZH[status], "en": _STATUS_EN[status]}
+        for status in STATUSES
+    }
+)
 
 
 def t(key: str, language: str = "zh-CN") -> str:
