@@ -5,6 +5,7 @@ reporter's comments and the tokens handed to clients.
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,8 +86,6 @@ def add_comment(
 def incident_by_token(session: Session, token: str) -> str | None:
     """The case code of an Open311 token, or None."""
     try:
-        import uuid
-
         value = uuid.UUID(token)
     except ValueError:
         return None

@@ -47,10 +47,8 @@ SELECT_INCIDENT = SELECT_TEMPLATE.format(source="incident")
 
 
 def scope_code(row: Any) -> str:
+    """The code deciding whose scope a case is in: its grid, else community, street, district."""
     return str(row.grid_code or row.community_code or row.street_code or row.district_code)
-
-
-# --- Reads --------------------------------------------------------------------------------------
 
 
 def _public(row: Any) -> dict[str, Any]:
