@@ -4,7 +4,7 @@ The owner is ``gis/incidents/vocabulary.py``; this is the database's copy, which
 ``tests/gis/incidents/test_vocabulary.py`` compares with it.
 
 Revision ID: 0012_incident_vocabulary
-Revises: 0011_merge_heads
+Revises: 0011_one_line
 Create Date: 2026-11-29
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from gis.sqlfiles import read_sql
 
 revision: str = "0012_incident_vocabulary"
-down_revision: str | Sequence[str] | None = "0011_merge_heads"
+down_revision: str | Sequence[str] | None = "0011_one_line"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
