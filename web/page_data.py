@@ -54,3 +54,22 @@ def area_shell(session: Session, code: str) -> AreaShell | None:
 
 def bounds_of_city(session: Session) -> Bounds | None:
     return city_bounds(session)
+
+
+def area_choices(session: Session) -> list[dict[str, str]]:
+    """Districts, streets and communities in force (code, name, level, parent code), in code
+    order: the area choices of the command centre's filters and KPIs. A few hundred rows."""
+    rows = session.execute(
+        text(
+            """
+            SELECT a.code, a.name, a.level, p.code AS parent_code
+            FROM area a LEFT JOIN area p ON p.id = a.parent_id
+            WHERE a.level IN ('district', 'street', 'community') AND a.valid_to IS NULL
+            ORDER BY a.code, a.level
+            """
+        )
+    ).all()
+    return [
+        {"code": r.code, "name": r.name, "level": r.level, "parent": r.parent_code or ""}
+        for r in rows
+    ]

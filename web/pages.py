@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from gis.incidents.vocabulary import KIND_OF_CATEGORY
 from gis.queries.areas import area_features
+from gis.queries.incidents import MAX_PAGE
 from gis.scope import Viewer
 from web.i18n import t
 from web.mapkit import Page, PageViewerDep, SessionDep
@@ -117,6 +118,8 @@ def city_page(request: Request, session: Session, viewer: Viewer | None = None) 
             "bounds": bounds,
             "fallbackLevels": FALLBACK_LEVELS,
             "metrics": CHOROPLETH_METRICS,
+            # The incidents API's largest page: asking for more is a 422.
+            "incidentPageLimit": MAX_PAGE,
             "empty": None
             if bounds
             else {"title": t("empty.title", lang), "body": t("empty.body", lang)},

@@ -61,6 +61,8 @@ def incident_queue(
 
 
 @router.get("/incidents/{incident_id}/duplicate-candidates")
-def duplicate_candidates(session: SessionDep, viewer: ViewerDep, incident_id: int) -> dict[str, Any]:
+def duplicate_candidates(
+    session: SessionDep, viewer: ViewerDep, incident_id: int
+) -> dict[str, Any]:
     """Open cases of the same category within 50 m and 24 h: link one with 不予立案 (duplicate)."""
     return qq.duplicate_candidates(session, viewer, incident_id)

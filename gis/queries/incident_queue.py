@@ -206,9 +206,7 @@ def _row(r: Any) -> dict[str, Any]:
     return out
 
 
-def duplicate_candidates(
-    session: Session, viewer: Viewer, incident_id: int
-) -> dict[str, Any]:
+def duplicate_candidates(session: Session, viewer: Viewer, incident_id: int) -> dict[str, Any]:
     """Open cases of the same category within 50 m and 24 h of case ``incident_id``."""
     _require_staff(viewer)
     scope = session.execute(

@@ -9,7 +9,7 @@ WITH base AS (
            s.code AS street_code, c.code AS community_code, g.code AS grid_code,
            g.name AS grid_name, i.assignee_id, i.dispatched_to, i.rework_count,
            i.escalation_level, i.reported_at, i.due_at, i.updated_at,
-           (i.status = ANY(:late) AND i.due_at < :now) AS overdue,
+           coalesce(i.status = ANY(:late) AND i.due_at < :now, false) AS overdue,
            i.grid_id IS NULL AS unassigned,
            (i.escalated_at IS NOT NULL AND i.escalation_level <> 'grid') AS escalated
     FROM incident i

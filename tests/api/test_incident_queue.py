@@ -80,6 +80,8 @@ def cases(db_session: Session) -> dict[str, Any]:
         "due3h": _insert(db_session, g, "QT0003", due=timedelta(hours=3), category="公用设施"),
         "due1h": _insert(db_session, h, "QT0004", due=timedelta(hours=1), status="dispatched"),
         "nodue": _insert(db_session, h, "QT0005", due=None, status="handled"),
+        # A running stage without a deadline is not overdue (and must not sort as if it were).
+        "nodue_late": _insert(db_session, h, "QT0009", due=None, status="registered"),
         "closed": _insert(db_session, g, "QT0006", status="closed"),
         "outside": _insert(db_session, g, "QT0007", in_grid=False, due=timedelta(hours=5)),
         "escalated": _insert(db_session, h, "QT0008", escalated=True, due=timedelta(hours=-3)),
@@ -99,12 +101,21 @@ def test_deadline_order_overdue_first_with_counts_and_facets(
     body = response.json()
     # Overdue first, the longest overdue on top; then the nearest deadline; no deadline last.
     # The closed case is not in the default (open) queue.
-    assert _codes(body) == ["QT0008", "QT0001", "QT0002", "QT0004", "QT0003", "QT0007", "QT0005"]
-    assert body["total"] == 7
-    assert body["counts"] == {"all": 7, "overdue": 3, "unassigned": 1, "escalated": 1}
-    assert body["facets"]["category"] == {"市容环境": 6, "公用设施": 1}
-    assert body["facets"]["source"] == {"patrol": 6, "hotline": 1}
-    assert body["facets"]["status"] == {"registered": 5, "dispatched": 1, "handled": 1}
+    assert _codes(body) == [
+        "QT0008",
+        "QT0001",
+        "QT0002",
+        "QT0004",
+        "QT0003",
+        "QT0007",
+        "QT0005",
+        "QT0009",
+    ]
+    assert body["total"] == 8
+    assert body["counts"] == {"all": 8, "overdue": 3, "unassigned": 1, "escalated": 1}
+    assert body["facets"]["category"] == {"市容环境": 7, "公用设施": 1}
+    assert body["facets"]["source"] == {"patrol": 7, "hotline": 1}
+    assert body["facets"]["status"] == {"registered": 6, "dispatched": 1, "handled": 1}
     first = body["items"][0]
     # The contract the page reads: exactly these fields, no personal data.
     assert set(first) == set(QUEUE_FIELDS)
@@ -121,12 +132,12 @@ def test_pages_partition_the_queue(client_for: ClientFor, cases: dict[str, Any])
         body = client.get(
             "/api/v1/incidents/queue", params={"code": "QT", "limit": 3, "offset": offset}
         ).json()
-        assert body["total"] == 7 and body["limit"] == 3 and body["offset"] == offset
+        assert body["total"] == 8 and body["limit"] == 3 and body["offset"] == offset
         seen += _codes(body)
-    assert seen == ["QT0008", "QT0001", "QT0002", "QT0004", "QT0003", "QT0007", "QT0005"]
+    assert seen == ["QT0008", "QT0001", "QT0002", "QT0004", "QT0003", "QT0007", "QT0005", "QT0009"]
     # limit=0: the counts and facets alone (the KPI panel's breakdowns).
     empty = client.get("/api/v1/incidents/queue", params={"code": "QT", "limit": 0}).json()
-    assert empty["items"] == [] and empty["total"] == 7 and empty["counts"]["overdue"] == 3
+    assert empty["items"] == [] and empty["total"] == 8 and empty["counts"]["overdue"] == 3
 
 
 @pytest.mark.parametrize(
@@ -135,7 +146,7 @@ def test_pages_partition_the_queue(client_for: ClientFor, cases: dict[str, Any])
         ({"category": "公用设施"}, ["QT0003"]),
         ({"source": "hotline"}, ["QT0002"]),
         ({"overdue": "true"}, ["QT0008", "QT0001", "QT0002"]),
-        ({"overdue": "false"}, ["QT0004", "QT0003", "QT0007", "QT0005"]),
+        ({"overdue": "false"}, ["QT0004", "QT0003", "QT0007", "QT0005", "QT0009"]),
         ({"tray": "unassigned"}, ["QT0007"]),
         ({"tray": "escalated"}, ["QT0008"]),
         ({"status": "closed"}, ["QT0006"]),
@@ -160,7 +171,7 @@ def test_within_and_time_range(client_for: ClientFor, cases: dict[str, Any]) -> 
     client = client_for(ADMIN)
     h = cases["h"]
     body = client.get("/api/v1/incidents/queue", params={"code": "QT", "within": h.grid_code})
-    assert _codes(body.json()) == ["QT0008", "QT0004", "QT0005"]
+    assert _codes(body.json()) == ["QT0008", "QT0004", "QT0005", "QT0009"]
     street = client.get(
         "/api/v1/incidents/queue", params={"code": "QT", "within": cases["g"].street_code}
     ).json()
@@ -223,7 +234,6 @@ def test_duplicate_candidates(
     # Out of scope: another grid's chief may not look.
     other = viewer("grid_chief", cases["h"].grid_code)
     assert (
-        client_for(other).get(f"/api/v1/incidents/{target}/duplicate-candidates").status_code
-        == 403
+        client_for(other).get(f"/api/v1/incidents/{target}/duplicate-candidates").status_code == 403
     )
     assert client_for(ADMIN).get("/api/v1/incidents/0/duplicate-candidates").status_code == 404

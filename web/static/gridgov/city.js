@@ -304,7 +304,8 @@
       return gg.fetchJSON("/api/v1/incidents/metrics?level=grid&start=" + encodeURIComponent(start.toISOString()) + "&end=" + encodeURIComponent(end.toISOString()))
         .then(function (json) {
           rates = {};
-          gg.featuresOf(json.groups || json.areas || json).forEach(function (r) { r = gg.props(r); rates[r.code || r.area_code] = r; });
+          // The metrics API answers {level, start, end, rows: [{area_code, on_time_rate, …}]}.
+          (json.rows || []).forEach(function (r) { rates[r.area_code] = r; });
         }).catch(function (err) { rates = {}; console.warn("gridgov: metrics", err); });
     }
     function restyle(level) {
@@ -316,13 +317,13 @@
       if (tiled) {
         tileFeatures("grid", function (feat) {
           var p = feat.properties, r = rates[p.code];
-          if (r && p.on_time_rate === undefined) p.on_time_rate = r.on_time_rate !== undefined ? r.on_time_rate : r.on_time_closure_rate;
+          if (r && p.on_time_rate === undefined) p.on_time_rate = r.on_time_rate;
         });
         return;
       }
       state.areaLayers.grid.eachLayer(function (l) {
         var p = l.feature.properties, r = rates[p.code];
-        if (r && p.on_time_rate === undefined) p.on_time_rate = r.on_time_rate !== undefined ? r.on_time_rate : r.on_time_closure_rate;
+        if (r && p.on_time_rate === undefined) p.on_time_rate = r.on_time_rate;
       });
     }
     cfg.metrics.concat(["none"]).forEach(function (metric) {
@@ -496,7 +497,7 @@
       var f = filters(), bbox = gg.bbox(map.getBounds().pad(0.3));
       var q = gg.incidentQuery({ bbox: bbox, status: f.status, category: f.category, start: f.since, end: new Date().toISOString() });
       if (gg.mayReadIncidents(cfg)) {
-        gg.fetchJSON("/api/v1/incidents?" + q + "&limit=2000").then(function (json) {
+        gg.fetchJSON("/api/v1/incidents?" + q + "&limit=" + cfg.incidentPageLimit).then(function (json) {
           var items = gg.featuresOf(json).map(gg.incident).filter(function (i) { return i.latlng; });
           clusters.clearLayers();
           clusters.addLayers ? clusters.addLayers(items.map(marker)) : items.forEach(function (i) { clusters.addLayer(marker(i)); });

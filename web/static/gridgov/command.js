@@ -1,31 +1,56 @@
-/* 指挥中心: the live incident map (SSE), overdue cases flagged, a queue, KPIs per area. */
+/* 指挥中心: the work queue, the case panel with the steps this viewer may take, live cases (SSE)
+ * and the KPIs of the metrics API. The vocabulary (statuses, categories, sources, steps) comes
+ * from the server in cfg.vocabulary; docs/command-centre.md describes the page. */
 (function () {
   "use strict";
   var gg = (window.gridgov = window.gridgov || {});
 
+  /* A JSON request whose error keeps the problem+json body (its detail is shown to the user). */
+  function request(method, url, body) {
+    var options = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body !== undefined) { options.headers["Content-Type"] = "application/json"; options.body = JSON.stringify(body); }
+    return fetch(url, options).then(function (response) {
+      return response.text().then(function (raw) {
+        var json = null;
+        try { json = raw ? JSON.parse(raw) : null; } catch (e) { json = null; }
+        if (!response.ok) {
+          var error = new Error((json && (json.detail || json.title)) || url + " -> " + response.status);
+          error.status = response.status; error.problem = json;
+          throw error;
+        }
+        return json;
+      });
+    });
+  }
+  function query(params) {
+    return Object.keys(params).filter(function (k) { return params[k] !== null && params[k] !== undefined && params[k] !== ""; })
+      .map(function (k) { return encodeURIComponent(k) + "=" + encodeURIComponent(params[k]); }).join("&");
+  }
+  /* "2 h 05 min" style durations for the deadline clock. */
+  function duration(ms) {
+    var minutes = Math.max(0, Math.round(Math.abs(ms) / 60000));
+    var d = Math.floor(minutes / 1440), h = Math.floor((minutes % 1440) / 60), m = minutes % 60;
+    return (d ? d + "d " : "") + (d || h ? h + "h " : "") + m + "min";
+  }
+
   gg.commandPage = function (cfg) {
     var setup = gg.setup(cfg), map = setup.map, groups = setup.groups, s = gg.s;
-    // Fit to the container's real size, not animated, so the first tile requests are for the
-    // final view rather than a provisional one (as on the city map).
+    var vocab = cfg.vocabulary, areas = cfg.areas || [];
+    var areaName = {};
+    areas.forEach(function (a) { areaName[a.code] = a.name; });
     map.invalidateSize(false);
     if (cfg.bounds) map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], { animate: false });
-    var incidents = {}, markers = {};
     var live = gg.section("live");
 
-    // Boundaries from the cached vector tiles, as on the city map: streets from z8, grids from
-    // z13 (the grids' tiles start there). The whole city's grids as GeoJSON were 1–4 MB on a
-    // city of 2,800 grids and delayed the first drawing past 2 s (bench/RESULTS.md, case 5).
-    // Without the tiles service, the grids in view as GeoJSON.
-    var boundaryLayers = [];
+    // Boundaries from the cached vector tiles: streets from z8, grids from z13. Without the tiles
+    // service, the grids in view as GeoJSON.
     if (cfg.services.tiles && L.vectorGrid) {
       [["streets", "street", 8, 2], ["grids", "grid", 13, 1]].forEach(function (spec) {
         var styles = {};
         styles[spec[0]] = { color: "#78909c", weight: spec[3], fill: false, className: "gg-area gg-area-" + spec[1] };
-        var layer = L.vectorGrid.protobuf("/ogc/collections/" + spec[0] + "/tiles/WebMercatorQuad/{z}/{x}/{y}", {
+        groups.grids.addLayer(L.vectorGrid.protobuf("/ogc/collections/" + spec[0] + "/tiles/WebMercatorQuad/{z}/{x}/{y}", {
           rendererFactory: L.svg.tile, interactive: false, minZoom: spec[2], maxNativeZoom: 22, vectorTileLayerStyles: styles,
-        });
-        boundaryLayers.push(layer);
-        groups.grids.addLayer(layer);
+        }));
       });
     } else {
       gg.loadCollection(cfg, "grids", map.getBounds().pad(0.2), 5000).then(function (features) {
@@ -35,109 +60,378 @@
       }).catch(function (err) { console.warn("gridgov: grids", err); });
     }
 
-    function style(inc) {
-      return { radius: inc.overdue ? 9 : 6, color: inc.overdue ? "#d50000" : "#ff6f00", weight: 2, fillOpacity: 0.85,
-        className: "gg-incident" + (inc.overdue ? " gg-overdue" : "") };
-    }
-    function upsert(inc, fresh) {
-      if (inc.id === undefined || inc.id === null) return;
-      var key = String(inc.id);
-      if (markers[key]) { groups.incidents.removeLayer(markers[key]); delete markers[key]; }
-      if (!inc.open) { delete incidents[key]; return; }
-      incidents[key] = inc;
-      if (inc.latlng) {
-        var m = L.circleMarker(inc.latlng, style(inc)).bindPopup(gg.incidentPopup(inc));
-        m.incidentId = key;
-        markers[key] = m;
-        groups.incidents.addLayer(m);
-        if (fresh && m.getElement()) m.getElement().classList.add("gg-fresh");
-      }
-    }
-    function renderQueue() {
-      var items = Object.keys(incidents).map(function (k) { return incidents[k]; }).sort(function (a, b) {
-        if (a.overdue !== b.overdue) return a.overdue ? -1 : 1;
-        return String(a.dueAt || "9999").localeCompare(String(b.dueAt || "9999"));
-      });
-      var body = gg.section("queue");
-      body.innerHTML = "<p class='gg-count-line'><span data-count='open'>" + items.length + "</span> " + gg.esc(s("filter.open")) +
-        " · <span data-count='overdue'>" + items.filter(function (i) { return i.overdue; }).length + "</span> " + gg.esc(s("filter.overdue")) + "</p>" +
-        "<ol class='gg-list gg-queue'>" + items.slice(0, 300).map(function (i) {
-          return "<li data-id='" + gg.esc(i.id) + "' data-code='" + gg.esc(i.code) + "' class='" + (i.overdue ? "gg-overdue-row" : "") + "' tabindex='0'><b>" + gg.esc(i.code) + "</b> " +
-            gg.esc(i.category || "") + " · " + gg.esc(s("status." + i.status)) + "<br><small>" + gg.esc(s("due")) + " " + gg.esc(gg.fmtTime(i.dueAt)) +
-            (i.overdue ? " · " + gg.esc(s("overdue")) : "") + "</small></li>";
-        }).join("") + "</ol>";
-      renderLocalKpis(items);
-    }
-    var kpiFromApi = false;
-    function renderLocalKpis(items) {
-      if (kpiFromApi) return;
-      var rows = {};
-      items.forEach(function (i) {
-        [["street", i.streetCode], ["community", i.communityCode]].forEach(function (pair) {
-          if (!pair[1]) return;
-          var r = rows[pair[1]] || (rows[pair[1]] = { level: pair[0], code: pair[1], open: 0, overdue: 0 });
-          r.open++; if (i.overdue) r.overdue++;
-        });
-      });
-      renderKpiRows(Object.keys(rows).sort().map(function (k) { return rows[k]; }));
-    }
-    function renderKpiRows(rows) {
-      gg.section("kpi").innerHTML = "<table class='gg-stats gg-kpi'><tr><th></th><th>" + gg.esc(s("filter.open")) + "</th><th>" + gg.esc(s("filter.overdue")) + "</th><th>" + gg.esc(s("stat.on_time_rate")) + "</th></tr>" +
-        rows.map(function (r) {
-          var rate = r.on_time_rate !== undefined ? r.on_time_rate : r.on_time_closure_rate;
-          return "<tr class='gg-kpi-" + gg.esc(r.level) + "' data-code='" + gg.esc(r.code) + "'><th>" + gg.esc(r.name || r.code) + "</th><td>" + gg.esc(r.open !== undefined ? r.open : r.open_incidents) + "</td><td>" +
-            gg.esc(r.overdue !== undefined ? r.overdue : r.overdue_incidents) + "</td><td>" + (rate === undefined || rate === null ? "–" : gg.esc((100 * rate).toFixed(1) + "%")) + "</td></tr>";
-        }).join("") + "</table>";
-    }
-    function loadKpis() {
-      if (!cfg.services.metrics) return;
-      Promise.all(["street", "community"].map(function (level) {
-        var end = new Date(), start = new Date(end.getTime() - 30 * 86400000);
-        return gg.fetchJSON("/api/v1/incidents/metrics?level=" + level + "&start=" + encodeURIComponent(start.toISOString()) + "&end=" + encodeURIComponent(end.toISOString())).then(function (json) {
-          return gg.featuresOf(json.groups || json).map(function (r) { return Object.assign({ level: level }, gg.props(r)); });
-        });
-      })).then(function (parts) { kpiFromApi = true; renderKpiRows(parts[0].concat(parts[1])); })
-        .catch(function (err) { console.warn("gridgov: metrics", err); });
-    }
-
+    var state = { page: 0, tray: "all", items: [], total: 0, selected: null, caseData: null, kpi: null };
+    gg.command = state;
     if (!gg.mayReadIncidents(cfg)) {
       live.innerHTML = "<p class='gg-note'>" + gg.esc(cfg.services.incidents ? s("incidents_hidden") : s("unavailable")) + "</p>";
-      gg.command = { incidents: incidents };
       return;
     }
-    // Boundaries first: the open cases (up to 1,000, the largest response of the page) and the
-    // KPIs are requested once the first boundary tiles have loaded (or after 1.5 s), so they do
-    // not hold up the first drawing, as on the city map.
-    function afterBoundaries(fn) {
-      if (!boundaryLayers.length) { fn(); return; }
-      var done = false, go = function () { if (!done) { done = true; fn(); } };
-      boundaryLayers.forEach(function (layer) { layer.once("load", go); });
-      setTimeout(go, 1500);
+
+    // ---- the queue ----------------------------------------------------------------------------
+    var queueBody = gg.section("queue");
+    function option(value, label, selected) {
+      return "<option value='" + gg.esc(value) + "'" + (selected ? " selected" : "") + ">" + gg.esc(label) + "</option>";
     }
-    afterBoundaries(function () {
-      gg.fetchJSON("/api/v1/incidents?" + gg.incidentQuery({ status: "open" }) + "&limit=1000").then(function (json) {
-        gg.featuresOf(json).forEach(function (raw) { upsert(gg.incident(raw), false); });
-        renderQueue();
-      }).catch(function (err) { console.warn("gridgov: incidents", err); });
-      loadKpis();
+    function areaOptions(allLabel) {
+      return (allLabel ? option("", allLabel) : "") + areas.map(function (a) {
+        var indent = a.level === "community" ? "\u3000\u3000" : a.level === "street" ? "\u3000" : "";
+        return option(a.code, indent + a.name);
+      }).join("");
+    }
+    var statusOptions = option(vocab.open.join(","), s("filter.open"), true) + option(vocab.closed.join(","), s("filter.closed")) +
+      option(vocab.statuses.join(","), s("filter.all")) + vocab.statuses.map(function (st) { return option(st, s("status." + st)); }).join("");
+    var allCategories = [].concat.apply([], Object.keys(vocab.categories).map(function (k) { return vocab.categories[k]; }));
+    queueBody.innerHTML =
+      "<form id='gg-queue-form' class='gg-queue-form' autocomplete='off'>" +
+      "<input type='search' name='code' placeholder='" + gg.esc(s("queue.code")) + "' aria-label='" + gg.esc(s("queue.code")) + "'>" +
+      "<label>" + gg.esc(s("filter.status")) + "<select name='status'>" + statusOptions + "</select></label>" +
+      "<label>" + gg.esc(s("filter.category")) + "<select name='category'>" + option("", s("filter.all")) +
+        allCategories.map(function (c) { return option(c, c); }).join("") + "</select></label>" +
+      "<label>" + gg.esc(s("queue.source")) + "<select name='source'>" + option("", s("filter.all")) +
+        vocab.sources.map(function (c) { return option(c, s("source." + c)); }).join("") + "</select></label>" +
+      "<label>" + gg.esc(s("queue.area")) + "<select name='within'>" + areaOptions(s("queue.all_areas")) + "</select></label>" +
+      "<label>" + gg.esc(s("filter.since")) + "<select name='since'>" + option("", s("filter.all")) +
+        ["1", "7", "30", "365"].map(function (d) { return option(d, s("since." + d)); }).join("") + "</select></label>" +
+      "<label>" + gg.esc(s("queue.assignee")) + "<input type='number' name='assignee' min='1'></label>" +
+      "<label>" + gg.esc(s("queue.sort")) + "<select name='sort'>" + vocab.queue.sorts.map(function (k) { return option(k, s("queue.sort." + k)); }).join("") + "</select></label>" +
+      "</form>" +
+      "<div class='gg-trays' role='tablist'>" + ["all", "overdue"].concat(vocab.queue.trays).map(function (tray) {
+        return "<button type='button' role='tab' class='gg-tray" + (tray === "all" ? " gg-active" : "") + "' data-tray='" + tray + "'>" +
+          gg.esc(s("queue.tray." + tray)) + " <span class='gg-tray-count'>–</span></button>";
+      }).join("") + "</div>" +
+      "<ol class='gg-list gg-queue' aria-live='polite'></ol>" +
+      "<div class='gg-pager'><button type='button' data-page='prev'>" + gg.esc(s("queue.prev")) + "</button>" +
+      "<span class='gg-pager-range'></span><button type='button' data-page='next'>" + gg.esc(s("queue.next")) + "</button></div>";
+    var form = document.getElementById("gg-queue-form");
+    var list = queueBody.querySelector("ol.gg-queue");
+
+    function queueParams() {
+      var data = new FormData(form), days = +data.get("since");
+      var params = {
+        status: data.get("status"), category: data.get("category"), source: data.get("source"), within: data.get("within"),
+        code: (data.get("code") || "").trim(), assignee: data.get("assignee"), sort: data.get("sort"),
+        start: days ? new Date(Date.now() - days * 86400000).toISOString() : "",
+        limit: vocab.queue.page, offset: state.page * vocab.queue.page,
+      };
+      if (state.tray === "overdue") params.overdue = "true";
+      else if (state.tray !== "all") params.tray = state.tray;
+      return params;
+    }
+    var queueSeq = 0;
+    function loadQueue() {
+      var seq = ++queueSeq;
+      return request("GET", "/api/v1/incidents/queue?" + query(queueParams())).then(function (json) {
+        if (seq !== queueSeq) return;
+        state.items = json.items; state.total = json.total;
+        renderQueue(json);
+      }).catch(function (err) {
+        if (seq !== queueSeq) return;
+        list.innerHTML = "<li class='gg-note'>" + gg.esc(s("unavailable")) + " (" + gg.esc(err.message) + ")</li>";
+      });
+    }
+    function renderQueue(json) {
+      queueBody.querySelectorAll(".gg-tray").forEach(function (b) {
+        var tray = b.getAttribute("data-tray");
+        b.querySelector(".gg-tray-count").textContent = String(json.counts[tray === "all" ? "all" : tray]);
+        b.classList.toggle("gg-active", tray === state.tray);
+        b.setAttribute("aria-selected", String(tray === state.tray));
+      });
+      list.innerHTML = json.items.length ? json.items.map(function (i) {
+        var place = i.grid_name || (i.unassigned ? s("case.outside_grid") : "") ;
+        return "<li tabindex='0' data-id='" + gg.esc(i.id) + "' data-code='" + gg.esc(i.code) + "' data-status='" + gg.esc(i.status) + "' class='" +
+          (i.overdue ? "gg-overdue-row " : "") + (state.selected === i.id ? "gg-selected" : "") + "'>" +
+          "<b>" + gg.esc(i.code) + "</b> " + gg.esc(i.category) + " · " + gg.esc(s("status." + i.status)) +
+          (i.escalated ? " <span class='gg-badge'>" + gg.esc(s("queue.tray.escalated")) + "</span>" : "") +
+          (i.unassigned ? " <span class='gg-badge'>" + gg.esc(s("queue.tray.unassigned")) + "</span>" : "") +
+          "<br><small>" + gg.esc(place) + " · " + gg.esc(s("due")) + " " + gg.esc(gg.fmtTime(i.due_at) || "–") +
+          (i.overdue ? " · <span class='gg-badge-overdue'>" + gg.esc(s("overdue")) + "</span>" : "") + "</small>" +
+          (i.summary ? "<br><small class='gg-summary'>" + gg.esc(i.summary) + "</small>" : "") + "</li>";
+      }).join("") : "<li class='gg-note'>" + gg.esc(s("queue.empty")) + "</li>";
+      var from = json.total ? json.offset + 1 : 0, to = json.offset + json.items.length;
+      queueBody.querySelector(".gg-pager-range").textContent = from + "–" + to + " / " + s("queue.of") + " " + json.total;
+      queueBody.querySelector("[data-page=prev]").disabled = json.offset === 0;
+      queueBody.querySelector("[data-page=next]").disabled = to >= json.total;
+      drawQueueMarkers(json.items);
+    }
+    var markers = {};
+    function drawQueueMarkers(items) {
+      groups.incidents.clearLayers();
+      markers = {};
+      items.forEach(function (i) {
+        if (i.lat === null || i.lon === null) return;
+        var m = L.circleMarker([i.lat, i.lon], {
+          radius: i.overdue ? 9 : 6, color: i.overdue ? "#d50000" : "#ff6f00", weight: 2, fillOpacity: 0.85,
+          className: "gg-incident" + (i.overdue ? " gg-overdue" : "") + (state.selected === i.id ? " gg-selected" : ""),
+        }).bindTooltip(gg.esc(i.code) + " " + gg.esc(i.category));
+        m.on("click", function () { openCase(i.id); });
+        markers[i.id] = m;
+        groups.incidents.addLayer(m);
+      });
+      drawSelected();
+    }
+    var selectedMarker = null;
+    function drawSelected() {
+      if (selectedMarker) { map.removeLayer(selectedMarker); selectedMarker = null; }
+      var c = state.caseData;
+      if (!c || c.lat === null || c.lat === undefined) return;
+      selectedMarker = L.circleMarker([c.lat, c.lon], { radius: 14, color: "#1565c0", weight: 4, fill: false, className: "gg-case-marker", interactive: false }).addTo(map);
+    }
+
+    form.addEventListener("change", function () { state.page = 0; loadQueue(); });
+    form.querySelector("[name=code]").addEventListener("input", gg.debounce(function () { state.page = 0; loadQueue(); }, 300));
+    queueBody.querySelectorAll(".gg-tray").forEach(function (b) {
+      b.addEventListener("click", function () { state.tray = b.getAttribute("data-tray"); state.page = 0; loadQueue(); });
+    });
+    queueBody.querySelector("[data-page=prev]").addEventListener("click", function () { if (state.page > 0) { state.page--; loadQueue(); } });
+    queueBody.querySelector("[data-page=next]").addEventListener("click", function () { state.page++; loadQueue(); });
+    list.addEventListener("click", function (e) {
+      var li = e.target.closest("li[data-id]");
+      if (li) openCase(+li.getAttribute("data-id"));
+    });
+    list.addEventListener("keydown", function (e) {
+      var li = e.target.closest("li[data-id]");
+      if (!li) return;
+      if (e.key === "Enter") { e.preventDefault(); openCase(+li.getAttribute("data-id")); }
+      else if (e.key === "ArrowDown" && li.nextElementSibling) { e.preventDefault(); li.nextElementSibling.focus(); }
+      else if (e.key === "ArrowUp" && li.previousElementSibling) { e.preventDefault(); li.previousElementSibling.focus(); }
+    });
+    // "/" jumps to the case-code search, Escape closes the case panel.
+    document.addEventListener("keydown", function (e) {
+      var typing = /INPUT|TEXTAREA|SELECT/.test((e.target && e.target.tagName) || "");
+      if (e.key === "/" && !typing) { e.preventDefault(); form.querySelector("[name=code]").focus(); }
+      else if (e.key === "Escape" && state.selected !== null) closeCase();
     });
 
+    // ---- the case panel -----------------------------------------------------------------------
+    var caseBody = gg.section("case");
+    var stepOf = {};
+    vocab.steps.forEach(function (st) { stepOf[st.from + ">" + st.to] = st; });
+    function actionKey(from, to) {
+      var step = stepOf[from + ">" + to];
+      if (step && step.rework) return "rework";
+      if (from === to && to === "dispatched") return "redispatch";
+      return to;
+    }
+    var notice = null;
+    function openCase(id, keepNotice) {
+      state.selected = id;
+      if (!keepNotice) notice = null;
+      document.body.classList.add("gg-case-open");
+      list.querySelectorAll("li.gg-selected").forEach(function (li) { li.classList.remove("gg-selected"); });
+      var li = list.querySelector("li[data-id='" + id + "']");
+      if (li) li.classList.add("gg-selected");
+      if (!state.caseData || state.caseData.id !== id) caseBody.innerHTML = "<p>" + gg.esc(s("loading")) + "</p>";
+      return Promise.all([
+        request("GET", "/api/v1/incidents/" + id),
+        request("GET", "/api/v1/incidents/" + id + "/duplicate-candidates").catch(function () { return { items: [] }; }),
+      ]).then(function (parts) {
+        if (state.selected !== id) return;
+        state.caseData = parts[0];
+        renderCase(parts[0], parts[1].items || []);
+        drawSelected();
+        if (parts[0].lat !== null && parts[0].lat !== undefined) {
+          map.setView([parts[0].lat, parts[0].lon], Math.max(map.getZoom(), 16), { animate: false });
+        }
+      }).catch(function (err) {
+        caseBody.innerHTML = "<p class='gg-note gg-case-error'>" + gg.esc(err.message) + "</p>";
+      });
+    }
+    function closeCase() {
+      state.selected = null; state.caseData = null; notice = null;
+      caseBody.innerHTML = "";
+      document.body.classList.remove("gg-case-open");
+      drawSelected();
+      var li = list.querySelector("li.gg-selected");
+      if (li) { li.classList.remove("gg-selected"); li.focus(); }
+    }
+    function clock(c) {
+      if (!c.due_at || vocab.open.indexOf(c.status) < 0) return "";
+      var left = new Date(c.due_at).getTime() - Date.now();
+      return "<p class='gg-clock" + (left < 0 ? " gg-overdue-row" : "") + "' data-due='" + gg.esc(c.due_at) + "'>" + gg.esc(s("due")) + " " +
+        gg.esc(gg.fmtTime(c.due_at)) + " · " + gg.esc(left < 0 ? s("case.overdue_by") : s("case.remaining")) + " <b>" + gg.esc(duration(left)) + "</b></p>";
+    }
+    function row(key, value) {
+      return value === null || value === undefined || value === "" ? "" :
+        "<tr data-field='" + key + "'><th>" + gg.esc(s(key.indexOf(".") >= 0 ? key : "case." + key)) + "</th><td>" + value + "</td></tr>";
+    }
+    function person(p) {
+      if (!p) return "";
+      return "<span class='gg-person'>" + gg.esc(p.name || "") + "</span> " + gg.esc(p.phone || "");
+    }
+    function renderCase(c, candidates) {
+      var area = c.grid_code ? (c.grid_name || c.grid_code) : s("case.outside_grid");
+      var areaLine = [c.street_name || areaName[c.street_code], c.community_name || areaName[c.community_code], area].filter(Boolean).map(gg.esc).join(" › ");
+      var html = "<div class='gg-case' data-id='" + gg.esc(c.id) + "' data-status='" + gg.esc(c.status) + "' data-code='" + gg.esc(c.code) + "'>" +
+        "<div class='gg-case-head'><button type='button' class='gg-case-back'>← " + gg.esc(s("case.back")) + "</button>" +
+        "<b class='gg-case-code'>" + gg.esc(c.code) + "</b> <span class='gg-case-status'>" + gg.esc(s("status." + c.status)) + "</span>" +
+        (c.overdue ? " <span class='gg-badge-overdue'>" + gg.esc(s("overdue")) + "</span>" : "") + "</div>";
+      if (notice) html += "<p class='" + (notice.ok ? "gg-case-ok" : "gg-case-error") + "' role='alert'>" + gg.esc(notice.text) + "</p>";
+      html += clock(c) + "<p class='gg-case-desc'>" + gg.esc(c.category) + " · " + gg.esc(c.description || "") + "</p>" +
+        (c.media_url ? "<p><a href='" + gg.esc(c.media_url) + "' target='_blank' rel='noopener'>" + gg.esc(s("case.photo")) + "</a></p>" : "") +
+        "<table class='gg-stats gg-case-fields'>" +
+        row("area", areaLine) + row("address", gg.esc(c.address || "")) + row("reported", gg.esc(gg.fmtTime(c.reported_at))) +
+        row("source", c.source ? gg.esc(s("source." + c.source)) : "") + row("reporter", c.reporter ? person(c.reporter) : "") +
+        row("assignee", c.assignee ? person(c.assignee) : "") + row("dispatched_to", gg.esc(c.dispatched_to || "")) +
+        row("escalation", c.escalation_level && c.escalation_level !== "grid" ? gg.esc(s("level." + c.escalation_level)) : "") +
+        row("rework_count", c.rework_count ? gg.esc(c.rework_count) : "") + "</table>";
+      html += actionsHtml(c, candidates);
+      if (candidates.length) {
+        var mayLink = (c.allowed_transitions || []).indexOf("rejected") >= 0;
+        html += "<h3>" + gg.esc(s("case.duplicates")) + "</h3><ul class='gg-list gg-candidates'>" + candidates.map(function (d) {
+          return "<li data-id='" + gg.esc(d.id) + "'><b>" + gg.esc(d.code) + "</b> " + gg.esc(s("status." + d.status)) + " · " + gg.esc(d.distance_m) + " m" +
+            (d.summary ? "<br><small>" + gg.esc(d.summary) + "</small>" : "") +
+            (mayLink ? " <button type='button' class='gg-link-duplicate' data-of='" + gg.esc(d.id) + "'>" + gg.esc(s("case.link_duplicate")) + "</button>" : "") + "</li>";
+        }).join("") + "</ul>";
+      }
+      if (c.duplicates && c.duplicates.length) {
+        html += "<p class='gg-note'>" + gg.esc(s("case.linked")) + "：" + c.duplicates.map(gg.esc).join("、") + "</p>";
+      }
+      html += "<h3>" + gg.esc(s("case.history")) + "</h3><ol class='gg-timeline'>" + (c.history || []).map(function (h) {
+        return "<li data-to='" + gg.esc(h.to) + "'><time>" + gg.esc(gg.fmtTime(h.at)) + "</time> " + gg.esc(s("status." + h.to)) +
+          (h.actor ? " · " + gg.esc(h.actor) : "") + (h.note ? "<br><small>" + gg.esc(h.note) + "</small>" : "") +
+          (h.attachments && h.attachments.length ? "<br>" + h.attachments.map(function (u) { return "<a href='" + gg.esc(u) + "' target='_blank' rel='noopener'>" + gg.esc(s("case.photo")) + "</a>"; }).join(" ") : "") + "</li>";
+      }).join("") + (c.escalations || []).map(function (e) {
+        return "<li class='gg-escalation'><time>" + gg.esc(gg.fmtTime(e.at)) + "</time> " + gg.esc(s("queue.tray.escalated")) + " → " + gg.esc(s("level." + e.to)) + "</li>";
+      }).join("") + "</ol></div>";
+      caseBody.innerHTML = html;
+    }
+    function actionsHtml(c, candidates) {
+      var allowed = c.allowed_transitions || [];
+      if (!allowed.length) return "<p class='gg-note gg-no-actions'>" + gg.esc(s("case.no_actions")) + "</p>";
+      return "<div class='gg-actions'>" + allowed.map(function (to) {
+        return "<button type='button' class='gg-action' data-to='" + gg.esc(to) + "' data-action='" + gg.esc(actionKey(c.status, to)) + "'>" +
+          gg.esc(s("action." + actionKey(c.status, to))) + "</button>";
+      }).join("") + "</div><div class='gg-action-slot'></div>";
+    }
+    /* The form of one step: only the fields that step takes (see TransitionCreate). */
+    function actionForm(c, to, candidates) {
+      var key = actionKey(c.status, to), fields = "";
+      if (to === "rejected") {
+        fields += "<label>" + gg.esc(s("form.resolution")) + "<select name='resolution' required>" +
+          vocab.resolutions.map(function (r) { return option(r, s("resolution." + r)); }).join("") + "</select></label>" +
+          "<label class='gg-duplicate-of'>" + gg.esc(s("form.duplicate_of")) + "<select name='duplicate_of'>" +
+          candidates.map(function (d) { return option(d.id, d.code + " · " + d.distance_m + " m"); }).join("") + "</select></label>";
+      }
+      if (to === "dispatched") {
+        fields += "<label>" + gg.esc(s("form.grid")) + "<input name='grid_code' inputmode='numeric' pattern='[0-9]{15}' value='" + gg.esc(c.grid_code || "") + "'></label>" +
+          "<label>" + gg.esc(s("form.department")) + "<input name='dispatched_to' maxlength='200' value='" + gg.esc(c.dispatched_to || "") + "'></label>" +
+          "<p class='gg-note'>" + gg.esc(s("form.deadline_note")) + "</p>";
+      }
+      if (to === "handled") {
+        fields += "<label>" + gg.esc(s("form.attachments")) + "<textarea name='attachments' rows='2'></textarea></label>";
+      }
+      if (to === "evaluated") {
+        fields += "<label>" + gg.esc(s("form.rating")) + "<select name='rating'>" + [5, 4, 3, 2, 1].map(function (n) { return option(n, "★".repeat(n)); }).join("") + "</select></label>";
+      }
+      fields += "<label>" + gg.esc(s("form.note")) + "<textarea name='note' rows='2' maxlength='2000'></textarea></label>";
+      return "<form class='gg-action-form' data-to='" + gg.esc(to) + "' data-action='" + gg.esc(key) + "'><h3>" + gg.esc(s("action." + key)) + "</h3>" + fields +
+        "<button type='submit'>" + gg.esc(s("form.submit")) + "</button> <button type='button' class='gg-action-cancel'>" + gg.esc(s("form.cancel")) + "</button></form>";
+    }
+    function bodyOf(formEl) {
+      var data = new FormData(formEl), body = { to: formEl.getAttribute("data-to") };
+      var note = (data.get("note") || "").trim();
+      if (note) body.note = note;
+      if (data.has("resolution")) {
+        body.resolution = data.get("resolution");
+        if (body.resolution === "duplicate" && data.get("duplicate_of")) body.duplicate_of = +data.get("duplicate_of");
+      }
+      if (data.has("grid_code")) {
+        var grid = (data.get("grid_code") || "").trim(), dept = (data.get("dispatched_to") || "").trim();
+        if (grid) body.grid_code = grid;
+        if (dept) body.dispatched_to = dept;
+      }
+      if (data.has("attachments")) {
+        body.attachments = (data.get("attachments") || "").split(/\s+/).filter(Boolean);
+      }
+      if (data.has("rating")) body.rating = +data.get("rating");
+      return body;
+    }
+    /* Take one step; a 409 (someone else was faster) or any refusal shows the reason and the
+     * case as it now is. */
+    function submitStep(id, body) {
+      caseBody.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+      return request("POST", "/api/v1/incidents/" + id + "/transitions", body).then(function () {
+        notice = { ok: true, text: s("case.done") + "：" + s("status." + body.to) };
+      }).catch(function (err) {
+        notice = { ok: false, status: err.status, text: s("case.conflict") + "（" + (err.status || "") + "）：" + err.message + (err.status === 409 ? " " + s("case.refreshed") : "") };
+      }).then(function () {
+        loadQueue();
+        return openCase(id, true);
+      });
+    }
+    caseBody.addEventListener("click", function (e) {
+      var c = state.caseData;
+      if (!c) return;
+      if (e.target.closest(".gg-case-back")) { closeCase(); return; }
+      var action = e.target.closest("button.gg-action");
+      if (action) {
+        var to = action.getAttribute("data-to");
+        caseBody.querySelector(".gg-action-slot").innerHTML = actionForm(c, to, candidatesOf());
+        var first = caseBody.querySelector(".gg-action-form select, .gg-action-form input, .gg-action-form textarea");
+        if (first) first.focus();
+        return;
+      }
+      if (e.target.closest(".gg-action-cancel")) { caseBody.querySelector(".gg-action-slot").innerHTML = ""; return; }
+      var link = e.target.closest(".gg-link-duplicate");
+      if (link) submitStep(c.id, { to: "rejected", resolution: "duplicate", duplicate_of: +link.getAttribute("data-of") });
+    });
+    function candidatesOf() {
+      return Array.prototype.map.call(caseBody.querySelectorAll(".gg-candidates li[data-id]"), function (li) {
+        return { id: +li.getAttribute("data-id"), code: li.querySelector("b").textContent, distance_m: (li.textContent.match(/([0-9.]+) m/) || [])[1] };
+      });
+    }
+    caseBody.addEventListener("submit", function (e) {
+      var formEl = e.target.closest("form.gg-action-form");
+      if (!formEl || !state.caseData) return;
+      e.preventDefault();
+      submitStep(state.caseData.id, bodyOf(formEl));
+    });
+
+    // ---- live ---------------------------------------------------------------------------------
+    var arrivals = document.createElement("ul");
+    arrivals.className = "gg-list gg-arrivals";
+    arrivals.setAttribute("aria-label", s("queue.arrivals"));
+    var reloadQueueSoon = gg.debounce(loadQueue, 800);
     function onEvent(event) {
       var data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
-      // A stream event is the case's public summary: its id travels as incident_id (the
-      // event's own id is event_id), its point as lon/lat (see docs/incidents.md).
-      var inc = gg.incident(Object.assign({}, data, { id: data.incident_id }));
-      upsert(inc, true);
-      renderQueue();
+      // A stream event is the case's public summary; "change" says what happened.
+      var id = data.incident_id, escalated = data.change === "escalated";
+      var overdue = vocab.late.indexOf(data.status) >= 0 && !!data.due_at && new Date(data.due_at).getTime() < Date.now();
+      var item = document.createElement("li");
+      item.setAttribute("data-id", id);
+      item.setAttribute("data-code", data.code || "");
+      item.tabIndex = 0;
+      item.className = overdue ? "gg-overdue-row" : "";
+      item.innerHTML = "<b>" + gg.esc(data.code || "") + "</b> " + gg.esc(data.category || "") + " · " + gg.esc(s("status." + data.status));
+      item.addEventListener("click", function () { openCase(id); });
+      arrivals.insertBefore(item, arrivals.firstChild);
+      while (arrivals.children.length > 8) arrivals.removeChild(arrivals.lastChild);
       var flash = document.createElement("div");
-      flash.className = "gg-flash";
-      flash.textContent = s("new_incident") + " " + (inc.code || "");
-      live.appendChild(flash);
+      flash.className = "gg-flash" + (overdue || escalated ? " gg-alert-overdue" : "");
+      flash.setAttribute("role", overdue ? "alert" : "status");
+      flash.textContent = (escalated ? s("queue.tray.escalated") : overdue ? s("queue.overdue_alert") : data.change === "created" ? s("new_incident") : s("status." + data.status)) + " " + (data.code || "");
+      live.insertBefore(flash, arrivals);
       setTimeout(function () { flash.remove(); }, 8000);
+      reloadQueueSoon();
+      if (state.selected === id) {
+        // Someone changed the case being worked on. A half-filled form is not thrown away: the
+        // operator is told, and a submit that no longer fits gets the 409 and the fresh case.
+        var slot = caseBody.querySelector(".gg-action-slot");
+        if (slot && slot.querySelector("form")) {
+          if (!caseBody.querySelector(".gg-case-stale")) {
+            var stale = document.createElement("p");
+            stale.className = "gg-case-stale";
+            stale.setAttribute("role", "alert");
+            stale.textContent = s("case.stale");
+            slot.insertBefore(stale, slot.firstChild);
+          }
+        } else openCase(id, true);
+      }
     }
     if (cfg.services.stream && window.EventSource) {
-      // EventSource reconnects by itself and resends Last-Event-ID, so no event is lost.
+      // EventSource reconnects by itself (after a server restart too) and resends the last
+      // event id as Last-Event-ID, so the stream resumes where it stopped.
       var source = new EventSource("/api/v1/incidents/stream");
       var status = document.createElement("p");
       status.className = "gg-live-status";
@@ -146,14 +440,103 @@
       source.onerror = function () { status.textContent = s("offline"); status.classList.add("gg-offline"); };
       source.addEventListener("incident", onEvent);
     }
-    // A case becomes overdue as time passes, without any event.
+    live.appendChild(arrivals);
+    // Deadlines pass without any event: the clock and the queue's overdue marks are refreshed.
     setInterval(function () {
-      Object.keys(incidents).forEach(function (k) {
-        var i = incidents[k], due = i.dueAt ? new Date(i.dueAt) : null;
-        if (!i.overdue && due && due.getTime() < Date.now()) { i.overdue = true; upsert(i, false); }
-      });
-      renderQueue();
+      if (state.caseData) {
+        var clockEl = caseBody.querySelector(".gg-clock");
+        if (clockEl) clockEl.outerHTML = clock(state.caseData);
+      }
     }, 30000);
-    gg.command = { incidents: incidents, markers: markers };
+    setInterval(loadQueue, 60000);
+
+    // ---- KPIs ---------------------------------------------------------------------------------
+    var kpiBody = gg.section("kpi");
+    // The filter the tiles show is written on the section (data-start, data-end, data-level,
+    // data-within), so anyone can ask the metrics API the same question.
+    var kpiSection = document.getElementById("gg-kpi");
+    var KPI_KEYS = ["reported", "registered", "closed", "closure_rate", "on_time_rate", "rework_rate", "avg_handling_hours", "overdue"];
+    var RATE = { closure_rate: 1, on_time_rate: 1, rework_rate: 1 };
+    var districts = areas.filter(function (a) { return a.level === "district"; });
+    kpiBody.innerHTML = "<form id='gg-kpi-form' class='gg-kpi-form'>" +
+      "<label>" + gg.esc(s("kpi.area")) + "<select name='area'>" + areas.map(function (a) {
+        var indent = a.level === "community" ? "\u3000\u3000" : a.level === "street" ? "\u3000" : "";
+        return option(a.code, indent + a.name, districts.length && a.code === districts[0].code);
+      }).join("") + "</select></label>" +
+      "<label>" + gg.esc(s("kpi.period")) + "<select name='days'>" + ["7", "30", "90", "365"].map(function (d) { return option(d, s("since." + d), d === "30"); }).join("") + "</select></label></form>" +
+      "<div class='gg-kpi-tiles'>" + KPI_KEYS.map(function (k) {
+        var label = RATE[k] && k !== "rework_rate" ? s("stat." + k) : s("kpi." + k);
+        return "<div class='gg-kpi-tile' data-kpi='" + k + "'><span class='gg-kpi-value'>–</span><span class='gg-kpi-label'>" + gg.esc(label) + "</span></div>";
+      }).join("") + "</div>" +
+      "<h3>" + gg.esc(s("kpi.trend")) + "</h3><div class='gg-chart'><canvas id='gg-chart-trend'></canvas></div>" +
+      "<h3>" + gg.esc(s("kpi.by_category")) + "</h3><div class='gg-chart'><canvas id='gg-chart-category'></canvas></div>" +
+      "<h3>" + gg.esc(s("kpi.by_source")) + "</h3><div class='gg-chart gg-chart-small'><canvas id='gg-chart-source'></canvas></div>";
+    var kpiForm = document.getElementById("gg-kpi-form");
+    var charts = {};
+    function chart(id, config) {
+      if (!window.Chart) return;
+      if (charts[id]) charts[id].destroy();
+      config.options = Object.assign({ animation: false, responsive: true, maintainAspectRatio: false, plugins: { legend: { display: config.type !== "bar" } } }, config.options || {});
+      charts[id] = new window.Chart(document.getElementById(id), config);
+    }
+    function fmtKpi(key, value) {
+      if (value === null || value === undefined) return "–";
+      if (RATE[key]) return (100 * value).toFixed(1) + "%";
+      if (key === "avg_handling_hours") return value.toFixed(1);
+      return String(value);
+    }
+    var kpiSeq = 0;
+    function loadKpis() {
+      if (!cfg.services.metrics) return;
+      var data = new FormData(kpiForm), code = data.get("area"), days = +data.get("days");
+      var area = areas.filter(function (a) { return a.code === code; })[0];
+      if (!area) return;
+      var end = new Date(), start = new Date(end.getTime() - days * 86400000);
+      var base = { level: area.level, within: area.code, start: start.toISOString(), end: end.toISOString() };
+      var period = days <= 30 ? "day" : days <= 90 ? "week" : "month";
+      var seq = ++kpiSeq;
+      kpiSection.setAttribute("data-loading", "true");
+      Promise.all([
+        request("GET", "/api/v1/incidents/metrics?" + query(base)),
+        request("GET", "/api/v1/incidents/metrics?" + query(Object.assign({ period: period }, base))),
+        request("GET", "/api/v1/incidents/queue?" + query({ status: vocab.statuses.join(","), within: area.code, start: base.start, end: base.end, limit: 0 })).catch(function () { return null; }),
+      ]).then(function (parts) {
+        if (seq !== kpiSeq) return;
+        // One row: the selected area's own (level = its level, within = its code).
+        var rowOf = parts[0].rows.filter(function (r) { return r.area_code === area.code; })[0] || null;
+        state.kpi = { params: base, row: rowOf };
+        kpiSection.setAttribute("data-start", base.start);
+        kpiSection.setAttribute("data-end", base.end);
+        kpiSection.setAttribute("data-level", base.level);
+        kpiSection.setAttribute("data-within", base.within);
+        KPI_KEYS.forEach(function (k) {
+          var tile = kpiBody.querySelector("[data-kpi='" + k + "']"), value = rowOf ? rowOf[k] : k in RATE || k === "avg_handling_hours" ? null : 0;
+          tile.setAttribute("data-value", value === null || value === undefined ? "" : String(value));
+          tile.querySelector(".gg-kpi-value").textContent = fmtKpi(k, value);
+          tile.classList.toggle("gg-kpi-alert", k === "overdue" && value > 0);
+        });
+        var series = parts[1].rows.filter(function (r) { return r.area_code === area.code; });
+        chart("gg-chart-trend", { type: "line", data: {
+          labels: series.map(function (r) { return String(r.period_start).slice(0, 10); }),
+          datasets: [
+            { label: s("kpi.reported"), data: series.map(function (r) { return r.reported; }), borderColor: "#ff6f00", backgroundColor: "#ff6f00" },
+            { label: s("kpi.closed"), data: series.map(function (r) { return r.closed; }), borderColor: "#2e7d32", backgroundColor: "#2e7d32" },
+            { label: s("kpi.overdue"), data: series.map(function (r) { return r.overdue; }), borderColor: "#d50000", backgroundColor: "#d50000" },
+          ] } });
+        var facets = (parts[2] && parts[2].facets) || { category: {}, source: {} };
+        var cats = allCategories.filter(function (c) { return facets.category[c]; });
+        chart("gg-chart-category", { type: "bar", data: { labels: cats, datasets: [{ label: s("stat.incidents"), data: cats.map(function (c) { return facets.category[c]; }), backgroundColor: "#c62828" }] },
+          options: { indexAxis: "y" } });
+        var srcs = vocab.sources.filter(function (c) { return facets.source[c]; });
+        chart("gg-chart-source", { type: "doughnut", data: { labels: srcs.map(function (c) { return s("source." + c); }),
+          datasets: [{ data: srcs.map(function (c) { return facets.source[c]; }), backgroundColor: ["#c62828", "#ff6f00", "#1565c0", "#2e7d32", "#6a1b9a", "#546e7a"] }] },
+          options: { plugins: { legend: { position: "right" } } } });
+        kpiSection.removeAttribute("data-loading");
+      }).catch(function (err) { console.warn("gridgov: metrics", err); });
+    }
+    kpiForm.addEventListener("change", loadKpis);
+
+    loadQueue();
+    loadKpis();
   };
 })();

@@ -1,0 +1,360 @@
+"""The command centre in headless Chromium: operators work a case on the page alone.
+
+Runs against its own committed database and live server (the steps change cases, so they must
+not touch the shared demo database). After each step taken with clicks and typing, the test
+reads the database; a second operator acting on a stale copy of the case gets the 409 path; the
+KPI tiles equal the metrics API for the same filter; the city map shows incidents to staff.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, pool
+from sqlalchemy.orm import Session
+
+from gis.accounts import create_user
+from gis.queries import incidents as q
+from gis.scope import Viewer
+from gis.settings import normalise_database_url
+from tests.conftest import LiveServer, create_test_database, drop_test_database, unavailable
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+PASSWORD = "command-e2e-Password-1"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+KPI_KEYS = (
+    "reported",
+    "registered",
+    "closed",
+    "closure_rate",
+    "on_time_rate",
+    "rework_rate",
+    "avg_handling_hours",
+    "overdue",
+)
+
+pytestmark = pytest.mark.browser
+
+
+class City:
+    def __init__(self, server: LiveServer, url: str, engine: Any) -> None:
+        self.server, self.url, self.engine = server, url, engine
+
+    def sql(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.url) as conn:
+            return conn.execute(query, params).fetchall()
+
+    def report(self, description: str) -> tuple[int, str]:
+        """A new hotline case inside the first grid, committed (as the intake would)."""
+        ((lon, lat),) = self.sql(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM area "
+            "WHERE level = 'grid' AND valid_to IS NULL ORDER BY code LIMIT 1) x"
+        )
+        with Session(self.engine) as session:
+            result = q.create_incident(
+                session,
+                Viewer("op_one", "command_operator", "620881"),
+                q.IncidentInput(
+                    category="市容环境",
+                    kind=None,
+                    description=description,
+                    lon=lon,
+                    lat=lat,
+                    source="hotline",
+                    reporter_name="张三丰",
+                    reporter_phone="13912345678",
+                ),
+            )
+            session.commit()
+        return int(result.incident["id"]), str(result.incident["code"])
+
+
+@pytest.fixture(scope="module")
+def city(server_url: str) -> Iterator[City]:
+    from data.demo import load_demo
+
+    url = create_test_database(server_url, "command_e2e")
+    with psycopg.connect(url) as conn:
+        load_demo(conn, households=3_000)
+        conn.commit()
+    engine = create_engine(normalise_database_url(url), poolclass=pool.NullPool)
+    with Session(engine) as session:
+        for name in ("op_one", "op_two"):
+            create_user(session, name, PASSWORD, "command_operator", "620881")
+        session.commit()
+    server = LiveServer(url)
+    yield City(server, url, engine)
+    server.stop()
+    engine.dispose()
+    drop_test_database(server_url, url)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        unavailable(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Operator:
+    """One signed-in browser context on /command, recording page errors."""
+
+    def __init__(
+        self, browser: Any, city: City, username: str, width: int = 1366, height: int = 768
+    ) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.failed: list[tuple[int, str]] = []
+        # A failed request is logged by the browser as a console error too; it is recorded
+        # (with its URL) from the response instead, so the expected 409 can be told apart.
+        self.page.on(
+            "console",
+            lambda m: (
+                self.errors.append(m.text)
+                if m.type == "error" and "Failed to load resource" not in m.text
+                else None
+            ),
+        )
+        self.page.on(
+            "response",
+            lambda r: self.failed.append((r.status, r.url)) if r.status >= 400 else None,
+        )
+        self.page.goto(f"{city.server.url}/login?next=/command")
+        self.page.fill("#username", username)
+        self.page.fill("#password", PASSWORD)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url("**/command")
+
+    def open_case(self, code: str) -> None:
+        page = self.page
+        page.fill("#gg-queue-form [name=code]", code)
+        page.wait_for_selector(f"ol.gg-queue li[data-code='{code}']", timeout=20_000)
+        page.click(f"ol.gg-queue li[data-code='{code}']")
+        page.wait_for_selector(f"#gg-case .gg-case[data-code='{code}']", timeout=20_000)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _status(city: City, incident_id: int) -> Any:
+    return city.sql(
+        "SELECT i.status, g.code, i.dispatched_to, i.due_at FROM incident i "
+        "LEFT JOIN area g ON g.id = i.grid_id WHERE i.id = %s",
+        (incident_id,),
+    )[0]
+
+
+def test_operators_work_a_case_and_the_slower_one_gets_the_409(browser: Any, city: City) -> None:
+    incident_id, code = city.report("浏览器办案：人行道井盖缺失")
+    one = Operator(browser, city, "op_one")
+    two = Operator(browser, city, "op_two")
+    try:
+        # Both operators open the reported case.
+        one.open_case(code)
+        two.open_case(code)
+        page = one.page
+        assert page.get_attribute("#gg-case .gg-case", "data-status") == "reported"
+        # The reporter is masked for a command operator (not a personal-data role).
+        reporter = page.inner_text("#gg-case [data-field='reporter'] td")
+        assert "张三丰" not in reporter and "13912345678" not in reporter and reporter.strip()
+        # Exactly the steps the workflow gives a command operator on a reported case.
+        shown = page.eval_on_selector_all(
+            "#gg-case button.gg-action", "els => els.map(e => e.dataset.to)"
+        )
+        assert shown == ["registered", "rejected"]
+
+        # The second operator starts the same step (受理立案) but is slower.
+        two.page.click("#gg-case button.gg-action[data-to='registered']")
+        two.page.wait_for_selector("#gg-case form.gg-action-form[data-to='registered']")
+
+        # 受理立案.
+        page.click("#gg-case button.gg-action[data-to='registered']")
+        page.fill("#gg-case form.gg-action-form [name=note]", "受理：情况属实")
+        page.click("#gg-case form.gg-action-form button[type=submit]")
+        page.wait_for_selector("#gg-case .gg-case[data-status='registered']", timeout=20_000)
+        status, grid, _, due = _status(city, incident_id)
+        assert status == "registered" and due is not None
+        ((actor, note),) = city.sql(
+            "SELECT actor, note FROM incident_transition WHERE incident_id = %s "
+            "AND to_status = 'registered'",
+            (incident_id,),
+        )
+        assert (actor, note) == ("command_operator:op_one", "受理：情况属实")
+        assert page.locator("#gg-case .gg-case-ok").count() == 1
+        assert page.locator("#gg-case .gg-timeline li[data-to='registered']").count() == 1
+
+        # The live stream tells the second operator the case changed, without discarding his
+        # form; he submits anyway: 409, the reason is shown, the case is refreshed.
+        two.page.wait_for_selector("#gg-case .gg-case-stale", timeout=20_000)
+        two.page.click("#gg-case form.gg-action-form button[type=submit]")
+        two.page.wait_for_selector("#gg-case .gg-case[data-status='registered']", timeout=20_000)
+        error = two.page.inner_text("#gg-case .gg-case-error")
+        assert "409" in error and "registered" in error, error
+        assert city.sql(
+            "SELECT count(*) FROM incident_transition WHERE incident_id = %s "
+            "AND to_status = 'registered'",
+            (incident_id,),
+        ) == [(1,)]
+        assert two.page.locator("#gg-case button.gg-action[data-to='dispatched']").count() == 1
+
+        # 派遣 to another grid and a department.
+        ((target,),) = city.sql(
+            "SELECT code FROM area WHERE level = 'grid' AND valid_to IS NULL AND code <> %s "
+            "ORDER BY code LIMIT 1",
+            (grid,),
+        )
+        page.click("#gg-case button.gg-action[data-to='dispatched']")
+        page.fill("#gg-case form.gg-action-form [name=grid_code]", target)
+        page.fill("#gg-case form.gg-action-form [name=dispatched_to]", "城管执法中队")
+        page.click("#gg-case form.gg-action-form button[type=submit]")
+        page.wait_for_selector("#gg-case .gg-case[data-status='dispatched']", timeout=20_000)
+        status, grid_after, dispatched_to, due_after = _status(city, incident_id)
+        assert (status, grid_after, dispatched_to) == ("dispatched", target, "城管执法中队")
+        assert due_after is not None and due_after > due
+        # Now 改派 is offered (dispatched → dispatched), labelled as such.
+        assert (
+            page.get_attribute("#gg-case button.gg-action[data-to='dispatched']", "data-action")
+            == "redispatch"
+        )
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "command_case_1366.png"))
+        assert one.errors == [] and two.errors == [], (one.errors, two.errors)
+        assert one.failed == [], one.failed
+        assert [status for status, _ in two.failed] == [409], two.failed
+    finally:
+        one.close()
+        two.close()
+
+
+def test_kpi_tiles_equal_the_metrics_api(browser: Any, city: City) -> None:
+    one = Operator(browser, city, "op_one", 1920, 1080)
+    try:
+        page = one.page
+        for area in (None, "street"):
+            if area == "street":
+                ((street,),) = city.sql(
+                    "SELECT code FROM area WHERE level = 'street' AND valid_to IS NULL "
+                    "ORDER BY code LIMIT 1"
+                )
+                page.select_option("#gg-kpi-form [name=area]", street)
+                page.select_option("#gg-kpi-form [name=days]", "365")
+            page.wait_for_function(
+                "() => { const k = document.querySelector('#gg-kpi');"
+                " return k.dataset.start && !k.hasAttribute('data-loading'); }",
+                timeout=20_000,
+            )
+            kpi = page.locator("#gg-kpi")
+            params = {
+                key: kpi.get_attribute(f"data-{key}") for key in ("start", "end", "level", "within")
+            }
+            if area == "street":
+                assert params["within"] == street and params["level"] == "street"
+            response = one.context.request.get(
+                city.server.url + "/api/v1/incidents/metrics", params=params
+            )
+            assert response.ok, response.text()
+            rows = [r for r in response.json()["rows"] if r["area_code"] == params["within"]]
+            assert len(rows) == 1
+            row = rows[0]
+            assert row["reported"] > 0
+            for key in KPI_KEYS:
+                shown = page.get_attribute(f"#gg-kpi [data-kpi='{key}']", "data-value")
+                want = row[key]
+                assert (shown or None) == (None if want is None else str(want)) or (
+                    want is not None and float(shown or "nan") == float(want)
+                ), (key, shown, want)
+            rate = page.inner_text("#gg-kpi [data-kpi='closure_rate'] .gg-kpi-value")
+            if row["closure_rate"] is not None:
+                assert rate == f"{100 * row['closure_rate']:.1f}%"
+        # The charts were drawn by the vendored Chart.js.
+        assert page.evaluate("() => typeof window.Chart === 'function'")
+        assert page.evaluate(
+            "() => !!window.Chart.getChart(document.getElementById('gg-chart-trend'))"
+        )
+        page.screenshot(path=str(ARTIFACTS / "command_kpi_1920.png"))
+        assert one.errors == [] and one.failed == [], (one.errors, one.failed)
+    finally:
+        one.close()
+
+
+def test_queue_pages_and_fits_both_screens(browser: Any, city: City) -> None:
+    ((open_cases,),) = city.sql(
+        "SELECT count(*) FROM incident WHERE status = ANY(%s)",
+        (["reported", "registered", "dispatched", "in_progress", "handled"],),
+    )
+    for width, height in ((1366, 768), (1920, 1080)):
+        one = Operator(browser, city, "op_one", width, height)
+        try:
+            page = one.page
+            page.wait_for_selector("ol.gg-queue li[data-code]", timeout=20_000)
+            rows = page.locator("ol.gg-queue li[data-code]").count()
+            assert rows == min(50, open_cases)
+            count = page.inner_text(".gg-tray[data-tray='all'] .gg-tray-count")
+            assert int(count) == open_cases
+            # Overdue cases come first.
+            flags = page.eval_on_selector_all(
+                "ol.gg-queue li[data-code]",
+                "els => els.map(e => e.classList.contains('gg-overdue-row'))",
+            )
+            assert flags == sorted(flags, reverse=True)
+            if open_cases > 50:
+                first = page.get_attribute("ol.gg-queue li[data-code]", "data-code")
+                page.click(".gg-pager [data-page='next']")
+                page.wait_for_function(
+                    "c => document.querySelector('ol.gg-queue li[data-code]').dataset.code !== c",
+                    arg=first,
+                )
+            # Map and panel both on screen, side by side.
+            map_box = page.locator(".folium-map").bounding_box()
+            panel_box = page.locator("#gg-panel").bounding_box()
+            assert map_box and panel_box
+            assert map_box["width"] >= width * 0.4 and panel_box["x"] + panel_box["width"] <= width
+            assert panel_box["x"] >= map_box["x"] + map_box["width"] - 1
+            page.screenshot(path=str(ARTIFACTS / f"command_queue_{width}.png"))
+            assert one.errors == [], one.errors
+        finally:
+            one.close()
+
+
+def test_city_map_shows_incidents_to_staff(browser: Any, city: City) -> None:
+    one = Operator(browser, city, "op_one")
+    try:
+        page = one.page
+        with page.expect_response(lambda r: "/api/v1/incidents?" in r.url, timeout=30_000) as info:
+            page.goto(city.server.url + "/")
+        response = info.value
+        assert response.status == 200, response.text()
+        assert len(response.json()["items"]) > 0
+        page.wait_for_function(
+            "() => document.querySelectorAll('.gg-incident, .marker-cluster').length > 0",
+            timeout=20_000,
+        )
+        # The on-time closure rate theme reads the metrics API's rows.
+        page.evaluate(
+            "() => { const p = window.gridgovPage;"
+            " p.map.addLayer(p.groups.choropleth_on_time_rate); }"
+        )
+        page.wait_for_selector(".gg-legend h4[data-metric='on_time_rate']", timeout=20_000)
+        page.wait_for_selector(".gg-legend .gg-legend-classes", timeout=20_000)
+        assert one.errors == [] and one.failed == [], (one.errors, one.failed)
+    finally:
+        one.close()
