@@ -341,7 +341,7 @@ def test_posted_incident_appears_on_command_without_reload(
         )
         assert created.status_code in (200, 201), created.text
         code = created.json()["incident"]["code"]
-        page.wait_for_selector(f'.gg-queue li[data-code="{code}"]', timeout=20000)
+        page.wait_for_selector(f'.gg-arrivals li[data-code="{code}"]', timeout=20000)
         assert page.evaluate("() => location.href + performance.timeOrigin") == before
         assert page.locator(".gg-flash").count() >= 1
         page.screenshot(path=str(ARTIFACTS / "map_command_live.png"))

@@ -33,7 +33,23 @@
     return (d ? d + "d " : "") + (d || h ? h + "h " : "") + m + "min";
   }
 
+  /* The page and the API share one contract: a response missing a field the page reads is
+   * reported as a console error (which the browser tests fail on), not silently shown as "–". */
+  function checkContract(name, object, fields) {
+    var missing = fields.filter(function (f) { return !object || !(f in object); });
+    if (missing.length) console.error("gridgov: " + name + " lacks " + missing.join(", "));
+    return !missing.length;
+  }
+  // A case outside the viewer's scope has the public fields only.
+  var CASE_FIELDS = ["id", "code", "status", "category", "lon", "lat", "due_at", "reported_at", "in_scope", "history",
+    "grid_code", "street_code", "community_code"];
+  var CASE_SCOPED_FIELDS = ["overdue", "allowed_transitions", "reporter", "assignee", "source", "escalation_level"];
+  var METRIC_FIELDS = ["area_code", "period_start", "reported", "registered", "closed", "closure_rate", "on_time_rate",
+    "rework_rate", "avg_handling_hours", "overdue"];
+
   gg.commandPage = function (cfg) {
+    // The wider command-centre panel (gridgov.css) hangs on this class.
+    document.body.classList.add("gg-command");
     var setup = gg.setup(cfg), map = setup.map, groups = setup.groups, s = gg.s;
     var vocab = cfg.vocabulary, areas = cfg.areas || [];
     var areaName = {};
@@ -122,6 +138,8 @@
       var seq = ++queueSeq;
       return request("GET", "/api/v1/incidents/queue?" + query(queueParams())).then(function (json) {
         if (seq !== queueSeq) return;
+        checkContract("queue", json, ["items", "total", "offset", "counts", "facets"]);
+        if (json.items.length) checkContract("queue item", json.items[0], vocab.queue.fields);
         state.items = json.items; state.total = json.total;
         renderQueue(json);
       }).catch(function (err) {
@@ -226,6 +244,7 @@
         request("GET", "/api/v1/incidents/" + id + "/duplicate-candidates").catch(function () { return { items: [] }; }),
       ]).then(function (parts) {
         if (state.selected !== id) return;
+        checkContract("case", parts[0], parts[0].in_scope ? CASE_FIELDS.concat(CASE_SCOPED_FIELDS) : CASE_FIELDS);
         state.caseData = parts[0];
         renderCase(parts[0], parts[1].items || []);
         drawSelected();
@@ -502,6 +521,8 @@
         request("GET", "/api/v1/incidents/queue?" + query({ status: vocab.statuses.join(","), within: area.code, start: base.start, end: base.end, limit: 0 })).catch(function () { return null; }),
       ]).then(function (parts) {
         if (seq !== kpiSeq) return;
+        checkContract("metrics", parts[0], ["rows"]);
+        parts[0].rows.concat(parts[1].rows).slice(0, 1).forEach(function (r) { checkContract("metrics row", r, METRIC_FIELDS); });
         // One row: the selected area's own (level = its level, within = its code).
         var rowOf = parts[0].rows.filter(function (r) { return r.area_code === area.code; })[0] || null;
         state.kpi = { params: base, row: rowOf };
