@@ -186,6 +186,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "js.queue.of": {"zh-CN": "共", "en": "of"},
     "js.queue.arrivals": {"zh-CN": "实时动态", "en": "Live arrivals"},
     "js.queue.overdue_alert": {"zh-CN": "案件超期", "en": "Case overdue"},
+    "js.wall.enter": {"zh-CN": "综合展示", "en": "Wall display"},
+    "js.wall.leave": {"zh-CN": "退出综合展示", "en": "Leave the wall display"},
     "js.case.back": {"zh-CN": "返回队列", "en": "Back to the queue"},
     "js.case.reporter": {"zh-CN": "上报人", "en": "Reporter"},
     "js.case.assignee": {"zh-CN": "处置人", "en": "Assignee"},

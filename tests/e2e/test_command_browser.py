@@ -358,3 +358,58 @@ def test_city_map_shows_incidents_to_staff(browser: Any, city: City) -> None:
         assert one.errors == [] and one.failed == [], (one.errors, one.failed)
     finally:
         one.close()
+
+
+def test_linking_a_duplicate_with_one_click(browser: Any, city: City) -> None:
+    first_id, _ = city.report("浏览器办案：垃圾桶满溢（首报）")
+    second_id, second = city.report("浏览器办案：垃圾桶满溢（重复）")
+    one = Operator(browser, city, "op_one")
+    try:
+        page = one.page
+        one.open_case(second)
+        link = page.locator(f"#gg-case .gg-link-duplicate[data-of='{first_id}']")
+        link.wait_for(timeout=20_000)
+        link.click()
+        page.wait_for_selector("#gg-case .gg-case[data-status='rejected']", timeout=20_000)
+        assert city.sql(
+            "SELECT i.status, i.resolution, d.duplicate_of FROM incident i "
+            "JOIN incident_duplicate d ON d.incident_id = i.id WHERE i.id = %s",
+            (second_id,),
+        ) == [("rejected", "duplicate", first_id)]
+        # A refused case offers no further step.
+        assert page.locator("#gg-case .gg-no-actions").count() == 1
+        assert one.errors == [] and one.failed == [], (one.errors, one.failed)
+    finally:
+        one.close()
+
+
+def test_wall_display(browser: Any, city: City) -> None:
+    ((open_cases,),) = city.sql(
+        "SELECT count(*) FROM incident WHERE status = ANY(%s)",
+        (["reported", "registered", "dispatched", "in_progress", "handled"],),
+    )
+    one = Operator(browser, city, "op_one", 1920, 1080)
+    try:
+        page = one.page
+        page.click(".gg-wall-toggle")
+        page.wait_for_function("() => document.body.classList.contains('gg-wall')")
+        assert "view=wall" in page.url
+        # Every open case (up to the largest page) is on the map, the forms are gone, the
+        # numbers are large.
+        page.wait_for_function(
+            "n => document.querySelectorAll('path.gg-incident').length === n",
+            arg=min(open_cases, 200),
+            timeout=20_000,
+        )
+        assert not page.is_visible("#gg-queue-form")
+        size = page.evaluate(
+            "() => parseFloat(getComputedStyle(document.querySelector('.gg-kpi-value')).fontSize)"
+        )
+        assert size >= 32
+        page.screenshot(path=str(ARTIFACTS / "command_wall_1920.png"))
+        # Reloading keeps the mode (the URL says so).
+        page.reload()
+        page.wait_for_function("() => document.body.classList.contains('gg-wall')")
+        assert one.errors == [] and one.failed == [], (one.errors, one.failed)
+    finally:
+        one.close()

@@ -76,7 +76,10 @@
       }).catch(function (err) { console.warn("gridgov: grids", err); });
     }
 
-    var state = { page: 0, tray: "all", items: [], total: 0, selected: null, caseData: null, kpi: null };
+    var state = { page: 0, tray: "all", items: [], total: 0, selected: null, caseData: null, kpi: null,
+      // 综合展示: the wall display (?view=wall or the button): map with every open case up to the
+      // API's largest page, the most urgent cases and the KPIs in large type, no forms.
+      wall: new URLSearchParams(location.search).get("view") === "wall" };
     gg.command = state;
     if (!gg.mayReadIncidents(cfg)) {
       live.innerHTML = "<p class='gg-note'>" + gg.esc(cfg.services.incidents ? s("incidents_hidden") : s("unavailable")) + "</p>";
@@ -127,7 +130,7 @@
         status: data.get("status"), category: data.get("category"), source: data.get("source"), within: data.get("within"),
         code: (data.get("code") || "").trim(), assignee: data.get("assignee"), sort: data.get("sort"),
         start: days ? new Date(Date.now() - days * 86400000).toISOString() : "",
-        limit: vocab.queue.page, offset: state.page * vocab.queue.page,
+        limit: state.wall ? vocab.queue.max_page : vocab.queue.page, offset: state.wall ? 0 : state.page * vocab.queue.page,
       };
       if (state.tray === "overdue") params.overdue = "true";
       else if (state.tray !== "all") params.tray = state.tray;
@@ -460,6 +463,26 @@
       source.addEventListener("incident", onEvent);
     }
     live.appendChild(arrivals);
+    var wallButton = document.createElement("button");
+    wallButton.type = "button";
+    wallButton.className = "gg-wall-toggle";
+    live.insertBefore(wallButton, live.firstChild);
+    function applyWall() {
+      document.body.classList.toggle("gg-wall", state.wall);
+      wallButton.textContent = state.wall ? s("wall.leave") : s("wall.enter");
+      wallButton.setAttribute("aria-pressed", String(state.wall));
+      if (state.wall && state.selected !== null) closeCase();
+      setTimeout(function () { map.invalidateSize(); Object.keys(charts).forEach(function (k) { charts[k].resize(); }); }, 50);
+    }
+    wallButton.addEventListener("click", function () {
+      state.wall = !state.wall;
+      var url = new URL(location.href);
+      if (state.wall) url.searchParams.set("view", "wall"); else url.searchParams.delete("view");
+      history.replaceState(null, "", url);
+      applyWall();
+      state.page = 0;
+      loadQueue();
+    });
     // Deadlines pass without any event: the clock and the queue's overdue marks are refreshed.
     setInterval(function () {
       if (state.caseData) {
@@ -557,6 +580,7 @@
     }
     kpiForm.addEventListener("change", loadKpis);
 
+    applyWall();
     loadQueue();
     loadKpis();
   };
