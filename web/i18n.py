@@ -193,6 +193,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "js.case.assignee": {"zh-CN": "处置人", "en": "Assignee"},
     "js.case.dispatched_to": {"zh-CN": "派遣对象", "en": "Dispatched to"},
     "js.case.source": {"zh-CN": "来源", "en": "Source"},
+    "js.case.address": {"zh-CN": "地址", "en": "Address"},
+    "js.case.reported": {"zh-CN": "上报时间", "en": "Reported at"},
     "js.case.area": {"zh-CN": "所属区域", "en": "Area"},
     "js.case.escalation": {"zh-CN": "督办层级", "en": "Escalation level"},
     "js.case.rework_count": {"zh-CN": "返工次数", "en": "Reworks"},

@@ -86,3 +86,16 @@ def test_queue_rows_carry_exactly_the_fields_the_page_reads(
     items = body.json()["items"]
     assert items, "the demo city has open cases"
     assert all(list(item) == fields for item in items)
+
+
+def test_every_string_the_script_shows_is_in_the_catalogue() -> None:
+    from web.i18n import js_strings
+
+    source = (STATIC / "gridgov" / "command.js").read_text(encoding="utf-8")
+    literal = set(re.findall(r'\bs\("([a-z_.0-9]+)"\)', source))
+    # Case-panel rows are labelled "case.<field>".
+    literal |= {f"case.{k}" for k in re.findall(r'\brow\("([a-z_]+)"', source)}
+    assert len(literal) > 40
+    for language in ("zh-CN", "en"):
+        strings = js_strings(language)
+        assert sorted(k for k in literal if k not in strings) == [], language
