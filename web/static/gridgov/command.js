@@ -26,11 +26,11 @@
     return Object.keys(params).filter(function (k) { return params[k] !== null && params[k] !== undefined && params[k] !== ""; })
       .map(function (k) { return encodeURIComponent(k) + "=" + encodeURIComponent(params[k]); }).join("&");
   }
-  /* "2 h 05 min" style durations for the deadline clock. */
+  /* "2天3小时5分" style durations for the deadline clock (units from the catalogue). */
   function duration(ms) {
-    var minutes = Math.max(0, Math.round(Math.abs(ms) / 60000));
+    var s = gg.s, minutes = Math.max(0, Math.round(Math.abs(ms) / 60000));
     var d = Math.floor(minutes / 1440), h = Math.floor((minutes % 1440) / 60), m = minutes % 60;
-    return (d ? d + "d " : "") + (d || h ? h + "h " : "") + m + "min";
+    return (d ? d + s("unit.days") : "") + (d || h ? h + s("unit.hours") : "") + m + s("unit.minutes");
   }
 
   /* The page and the API share one contract: a response missing a field the page reads is
