@@ -12,13 +12,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep
-from api.security import ViewerDep
+from api.security import ViewerDep, scope_decision
 from gis.queries import incident_queue as qq
 
 router = APIRouter(tags=["incidents"])
 
 
-@router.get("/incidents/queue")
+# Scoped: only cases in the viewer's subtree, signed-in staff only (no personal fields).
+@router.get("/incidents/queue", openapi_extra=scope_decision("scoped"))
 def incident_queue(
     session: SessionDep,
     viewer: ViewerDep,
@@ -60,7 +61,7 @@ def incident_queue(
     return qq.queue(session, viewer, filters, sort=sort, limit=limit, offset=offset)
 
 
-@router.get("/incidents/{incident_id}/duplicate-candidates")
+@router.get("/incidents/{incident_id}/duplicate-candidates", openapi_extra=scope_decision("scoped"))
 def duplicate_candidates(
     session: SessionDep, viewer: ViewerDep, incident_id: int
 ) -> dict[str, Any]:

@@ -348,13 +348,17 @@ def test_city_map_shows_incidents_to_staff(browser: Any, city: City) -> None:
             "() => document.querySelectorAll('.gg-incident, .marker-cluster').length > 0",
             timeout=20_000,
         )
-        # The on-time closure rate theme reads the metrics API's rows.
-        page.evaluate(
-            "() => { const p = window.gridgovPage;"
-            " p.map.addLayer(p.groups.choropleth_on_time_rate); }"
-        )
-        page.wait_for_selector(".gg-legend h4[data-metric='on_time_rate']", timeout=20_000)
-        page.wait_for_selector(".gg-legend .gg-legend-classes", timeout=20_000)
+        # Every theme draws classes; the on-time closure rate reads the metrics API's rows.
+        metrics = page.evaluate("() => window.gridgovPage.cfg.metrics")
+        assert "on_time_rate" in metrics
+        for metric in metrics:
+            page.evaluate(
+                "m => { const p = window.gridgovPage;"
+                " p.map.addLayer(p.groups['choropleth_' + m]); }",
+                metric,
+            )
+            page.wait_for_selector(f".gg-legend h4[data-metric='{metric}']", timeout=20_000)
+            page.wait_for_selector(".gg-legend .gg-legend-classes", timeout=20_000)
         assert one.errors == [] and one.failed == [], (one.errors, one.failed)
     finally:
         one.close()
