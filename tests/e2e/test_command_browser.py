@@ -417,3 +417,31 @@ def test_wall_display(browser: Any, city: City) -> None:
         assert one.errors == [] and one.failed == [], (one.errors, one.failed)
     finally:
         one.close()
+
+
+def test_a_case_falling_overdue_is_signalled(browser: Any, city: City) -> None:
+    one = Operator(browser, city, "op_one")
+    try:
+        page = one.page
+        page.wait_for_selector(".gg-live-status", state="attached", timeout=20_000)
+        page.wait_for_function(
+            "() => document.querySelector('.gg-live-status').textContent.includes('●')",
+            timeout=20_000,
+        )
+        before = int(page.inner_text(".gg-tray[data-tray='overdue'] .gg-tray-count"))
+        # A deadline passes (no event of its own) …
+        with psycopg.connect(city.url) as conn:
+            conn.execute(
+                "UPDATE incident SET due_at = now() - interval '1 hour' WHERE id = ("
+                "SELECT id FROM incident WHERE status = 'in_progress' AND due_at > now() "
+                "ORDER BY id LIMIT 1)"
+            )
+        # … and the next queue refresh (here brought on by a new report) signals it.
+        city.report("浏览器办案：路灯不亮")
+        alert = page.locator(".gg-flash.gg-alert-overdue")
+        alert.first.wait_for(timeout=30_000)
+        assert "+1" in alert.first.inner_text()
+        assert int(page.inner_text(".gg-tray[data-tray='overdue'] .gg-tray-count")) == before + 1
+        assert one.errors == [] and one.failed == [], (one.errors, one.failed)
+    finally:
+        one.close()

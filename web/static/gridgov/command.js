@@ -144,6 +144,12 @@
         checkContract("queue", json, ["items", "total", "offset", "counts", "facets"]);
         if (json.items.length) checkContract("queue item", json.items[0], vocab.queue.fields);
         state.items = json.items; state.total = json.total;
+        // Cases fall overdue as time passes, with no event: a rise in the overdue count is
+        // signalled like a live alert.
+        if (state.overdueCount !== undefined && json.counts.overdue > state.overdueCount) {
+          signal(s("queue.overdue_alert") + " +" + (json.counts.overdue - state.overdueCount), true);
+        }
+        state.overdueCount = json.counts.overdue;
         renderQueue(json);
       }).catch(function (err) {
         if (seq !== queueSeq) return;
@@ -198,8 +204,9 @@
       selectedMarker = L.circleMarker([c.lat, c.lon], { radius: 14, color: "#1565c0", weight: 4, fill: false, className: "gg-case-marker", interactive: false }).addTo(map);
     }
 
-    form.addEventListener("change", function () { state.page = 0; loadQueue(); });
-    form.querySelector("[name=code]").addEventListener("input", gg.debounce(function () { state.page = 0; loadQueue(); }, 300));
+    // A new filter is a new baseline for the overdue signal.
+    form.addEventListener("change", function () { state.page = 0; state.overdueCount = undefined; loadQueue(); });
+    form.querySelector("[name=code]").addEventListener("input", gg.debounce(function () { state.page = 0; state.overdueCount = undefined; loadQueue(); }, 300));
     queueBody.querySelectorAll(".gg-tray").forEach(function (b) {
       b.addEventListener("click", function () { state.tray = b.getAttribute("data-tray"); state.page = 0; loadQueue(); });
     });
@@ -414,6 +421,14 @@
     arrivals.className = "gg-list gg-arrivals";
     arrivals.setAttribute("aria-label", s("queue.arrivals"));
     var reloadQueueSoon = gg.debounce(loadQueue, 800);
+    function signal(text, urgent) {
+      var flash = document.createElement("div");
+      flash.className = "gg-flash" + (urgent ? " gg-alert-overdue" : "");
+      flash.setAttribute("role", urgent ? "alert" : "status");
+      flash.textContent = text;
+      live.insertBefore(flash, arrivals);
+      setTimeout(function () { flash.remove(); }, urgent ? 20000 : 8000);
+    }
     function onEvent(event) {
       var data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
@@ -429,12 +444,7 @@
       item.addEventListener("click", function () { openCase(id); });
       arrivals.insertBefore(item, arrivals.firstChild);
       while (arrivals.children.length > 8) arrivals.removeChild(arrivals.lastChild);
-      var flash = document.createElement("div");
-      flash.className = "gg-flash" + (overdue || escalated ? " gg-alert-overdue" : "");
-      flash.setAttribute("role", overdue ? "alert" : "status");
-      flash.textContent = (escalated ? s("queue.tray.escalated") : overdue ? s("queue.overdue_alert") : data.change === "created" ? s("new_incident") : s("status." + data.status)) + " " + (data.code || "");
-      live.insertBefore(flash, arrivals);
-      setTimeout(function () { flash.remove(); }, 8000);
+      signal((escalated ? s("queue.tray.escalated") : overdue ? s("queue.overdue_alert") : data.change === "created" ? s("new_incident") : s("status." + data.status)) + " " + (data.code || ""), overdue || escalated);
       reloadQueueSoon();
       if (state.selected === id) {
         // Someone changed the case being worked on. A half-filled form is not thrown away: the
