@@ -2,8 +2,9 @@
 
 :func:`capture` drives headless Chromium (Playwright) through a running server: the public city
 map and a grid chief's page, then — signed in through ``/login`` like a user — the command centre
-and the planner's editor. :func:`local_server` starts one on a free loopback port against the
-configured database (the demo city) for ``gridgov screenshots``.
+working a case (the first of its queue, opened) and the planner's editor. :func:`local_server`
+starts one on a free loopback port against the configured database (the demo city) for
+``gridgov screenshots``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class Shot:
     # The planner's page shows grids only in a draft: open one for the picture, then discard it
     # (a discarded changeset is all it leaves behind).
     opens_draft: bool = False
+    # The command centre is shown working a case: the first case of the queue, opened.
+    opens_case: bool = False
 
 
 def shots(grid_code: str, community_code: str) -> list[Shot]:
@@ -49,7 +52,7 @@ def shots(grid_code: str, community_code: str) -> list[Shot]:
     return [
         Shot("map.png", "/", False, "path.gg-area-grid"),
         Shot("grid.png", f"/grid/{grid_code}", False, ".leaflet-container"),
-        Shot("command.png", "/command", True, "path.gg-area-street"),
+        Shot("command.png", "/command", True, "ol.gg-queue li[data-id]", opens_case=True),
         Shot("plan.png", f"/plan?scope={community_code}", True, "#plan-discard:enabled", True),
     ]
 
@@ -110,6 +113,12 @@ def _shoot(page: Any, base_url: str, shot: Shot, out_dir: Path) -> Path:
         page.wait_for_selector(shot.ready, state="attached", timeout=60000)
     except PlaywrightTimeout as exc:
         raise RuntimeError(f"{shot.path} did not draw ({shot.ready})") from exc
+    if shot.opens_case:
+        page.click("ol.gg-queue li[data-id]")
+        try:
+            page.wait_for_selector("#gg-case .gg-case", timeout=30000)
+        except PlaywrightTimeout as exc:
+            raise RuntimeError(f"{shot.path}: the first case of the queue did not open") from exc
     if shot.opens_draft:
         # The draft's grids, then its impact preview if it comes in reasonable time.
         page.wait_for_selector("path.leaflet-interactive", state="attached", timeout=60000)

@@ -152,7 +152,9 @@ VENDORED: tuple[Vendored, ...] = (
         "Apache-2.0",
         note="the /docs page",
     ),
-    Vendored("chart.js", "4.5.1", ("dist/chart.umd.min.js",), "MIT", note="the /command KPI charts"),
+    Vendored(
+        "chart.js", "4.5.1", ("dist/chart.umd.min.js",), "MIT", note="the /command KPI charts"
+    ),
 )
 
 # What folium adds to every page that no gridgov page uses (Bootstrap 3 glyphicons, awesome

@@ -22,7 +22,13 @@ from gis.accounts import create_user
 from gis.queries import incidents as q
 from gis.scope import Viewer
 from gis.settings import normalise_database_url
-from tests.conftest import LiveServer, create_test_database, drop_test_database, unavailable
+from tests.conftest import (
+    LiveServer,
+    create_test_database,
+    drop_test_database,
+    owner_url,
+    unavailable,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -86,7 +92,7 @@ def city(server_url: str) -> Iterator[City]:
     from data.demo import load_demo
 
     url = create_test_database(server_url, "command_e2e")
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(owner_url(url)) as conn:  # as `gridgov demo` loads it
         load_demo(conn, households=3_000)
         conn.commit()
     engine = create_engine(normalise_database_url(url), poolclass=pool.NullPool)
