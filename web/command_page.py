@@ -1,9 +1,10 @@
 """Command centre ``/command``: the work queue, the case panel with the steps the viewer may take,
 live cases (SSE), and the KPIs of the metrics API with charts.
 
-The page shell carries the incident vocabulary (statuses, open and closed sets, categories,
-sources, refusal reasons, the workflow's steps) from the modules that own it, and the area
-choices; the script asks the API for everything else (see docs/command-centre.md).
+The page shell carries the incident vocabulary every page receives (statuses and their sets,
+categories, sources, refusal reasons: gis/incidents/vocabulary.py), the workflow's steps and the
+queue's fields, sorts and trays from the modules that own them, and the area choices; the script
+asks the API for everything else (see docs/command-centre.md).
 """
 
 from __future__ import annotations
@@ -14,14 +15,8 @@ from branca.element import Element
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from gis.queries.incident_queue import MAX_QUEUE_PAGE, QUEUE_FIELDS, SORTS, TRAYS
-from gis.queries.incidents import CATEGORIES, LATE_STATUSES, SOURCES, STATUSES
-from gis.workflow import (
-    CLOSED_STATUSES,
-    INCIDENT_WORKFLOW,
-    OPEN_STATUSES,
-    REJECT_RESOLUTIONS,
-)
+from gis.incidents.queue import MAX_QUEUE_PAGE, QUEUE_FIELDS, SORTS, TRAYS
+from gis.incidents.workflow import INCIDENT_WORKFLOW
 from web.assets import vendored_url
 from web.i18n import t
 from web.mapkit import Page, PageViewerDep, SessionDep
@@ -31,22 +26,36 @@ router = APIRouter(include_in_schema=False)
 
 CHART_JS = vendored_url("chart.js", "dist/chart.umd.min.js")
 QUEUE_PAGE = 50
+# The KPI tiles, in order: field names of the metrics API's rows (gis/incidents/metrics.py).
+KPI_KEYS = (
+    "reported",
+    "registered",
+    "closed",
+    "closure_rate",
+    "on_time_rate",
+    "rework_rate",
+    "avg_handling_hours",
+    "overdue",
+)
+# The step that sends a case to a grid (and so takes a grid code; gis/incidents/transitions.py).
+DISPATCH_STATUS = "dispatched"
 
 
-def incident_vocabulary() -> dict[str, Any]:
-    """What the page needs to know about cases, from the modules that own each fact."""
+def command_data() -> dict[str, Any]:
+    """What the page needs beyond the incident vocabulary every page receives (``incidents``,
+    from gis/incidents/vocabulary.py): the workflow's steps, the queue's contract, the KPI
+    tiles."""
     return {
-        "statuses": list(STATUSES),
-        "open": list(OPEN_STATUSES),
-        "closed": list(CLOSED_STATUSES),
-        "late": list(LATE_STATUSES),
-        "categories": {kind: list(cats) for kind, cats in CATEGORIES.items()},
-        "sources": list(SOURCES),
-        "resolutions": list(REJECT_RESOLUTIONS),
         "steps": [
-            {"from": s.from_status, "to": s.to_status, "rework": s.rework}
+            {
+                "from": s.from_status,
+                "to": s.to_status,
+                "rework": s.rework,
+                "dispatch": s.to_status == DISPATCH_STATUS,
+            }
             for s in INCIDENT_WORKFLOW.steps
         ],
+        "kpis": list(KPI_KEYS),
         "queue": {
             "fields": list(QUEUE_FIELDS),
             "sorts": list(SORTS),
@@ -76,7 +85,7 @@ def command_page(request: Request, session: SessionDep, viewer: PageViewerDep) -
         "commandPage",
         {
             "bounds": bounds_of_city(session),
-            "vocabulary": incident_vocabulary(),
+            **command_data(),
             "areas": area_choices(session),
         },
         {

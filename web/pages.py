@@ -12,9 +12,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
+from gis.incidents.listing import MAX_PAGE
 from gis.incidents.vocabulary import KIND_OF_CATEGORY
 from gis.queries.areas import area_features
-from gis.queries.incidents import MAX_PAGE
 from gis.scope import Viewer
 from web.i18n import t
 from web.mapkit import Page, PageViewerDep, SessionDep

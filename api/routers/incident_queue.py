@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import SessionDep
 from api.security import ViewerDep, scope_decision
-from gis.queries import incident_queue as qq
+from gis.incidents import queue as qq
 
 router = APIRouter(tags=["incidents"])
 

@@ -72,4 +72,6 @@ def for_pages() -> dict[str, Any]:
         "open_statuses": list(OPEN_STATUSES),
         "closed_statuses": list(CLOSED_STATUSES),
         "late_statuses": list(LATE_STATUSES),
+        "sources": list(SOURCES),
+        "reject_resolutions": list(REJECT_RESOLUTIONS),
     }

@@ -10,7 +10,7 @@ JOIN incident o
  AND o.geom && ST_Expand(i.geom, 0.001)
  AND ST_DWithin(o.geom::geography, i.geom::geography, :radius)
  AND o.category = i.category
- AND o.status = ANY(:open)
+ AND o.status = ANY (incident_open_statuses())
  AND o.reported_at BETWEEN i.reported_at - :window AND i.reported_at + :window
 WHERE i.id = :id
   AND NOT EXISTS (SELECT 1 FROM incident_duplicate d

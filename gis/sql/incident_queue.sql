@@ -1,7 +1,7 @@
 -- The command centre's work queue: compact rows of the cases in the viewer's scope that match
 -- the filters, plus the counts of the trays over the same filters. One statement, so the page
 -- and its counts see the same snapshot. The ORDER BY clause is one of a fixed set in
--- gis/queries/incident_queue.py (never user text); every value is bound.
+-- gis/incidents/queue.py (never user text); every value is bound.
 WITH base AS (
     SELECT i.id, i.code, i.status, i.category, i.kind, i.source,
            left(i.description, 80) AS summary,
@@ -9,7 +9,7 @@ WITH base AS (
            s.code AS street_code, c.code AS community_code, g.code AS grid_code,
            g.name AS grid_name, i.assignee_id, i.dispatched_to, i.rework_count,
            i.escalation_level, i.reported_at, i.due_at, i.updated_at,
-           coalesce(i.status = ANY(:late) AND i.due_at < :now, false) AS overdue,
+           coalesce(i.status = ANY (incident_late_statuses()) AND i.due_at < :now, false) AS overdue,
            i.grid_id IS NULL AS unassigned,
            (i.escalated_at IS NOT NULL AND i.escalation_level <> 'grid') AS escalated
     FROM incident i

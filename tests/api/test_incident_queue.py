@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.queries.incident_queue import QUEUE_FIELDS
-from gis.queries.incidents import KIND_OF_CATEGORY
+from gis.incidents.queue import QUEUE_FIELDS
+from gis.incidents.vocabulary import KIND_OF_CATEGORY
 from gis.scope import ANONYMOUS
 from tests.api.incident_helpers import ClientFor, client_for, grid_point, viewer
 

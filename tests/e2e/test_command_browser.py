@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, pool
 from sqlalchemy.orm import Session
 
 from gis.accounts import create_user
-from gis.queries import incidents as q
+from gis.incidents import intake as q
 from gis.scope import Viewer
 from gis.settings import normalise_database_url
 from tests.conftest import (
@@ -29,6 +29,7 @@ from tests.conftest import (
     owner_url,
     unavailable,
 )
+from web.command_page import KPI_KEYS
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -40,16 +41,6 @@ ARGS = [
 ]
 PASSWORD = "command-e2e-Password-1"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-KPI_KEYS = (
-    "reported",
-    "registered",
-    "closed",
-    "closure_rate",
-    "on_time_rate",
-    "rework_rate",
-    "avg_handling_hours",
-    "overdue",
-)
 
 pytestmark = pytest.mark.browser
 

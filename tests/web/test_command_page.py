@@ -11,9 +11,17 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from gis.queries.incident_queue import QUEUE_FIELDS, SORTS, TRAYS
-from gis.queries.incidents import CATEGORIES, SOURCES, STATUSES
-from gis.workflow import INCIDENT_WORKFLOW, OPEN_STATUSES, REJECT_RESOLUTIONS
+from gis.incidents.queue import QUEUE_FIELDS, SORTS, TRAYS
+from gis.incidents.vocabulary import (
+    CATEGORIES,
+    CLOSED_STATUSES,
+    LATE_STATUSES,
+    OPEN_STATUSES,
+    REJECT_RESOLUTIONS,
+    SOURCES,
+    STATUSES,
+)
+from gis.incidents.workflow import INCIDENT_WORKFLOW
 from tests.api.incident_helpers import ClientFor, client_for, viewer
 from web.command_page import CHART_JS
 from web.i18n import CATALOGUE
@@ -31,18 +39,21 @@ def _config(html: str) -> dict[str, Any]:
 
 
 def test_vocabulary_comes_from_its_owners(page_client: TestClient) -> None:
-    html = page_client.get("/command").text
-    vocab = _config(html)["vocabulary"]
+    config = _config(page_client.get("/command").text)
+    vocab = config["incidents"]  # the vocabulary every page receives
     assert vocab["statuses"] == list(STATUSES)
-    assert vocab["open"] == list(OPEN_STATUSES)
+    assert vocab["open_statuses"] == list(OPEN_STATUSES)
+    assert vocab["closed_statuses"] == list(CLOSED_STATUSES)
+    assert vocab["late_statuses"] == list(LATE_STATUSES)
     assert vocab["categories"] == {k: list(v) for k, v in CATEGORIES.items()}
     assert vocab["sources"] == list(SOURCES)
-    assert vocab["resolutions"] == list(REJECT_RESOLUTIONS)
-    assert [(s["from"], s["to"]) for s in vocab["steps"]] == [
+    assert vocab["reject_resolutions"] == list(REJECT_RESOLUTIONS)
+    assert "vocabulary" not in config  # no second copy of it in the page's own data
+    assert [(s["from"], s["to"]) for s in config["steps"]] == [
         (s.from_status, s.to_status) for s in INCIDENT_WORKFLOW.steps
     ]
-    assert vocab["queue"]["fields"] == list(QUEUE_FIELDS)
-    assert vocab["queue"]["sorts"] == list(SORTS) and vocab["queue"]["trays"] == list(TRAYS)
+    assert config["queue"]["fields"] == list(QUEUE_FIELDS)
+    assert config["queue"]["sorts"] == list(SORTS) and config["queue"]["trays"] == list(TRAYS)
     # Every label the page shows for that vocabulary is in the catalogue, Chinese first.
     keys = (
         [f"js.status.{s}" for s in STATUSES]
@@ -78,7 +89,7 @@ def test_areas_and_the_vendored_chart_library(page_client: TestClient, db_sessio
 def test_queue_rows_carry_exactly_the_fields_the_page_reads(
     page_client: TestClient, client_for: ClientFor
 ) -> None:
-    fields = _config(page_client.get("/command").text)["vocabulary"]["queue"]["fields"]
+    fields = _config(page_client.get("/command").text)["queue"]["fields"]
     body = client_for(viewer("command_operator", "620881")).get(
         "/api/v1/incidents/queue", params={"limit": 5}
     )

@@ -1,6 +1,7 @@
 /* 指挥中心: the work queue, the case panel with the steps this viewer may take, live cases (SSE)
- * and the KPIs of the metrics API. The vocabulary (statuses, categories, sources, steps) comes
- * from the server in cfg.vocabulary; docs/command-centre.md describes the page. */
+ * and the KPIs of the metrics API. The vocabulary (statuses, categories, sources) comes
+ * from the server in cfg.incidents, the workflow's steps and the queue's contract in cfg.steps
+ * and cfg.queue; docs/command-centre.md describes the page. */
 (function () {
   "use strict";
   var gg = (window.gridgov = window.gridgov || {});
@@ -44,14 +45,19 @@
   var CASE_FIELDS = ["id", "code", "status", "category", "lon", "lat", "due_at", "reported_at", "in_scope", "history",
     "grid_code", "street_code", "community_code"];
   var CASE_SCOPED_FIELDS = ["overdue", "allowed_transitions", "reporter", "assignee", "source", "escalation_level"];
-  var METRIC_FIELDS = ["area_code", "period_start", "reported", "registered", "closed", "closure_rate", "on_time_rate",
-    "rework_rate", "avg_handling_hours", "overdue"];
 
   gg.commandPage = function (cfg) {
     // The wider command-centre panel (gridgov.css) hangs on this class.
     document.body.classList.add("gg-command");
     var setup = gg.setup(cfg), map = setup.map, groups = setup.groups, s = gg.s;
-    var vocab = cfg.vocabulary, areas = cfg.areas || [];
+    // The incident vocabulary every page receives (cfg.incidents, gis/incidents/vocabulary.py);
+    // the workflow's steps and the queue's contract come with this page's own data.
+    var iv = cfg.incidents, areas = cfg.areas || [];
+    var vocab = {
+      statuses: iv.statuses, open: iv.open_statuses, closed: iv.closed_statuses, late: iv.late_statuses,
+      categories: iv.categories, sources: iv.sources, resolutions: iv.reject_resolutions,
+      steps: cfg.steps, queue: cfg.queue
+    };
     var areaName = {};
     areas.forEach(function (a) { areaName[a.code] = a.name; });
     map.invalidateSize(false);
@@ -237,7 +243,7 @@
     function actionKey(from, to) {
       var step = stepOf[from + ">" + to];
       if (step && step.rework) return "rework";
-      if (from === to && to === "dispatched") return "redispatch";
+      if (from === to && step && step.dispatch) return "redispatch";
       return to;
     }
     var notice = null;
@@ -341,7 +347,8 @@
           "<label class='gg-duplicate-of'>" + gg.esc(s("form.duplicate_of")) + "<select name='duplicate_of'>" +
           candidates.map(function (d) { return option(d.id, d.code + " · " + d.distance_m + " m"); }).join("") + "</select></label>";
       }
-      if (to === "dispatched") {
+      var step = stepOf[c.status + ">" + to];
+      if (step && step.dispatch) {
         fields += "<label>" + gg.esc(s("form.grid")) + "<input name='grid_code' inputmode='numeric' pattern='[0-9]{15}' value='" + gg.esc(c.grid_code || "") + "'></label>" +
           "<label>" + gg.esc(s("form.department")) + "<input name='dispatched_to' maxlength='200' value='" + gg.esc(c.dispatched_to || "") + "'></label>" +
           "<p class='gg-note'>" + gg.esc(s("form.deadline_note")) + "</p>";
@@ -507,7 +514,8 @@
     // The filter the tiles show is written on the section (data-start, data-end, data-level,
     // data-within), so anyone can ask the metrics API the same question.
     var kpiSection = document.getElementById("gg-kpi");
-    var KPI_KEYS = ["reported", "registered", "closed", "closure_rate", "on_time_rate", "rework_rate", "avg_handling_hours", "overdue"];
+    // The tiles, in order (the metrics API's field names, from the page data).
+    var KPI_KEYS = cfg.kpis, METRIC_FIELDS = ["area_code", "period_start"].concat(KPI_KEYS);
     var RATE = { closure_rate: 1, on_time_rate: 1, rework_rate: 1 };
     var districts = areas.filter(function (a) { return a.level === "district"; });
     kpiBody.innerHTML = "<form id='gg-kpi-form' class='gg-kpi-form'>" +

@@ -1,14 +1,15 @@
 """The command centre's work queue: compact pages of the cases in a viewer's scope, and the
 duplicate candidates of one case.
 
-The full case list (``gis.queries.incidents.list_incidents``) returns each case as the case
+The full case list (``gis.incidents.listing.list_incidents``) returns each case as the case
 panel shows it, newest first — about 2 KB a case. The queue needs a row per case, deadline first
 (overdue on top), the counts of its trays (属地兜底: outside every grid; escalated) and the facets
 of the current filter, over thousands of cases a page at a time. No personal data is in a row:
 the case panel reads the case itself (``GET /incidents/{id}``), masked and scoped there.
 
-The vocabulary (statuses, open statuses, categories, sources, the late stages, the duplicate
-radius and window) is imported from its owner, never restated.
+The vocabulary (statuses, open statuses, categories, sources) is imported from its owner,
+``gis.incidents.vocabulary``, and the SQL takes the late and open sets from its SQL functions;
+the duplicate radius and window are intake's. Nothing is restated.
 """
 
 from __future__ import annotations
@@ -21,18 +22,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.errors import Forbidden, InvalidInput, NotFound
-from gis.queries.incidents import (
-    DUPLICATE_RADIUS_M,
-    DUPLICATE_WINDOW,
-    KIND_OF_CATEGORY,
-    LATE_STATUSES,
-    SOURCES,
-    STATUSES,
-)
+from gis.incidents.intake import DUPLICATE_RADIUS_M, DUPLICATE_WINDOW
+from gis.incidents.vocabulary import KIND_OF_CATEGORY, OPEN_STATUSES, SOURCES, STATUSES
 from gis.queries.spatial_params import check_area_code, subtree_prefix
 from gis.scope import Viewer
 from gis.sqlfiles import read_sql
-from gis.workflow import OPEN_STATUSES
 
 MAX_QUEUE_PAGE = 200
 TRAYS = ("unassigned", "escalated")
@@ -173,7 +167,6 @@ def queue(
             "code_like": None if filters.code is None else _like_fragment(filters.code),
             "overdue": filters.overdue,
             "tray": filters.tray,
-            "late": list(LATE_STATUSES),
             "now": now,
             "lim": limit,
             "off": offset,
@@ -227,7 +220,6 @@ def duplicate_candidates(session: Session, viewer: Viewer, incident_id: int) -> 
             "id": incident_id,
             "radius": DUPLICATE_RADIUS_M,
             "window": DUPLICATE_WINDOW,
-            "open": list(OPEN_STATUSES),
         },
     ).all()
     return {
