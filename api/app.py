@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -19,6 +21,7 @@ import web
 from api.errors import install_error_handlers
 from api.input_limits import install_input_guard
 from api.security import install_security
+from gis.eventhub import close_hub
 from gis.settings import get_settings
 
 API_PREFIX = "/api/v1"
@@ -46,16 +49,27 @@ def discover_page_routers() -> list[APIRouter]:
     return found
 
 
+@asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
+    # The worker's database listener of the live streams (gis/eventhub.py).
+    await close_hub()
+
+
 def create_app() -> FastAPI:
+    """A new app configured from the environment as it is now (the settings are re-read)."""
+    get_settings.cache_clear()
     settings = get_settings()
     app = FastAPI(
         title="gridgov",
         summary="Geospatial grid governance: areas, party building, incidents on PostGIS.",
         version="0.1.0",
-        # /docs is served by web/apidocs.py from vendored Swagger UI (no CDN).
+        # /docs and /openapi.json are served by web/apidocs.py: vendored Swagger UI (no CDN),
+        # and admin-only in production. FastAPI's own routes stay off.
         docs_url=None,
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -17,13 +17,14 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from api.security import SESSION_COOKIE, SecuritySettings
+from api.security import SESSION_COOKIE, signed_credential
 from gis.settings import Settings
 
 Scope = MutableMapping[str, Any]
@@ -34,6 +35,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PROBLEM_JSON = b"application/problem+json"
 SIGN_IN_PATHS = frozenset({"/api/v1/auth/token", "/login"})
+# Responses that carry credentials or the caller's own account, whoever asks.
+NO_STORE_PREFIXES = ("/api/v1/auth/", "/login", "/logout")
 RATE_LIMITED_PREFIXES = ("/api/", "/ogc", "/open311", "/map/")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_TRACKED_CLIENTS = 20_000
@@ -65,6 +68,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def _session_cookie(scope: Scope) -> str | None:
+    cookies = _header(scope, b"cookie")
+    if not cookies or f"{SESSION_COOKIE}=" not in cookies:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(cookies)
+    except CookieError:
+        return None
+    morsel = jar.get(SESSION_COOKIE)
+    return morsel.value if morsel is not None else None
 
 
 # --- JSON shape ------------------------------------------------------------------------------
@@ -118,7 +134,7 @@ class BodyLimitMiddleware:
     ever sees an oversized or malformed-in-shape request.
     """
 
-    def __init__(self, app: ASGIApp, limits: SecuritySettings) -> None:
+    def __init__(self, app: ASGIApp, limits: Settings) -> None:
         self.app = app
         self.limits = limits
 
@@ -224,7 +240,7 @@ class QueryGuardMiddleware:
     reach the endpoint, which explains them.
     """
 
-    def __init__(self, app: ASGIApp, limits: SecuritySettings) -> None:
+    def __init__(self, app: ASGIApp, limits: Settings) -> None:
         self.app = app
         self.max_degrees = limits.max_bbox_degrees
 
@@ -283,11 +299,13 @@ class TokenBuckets:
 class RateLimitMiddleware:
     """Per-client limits on sign-in attempts and on anonymous use of the data endpoints.
 
-    Signed-in requests (bearer token or session cookie) are not limited here: accounts are
-    accountable and audited. Limits are per process; with several workers each keeps its own.
+    Signed-in requests are not limited here: accounts are accountable and audited. A credential
+    counts as signed in only if it is a token we signed, unexpired, and not of a session this
+    worker has seen ended (:func:`api.security.signed_credential`); anything else — ``Cookie:
+    gridgov_session=x`` — is anonymous. Limits are per process; each worker keeps its own.
     """
 
-    def __init__(self, app: ASGIApp, limits: SecuritySettings) -> None:
+    def __init__(self, app: ASGIApp, limits: Settings) -> None:
         self.app = app
         self.sign_in = TokenBuckets(limits.rate_sign_in_per_minute)
         self.public = TokenBuckets(limits.rate_public_per_minute)
@@ -320,10 +338,8 @@ class RateLimitMiddleware:
 
     @staticmethod
     def _signed_in(scope: Scope) -> bool:
-        if _header(scope, b"authorization"):
-            return True
-        cookie = _header(scope, b"cookie") or ""
-        return f"{SESSION_COOKIE}=" in cookie
+        credential = signed_credential(_header(scope, b"authorization"), _session_cookie(scope))
+        return credential is not None
 
 
 # --- headers ---------------------------------------------------------------------------------
@@ -425,6 +441,7 @@ class SecurityHeadersMiddleware:
             return
         start: Message | None = None
         html_chunks: list[bytes] = []
+        private = self._private(scope)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal start
@@ -434,6 +451,8 @@ class SecurityHeadersMiddleware:
                     for k, v in message.get("headers", [])
                     if k.lower() not in {b"x-frame-options", b"x-content-type-options"}
                 ]
+                if private:
+                    headers = _no_store(headers)
                 message["headers"] = headers + self.static_headers
                 content_type = {k.lower(): v for k, v in headers}.get(b"content-type", b"")
                 if content_type.startswith(b"text/html"):
@@ -460,6 +479,19 @@ class SecurityHeadersMiddleware:
         return content_security_policy(self.tile_origins, hashes)
 
     @staticmethod
+    def _private(scope: Scope) -> bool:
+        """Whether the response may hold personal data or credentials: anything answered to a
+        request that carries a credential (valid or not), and the sign-in routes."""
+        path: str = scope["path"]
+        if path.startswith("/static/"):
+            return False
+        return (
+            path.startswith(NO_STORE_PREFIXES)
+            or _header(scope, b"authorization") is not None
+            or _session_cookie(scope) is not None
+        )
+
+    @staticmethod
     def _cross_site_cookie_write(scope: Scope) -> bool:
         if scope["method"] not in UNSAFE_METHODS:
             return False
@@ -473,9 +505,20 @@ class SecurityHeadersMiddleware:
         return urlsplit(origin).netloc.lower() != host.lower()
 
 
-def install_middleware(app: FastAPI, settings: Settings, limits: SecuritySettings) -> None:
+def _no_store(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Headers with ``Cache-Control: no-store``, unless the route marked the response public
+    (the same for everyone, such as vector tiles)."""
+    for key, value in headers:
+        if key.lower() == b"cache-control" and b"public" in value.lower():
+            return headers
+    return [(k, v) for k, v in headers if k.lower() != b"cache-control"] + [
+        (b"cache-control", b"no-store")
+    ]
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Install the security middleware on ``app`` (innermost first)."""
-    app.state.security = limits
+    limits = settings
     app.add_middleware(BodyLimitMiddleware, limits=limits)
     app.add_middleware(QueryGuardMiddleware, limits=limits)
     app.add_middleware(RateLimitMiddleware, limits=limits)

@@ -2,9 +2,10 @@
 
 Every router that returns data takes ``viewer: ViewerDep`` and passes it to the data functions,
 which scope and mask by it. A bearer token (``POST /api/v1/auth/token``) or the map pages'
-session cookie (``/login``) identifies the account; with no credentials the viewer is the
-anonymous public. The account is re-read on every request, so disabling it, locking it or
-changing its password ends its sessions at once.
+session cookie (``/login``) identifies the account and its sign-in session; with no
+credentials the viewer is the anonymous public. The session and the account are re-read on every
+request, so logout, a new password or disabling the account end it at once. Lock-outs hold back
+new sign-ins only and never end a session (docs/security.md).
 
 Every route declares what it exposes with :func:`scope_decision` (``openapi_extra``); the
 role × endpoint matrix test (``tests/api/test_access_matrix.py``) fails for a route without
@@ -14,18 +15,18 @@ one and checks the decision against what the route really returns, for every rol
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import jwt
 from anyio import to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
-from gis.accounts import Account, AuthenticationFailed, active_account
+from gis.accounts import Account, AuthenticationFailed, session_account
 from gis.scope import ANONYMOUS, Viewer
 from gis.settings import Settings, get_settings
 
@@ -48,26 +49,6 @@ SCOPE_KINDS: dict[str, str] = {
 }
 
 
-class SecuritySettings(BaseSettings):
-    """Security knobs (prefix ``GRIDGOV_``), kept beside the code that uses them."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
-
-    token_minutes: int = Field(default=30, ge=1, le=24 * 60)
-    session_hours: int = Field(default=8, ge=1, le=7 * 24)
-    rate_sign_in_per_minute: int = Field(default=10, ge=1)
-    rate_public_per_minute: int = Field(default=600, ge=1)
-    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
-    max_json_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
-    max_json_depth: int = Field(default=32, ge=4, le=1000)
-    max_bbox_degrees: float = Field(default=10.0, gt=0, le=360)
-    cors_origins: list[str] = Field(default_factory=list)
-
-
-def get_security_settings() -> SecuritySettings:
-    return SecuritySettings()
-
-
 def scope_decision(kind: ScopeKind) -> dict[str, Any]:
     """``openapi_extra`` declaring what a route exposes (see :data:`SCOPE_KINDS`).
 
@@ -82,8 +63,13 @@ def scope_decision(kind: ScopeKind) -> dict[str, Any]:
 # --- tokens ----------------------------------------------------------------------------------
 
 
-def create_token(account: Account, lifetime: timedelta, settings: Settings | None = None) -> str:
-    """A signed JWT naming the account; role and scope are re-read from the database on use."""
+def create_token(
+    account: Account, lifetime: timedelta, session_id: str, settings: Settings | None = None
+) -> str:
+    """A signed JWT naming the account and its sign-in session (claim ``sid``).
+
+    Role and scope are re-read from the database on use, and the session must still be live.
+    """
     settings = settings or get_settings()
     now = datetime.now(UTC)
     claims = {
@@ -91,6 +77,7 @@ def create_token(account: Account, lifetime: timedelta, settings: Settings | Non
         "aud": TOKEN_AUDIENCE,
         "iat": now,
         "exp": now + lifetime,
+        "sid": session_id,
         "role": account.role,
         "scope": account.scope_code,
         "cred": account.credential_tag,
@@ -99,16 +86,61 @@ def create_token(account: Account, lifetime: timedelta, settings: Settings | Non
 
 
 def decode_token(token: str, settings: Settings | None = None) -> dict[str, Any]:
-    """The claims of a valid token; raises ``jwt.InvalidTokenError`` otherwise."""
+    """The claims of a token signed by us and not expired; raises ``jwt.InvalidTokenError``.
+
+    This says nothing about revocation: :func:`get_viewer` checks the session on every request.
+    """
     settings = settings or get_settings()
     claims: dict[str, Any] = jwt.decode(
         token,
         settings.secret_key,
         algorithms=[TOKEN_ALGORITHM],
         audience=TOKEN_AUDIENCE,
-        options={"require": ["sub", "exp", "aud", "cred"]},
+        options={"require": ["sub", "exp", "aud", "cred", "sid"]},
     )
     return claims
+
+
+class _EndedSessions:
+    """Session ids this worker has seen rejected (revoked or expired), most recent first.
+
+    The rate limiter consults it so that a signed but ended token stops passing as signed in
+    after its first rejection, without a database read in the middleware.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, session_id: str) -> None:
+        with self._lock:
+            self._ids[session_id] = None
+            self._ids.move_to_end(session_id)
+            while len(self._ids) > self.size:
+                self._ids.popitem(last=False)
+
+    def __contains__(self, session_id: object) -> bool:
+        return session_id in self._ids
+
+
+ENDED_SESSIONS = _EndedSessions()
+
+
+def signed_credential(authorization: str | None, cookie: str | None) -> dict[str, Any] | None:
+    """The claims of the request's credential if it is ours, unexpired and not known to have
+    ended; else None. No database read: for the middleware, before trusting a credential."""
+    token = cookie
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        token = value.strip() if scheme.lower() == "bearer" else None
+    if not token:
+        return None
+    try:
+        claims = decode_token(token)
+    except jwt.InvalidTokenError:
+        return None
+    return None if str(claims["sid"]) in ENDED_SESSIONS else claims
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -119,21 +151,28 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-def _account_of(session: Session, token: str) -> Account:
+def _account_of(session: Session, token: str) -> tuple[Account, str]:
     claims = decode_token(token)
-    account = active_account(session, str(claims["sub"]))
-    if claims.get("cred") != account.credential_tag:
+    session_id = str(claims["sid"])
+    try:
+        account = session_account(session, session_id)
+    except AuthenticationFailed:
+        ENDED_SESSIONS.add(session_id)
+        raise
+    if claims.get("sub") != account.username or claims.get("cred") != account.credential_tag:
+        ENDED_SESSIONS.add(session_id)
         raise AuthenticationFailed()
-    return account
+    return account, session_id
 
 
 async def get_viewer(request: Request, session: SessionDep) -> Viewer:
     """The viewer of this request.
 
-    A bearer token that is malformed, expired, or names a disabled, locked or re-passworded
-    account is answered with 401 (so a client knows to sign in again). A stale session cookie
-    just makes the visitor anonymous: the map pages then show the public map and a sign-in link.
-    Anonymous requests are answered on the event loop; only a credential to check takes a thread.
+    A bearer token that is malformed, expired, or whose session ended (logout, new password,
+    disabled account) is answered with 401 (so a client knows to sign in again or refresh). A
+    stale session cookie just makes the visitor anonymous: the map pages then show the public
+    map and a sign-in link. Anonymous requests are answered on the event loop; only a
+    credential to check takes a thread.
     """
     cached = getattr(request.state, "viewer", None)
     if isinstance(cached, Viewer):
@@ -147,24 +186,27 @@ async def get_viewer(request: Request, session: SessionDep) -> Viewer:
     return viewer
 
 
+def _viewer(account: Account, session_id: str) -> Viewer:
+    return Viewer(account.username, account.role, account.scope_code, account.id, session_id)
+
+
 def _credentialed_viewer(authorization: str | None, cookie: str | None, session: Session) -> Viewer:
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthorized("use 'Authorization: Bearer <token>' from POST /api/v1/auth/token")
         try:
-            account = _account_of(session, token.strip())
+            return _viewer(*_account_of(session, token.strip()))
         except (jwt.InvalidTokenError, AuthenticationFailed):
             raise _unauthorized(
-                "the token is invalid or expired, or its account is disabled or locked; "
-                "sign in again at POST /api/v1/auth/token"
+                "the token is invalid or expired, or its session has ended (signed out, new "
+                "password, account disabled); refresh it or sign in again at "
+                "POST /api/v1/auth/token"
             ) from None
-        return Viewer(account.username, account.role, account.scope_code, account.id)
     try:
-        account = _account_of(session, cookie or "")
+        return _viewer(*_account_of(session, cookie or ""))
     except (jwt.InvalidTokenError, AuthenticationFailed):
         return ANONYMOUS
-    return Viewer(account.username, account.role, account.scope_code, account.id)
 
 
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
@@ -223,7 +265,7 @@ def install_security(app: FastAPI) -> None:
 
     settings: Settings = app.state.settings
     refuse_demo_accounts_in_production(settings)
-    install_middleware(app, settings, get_security_settings())
+    install_middleware(app, settings)
     # The map pages (web/, which never imports api) resolve their viewer through this hook, so
     # a page and the API calls it makes see the same account from the same session cookie.
     app.state.resolve_viewer = get_viewer

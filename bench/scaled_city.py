@@ -40,7 +40,7 @@ def server_url() -> str:
     settings = Settings()
     if settings.database_url:
         return libpq_url(settings.database_url)
-    cluster = EmbeddedCluster(settings.home)
+    cluster = EmbeddedCluster(settings.home, settings.pg_bindir)
     cluster.start()
     return cluster.url()
 

@@ -1,44 +1,80 @@
-"""Accounts and API clients: create, change password, disable, list, authenticate, lock out.
+"""Accounts and API clients: create, change password, disable, list, sign in, sessions, lock-out.
 
-Passwords are hashed with argon2id (pwdlib). Repeated failed sign-ins lock the account for a
-delay that doubles with each further failure (:func:`lock_delay`), so online guessing slows to a
-crawl while a user who mistypes twice is not bothered. API keys for the public write surfaces
-(Open311) are random 256-bit tokens stored as SHA-256 digests.
+Passwords are hashed with argon2id (pwdlib) and must pass :func:`check_password_policy` (length,
+and zxcvbn's estimate, which knows the common and breached passwords). API keys for the public
+write surfaces (Open311) are random 256-bit tokens stored as SHA-256 digests.
+
+Sign-in (:func:`authenticate`) is throttled twice, and neither throttle ever ends a session that
+is already signed in:
+
+- per **source address**, over every username: after :data:`ADDRESS_FREE_FAILURES` failures the
+  address waits 1 min, then 2, 4 … up to an hour, so one address cannot guess at scale;
+- per **account**: after :data:`FREE_FAILURES` consecutive failures the account's sign-ins wait
+  5 s, 10 s, 20 s … up to 15 min — except from an address this account signed in from during the
+  last :data:`TRUSTED_ADDRESS_DAYS` days, so a stranger cannot lock the real user out.
+
+Every failure path costs exactly one argon2 verification (an unknown user, a locked account or
+address verify against a dummy hash), and all answer alike, so neither timing nor message tells
+which usernames exist.
+
+A successful sign-in starts an ``auth_session`` row. Access tokens and the session cookie name
+it, and it is checked on every request (:func:`session_account`): logout, a new password or a
+disabled account revoke it at once. Refresh tokens rotate on every use; a reused one revokes its
+session.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import zxcvbn
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Connection, delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from gis.errors import Conflict, InvalidInput, NotFound
 from gis.models import AppUser
-from gis.models_security import ApiClient
+from gis.models_security import ApiClient, AuthSession, SignInThrottle
 from gis.scope import ROLES
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 SCOPE_RE = re.compile(r"^[0-9]{6}([0-9]{6}([0-9]{3})?)?$")
-MIN_PASSWORD_LENGTH = 8
+# NIST SP 800-63B asks for at least 8 characters and a check against known passwords; 10 plus
+# zxcvbn's score leaves room for passphrases and refuses what guessing lists start with.
+MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
-# Failures allowed before the account starts locking; then 5 s, 10 s, 20 s ... up to 15 min.
+# zxcvbn scores 0-4; 3 means "safely unguessable" (about 10^10 guesses) against its lists of
+# common and breached passwords, words, names, dates, keyboard patterns and sequences.
+MIN_PASSWORD_SCORE = 3
+_ZXCVBN_MAX_LENGTH = 72
+# Account lock-out: failures allowed before sign-ins of the account wait; then 5 s, 10 s, 20 s
+# ... up to 15 min. Addresses the account signed in from lately are not held back by it.
 FREE_FAILURES = 2
 BASE_LOCK = timedelta(seconds=5)
 MAX_LOCK = timedelta(minutes=15)
+TRUSTED_ADDRESS_DAYS = 30
+# Address lock-out: failures (any usernames) before the address waits; then 1 min, 2, 4 ... 1 h.
+# Failures older than the window are forgotten.
+ADDRESS_FREE_FAILURES = 10
+ADDRESS_BASE_LOCK = timedelta(minutes=1)
+ADDRESS_MAX_LOCK = timedelta(hours=1)
+ADDRESS_WINDOW = timedelta(hours=1)
 API_KEY_PREFIX = "gg_"
+SESSION_KINDS = ("api", "cookie")
 
 _hasher = PasswordHash((Argon2Hasher(),))
-# Verified against when the username does not exist, so both paths cost one argon2 verify and
-# response time does not reveal which usernames exist.
+# Verified against whenever no real hash may be checked (unknown user, locked account or
+# address), so every failure costs one argon2 verification, like a real check.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
@@ -57,8 +93,18 @@ class Account:
     """A digest of the password hash: tokens carry it, so a new password ends old sessions."""
 
     def locked(self, now: datetime | None = None) -> bool:
+        """Whether new sign-ins of this account wait (from addresses it has not used lately)."""
         now = now or datetime.now(UTC)
         return self.locked_until is not None and self.locked_until > now
+
+
+@dataclass(frozen=True)
+class SignInSession:
+    """A session started by a sign-in: its id, when it ends and (API only) its refresh token."""
+
+    id: str
+    expires_at: datetime
+    refresh_token: str | None = None
 
 
 class AuthenticationFailed(Exception):
@@ -83,36 +129,87 @@ def _account(user: AppUser) -> Account:
         failed_logins=user.failed_logins,
         locked_until=user.locked_until,
         created_at=user.created_at,
-        credential_tag=hashlib.sha256(user.password_hash.encode()).hexdigest()[:16],
+        credential_tag=credential_tag(user.password_hash),
     )
 
 
-def hash_password(password: str) -> str:
-    """An argon2id hash of ``password`` (checked for length first)."""
-    check_password(password)
-    return _hasher.hash(password)
+def credential_tag(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
-def check_password(password: str) -> None:
+# --- passwords -------------------------------------------------------------------------------
+
+
+def check_password_policy(password: str, *, username: str | None = None) -> None:
+    """Refuse a password that is too short or long, or guessable (zxcvbn score below 3).
+
+    zxcvbn ships lists of common and breached passwords, English words, names and keyboard
+    patterns, and penalises the username and the product's name inside the password.
+
+    >>> check_password_policy("correct-horse-battery")
+    >>> check_password_policy("password123")
+    Traceback (most recent call last):
+    ...
+    gis.errors.InvalidInput: the password is too easy to guess: This is a very common password. ...
+    """
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise InvalidInput(
             f"a password must have {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
             parameter="password",
         )
+    if username and username.lower() in password.lower():
+        raise InvalidInput("a password must not contain the username", parameter="password")
+    hints = ["gridgov", "网格", *([username] if username else [])]
+    result = zxcvbn.zxcvbn(
+        password[:_ZXCVBN_MAX_LENGTH], user_inputs=hints, max_length=_ZXCVBN_MAX_LENGTH
+    )
+    if result["score"] < MIN_PASSWORD_SCORE:
+        feedback = result["feedback"]
+        parts = [feedback.get("warning") or "", *feedback.get("suggestions", [])]
+        advice = " ".join(part for part in parts if part)
+        raise InvalidInput(
+            "the password is too easy to guess: "
+            + (advice or "use a longer passphrase of several uncommon words"),
+            parameter="password",
+        )
+
+
+def hash_password(password: str, *, username: str | None = None) -> str:
+    """An argon2id hash of ``password``, which must pass :func:`check_password_policy`."""
+    check_password_policy(password, username=username)
+    return _hasher.hash(password)
 
 
 def lock_delay(failures: int) -> timedelta | None:
-    """How long the account locks after its ``failures``-th consecutive failure.
+    """How long the account's sign-ins wait after its ``failures``-th consecutive failure.
 
     >>> [lock_delay(n) for n in (1, 2)]
     [None, None]
     >>> [int(lock_delay(n).total_seconds()) for n in (3, 4, 5, 12)]
     [5, 10, 20, 900]
     """
-    if failures <= FREE_FAILURES:
+    return _backoff(failures, FREE_FAILURES, BASE_LOCK, MAX_LOCK)
+
+
+def address_lock_delay(failures: int) -> timedelta | None:
+    """How long an address waits after its ``failures``-th failure within the window.
+
+    >>> address_lock_delay(10) is None, int(address_lock_delay(11).total_seconds())
+    (True, 60)
+    >>> int(address_lock_delay(40).total_seconds())
+    3600
+    """
+    return _backoff(failures, ADDRESS_FREE_FAILURES, ADDRESS_BASE_LOCK, ADDRESS_MAX_LOCK)
+
+
+def _backoff(failures: int, free: int, base: timedelta, cap: timedelta) -> timedelta | None:
+    if failures <= free:
         return None
-    exponent = min(failures - FREE_FAILURES - 1, 20)
-    return min(BASE_LOCK * (2**exponent), MAX_LOCK)
+    exponent = min(failures - free - 1, 20)
+    return min(base * (2**exponent), cap)
+
+
+# --- accounts --------------------------------------------------------------------------------
 
 
 def _check_scope(session: Session, scope_code: str) -> None:
@@ -147,7 +244,7 @@ def create_user(
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", parameter="role")
     _check_scope(session, scope_code)
-    password_hash = hash_password(password)
+    password_hash = hash_password(password, username=username)
     if session.scalar(select(AppUser.id).where(AppUser.username == username)) is not None:
         raise Conflict(f"the username {username} is taken", parameter="username")
     user = AppUser(
@@ -174,20 +271,43 @@ def _user(session: Session, username: str, *, for_update: bool = False) -> AppUs
 
 
 def set_password(session: Session, username: str, password: str) -> Account:
-    """Set a new password; also clears failed sign-ins and any lock."""
+    """Set a new password; clears failed sign-ins and any lock, and ends every session."""
     user = _user(session, username, for_update=True)
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(password, username=username)
     user.failed_logins = 0
     user.locked_until = None
     session.flush()
+    revoke_sessions(session, user.id, "password changed")
     return _account(user)
 
 
+def change_own_password(session: Session, username: str, current: str, new: str) -> Account:
+    """A signed-in user's own change: the current password first, then the policy.
+
+    Every session of the account ends (its tokens carry the old credential), so the user signs
+    in again with the new password, everywhere.
+    """
+    user = _user(session, username, for_update=True)
+    valid, _ = _hasher.verify_and_update(current[:MAX_PASSWORD_LENGTH], user.password_hash)
+    if not valid:
+        raise InvalidInput("the current password is wrong", parameter="current_password")
+    if hmac.compare_digest(current.encode(), new.encode()):
+        raise InvalidInput(
+            "the new password must differ from the current one", parameter="new_password"
+        )
+    try:
+        return set_password(session, username, new)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.detail, parameter="new_password") from None
+
+
 def set_active(session: Session, username: str, active: bool) -> Account:
-    """Disable (or re-enable) an account; a disabled account's tokens stop working at once."""
+    """Disable (or re-enable) an account; disabling ends every session at once."""
     user = _user(session, username, for_update=True)
     user.is_active = active
     session.flush()
+    if not active:
+        revoke_sessions(session, user.id, "account disabled")
     return _account(user)
 
 
@@ -201,36 +321,112 @@ def get_account(session: Session, username: str) -> Account | None:
     return None if user is None else _account(user)
 
 
-def authenticate(
-    session: Session, username: str, password: str, *, now: datetime | None = None
-) -> Account:
-    """Check a password; count failures and lock the account as they repeat.
+# --- sign-in ---------------------------------------------------------------------------------
 
-    The caller must commit even when this raises, so that the failure is counted.
+
+def _address_locked_until(session: Session, client: str | None, now: datetime) -> datetime | None:
+    if not client:
+        return None
+    locked_until = session.scalar(
+        select(SignInThrottle.locked_until).where(SignInThrottle.address == client)
+    )
+    return locked_until if locked_until is not None and locked_until > now else None
+
+
+def _count_address_failure(session: Session, client: str | None, now: datetime) -> None:
+    """One more failure from ``client`` (any username); the address waits once they repeat."""
+    if not client:
+        return
+    window_start = now - ADDRESS_WINDOW
+    stmt = insert(SignInThrottle).values(address=client[:100], failures=1, last_failure_at=now)
+    failures = session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[SignInThrottle.address],
+            set_={
+                "failures": text(
+                    "CASE WHEN sign_in_throttle.last_failure_at < :window_start THEN 1"
+                    " ELSE sign_in_throttle.failures + 1 END"
+                ).bindparams(window_start=window_start),
+                "last_failure_at": now,
+            },
+        ).returning(SignInThrottle.failures)
+    ).scalar_one()
+    delay = address_lock_delay(failures)
+    if delay is not None:
+        session.execute(
+            update(SignInThrottle)
+            .where(SignInThrottle.address == client[:100])
+            .values(locked_until=now + delay)
+        )
+
+
+def _trusted_address(session: Session, user_id: int, client: str | None, now: datetime) -> bool:
+    """Whether this account signed in from ``client`` lately (its lock-out does not apply)."""
+    if not client:
+        return False
+    return (
+        session.scalar(
+            select(AuthSession.id)
+            .where(
+                AuthSession.user_id == user_id,
+                AuthSession.client == client,
+                AuthSession.created_at > now - timedelta(days=TRUSTED_ADDRESS_DAYS),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    client: str | None = None,
+    now: datetime | None = None,
+) -> Account:
+    """Check a password under the address and account lock-outs (see the module docstring).
+
+    Exactly one argon2 verification on every path. The caller must commit even when this
+    raises, so that the failure is counted. Never touches existing sessions.
 
     Raises
     ------
     AuthenticationFailed
-        Unknown user, wrong password, disabled or locked account (indistinguishable).
+        Unknown user, wrong password, disabled account, locked account or address
+        (indistinguishable to the caller's client).
     """
     now = now or datetime.now(UTC)
+    password = password[:MAX_PASSWORD_LENGTH]
     user = None
-    if USERNAME_RE.match(username) and len(password) <= MAX_PASSWORD_LENGTH:
+    if USERNAME_RE.match(username):
         user = session.scalar(select(AppUser).where(AppUser.username == username).with_for_update())
-    if user is None:
-        _hasher.verify(password[:MAX_PASSWORD_LENGTH], _DUMMY_HASH)
-        raise AuthenticationFailed()
-    if user.locked_until is not None and user.locked_until > now:
-        # While locked, the password is not even checked: guessing gains nothing.
-        raise AuthenticationFailed(user.locked_until)
+    held_until = _address_locked_until(session, client, now)
+    if (
+        user is not None
+        and held_until is None
+        and user.locked_until is not None
+        and user.locked_until > now
+        and not _trusted_address(session, user.id, client, now)
+    ):
+        held_until = user.locked_until
+    if user is None or held_until is not None:
+        # Same work as a real check; the password is not tried, so guessing gains nothing.
+        _hasher.verify(password, _DUMMY_HASH)
+        _count_address_failure(session, client, now)
+        session.flush()
+        raise AuthenticationFailed(held_until)
     valid, new_hash = _hasher.verify_and_update(password, user.password_hash)
     if not valid or not user.is_active:
-        if valid is False:
+        if not valid:
             user.failed_logins += 1
             delay = lock_delay(user.failed_logins)
-            user.locked_until = now + delay if delay else None
+            if delay is not None:
+                user.locked_until = now + delay
+        _count_address_failure(session, client, now)
         session.flush()
-        raise AuthenticationFailed(user.locked_until)
+        raise AuthenticationFailed(user.locked_until if not valid else None)
     user.failed_logins = 0
     user.locked_until = None
     if new_hash is not None:
@@ -239,12 +435,130 @@ def authenticate(
     return _account(user)
 
 
-def active_account(session: Session, username: str, *, now: datetime | None = None) -> Account:
-    """The account behind a token, if it is still active and not locked; else raise."""
-    account = get_account(session, username)
-    if account is None or not account.is_active or account.locked(now):
-        raise AuthenticationFailed(None if account is None else account.locked_until)
-    return account
+# --- sessions --------------------------------------------------------------------------------
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def start_session(
+    session: Session,
+    account: Account,
+    kind: str,
+    lifetime: timedelta,
+    *,
+    client: str | None = None,
+    user_agent: str | None = None,
+    now: datetime | None = None,
+) -> SignInSession:
+    """Record a sign-in; an ``api`` session also gets a refresh token (shown once)."""
+    if kind not in SESSION_KINDS:
+        raise ValueError(f"session kind must be one of {SESSION_KINDS}")
+    now = now or datetime.now(UTC)
+    session_id = uuid.uuid4()
+    secret = secrets.token_urlsafe(32) if kind == "api" else None
+    row = AuthSession(
+        id=session_id,
+        user_id=account.id,
+        kind=kind,
+        refresh_digest=_digest(secret) if secret else None,
+        client=client[:100] if client else None,
+        user_agent=user_agent[:300] if user_agent else None,
+        created_at=now,
+        expires_at=now + lifetime,
+    )
+    session.add(row)
+    session.flush()
+    refresh = f"{session_id}.{secret}" if secret else None
+    return SignInSession(str(session_id), row.expires_at, refresh)
+
+
+def _session_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def session_account(session: Session, session_id: str, *, now: datetime | None = None) -> Account:
+    """The account of a live session (not revoked, not expired, account active); else raise.
+
+    One indexed read per request. Account locks do not matter here: a lock-out holds back new
+    sign-ins only, never a session already signed in.
+    """
+    now = now or datetime.now(UTC)
+    sid = _session_uuid(session_id)
+    if sid is None:
+        raise AuthenticationFailed()
+    user = session.scalar(
+        select(AppUser)
+        .join(AuthSession, AuthSession.user_id == AppUser.id)
+        .where(
+            AuthSession.id == sid,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > now,
+            AppUser.is_active,
+        )
+    )
+    if user is None:
+        raise AuthenticationFailed()
+    return _account(user)
+
+
+def refresh_session(
+    session: Session, refresh_token: str, *, now: datetime | None = None
+) -> tuple[Account, SignInSession]:
+    """Exchange a refresh token for a new one (rotation) on the same session.
+
+    A token that was already exchanged revokes the session: one of the two holders is a thief.
+    """
+    now = now or datetime.now(UTC)
+    sid_text, _, secret = refresh_token.partition(".")
+    sid = _session_uuid(sid_text)
+    if sid is None or not secret or len(refresh_token) > 200:
+        raise AuthenticationFailed()
+    row = session.scalar(select(AuthSession).where(AuthSession.id == sid).with_for_update())
+    if row is None or row.kind != "api" or row.revoked_at is not None or row.expires_at <= now:
+        raise AuthenticationFailed()
+    if row.refresh_digest is None or not hmac.compare_digest(row.refresh_digest, _digest(secret)):
+        row.revoked_at = now
+        row.revoked_reason = "refresh token reused"
+        session.flush()
+        raise AuthenticationFailed()
+    user = session.get(AppUser, row.user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationFailed()
+    new_secret = secrets.token_urlsafe(32)
+    row.refresh_digest = _digest(new_secret)
+    row.last_used_at = now
+    session.flush()
+    return _account(user), SignInSession(str(sid), row.expires_at, f"{sid}.{new_secret}")
+
+
+def revoke_session(session: Session, session_id: str, reason: str = "signed out") -> bool:
+    """End one session (logout); whether it was live."""
+    sid = _session_uuid(session_id)
+    if sid is None:
+        return False
+    result = session.execute(
+        update(AuthSession)
+        .where(AuthSession.id == sid, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=text("now()"), revoked_reason=reason)
+        .returning(AuthSession.id)
+    )
+    return result.first() is not None
+
+
+def revoke_sessions(session: Session, user_id: int, reason: str) -> int:
+    """End every live session of an account; how many there were."""
+    result = session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=text("now()"), revoked_reason=reason)
+        .returning(AuthSession.id)
+    )
+    return len(result.all())
 
 
 def has_demo_accounts(session: Session) -> bool:
@@ -346,10 +660,6 @@ def ensure_demo_accounts(
 
 
 # --- API clients -----------------------------------------------------------------------------
-
-
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def create_api_client(

@@ -20,6 +20,7 @@ from gis.scope import Viewer
 READ_UNMASKED = "read.unmasked"
 SIGN_IN = "auth.sign_in"
 SIGN_IN_FAILED = "auth.sign_in_failed"
+SIGN_OUT = "auth.sign_out"
 ACCOUNT_CHANGE = "account.change"
 API_CLIENT_CHANGE = "api_client.change"
 # A backup reads every person's data at once; a restore replaces a database with such a read.
@@ -55,8 +56,12 @@ def record(
     """Append one audit row in the caller's transaction (so it commits with the read it logs).
 
     ``target`` names what was touched, e.g. ``household:620881H000000001`` or
-    ``households:620881001001001``; ``detail`` holds small structured facts (row counts).
+    ``households:620881001001001``; ``detail`` holds small structured facts (row counts). When
+    a command acts as an account (``--as``), ``detail.operator`` names who really ran it.
     """
+    facts = dict(detail or {})
+    if viewer.operator:
+        facts["operator"] = viewer.operator
     session.execute(
         text(
             "INSERT INTO audit_log (username, role, scope_code, action, target, purpose, client,"
@@ -71,7 +76,7 @@ def record(
             "target": target[:500],
             "purpose": purpose[:500] if purpose else None,
             "client": client[:100] if client else None,
-            "detail": json.dumps(detail or {}, ensure_ascii=False),
+            "detail": json.dumps(facts, ensure_ascii=False),
         },
     )
 

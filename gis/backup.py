@@ -58,7 +58,7 @@ from sqlalchemy.engine import make_url
 
 from gis.errors import GridgovError
 from gis.pgcluster import ClusterError, find_client_bindir
-from gis.settings import libpq_url, normalise_database_url
+from gis.settings import get_settings, libpq_url, normalise_database_url
 
 MAGIC = b"GGBACKUP"
 FORMAT_VERSION = 1
@@ -391,7 +391,7 @@ def _client_env_and_dsn(url: str) -> tuple[dict[str, str], str]:
 
 def _bindir(conn: psycopg.Connection[Any]) -> Path:
     try:
-        return find_client_bindir(conn.info.server_version // 10000)
+        return find_client_bindir(conn.info.server_version // 10000, get_settings().pg_bindir)
     except ClusterError as exc:
         raise BackupError(str(exc)) from exc
 

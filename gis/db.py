@@ -54,7 +54,7 @@ def migration_database_url(settings: Settings | None = None) -> str:
 
 
 def _cluster_url(settings: Settings, role: str) -> str:
-    cluster = EmbeddedCluster(settings.home)
+    cluster = EmbeddedCluster(settings.home, settings.pg_bindir)
     if not cluster.initialised:
         raise DatabaseNotConfigured(
             "no database: run `gridgov db start` for the embedded PostGIS, or set "

@@ -18,7 +18,9 @@ PostgreSQL refuses to run as root. When this process is root, initdb and pg_ctl 
 ``/var/lib/gridgov`` instead and the choice is remembered in ``$GRIDGOV_HOME/pg/datadir``.
 
 This module uses only the standard library so that it can be run by any Python 3.11, for example
-by a non-root user in tests: ``python -m gis.pgcluster start --home DIR``.
+by a non-root user in tests: ``python -m gis.pgcluster start --home DIR``. For the same reason it
+reads no settings: ``GRIDGOV_HOME`` and ``GRIDGOV_PG_BINDIR`` belong to :mod:`gis.settings`, and
+callers pass their values in (``EmbeddedCluster(settings.home, settings.pg_bindir)``).
 """
 
 from __future__ import annotations
@@ -50,17 +52,15 @@ class ClusterError(RuntimeError):
     """The embedded cluster could not be set up, started or stopped; the message says why."""
 
 
-def find_bindir() -> Path:
+def find_bindir(override: Path | None = None) -> Path:
     """Return the newest PostgreSQL bin directory that has PostGIS available.
 
-    ``GRIDGOV_PG_BINDIR`` overrides the search.
+    ``override`` (``GRIDGOV_PG_BINDIR``, passed in by the caller) replaces the search.
     """
-    override = os.environ.get("GRIDGOV_PG_BINDIR")
-    if override:
-        path = Path(override)
-        if not (path / "pg_ctl").exists():
+    if override is not None:
+        if not (override / "pg_ctl").exists():
             raise ClusterError(f"GRIDGOV_PG_BINDIR={override} has no pg_ctl")
-        return path
+        return override
     candidates: list[tuple[int, Path]] = []
     for bindir in Path("/usr/lib/postgresql").glob("*/bin"):
         version = bindir.parent.name
@@ -88,19 +88,17 @@ def find_bindir() -> Path:
     return chosen[-1][1]
 
 
-def find_client_bindir(server_major: int) -> Path:
+def find_client_bindir(server_major: int, override: Path | None = None) -> Path:
     """Return the bin directory whose ``pg_dump``/``pg_restore`` suit a server of this version.
 
     The same major version is preferred (its archives are what the server's own tools make);
-    a newer one also works, an older one cannot dump a newer server. ``GRIDGOV_PG_BINDIR``
-    overrides the search.
+    a newer one also works, an older one cannot dump a newer server. ``override``
+    (``GRIDGOV_PG_BINDIR``, passed in by the caller) replaces the search.
     """
-    override = os.environ.get("GRIDGOV_PG_BINDIR")
-    if override:
-        path = Path(override)
-        if not (path / "pg_dump").exists():
+    if override is not None:
+        if not (override / "pg_dump").exists():
             raise ClusterError(f"GRIDGOV_PG_BINDIR={override} has no pg_dump")
-        return path
+        return override
     usable = sorted(
         (int(bindir.parent.name), bindir)
         for bindir in Path("/usr/lib/postgresql").glob("*/bin")
@@ -517,21 +515,14 @@ END $$;
 """
 
 
-def default_home() -> Path:
-    """``$GRIDGOV_HOME`` or ``.gridgov`` next to the source tree."""
-    env = os.environ.get("GRIDGOV_HOME")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / ".gridgov"
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run ``start|stop|status|url`` without the rest of gridgov (for tests and shells)."""
     parser = argparse.ArgumentParser(prog="python -m gis.pgcluster")
     parser.add_argument("action", choices=["start", "stop", "status", "url"])
-    parser.add_argument("--home", type=Path, default=None)
+    parser.add_argument("--home", type=Path, required=True, help="the gridgov home directory")
+    parser.add_argument("--bindir", type=Path, default=None, help="PostgreSQL's bin directory")
     args = parser.parse_args(argv)
-    cluster = EmbeddedCluster(args.home or default_home())
+    cluster = EmbeddedCluster(args.home, args.bindir)
     try:
         if args.action == "start":
             state = cluster.start()

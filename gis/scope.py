@@ -68,6 +68,10 @@ class Viewer:
     role: str
     scope_code: str | None
     user_id: int | None = None
+    session_id: str | None = None
+    """The sign-in session the request came with (logout ends it)."""
+    operator: str | None = None
+    """Who really acts when a command runs as this account (``--as``): the OS user, audited."""
 
     @property
     def is_public(self) -> bool:

@@ -1,17 +1,60 @@
-"""Settings, read from the environment (prefix ``GRIDGOV_``) with safe development defaults."""
+"""All of gridgov's settings, read from the environment (prefix ``GRIDGOV_``) in one class.
+
+This module is the only reader of ``GRIDGOV_*`` variables: the embedded cluster
+(:mod:`gis.pgcluster`, standard-library-only so a bare system Python can run it) receives its home
+and binary directory as arguments, and the tile cache, the security middleware and the sign-in
+code all take their values from :func:`get_settings`.
+
+The signing key: ``GRIDGOV_SECRET_KEY`` when set; otherwise a random key generated on first start
+into ``$GRIDGOV_HOME/secret_key`` (mode 0600) and reused by every later start and every worker.
+Production refuses a key that is short, repetitive, or known to this repository.
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gis.pgcluster import default_home
-
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+SECRET_FILE = "secret_key"  # noqa: S105 - a file name
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT_CHARACTERS = 10
+# Secrets this repository has published (an earlier default, the Docker Compose database
+# password) and the usual placeholders. Production also refuses any secret that appears anywhere
+# in the source tree (:func:`secret_in_source`), which covers examples in docs and tests.
 DEVELOPMENT_SECRET = "gridgov-development-secret-change-me"  # noqa: S105 - refused in production
+KNOWN_SECRETS = frozenset(
+    {
+        DEVELOPMENT_SECRET,
+        "gridgov",
+        "postgres",
+        "password",
+        "secret",
+        "changeme",
+        "change-me",
+    }
+)
+# Where a secret could have been written down in the repository: the packages, docs, tests and
+# set-up files. Vendored third-party assets are left out (large, and not ours).
+_SOURCE_DIRS = ("gis", "api", "web", "data", "gridgov", "tests", "docs", "scripts", "bench")
+_SOURCE_FILES = ("README.md", "docker-compose.yml", "Dockerfile", "Makefile", "pyproject.toml")
+_SOURCE_SUFFIXES = frozenset(
+    {".py", ".md", ".yml", ".yaml", ".toml", ".sh", ".ini", ".cfg", ".env", ".txt", ".json"}
+)
+_SKIPPED_DIRS = frozenset({"vendor", "__pycache__", "node_modules", ".venv", ".gridgov", ".git"})
+
+
+def default_home() -> Path:
+    """``.gridgov`` next to the source tree (``GRIDGOV_HOME`` overrides it)."""
+    return SOURCE_ROOT / ".gridgov"
 
 
 def normalise_database_url(url: str) -> str:
@@ -42,6 +85,87 @@ def libpq_url(url: str) -> str:
     return "postgresql://" + normalise_database_url(url)[len("postgresql+psycopg://") :]
 
 
+def _source_files(root: Path) -> list[Path]:
+    found = [root / name for name in _SOURCE_FILES if (root / name).is_file()]
+    for directory in _SOURCE_DIRS:
+        for dirpath, dirnames, filenames in os.walk(root / directory):
+            dirnames[:] = [d for d in dirnames if d not in _SKIPPED_DIRS]
+            found.extend(Path(dirpath) / f for f in filenames if Path(f).suffix in _SOURCE_SUFFIXES)
+    return found
+
+
+def secret_in_source(secret: str, root: Path = SOURCE_ROOT) -> Path | None:
+    """The first file of gridgov's source tree that contains ``secret``, or None.
+
+    A value written anywhere in the repository (an example, a test, a default) is public.
+    """
+    needle = secret.encode()
+    for path in _source_files(root):
+        try:
+            if needle in path.read_bytes():
+                return path
+        except OSError:
+            continue
+    return None
+
+
+def weak_secret_reason(secret: str, root: Path = SOURCE_ROOT) -> str | None:
+    """Why ``secret`` must not sign production tokens, or None if it may.
+
+    >>> weak_secret_reason("p" * 40)
+    'it repeats too few characters (1 distinct)'
+    >>> weak_secret_reason("short")
+    'it has 5 characters; at least 32 are needed'
+    >>> weak_secret_reason(secrets.token_urlsafe(48)) is None
+    True
+    """
+    if secret in KNOWN_SECRETS:
+        return "it is a value published with gridgov"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"it has {len(secret)} characters; at least {MIN_SECRET_LENGTH} are needed"
+    distinct = len(set(secret))
+    if distinct < MIN_SECRET_DISTINCT_CHARACTERS:
+        return f"it repeats too few characters ({distinct} distinct)"
+    found = secret_in_source(secret, root)
+    if found is not None:
+        return f"it is written in the repository ({found.relative_to(root)})"
+    return None
+
+
+def load_or_create_secret(home: Path) -> str:
+    """The signing key kept in ``home/secret_key``, generated (mode 0600) when missing.
+
+    Exclusive creation makes concurrent first starts (several workers) agree on one key.
+    """
+    path = home / SECRET_FILE
+    try:
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ValueError(
+            f"cannot create the signing key {path}: {exc.strerror}; set GRIDGOV_SECRET_KEY or "
+            "make GRIDGOV_HOME writable"
+        ) from exc
+    else:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+    for _ in range(50):  # another process may be between creating and writing the file
+        value = path.read_text().strip()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise ValueError(f"the signing key file {path} is empty; delete it or set GRIDGOV_SECRET_KEY")
+
+
+def _url_password(url: str | None) -> str | None:
+    if not url:
+        return None
+    password = urlsplit(url).password
+    return unquote(password) if password else None
+
+
 class Settings(BaseSettings):
     """gridgov's configuration; every field is set by ``GRIDGOV_<NAME>``."""
 
@@ -49,6 +173,8 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     home: Path = Field(default_factory=default_home)
+    # The embedded cluster's PostgreSQL binaries; unset = the newest with PostGIS.
+    pg_bindir: Path | None = None
     # The app's connection: a role that neither owns the tables nor is a superuser.
     database_url: str | None = None
     # The schema owner's connection, for `gridgov migrate` and bulk loads (`gridgov demo`).
@@ -57,7 +183,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
-    secret_key: str = DEVELOPMENT_SECRET
+    # Unset: generated into $GRIDGOV_HOME/secret_key on first start (see load_or_create_secret).
+    secret_key: str = ""
     demo_password: str | None = None
     basemap: Literal["none", "osm", "tianditu", "amap"] = "none"
     tianditu_key: str | None = None
@@ -68,6 +195,27 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=10.0, gt=0, le=300)
     # A streaming replica for read-only requests (maps, tiles, items, locate); unset = primary.
     replica_url: str | None = None
+    # The key file of `gridgov backup` / `restore` when --key-file is not given.
+    backup_key_file: Path | None = None
+    # Vector tiles cached per worker (entries, 0 disables) and how long one may be reused.
+    tile_cache_size: int = Field(default=4096, ge=0)
+    tile_cache_ttl: int = Field(default=60, ge=0)
+
+    # --- sign-in and abuse limits (docs/security.md) ---
+    # Lifetime of an access token (bearer); renew it with the refresh token.
+    token_minutes: int = Field(default=15, ge=1, le=60)
+    # Lifetime of a sign-in session: the refresh token and the map pages' cookie.
+    session_hours: int = Field(default=8, ge=1, le=7 * 24)
+    rate_sign_in_per_minute: int = Field(default=10, ge=1)
+    rate_public_per_minute: int = Field(default=600, ge=1)
+    # Concurrent event streams per client (account, or address when anonymous) and per worker.
+    streams_per_client: int = Field(default=4, ge=1, le=100)
+    streams_per_worker: int = Field(default=1000, ge=1)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_json_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_json_depth: int = Field(default=32, ge=4, le=1000)
+    max_bbox_degrees: float = Field(default=10.0, gt=0, le=360)
+    cors_origins: list[str] = Field(default_factory=list)
 
     @field_validator("database_url")
     @classmethod
@@ -85,15 +233,27 @@ class Settings(BaseSettings):
         return normalise_database_url(value) if value else None
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> Settings:
+    def _resolve_and_refuse_unsafe(self) -> Settings:
+        if not self.secret_key:
+            self.secret_key = load_or_create_secret(self.home)
         if self.environment == "production":
-            if self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32:
+            reason = weak_secret_reason(self.secret_key)
+            if reason:
                 raise ValueError(
-                    "GRIDGOV_SECRET_KEY must be set to a random value of at least 32 characters "
-                    "in production"
+                    f"refusing to start in production: GRIDGOV_SECRET_KEY is unsafe ({reason}); "
+                    "unset it to use the key generated in $GRIDGOV_HOME/secret_key, or set a "
+                    "random value of at least 32 characters"
                 )
             if self.database_url is None:
                 raise ValueError("GRIDGOV_DATABASE_URL must be set in production")
+            password = _url_password(self.database_url)
+            if password is not None and (
+                password in KNOWN_SECRETS or secret_in_source(password) is not None
+            ):
+                raise ValueError(
+                    "refusing to start in production: the password in GRIDGOV_DATABASE_URL is "
+                    "published with gridgov (e.g. the Docker Compose default); set a new one"
+                )
         if self.basemap == "tianditu" and not self.tianditu_key:
             raise ValueError("GRIDGOV_BASEMAP=tianditu needs GRIDGOV_TIANDITU_KEY")
         return self

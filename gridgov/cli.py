@@ -21,6 +21,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from gis.errors import GridgovError
 from gis.pgcluster import ClusterError, EmbeddedCluster
 from gis.settings import get_settings
 
@@ -36,7 +37,8 @@ err = Console(stderr=True)
 
 
 def _cluster() -> EmbeddedCluster:
-    return EmbeddedCluster(get_settings().home)
+    settings = get_settings()
+    return EmbeddedCluster(settings.home, settings.pg_bindir)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -218,7 +220,10 @@ def demo(
             raise _fail(str(exc)) from exc
         conn.commit()
         # Accounts also for a city loaded before accounts existed; existing ones are kept.
-        accounts, generated = ensure_demo_accounts(conn, settings.demo_password)
+        try:
+            accounts, generated = ensure_demo_accounts(conn, settings.demo_password)
+        except GridgovError as exc:
+            raise _fail(f"GRIDGOV_DEMO_PASSWORD: {exc.detail}") from exc
         conn.commit()
     if counts is None:
         console.print("the demo city is already loaded; nothing to do")

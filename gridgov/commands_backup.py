@@ -23,14 +23,13 @@ err = Console(stderr=True, soft_wrap=True)
 # Its help is the docstring of backup() below, which runs when no subcommand is given.
 backup_app = typer.Typer(no_args_is_help=False, invoke_without_command=True)
 
-KEY_FILE_ENV = "GRIDGOV_BACKUP_KEY_FILE"
+# GRIDGOV_BACKUP_KEY_FILE is read by gis.settings (backup_key_file), the owner of configuration.
 KeyFileOption = Annotated[
     Path | None,
     typer.Option(
         "--key-file",
-        envvar=KEY_FILE_ENV,
-        help="The backup key file (made by `gridgov backup keygen`)",
-        show_envvar=True,
+        help="The backup key file (made by `gridgov backup keygen`); default "
+        "$GRIDGOV_BACKUP_KEY_FILE",
     ),
 ]
 
@@ -48,9 +47,11 @@ def _private_files() -> None:
 
 def _key(key_file: Path | None) -> Any:
     from gis.backup import load_key
+    from gis.settings import get_settings
 
+    key_file = key_file or get_settings().backup_key_file
     if key_file is None:
-        raise _fail(f"no backup key: pass --key-file or set {KEY_FILE_ENV}")
+        raise _fail("no backup key: pass --key-file or set GRIDGOV_BACKUP_KEY_FILE")
     return load_key(key_file)
 
 
@@ -182,7 +183,7 @@ def keygen(
     console.print(
         f"key {key.key_id.hex()} written to {path} (mode 0600). Without this file no backup "
         f"made with it can be restored: keep a copy offline. Use it with --key-file or "
-        f"{KEY_FILE_ENV}."
+        "GRIDGOV_BACKUP_KEY_FILE."
     )
 
 

@@ -220,7 +220,14 @@ def export_command(
                 account = accounts.get_account(session, as_user)
                 if account is None or not account.is_active:
                     raise _fail(f"no active account {as_user!r}")
-                viewer = Viewer(account.username, account.role, account.scope_code, account.id)
+                # The audit log names both: the account whose scope applies, and who ran this.
+                viewer = Viewer(
+                    account.username,
+                    account.role,
+                    account.scope_code,
+                    account.id,
+                    operator=_operator().username,
+                )
             result = export.export_layer(
                 session, viewer, layer, path, fmt=format, within=within, crs=crs, purpose=purpose
             )

@@ -1,12 +1,15 @@
 """``gridgov user …``, ``gridgov apikey …`` and ``gridgov audit``: accounts, API keys, audit log.
 
 Registered by ``gridgov/cli.py`` (``register(app)``). Every change made here is itself written
-to the audit log under the operating-system user who ran the command.
+to the audit log under the operating-system user who ran the command. Passwords are read from a
+hidden prompt or, for scripts, from standard input (``--password-stdin``) — never from the command
+line, where ``ps`` and the shell history would show them.
 """
 
 from __future__ import annotations
 
 import getpass
+import sys
 from datetime import datetime
 from typing import Annotated
 
@@ -25,8 +28,13 @@ apikey_app = typer.Typer(
 )
 
 
+def operator_name() -> str:
+    """The operating-system user running the command, as the audit log names it."""
+    return f"cli:{getpass.getuser()}"
+
+
 def _operator() -> Viewer:
-    return Viewer(username=f"cli:{getpass.getuser()}", role="cli", scope_code=None)
+    return Viewer(username=operator_name(), role="cli", scope_code=None)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -34,9 +42,21 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _password(value: str | None) -> str:
-    if value is not None:
-        return value
+PasswordStdinOption = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the password from standard input (one line) instead of a prompt",
+    ),
+]
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise _fail("--password-stdin: nothing on standard input")
+        return line.rstrip("\r\n")
     entered: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     return entered
 
@@ -46,15 +66,13 @@ def user_add(
     username: Annotated[str, typer.Argument(help="3-64 letters, digits, '_', '.', '-'")],
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}")],
     scope: Annotated[str, typer.Option(help="Area code whose subtree the account sees")],
-    password: Annotated[
-        str | None, typer.Option(help="Password (prompted, hidden, when omitted)")
-    ] = None,
+    password_stdin: PasswordStdinOption = False,
 ) -> None:
-    """Create an account."""
+    """Create an account (the password is prompted for, hidden, unless --password-stdin)."""
     from gis import accounts, audit
     from gis.db import session_scope
 
-    secret = _password(password)
+    secret = _password(password_stdin)
     try:
         with session_scope() as session:
             account = accounts.create_user(session, username, secret, role, scope)
@@ -73,15 +91,13 @@ def user_add(
 @user_app.command("passwd")
 def user_passwd(
     username: str,
-    password: Annotated[
-        str | None, typer.Option(help="New password (prompted when omitted)")
-    ] = None,
+    password_stdin: PasswordStdinOption = False,
 ) -> None:
     """Set a new password (also unlocks the account and ends its sessions)."""
     from gis import accounts, audit
     from gis.db import session_scope
 
-    secret = _password(password)
+    secret = _password(password_stdin)
     try:
         with session_scope() as session:
             accounts.set_password(session, username, secret)
@@ -155,9 +171,12 @@ def user_demo() -> None:
     settings = get_settings()
     if settings.environment == "production":
         raise _fail("demo accounts are refused in production")
-    with psycopg.connect(libpq_url(database_url())) as conn:
-        created, generated = ensure_demo_accounts(conn, settings.demo_password)
-        conn.commit()
+    try:
+        with psycopg.connect(libpq_url(database_url())) as conn:
+            created, generated = ensure_demo_accounts(conn, settings.demo_password)
+            conn.commit()
+    except GridgovError as exc:
+        raise _fail(f"GRIDGOV_DEMO_PASSWORD: {exc.detail}") from exc
     print_demo_accounts(created, generated)
 
 

@@ -38,7 +38,7 @@ from sqlalchemy import Engine, create_engine, pool
 from sqlalchemy.orm import Session
 
 from gis.pgcluster import APP_ROLE, OWNER_ROLE, ClusterError, EmbeddedCluster, role_setup_sql
-from gis.settings import Settings, libpq_url, normalise_database_url
+from gis.settings import Settings, get_settings, libpq_url, normalise_database_url
 from gridgov.liveserver import AppServer
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -118,7 +118,7 @@ def _server_url() -> str:
     settings = Settings()
     if settings.database_url:
         return libpq_url(settings.database_url)
-    cluster = EmbeddedCluster(settings.home)
+    cluster = EmbeddedCluster(settings.home, settings.pg_bindir)
     try:
         cluster.start()
     except ClusterError as exc:
@@ -146,7 +146,9 @@ def database_roles(server_url: str) -> DatabaseRoles:
     """The roles on this server: the embedded cluster's own, or test roles made here."""
     settings = Settings()
     if not settings.database_url:
-        cluster = EmbeddedCluster(settings.home)  # started by _server_url: roles exist
+        cluster = EmbeddedCluster(
+            settings.home, settings.pg_bindir
+        )  # started by _server_url: roles exist
         return DatabaseRoles(
             OWNER_ROLE, cluster.password_of(OWNER_ROLE), APP_ROLE, cluster.password_of(APP_ROLE)
         )
@@ -201,6 +203,13 @@ def _drop_stale_test_databases(admin: psycopg.Connection) -> None:
         pid = name[len(TEST_DB_PREFIX) :].split("_")[0]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Settings are cached per process; a test that changed GRIDGOV_* leaves none behind."""
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

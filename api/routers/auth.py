@@ -1,38 +1,52 @@
 """Sign-in: OAuth2 password flow for API clients, a sign-in page and session cookie for the maps.
 
-- ``POST /api/v1/auth/token`` (form: username, password) → a short-lived signed bearer token.
+- ``POST /api/v1/auth/token`` (form: username, password) → a short-lived signed access token
+  and a refresh token; with ``grant_type=refresh_token`` → a new pair (the old refresh token is
+  used up).
+- ``POST /api/v1/auth/logout`` → ends the session of the token or cookie sent.
+- ``POST /api/v1/auth/password`` → change your own password (ends every session).
 - ``GET /api/v1/auth/me`` → the signed-in account (role, scope, what it may unmask).
 - ``GET|POST /login`` and ``GET|POST /logout`` → the sign-in page; an HttpOnly, SameSite=Lax
   session cookie for the map pages.
 
 A failed sign-in is answered without raising, so the request's transaction commits the failure
-count that drives the lock-out (gis/accounts.py).
+counts that drive the lock-outs (gis/accounts.py).
 """
 
 from __future__ import annotations
 
 import html
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+import jwt
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from api.deps import SessionDep
 from api.errors import problem
 from api.security import (
+    ENDED_SESSIONS,
     SESSION_COOKIE,
     SignedInViewerDep,
     client_address,
     create_token,
-    get_security_settings,
+    decode_token,
     scope_decision,
 )
 from gis import audit
-from gis.accounts import Account, AuthenticationFailed, authenticate
+from gis.accounts import (
+    MAX_PASSWORD_LENGTH,
+    Account,
+    AuthenticationFailed,
+    authenticate,
+    change_own_password,
+    refresh_session,
+    revoke_session,
+    start_session,
+)
 from gis.scope import PERSONAL_DATA_ROLES, Viewer
 from gis.settings import get_settings
 
@@ -67,7 +81,17 @@ TEXT = {
 class Token(BaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
-    expires_in: int
+    expires_in: int = Field(description="seconds the access token is valid")
+    refresh_token: str = Field(
+        description="exchange it at this endpoint (grant_type=refresh_token) for a new pair "
+        "before the session ends; each refresh token works once"
+    )
+    refresh_expires_in: int = Field(description="seconds until the session ends")
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(max_length=MAX_PASSWORD_LENGTH)
 
 
 class Me(BaseModel):
@@ -81,7 +105,7 @@ class Me(BaseModel):
 def _sign_in(session: SessionDep, request: Request, username: str, password: str) -> Account | None:
     who = Viewer(username[:64], "public", None)
     try:
-        account = authenticate(session, username, password)
+        account = authenticate(session, username, password, client=client_address(request))
     except AuthenticationFailed as exc:
         detail = {"locked_until": exc.locked_until.isoformat()} if exc.locked_until else {}
         audit.record(
@@ -100,27 +124,121 @@ def _sign_in(session: SessionDep, request: Request, username: str, password: str
     return account
 
 
+def _token_failed(detail: str) -> JSONResponse:
+    response = problem(401, "Sign-in failed", detail)
+    response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def _token_pair(account: Account, session_id: str, refresh: str, expires: datetime) -> Token:
+    lifetime = timedelta(minutes=get_settings().token_minutes)
+    return Token(
+        access_token=create_token(account, lifetime, session_id),
+        expires_in=int(lifetime.total_seconds()),
+        refresh_token=refresh,
+        refresh_expires_in=max(0, int((expires - datetime.now(UTC)).total_seconds())),
+    )
+
+
 @router.post(
     "/api/v1/auth/token",
     response_model=Token,
-    responses={401: {"description": "Wrong username or password, or the account is locked"}},
+    responses={401: {"description": "Wrong username or password, locked, or a used refresh token"}},
     openapi_extra=AUTH,
 )
 def token(
     request: Request,
     session: SessionDep,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    grant_type: Annotated[str, Form(pattern="^(password|refresh_token)$")] = "password",
+    username: Annotated[str, Form(max_length=1000)] = "",
+    password: Annotated[str, Form(max_length=4096)] = "",
+    refresh_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Token | JSONResponse:
-    """OAuth2 password flow: exchange a username and password for a bearer token."""
-    account = _sign_in(session, request, form.username, form.password)
+    """OAuth2 token endpoint: a password sign-in, or a refresh.
+
+    ``grant_type=password`` (default) with ``username`` and ``password`` starts a session;
+    ``grant_type=refresh_token`` with ``refresh_token`` renews it. Either way the answer holds a
+    short-lived access token and a new refresh token (the one sent is used up).
+    """
+    if grant_type == "refresh_token":
+        try:
+            holder, renewed = refresh_session(session, refresh_token)
+        except AuthenticationFailed:
+            return _token_failed(
+                "the refresh token is invalid, expired or already used, or the session has "
+                "ended; sign in again with your password"
+            )
+        assert renewed.refresh_token is not None
+        return _token_pair(holder, renewed.id, renewed.refresh_token, renewed.expires_at)
+    account = _sign_in(session, request, username, password)
     if account is None:
-        response = problem(401, "Sign-in failed", TEXT["en"]["failed"])
-        response.headers["WWW-Authenticate"] = "Bearer"
-        return response
-    lifetime = timedelta(minutes=get_security_settings().token_minutes)
-    return Token(
-        access_token=create_token(account, lifetime), expires_in=int(lifetime.total_seconds())
+        return _token_failed(TEXT["en"]["failed"])
+    started = start_session(
+        session,
+        account,
+        "api",
+        timedelta(hours=get_settings().session_hours),
+        client=client_address(request),
+        user_agent=request.headers.get("user-agent"),
     )
+    assert started.refresh_token is not None
+    return _token_pair(account, started.id, started.refresh_token, started.expires_at)
+
+
+@router.post(
+    "/api/v1/auth/logout",
+    status_code=204,
+    responses={401: {"description": "Not signed in"}},
+    openapi_extra=AUTH,
+)
+def api_logout(request: Request, viewer: SignedInViewerDep, session: SessionDep) -> Response:
+    """End the session of the token (or cookie) sent: its access and refresh tokens stop
+    working at once."""
+    _end_session(session, request, viewer)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/api/v1/auth/password",
+    status_code=204,
+    responses={
+        400: {"description": "Wrong current password, or the new one is too weak"},
+        401: {"description": "Not signed in"},
+    },
+    openapi_extra=AUTH,
+)
+def change_password(
+    request: Request, body: PasswordChange, viewer: SignedInViewerDep, session: SessionDep
+) -> Response:
+    """Change your own password. Every session of the account ends, this one included: sign
+    in again with the new password. The new password must pass the policy (docs/security.md)."""
+    assert viewer.username is not None
+    change_own_password(session, viewer.username, body.current_password, body.new_password)
+    audit.record(
+        session,
+        viewer,
+        audit.ACCOUNT_CHANGE,
+        f"user:{viewer.username}",
+        client=client_address(request),
+        detail={"change": "passwd", "by": "self"},
+    )
+    if viewer.session_id:
+        ENDED_SESSIONS.add(viewer.session_id)
+    return Response(status_code=204)
+
+
+def _end_session(session: SessionDep, request: Request, viewer: Viewer) -> None:
+    if viewer.session_id is None:
+        return
+    if revoke_session(session, viewer.session_id):
+        audit.record(
+            session,
+            viewer,
+            audit.SIGN_OUT,
+            f"user:{viewer.username}",
+            client=client_address(request),
+        )
+    ENDED_SESSIONS.add(viewer.session_id)
 
 
 @router.get(
@@ -200,11 +318,19 @@ def login(
     target = _safe_next(next)
     if account is None:
         return _page(TEXT[get_settings().language]["failed"], target, status=401)
-    hours = get_security_settings().session_hours
+    hours = get_settings().session_hours
+    started = start_session(
+        session,
+        account,
+        "cookie",
+        timedelta(hours=hours),
+        client=client_address(request),
+        user_agent=request.headers.get("user-agent"),
+    )
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        create_token(account, timedelta(hours=hours)),
+        create_token(account, timedelta(hours=hours), started.id),
         max_age=hours * 3600,
         httponly=True,
         samesite="lax",
@@ -215,7 +341,21 @@ def login(
 
 
 @router.api_route("/logout", methods=["GET", "POST"], include_in_schema=False, openapi_extra=AUTH)
-def logout() -> Response:
+def logout(request: Request, session: SessionDep) -> Response:
+    """Sign out of the map pages: the cookie's session ends on the server too, not only in this
+    browser. (API clients end theirs with ``POST /api/v1/auth/logout``.)"""
+    try:
+        claims = decode_token(request.cookies.get(SESSION_COOKIE) or "")
+    except jwt.InvalidTokenError:
+        claims = None
+    if claims is not None:
+        who = Viewer(
+            str(claims["sub"]),
+            str(claims.get("role") or "public"),
+            claims.get("scope"),
+            session_id=str(claims["sid"]),
+        )
+        _end_session(session, request, who)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response

@@ -1,4 +1,9 @@
-"""``GET /api/v1/health``: is the service up, can it reach its database, at which schema."""
+"""``GET /api/v1/health``: is the service up, can it reach its database, at which schema.
+
+Versions (PostgreSQL, PostGIS, schema revision) tell an attacker which vulnerabilities to try,
+so only an admin sees them; everyone else learns whether the service and its database are up
+and whether the schema is current.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import SessionDep
 from api.errors import UNAVAILABLE_RETRY_SECONDS
+from api.security import ViewerDep
 from gis.db import server_versions
 from gis.migrate import script_head
 
@@ -31,8 +37,9 @@ class Health(BaseModel):
         503: {"model": Health, "description": "The database is unreachable (with Retry-After)"}
     },
 )
-def health(session: SessionDep) -> Health | JSONResponse:
-    """Status of the service and its database (PostgreSQL and PostGIS versions, schema)."""
+def health(session: SessionDep, viewer: ViewerDep) -> Health | JSONResponse:
+    """Status of the service and its database; PostgreSQL, PostGIS and schema versions for
+    admins only."""
     try:
         versions = server_versions(session)
     except SQLAlchemyError:
@@ -45,8 +52,11 @@ def health(session: SessionDep) -> Health | JSONResponse:
         )
     revision = versions["revision"]
     current = revision == script_head()
+    status = "ok" if current else "degraded"
+    if viewer.role != "admin":
+        return Health(status=status, database=True, schema_current=current)
     return Health(
-        status="ok" if current else "degraded",
+        status=status,
         database=True,
         postgres=versions["postgres"],
         postgis=versions["postgis"],

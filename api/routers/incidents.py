@@ -7,22 +7,19 @@ exactly that).
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from api import streams
 from api.deps import SessionDep
 from api.schemas.incidents import IncidentCreate, TransitionCreate
 from api.security import ViewerDep
-from gis.db import end_session, get_sessionmaker
+from gis.db import end_session
 from gis.errors import Forbidden, InvalidInput
+from gis.eventhub import get_hub
 from gis.incidents import (
     aggregates,
     escalation,
@@ -34,9 +31,6 @@ from gis.incidents import (
 )
 from gis.incidents.events import (
     Position,
-    events_after,
-    format_position,
-    last_position,
     parse_position,
 )
 from gis.queries.spatial_params import parse_bbox, point_to_wgs84
@@ -46,7 +40,6 @@ router = APIRouter(tags=["incidents"])
 DEFAULT_STREAM_SECONDS = 300.0
 MAX_STREAM_SECONDS = 3600.0
 HEARTBEAT_SECONDS = 15.0
-POLL_SECONDS = 0.5
 
 
 def _statuses(value: str | None) -> list[str] | None:
@@ -161,22 +154,6 @@ def incident_metrics(
     return {"level": level, "start": start.isoformat(), "end": end.isoformat(), "rows": rows}
 
 
-def _stream_batch(after: Position, within: str | None) -> list[dict[str, Any]]:
-    # A short session per poll: a stream must not hold a connection (or a snapshot) open.
-    with get_sessionmaker()() as session:
-        events = events_after(session, after)
-    if within:
-        return [e for e in events if (e.get("grid_code") or "").startswith(within)] + (
-            [{"position": events[-1]["position"], "skip": True}] if events else []
-        )
-    return events
-
-
-def _current_position() -> Position:
-    with get_sessionmaker()() as session:
-        return last_position(session)
-
-
 @router.get(
     "/incidents/stream",
     response_class=StreamingResponse,
@@ -200,45 +177,33 @@ async def incident_stream(
     events (EventSource reconnects by itself); a comment line every ``heartbeat`` seconds keeps
     proxies from closing an idle connection.
     """
-    del viewer  # events carry public fields only
-    # The stream lasts minutes: the request's session (its connection and pool slot) is given
-    # back now; each poll below takes a short session of its own.
-    await end_session(session, commit=False)
-    resume: Position | None = None
-    if last_event_id_header is not None:
-        resume = parse_position(last_event_id_header)
-    elif last_event_id is not None:
-        resume = parse_position(last_event_id, "last_event_id")
-    start = resume if resume is not None else await to_thread.run_sync(_current_position)
-
-    async def events() -> AsyncIterator[str]:
-        cursor = start
-        sent = 0
-        deadline = time.monotonic() + timeout
-        last_beat = time.monotonic()
-        yield f"retry: 2000\n: stream from event {format_position(cursor)}\n\n"
-        while time.monotonic() < deadline:
-            if await request.is_disconnected():
-                return
-            batch = await to_thread.run_sync(_stream_batch, cursor, within)
-            for event in batch:
-                # Batches come in stream order: the last event's position is the cursor.
-                cursor = parse_position(event["position"])
-                if event.get("skip"):
-                    continue
-                data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-                yield f"id: {event['position']}\nevent: incident\ndata: {data}\n\n"
-                sent += 1
-                if max_events is not None and sent >= max_events:
-                    return
-            if time.monotonic() - last_beat >= heartbeat:
-                last_beat = time.monotonic()
-                yield f": heartbeat {datetime.now(UTC).isoformat()}\n\n"
-            if not batch:
-                await asyncio.sleep(POLL_SECONDS)
-
+    # Events carry public fields only; the viewer names the client whose streams are counted.
+    slot = streams.open_slot(request, viewer)
+    try:
+        # The stream lasts minutes: the request's session (its connection and pool slot) is
+        # given back now; the worker's event hub reads for every stream at once.
+        await end_session(session, commit=False)
+        resume: Position | None = None
+        if last_event_id_header is not None:
+            resume = parse_position(last_event_id_header)
+        elif last_event_id is not None:
+            resume = parse_position(last_event_id, "last_event_id")
+        hub = await get_hub()
+    except BaseException:
+        slot.release()
+        raise
+    body = streams.sse_events(
+        request,
+        hub,
+        slot,
+        resume if resume is not None else hub.head,
+        within=within,
+        timeout=timeout,
+        heartbeat=heartbeat,
+        max_events=max_events,
+    )
     return StreamingResponse(
-        events(),
+        body,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.collections import Collection
 from gis.errors import InvalidInput, NotFound
+from gis.settings import get_settings
 from gis.sqlfiles import read_sql
 
 EXTENT = 4096
@@ -55,13 +56,6 @@ class Tile:
     @property
     def empty(self) -> bool:
         return not self.data
-
-
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
 
 
 class TileCache:
@@ -104,9 +98,11 @@ class TileCache:
         return len(self._entries)
 
 
-_cache = TileCache(
-    _env_int("GRIDGOV_TILE_CACHE_SIZE", 4096), float(_env_int("GRIDGOV_TILE_CACHE_TTL", 60))
-)
+@lru_cache(maxsize=1)
+def _tile_cache() -> TileCache:
+    """This process's cache, sized from the settings when first used."""
+    settings = get_settings()
+    return TileCache(settings.tile_cache_size, float(settings.tile_cache_ttl))
 
 
 def invalidate_tile_cache() -> None:
@@ -115,12 +111,12 @@ def invalidate_tile_cache() -> None:
     Other worker processes notice area edits through the data version in the cache key, and
     everything else within the TTL.
     """
-    _cache.clear()
+    _tile_cache().clear()
 
 
 def cache_ttl() -> int:
     """Seconds a tile may be reused; also what ``Cache-Control: max-age`` should say."""
-    return int(_cache.ttl)
+    return int(_tile_cache().ttl)
 
 
 def check_tile_address(z: int, x: int, y: int) -> None:
@@ -191,7 +187,7 @@ def get_tile(session: Session, collection: Collection, z: int, x: int, y: int) -
         raise NotFound(f"collection {collection.id!r} is not offered as vector tiles")
     check_tile_address(z, x, y)
     key = (collection.id, z, x, y, data_version(session))
-    cached = _cache.get(key)
+    cached = _tile_cache().get(key)
     if cached is not None:
         return cached
     data = build_tile(session, collection, z, x, y)
@@ -200,7 +196,7 @@ def get_tile(session: Session, collection: Collection, z: int, x: int, y: int) -
         gzipped=gzip.compress(data, compresslevel=GZIP_LEVEL) if data else b"",
         etag='"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"',
     )
-    _cache.put(key, tile)
+    _tile_cache().put(key, tile)
     return tile
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.security import create_token
-from gis.accounts import get_account, hash_password
+from gis.accounts import get_account, hash_password, start_session
 from gis.scope import ANONYMOUS, ROLES, Viewer
 
 PASSWORD = "correct-horse-battery"
@@ -111,10 +112,18 @@ def add_account(session: Session, username: str, role: str, scope: str) -> Viewe
     return Viewer(username, role, scope, account.id)
 
 
-def token_for(session: Session, username: str, minutes: int = 30) -> str:
+def token_for(
+    session: Session,
+    username: str,
+    minutes: int = 30,
+    kind: Literal["api", "cookie"] = "api",
+    client: str | None = None,
+) -> str:
+    """A signed token of a new sign-in session of ``username`` (as the sign-in routes make)."""
     account = get_account(session, username)
     assert account is not None
-    return create_token(account, timedelta(minutes=minutes))
+    started = start_session(session, account, kind, timedelta(minutes=minutes), client=client)
+    return create_token(account, timedelta(minutes=minutes), started.id)
 
 
 def role_viewers(session: Session, areas: DemoAreas) -> dict[str, tuple[Viewer, dict[str, str]]]:

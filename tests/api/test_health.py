@@ -6,12 +6,15 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.migrate import script_head
+from tests.api.security_helpers import add_account, demo_areas, token_for
 
 
 def test_health_reports_database_versions_and_schema(
     client: TestClient, db_session: Session
 ) -> None:
-    response = client.get("/api/v1/health")
+    add_account(db_session, "health_admin", "admin", demo_areas(db_session).district)
+    admin = {"Authorization": f"Bearer {token_for(db_session, 'health_admin')}"}
+    response = client.get("/api/v1/health", headers=admin)  # versions are for admins only
     assert response.status_code == 200
     body = response.json()
     postgis = db_session.execute(

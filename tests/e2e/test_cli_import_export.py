@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,34 +10,13 @@ import pandas as pd
 import psycopg
 import pytest
 
-from tests.conftest import create_test_database, drop_test_database, owner_url
-
-ROOT = Path(__file__).resolve().parents[2]
-GRIDGOV = ROOT / ".venv" / "bin" / "gridgov"
+from tests.e2e.cli_helpers import demo_cli_database, gridgov
 
 
 @pytest.fixture(scope="module")
 def cli_db(server_url: str) -> Iterator[str]:
-    from data.demo import load_demo
-
-    url = create_test_database(server_url, "iocli")
-    with psycopg.connect(owner_url(url)) as conn:
-        load_demo(conn, households=400)
-        conn.commit()
-    yield url
-    drop_test_database(server_url, url)
-
-
-def gridgov(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "GRIDGOV_DATABASE_URL": url,
-        "GRIDGOV_MIGRATION_DATABASE_URL": owner_url(url),  # imports load as the owner
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [str(GRIDGOV), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
+    with demo_cli_database(server_url, "iocli") as url:
+        yield url
 
 
 def grid_rows(url: str) -> list[tuple[str, str, int]]:
@@ -109,7 +86,9 @@ def test_export_as_an_account_is_scoped_and_masked(cli_db: str, tmp_path: Path) 
     engine = create_engine(normalise_database_url(cli_db), poolclass=pool.NullPool)
     with Session(engine) as session:
         if accounts.get_account(session, "cli_worker") is None:
-            accounts.create_user(session, "cli_worker", "password-123", "grid_worker", grid)
+            accounts.create_user(
+                session, "cli_worker", "worker-orchid-lantern-7", "grid_worker", grid
+            )
             session.commit()
     engine.dispose()
     out = tmp_path / "h.csv"

@@ -32,7 +32,9 @@ def grid_code(db_session: Session) -> str:
 def test_create_user_stores_an_argon2id_hash_and_checks_input(
     db_session: Session, grid_code: str
 ) -> None:
-    account = accounts.create_user(db_session, "wang.wu", "s3cret-pass", "grid_worker", grid_code)
+    account = accounts.create_user(
+        db_session, "wang.wu", "s3cret-lantern-orchid", "grid_worker", grid_code
+    )
     stored = db_session.execute(
         text("SELECT password_hash, role, scope_code FROM app_user WHERE id = :i"),
         {"i": account.id},
@@ -40,7 +42,7 @@ def test_create_user_stores_an_argon2id_hash_and_checks_input(
     assert stored.password_hash.startswith("$argon2id$") and "s3cret" not in stored.password_hash
     assert (stored.role, stored.scope_code) == ("grid_worker", grid_code)
     with pytest.raises(Conflict):
-        accounts.create_user(db_session, "wang.wu", "another-pass", "planner", grid_code)
+        accounts.create_user(db_session, "wang.wu", "another-basalt-meadow", "planner", grid_code)
     bad = [
         ("x", "long-enough", "planner", grid_code, "username"),
         ("zhao", "short", "planner", grid_code, "password"),
@@ -57,7 +59,7 @@ def test_create_user_stores_an_argon2id_hash_and_checks_input(
 def test_authenticate_locks_with_doubling_delays_and_resets(
     db_session: Session, grid_code: str
 ) -> None:
-    accounts.create_user(db_session, "chen", "right-password", "grid_chief", grid_code)
+    accounts.create_user(db_session, "chen", "right-orchid-lantern", "grid_chief", grid_code)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     locks = []
     for attempt in range(5):
@@ -68,9 +70,9 @@ def test_authenticate_locks_with_doubling_delays_and_resets(
     assert locks == [None, None, *(timedelta(seconds=s) for s in (5, 10, 20))]
     locked_at = now + timedelta(hours=4)
     with pytest.raises(accounts.AuthenticationFailed):  # right password, but still locked
-        accounts.authenticate(db_session, "chen", "right-password", now=locked_at)
+        accounts.authenticate(db_session, "chen", "right-orchid-lantern", now=locked_at)
     account = accounts.authenticate(
-        db_session, "chen", "right-password", now=locked_at + timedelta(minutes=1)
+        db_session, "chen", "right-orchid-lantern", now=locked_at + timedelta(minutes=1)
     )
     assert (account.failed_logins, account.locked_until) == (0, None)
     assert accounts.lock_delay(40) == accounts.MAX_LOCK
@@ -79,16 +81,22 @@ def test_authenticate_locks_with_doubling_delays_and_resets(
 def test_disabled_accounts_and_unknown_users_fail_the_same_way(
     db_session: Session, grid_code: str
 ) -> None:
-    accounts.create_user(db_session, "sun", "right-password", "planner", grid_code)
+    account = accounts.create_user(db_session, "sun", "right-orchid-lantern", "planner", grid_code)
+    started = accounts.start_session(db_session, account, "api", timedelta(hours=1))
+    assert accounts.session_account(db_session, started.id).username == "sun"
     accounts.set_active(db_session, "sun", False)
     for username in ("sun", "nobody-here"):
         with pytest.raises(accounts.AuthenticationFailed) as info:
-            accounts.authenticate(db_session, username, "right-password")
+            accounts.authenticate(db_session, username, "right-orchid-lantern")
         assert str(info.value) == "wrong username or password, or the account is locked"
     with pytest.raises(accounts.AuthenticationFailed):
-        accounts.active_account(db_session, "sun")
+        accounts.session_account(db_session, started.id)
     accounts.set_active(db_session, "sun", True)
-    assert accounts.active_account(db_session, "sun").username == "sun"
+    # Disabling revoked the session: re-enabling the account does not bring it back.
+    with pytest.raises(accounts.AuthenticationFailed):
+        accounts.session_account(db_session, started.id)
+    again = accounts.start_session(db_session, account, "api", timedelta(hours=1))
+    assert accounts.session_account(db_session, again.id).username == "sun"
     with pytest.raises(NotFound):
         accounts.set_active(db_session, "nobody-here", True)
 
@@ -98,14 +106,14 @@ def test_set_password_changes_the_credential_and_unlocks(
 ) -> None:
     # Other tests may have committed accounts (the browser tests sign in): compare with those.
     existing = {a.username for a in accounts.list_users(db_session)}
-    before = accounts.create_user(db_session, "zhou", "first-password", "planner", grid_code)
+    before = accounts.create_user(db_session, "zhou", "first-orchid-lantern", "planner", grid_code)
     db_session.execute(
         text("UPDATE app_user SET failed_logins = 9, locked_until = now() + interval '1 h'")
     )
-    after = accounts.set_password(db_session, "zhou", "second-password")
+    after = accounts.set_password(db_session, "zhou", "second-basalt-meadow")
     assert after.credential_tag != before.credential_tag
     assert (after.failed_logins, after.locked_until) == (0, None)
-    assert accounts.authenticate(db_session, "zhou", "second-password").username == "zhou"
+    assert accounts.authenticate(db_session, "zhou", "second-basalt-meadow").username == "zhou"
     assert {a.username for a in accounts.list_users(db_session)} == existing | {"zhou"}
 
 

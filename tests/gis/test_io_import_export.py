@@ -563,7 +563,7 @@ def test_export_scopes_and_masks_by_account(io_session: Session, tmp_path: Path)
     with pytest.raises(Forbidden, match="--as USER"):
         export.export_layer(io_session, ANONYMOUS, "households", path, fmt="csv")
     grid = "620881001001001"
-    accounts.create_user(io_session, "io_worker", "password-123", "grid_worker", grid)
+    accounts.create_user(io_session, "io_worker", "worker-orchid-lantern-7", "grid_worker", grid)
     worker = Viewer("io_worker", "grid_worker", grid)
     masked = export.export_layer(io_session, worker, "households", path, fmt="csv")
     frame = pd.read_csv(path, dtype=str)

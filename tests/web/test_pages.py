@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -150,12 +149,14 @@ def _page_config(html: str) -> dict[str, Any]:
 def test_pages_build_for_the_signed_in_viewer(page_client: TestClient, db_session: Session) -> None:
     # Signed in through /login, a page is built for that account (its script then opens the
     # incident stream and asks the API with the same cookie); a stale cookie shows the public map.
-    from api.security import SESSION_COOKIE, create_token
+    from api.security import SESSION_COOKIE
     from gis.accounts import create_user
+    from tests.api.security_helpers import token_for
 
     grid = first_grid(db_session)
-    account = create_user(db_session, "page_chief", "page-password-123", "grid_chief", grid)
-    page_client.cookies.set(SESSION_COOKIE, create_token(account, timedelta(minutes=5)))
+    create_user(db_session, "page_chief", "page-password-123", "grid_chief", grid)
+    cookie = token_for(db_session, "page_chief", minutes=5, kind="cookie")
+    page_client.cookies.set(SESSION_COOKIE, cookie)
     try:
         for path in ("/", f"/grid/{grid}", "/command"):
             viewer = _page_config(page_client.get(path).text)["viewer"]

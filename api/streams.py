@@ -1,0 +1,151 @@
+"""Limits on concurrent event streams, and the stream loop fed by the worker's event hub.
+
+A stream holds a connection open for minutes, so it is the cheapest way to tie a server up. Each
+client (its account when signed in, else its address) may hold ``GRIDGOV_STREAMS_PER_CLIENT``
+streams at once (429 with Retry-After beyond that) and a worker ``GRIDGOV_STREAMS_PER_WORKER`` in
+all (503). Streams read nothing from the database themselves: :mod:`gis.eventhub` reads new events
+once per worker and wakes them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import HTTPException, Request
+
+from api.security import client_address
+from gis.eventhub import EventHub
+from gis.incidents.events import Position, format_position, parse_position
+from gis.scope import Viewer
+from gis.settings import get_settings
+
+RETRY_AFTER_SECONDS = 10
+
+
+class StreamSlot:
+    """One open stream of one client; released exactly once, however the stream ends."""
+
+    def __init__(self, registry: StreamRegistry, key: str) -> None:
+        self.registry = registry
+        self.key = key
+        self._released = False
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self.registry.release(self.key)
+
+
+class StreamRegistry:
+    """Open streams of this worker process, per client."""
+
+    def __init__(self) -> None:
+        self.by_client: dict[str, int] = {}
+        self.total = 0
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str) -> StreamSlot:
+        settings = get_settings()
+        with self._lock:
+            if self.by_client.get(key, 0) >= settings.streams_per_client:
+                raise HTTPException(
+                    status_code=429,
+                    detail=f"this client already has {settings.streams_per_client} event "
+                    "streams open; close one (each browser tab needs one) or retry later",
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                )
+            if self.total >= settings.streams_per_worker:
+                raise HTTPException(
+                    status_code=503,
+                    detail="the server has as many event streams open as it serves; retry later",
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                )
+            self.by_client[key] = self.by_client.get(key, 0) + 1
+            self.total += 1
+        return StreamSlot(self, key)
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            left = self.by_client.get(key, 0) - 1
+            if left > 0:
+                self.by_client[key] = left
+            else:
+                self.by_client.pop(key, None)
+            self.total = max(0, self.total - 1)
+
+
+STREAMS = StreamRegistry()
+
+
+def client_key(request: Request, viewer: Viewer) -> str:
+    """Whose streams these are: the account when signed in, else the address."""
+    if viewer.username:
+        return f"user:{viewer.username}"
+    return f"addr:{client_address(request) or 'unknown'}"
+
+
+def open_slot(request: Request, viewer: Viewer) -> StreamSlot:
+    """Take a stream slot for this client or raise 429/503 (before any byte is streamed)."""
+    return STREAMS.acquire(client_key(request, viewer))
+
+
+def _within(events: list[dict[str, Any]], within: str | None) -> list[dict[str, Any]]:
+    if not within:
+        return events
+    return [e for e in events if (e.get("grid_code") or "").startswith(within)]
+
+
+def sse_events(
+    request: Request,
+    hub: EventHub,
+    slot: StreamSlot,
+    start: Position,
+    *,
+    within: str | None,
+    timeout: float,
+    heartbeat: float,
+    max_events: int | None,
+) -> AsyncIterator[str]:
+    """The Server-Sent Events of one stream, from ``start``, until ``timeout`` or
+    ``max_events``; the slot is given back when it ends, however it ends."""
+
+    async def events() -> AsyncIterator[str]:
+        hub.subscribe()
+        try:
+            cursor = start
+            sent = 0
+            deadline = time.monotonic() + timeout
+            last_beat = time.monotonic()
+            yield f"retry: 2000\n: stream from event {format_position(cursor)}\n\n"
+            while (remaining := deadline - time.monotonic()) > 0:
+                if await request.is_disconnected():
+                    return
+                wait = max(0.0, min(remaining, heartbeat - (time.monotonic() - last_beat)))
+                batch = await hub.after(cursor, wait)
+                if batch:
+                    # Batches come in stream order: the last event's position is the cursor.
+                    cursor = parse_position(batch[-1]["position"])
+                for event in _within(batch, within):
+                    data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+                    yield f"id: {event['position']}\nevent: incident\ndata: {data}\n\n"
+                    sent += 1
+                    if max_events is not None and sent >= max_events:
+                        return
+                if time.monotonic() - last_beat >= heartbeat:
+                    last_beat = time.monotonic()
+                    yield f": heartbeat {datetime.now(UTC).isoformat()}\n\n"
+        finally:
+            hub.unsubscribe()
+            slot.release()
+
+    generator = events()
+    # A response whose body never starts (the client left at once) never runs the finally
+    # above: give the slot back when the generator is dropped.
+    weakref.finalize(generator, slot.release)
+    return generator

@@ -1,0 +1,27 @@
+"""Revocable sign-in sessions and lock-out per source address.
+
+Revision ID: 0012_auth_sessions
+Revises: 0011_one_line
+Create Date: 2026-11-29
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from gis.sqlfiles import read_sql
+
+revision: str = "0012_auth_sessions"
+down_revision: str | Sequence[str] | None = "0011_one_line"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.execute(read_sql("0012_auth_sessions_up.sql"))
+
+
+def downgrade() -> None:
+    op.execute(read_sql("0012_auth_sessions_down.sql"))

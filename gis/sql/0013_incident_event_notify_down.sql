@@ -1,0 +1,2 @@
+DROP TRIGGER IF EXISTS incident_event_notify ON incident_event;
+DROP FUNCTION IF EXISTS incident_event_notify();

@@ -1,0 +1,168 @@
+"""Live streams over real HTTP: one database listener per worker, capped per client.
+
+Issue 14, finding 4: every anonymous stream used to poll the database twice a second. Now N
+streams share one LISTEN connection (seen in ``pg_stat_activity``), a committed event still
+reaches every one of them, and a client opening more than ``GRIDGOV_STREAMS_PER_CLIENT`` streams
+is answered 429.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from gis.eventhub import listener_name
+from tests.conftest import LiveServer
+
+STREAMS = 4
+
+
+@pytest.fixture(scope="module")
+def stream_server(demo_database_url: str) -> Iterator[LiveServer]:
+    server = LiveServer(demo_database_url, {"GRIDGOV_STREAMS_PER_CLIENT": str(STREAMS)})
+    yield server
+    server.stop()
+
+
+class Reader(threading.Thread):
+    """One EventSource-like client: reads events until it has ``want`` or the stream ends."""
+
+    def __init__(self, url: str, want: int) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.want = want
+        self.status: int | None = None
+        self.opened = threading.Event()
+        self.events: list[dict[str, Any]] = []
+
+    def run(self) -> None:
+        params = {"timeout": 30, "heartbeat": 1}
+        with httpx.stream(
+            "GET", f"{self.url}/api/v1/incidents/stream", params=params, timeout=40
+        ) as response:
+            self.status = response.status_code
+            self.opened.set()
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    self.events.append(json.loads(line[6:]))
+                    if len(self.events) >= self.want:
+                        return
+
+
+def _listeners(url: str, server: LiveServer) -> int:
+    """Listener connections of the server's worker process (other servers may share the DB)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            (listener_name(server.process.pid),),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _wait(predicate: Any, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_streams_share_one_listener_are_capped_and_still_get_events(
+    stream_server: LiveServer, demo_database_url: str
+) -> None:
+    readers = [Reader(stream_server.url, want=1) for _ in range(STREAMS)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        assert reader.opened.wait(20) and reader.status == 200
+    # N streams, one listening connection of the worker; no stream polls on its own.
+    assert _wait(lambda: _listeners(demo_database_url, stream_server) == 1)
+    time.sleep(1.5)
+    assert _listeners(demo_database_url, stream_server) == 1
+    # One more stream from the same client is refused, with a problem body and Retry-After.
+    refused = httpx.get(f"{stream_server.url}/api/v1/incidents/stream", timeout=10)
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert int(refused.headers["retry-after"]) >= 1
+    assert f"{STREAMS} event streams" in refused.json()["detail"]
+    # A committed event reaches every stream (woken by NOTIFY, read once by the worker).
+    with psycopg.connect(demo_database_url) as conn:
+        incident_id = conn.execute("SELECT min(id) FROM incident").fetchone()[0]  # type: ignore[index]
+        event_id = conn.execute(
+            "INSERT INTO incident_event (incident_id, kind, status, payload) "
+            "VALUES (%s, 'updated', 'reported', '{}') RETURNING id",
+            (incident_id,),
+        ).fetchone()[0]  # type: ignore[index]
+        conn.commit()
+    try:
+        for reader in readers:
+            reader.join(20)
+            assert [e["event_id"] for e in reader.events] == [event_id]
+        # The streams have ended: their slots are free again.
+        assert _wait(
+            lambda: (
+                httpx.get(
+                    f"{stream_server.url}/api/v1/incidents/stream",
+                    params={"timeout": 0.5, "heartbeat": 0.5},
+                    timeout=10,
+                ).status_code
+                == 200
+            )
+        )
+    finally:
+        with psycopg.connect(demo_database_url) as conn:
+            conn.execute("DELETE FROM incident_event WHERE id = %s", (event_id,))
+            conn.commit()
+
+
+def test_an_event_committed_behind_a_running_writer_is_delivered_once_it_ends(
+    stream_server: LiveServer, demo_database_url: str
+) -> None:
+    """The notification may come before the event is deliverable (an older transaction still
+    runs); the worker looks again until it is, and never skips it."""
+    with psycopg.connect(demo_database_url) as conn:
+        incident_id = conn.execute("SELECT min(id) FROM incident").fetchone()[0]  # type: ignore[index]
+    older = psycopg.connect(demo_database_url)
+    written: list[int] = []
+    reader = Reader(stream_server.url, want=2)
+    try:
+        reader.start()
+        assert reader.opened.wait(20) and reader.status == 200
+        time.sleep(0.5)
+        # The older writer takes its transaction id first, then writes after the newer commits.
+        older.execute("SELECT pg_current_xact_id()")
+        with psycopg.connect(demo_database_url) as newer:
+            written.append(
+                newer.execute(
+                    "INSERT INTO incident_event (incident_id, kind, status, payload) "
+                    "VALUES (%s, 'updated', 'reported', '{}') RETURNING id",
+                    (incident_id,),
+                ).fetchone()[0]  # type: ignore[index]
+            )
+        time.sleep(1.0)
+        assert reader.events == []  # held back: the older transaction could still write before it
+        written.insert(
+            0,
+            older.execute(
+                "INSERT INTO incident_event (incident_id, kind, status, payload) "
+                "VALUES (%s, 'updated', 'reported', '{}') RETURNING id",
+                (incident_id,),
+            ).fetchone()[0],  # type: ignore[index]
+        )
+        older.commit()
+        reader.join(20)
+        assert [e["event_id"] for e in reader.events] == written
+    finally:
+        older.close()
+        with psycopg.connect(demo_database_url) as conn:
+            conn.execute("DELETE FROM incident_event WHERE id = ANY(%s)", (written,))
+            conn.commit()
