@@ -146,9 +146,8 @@ def database_roles(server_url: str) -> DatabaseRoles:
     """The roles on this server: the embedded cluster's own, or test roles made here."""
     settings = Settings()
     if not settings.database_url:
-        cluster = EmbeddedCluster(
-            settings.home, settings.pg_bindir
-        )  # started by _server_url: roles exist
+        # Started by _server_url: the roles exist.
+        cluster = EmbeddedCluster(settings.home, settings.pg_bindir)
         return DatabaseRoles(
             OWNER_ROLE, cluster.password_of(OWNER_ROLE), APP_ROLE, cluster.password_of(APP_ROLE)
         )
