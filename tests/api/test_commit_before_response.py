@@ -263,6 +263,23 @@ WRITES: dict[tuple[str, str], Callable[[World], list[Call]]] = {
     ("POST", "/login"): lambda w: [
         Call("public", "POST", "/login", {"data": w.objects["sign_in"], "follow_redirects": False})
     ],
+    # Ending a session and changing a password revoke sessions: acknowledged means stored.
+    ("POST", "/api/v1/auth/logout"): lambda w: [
+        Call("party_member", "POST", "/api/v1/auth/logout", {})
+    ],
+    ("POST", "/api/v1/auth/password"): lambda w: [
+        Call(
+            "district_secretary",
+            "POST",
+            "/api/v1/auth/password",
+            {
+                "json": {
+                    "current_password": w.objects["sign_in"]["password"],
+                    "new_password": "granite-willow-harbour-19",
+                }
+            },
+        )
+    ],
     ("POST", "/api/v1/incidents"): lambda w: [
         Call(
             role,
