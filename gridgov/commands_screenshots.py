@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -31,9 +30,10 @@ def register(app: typer.Typer) -> None:
         from sqlalchemy import text
 
         from gis.db import session_scope
+        from gis.settings import get_settings
         from gridgov.screenshots import capture, local_server
 
-        password = os.environ.get("GRIDGOV_DEMO_PASSWORD") or typer.prompt(
+        password = get_settings().demo_password or typer.prompt(
             f"password of {user}", hide_input=True
         )
         with session_scope() as session:
