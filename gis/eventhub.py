@@ -2,7 +2,7 @@
 
 Each stream used to poll ``incident_event`` twice a second: 600 idle streams were 1,200 queries a
 second, and they slowed everything else down. Now a worker process (an event loop) keeps one
-connection that ``LISTEN``s on :data:`CHANNEL`; a trigger (migration 0013) notifies it after every
+connection that ``LISTEN``s on :data:`CHANNEL`; a trigger (migration 0015) notifies it after every
 committed statement that wrote events. The hub then reads the new events once, with
 :func:`gis.incidents.events.events_after` — the same reader, so delivery stays in (xid, id) order
 and below the horizon of running transactions — keeps the recent ones in memory and wakes every

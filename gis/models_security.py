@@ -1,5 +1,5 @@
 """Models of the security tables: the append-only audit log and API clients (migration 0002),
-sign-in sessions and per-address sign-in failures (migration 0012)."""
+sign-in sessions and per-address sign-in failures (migration 0014)."""
 
 from __future__ import annotations
 

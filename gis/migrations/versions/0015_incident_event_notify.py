@@ -1,7 +1,7 @@
 """The live stream is woken by NOTIFY from incident_event inserts.
 
-Revision ID: 0013_incident_event_notify
-Revises: 0012_auth_sessions
+Revision ID: 0015_incident_event_notify
+Revises: 0014_auth_sessions
 Create Date: 2026-11-29
 """
 
@@ -13,15 +13,15 @@ from alembic import op
 
 from gis.sqlfiles import read_sql
 
-revision: str = "0013_incident_event_notify"
-down_revision: str | Sequence[str] | None = "0012_auth_sessions"
+revision: str = "0015_incident_event_notify"
+down_revision: str | Sequence[str] | None = "0014_auth_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute(read_sql("0013_incident_event_notify_up.sql"))
+    op.execute(read_sql("0015_incident_event_notify_up.sql"))
 
 
 def downgrade() -> None:
-    op.execute(read_sql("0013_incident_event_notify_down.sql"))
+    op.execute(read_sql("0015_incident_event_notify_down.sql"))

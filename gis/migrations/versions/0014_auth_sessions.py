@@ -1,7 +1,7 @@
 """Revocable sign-in sessions and lock-out per source address.
 
-Revision ID: 0012_auth_sessions
-Revises: 0011_one_line
+Revision ID: 0014_auth_sessions
+Revises: 0013_grid_at
 Create Date: 2026-11-29
 """
 
@@ -13,15 +13,15 @@ from alembic import op
 
 from gis.sqlfiles import read_sql
 
-revision: str = "0012_auth_sessions"
-down_revision: str | Sequence[str] | None = "0011_one_line"
+revision: str = "0014_auth_sessions"
+down_revision: str | Sequence[str] | None = "0013_grid_at"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute(read_sql("0012_auth_sessions_up.sql"))
+    op.execute(read_sql("0014_auth_sessions_up.sql"))
 
 
 def downgrade() -> None:
-    op.execute(read_sql("0012_auth_sessions_down.sql"))
+    op.execute(read_sql("0014_auth_sessions_down.sql"))
