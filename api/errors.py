@@ -15,6 +15,7 @@ import html
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -101,6 +102,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
+    @app.exception_handler(psycopg.OperationalError)  # raw psycopg: the stream's listener
     async def _database_down(request: Request, exc: Exception) -> Response:
         # psycopg's OperationalError covers what is not the request's fault: the server cannot
         # be reached, is starting up or shutting down, the connection dropped, a serialization

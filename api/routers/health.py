@@ -7,18 +7,35 @@ and whether the schema is current.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+import psycopg
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import SessionDep
 from api.errors import UNAVAILABLE_RETRY_SECONDS
-from api.security import ViewerDep
+from api.security import get_viewer
 from gis.db import server_versions
 from gis.migrate import script_head
+from gis.scope import ANONYMOUS, Viewer
 
 router = APIRouter(tags=["health"])
+
+
+async def health_viewer(request: Request, session: SessionDep) -> Viewer:
+    """The viewer, or anonymous while the database is down.
+
+    Checking a credential reads its session row; when that fails the health check must still
+    answer in its own shape (503 with ``database: false``), which an anonymous answer does —
+    versions are never shown then anyway.
+    """
+    try:
+        return await get_viewer(request, session)
+    except (SQLAlchemyError, psycopg.Error):
+        return ANONYMOUS
 
 
 class Health(BaseModel):
@@ -37,7 +54,9 @@ class Health(BaseModel):
         503: {"model": Health, "description": "The database is unreachable (with Retry-After)"}
     },
 )
-def health(session: SessionDep, viewer: ViewerDep) -> Health | JSONResponse:
+def health(
+    session: SessionDep, viewer: Annotated[Viewer, Depends(health_viewer)]
+) -> Health | JSONResponse:
     """Status of the service and its database; PostgreSQL, PostGIS and schema versions for
     admins only."""
     try:

@@ -46,6 +46,10 @@ Position = tuple[int, int]
 _HORIZON = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 
 
+# Both parts are stored as bigint: a larger number cannot name an event.
+BIGINT_MAX = 2**63 - 1
+
+
 def format_position(position: Position) -> str:
     """The SSE id of a position: ``<xid>-<event id>``."""
     return f"{position[0]}-{position[1]}"
@@ -57,7 +61,12 @@ def parse_position(value: str, parameter: str = "Last-Event-ID") -> Position:
     xid, sep, event_id = value.strip().rpartition("-")
     if not sep:
         xid = "0"
-    if not (xid.isdigit() and event_id.isdigit() and len(xid) <= 19 and len(event_id) <= 19):
+    if not (
+        xid.isdigit()
+        and event_id.isdigit()
+        and int(xid) <= BIGINT_MAX
+        and int(event_id) <= BIGINT_MAX
+    ):
         raise InvalidInput(
             f"{parameter} must be an event id as sent by the stream (e.g. 7301-52)",
             parameter=parameter,
