@@ -19,14 +19,17 @@ import threading
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 import jwt
 from anyio import to_thread
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
+from gis import audit
 from gis.accounts import Account, AuthenticationFailed, session_account
+from gis.errors import InvalidInput
 from gis.scope import ANONYMOUS, Viewer
 from gis.settings import Settings, get_settings
 
@@ -209,7 +212,56 @@ def _credentialed_viewer(authorization: str | None, cookie: str | None, session:
         return ANONYMOUS
 
 
-ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+PURPOSE_HEADER = "X-Purpose"
+
+
+def request_purpose(query: str | None, header: str | None) -> str | None:
+    """The purpose a request states (``purpose=`` wins over ``X-Purpose``), checked.
+
+    Header values are Latin-1 on the wire, so a Chinese purpose in ``X-Purpose`` is sent
+    percent-encoded as UTF-8 (``encodeURIComponent``) and decoded here.
+
+    >>> request_purpose(None, "%E5%85%A5%E6%88%B7%E8%B5%B0%E8%AE%BF"), request_purpose(" ", None)
+    ('入户走访', None)
+    """
+    value = query if query is not None else unquote(header) if header is not None else None
+    value = value.strip() if value is not None else None
+    if not value:
+        return None
+    if not audit.PURPOSE_MIN_LENGTH <= len(value) <= audit.PURPOSE_MAX_LENGTH:
+        raise InvalidInput(
+            f"purpose must be {audit.PURPOSE_MIN_LENGTH} to {audit.PURPOSE_MAX_LENGTH} "
+            "characters: say why the personal data is needed (it is written to the audit log)",
+            parameter="purpose",
+        )
+    return value
+
+
+async def get_request_viewer(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(get_viewer)],
+    purpose: Annotated[
+        str | None,
+        Query(
+            max_length=audit.PURPOSE_MAX_LENGTH,
+            description="Why personal fields are needed (written to the audit log with this "
+            "response). Without it (or X-Purpose) names, ID numbers and phones stay masked.",
+        ),
+    ] = None,
+    x_purpose: Annotated[
+        str | None,
+        Header(
+            alias=PURPOSE_HEADER,
+            description="The purpose as a header (percent-encoded UTF-8), for clients that "
+            "cannot add query parameters",
+        ),
+    ] = None,
+) -> Viewer:
+    """The viewer of this request with the purpose it states (the disclosure rule's input)."""
+    return viewer.with_purpose(request_purpose(purpose, x_purpose), client_address(request))
+
+
+ViewerDep = Annotated[Viewer, Depends(get_request_viewer)]
 
 
 def require_signed_in(viewer: ViewerDep) -> Viewer:

@@ -265,6 +265,9 @@ class IncidentTransition(Base):
     to_status: Mapped[str] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
     attachments: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")
+    # Internal: note and attachments. Public (Open311, anonymous readers): these two.
+    public_note: Mapped[str | None] = mapped_column(Text)
+    public_attachments: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")
 
 
 class AppUser(Base):

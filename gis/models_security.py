@@ -19,7 +19,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gis.models import Base
@@ -44,6 +44,8 @@ class AuditEntry(Base):
     purpose: Mapped[str | None] = mapped_column(Text)
     client: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    subjects: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    area_code: Mapped[str | None] = mapped_column(Text)
 
 
 class ApiClient(Base):

@@ -14,7 +14,7 @@ and personal fields are unmasked only for roles that need them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 ROLES = (
     "admin",
@@ -72,6 +72,10 @@ class Viewer:
     """The sign-in session the request came with (logout ends it)."""
     operator: str | None = None
     """Who really acts when a command runs as this account (``--as``): the OS user, audited."""
+    # Why this request wants personal data (``purpose=`` or ``X-Purpose``), and from where: the
+    # disclosure rule (:meth:`unmasks`) and the audit row (gis.audit.disclose) both read them.
+    purpose: str | None = None
+    client: str | None = None
 
     @property
     def is_public(self) -> bool:
@@ -97,6 +101,29 @@ class Viewer:
     def may_unmask(self) -> bool:
         """Whether this role may see personal fields unmasked (rows in scope only)."""
         return self.role in PERSONAL_DATA_ROLES
+
+    def unmasks(self, code: str | None) -> bool:
+        """The disclosure rule: personal fields of a row in area ``code`` are shown unmasked.
+
+        Only to a role that needs them, for a row in its own subtree, and only when the request
+        states a purpose; every response that uses it must write an audit row
+        (``gis.audit.disclose``) in the same transaction. Without a purpose the answer is masked,
+        not refused (docs/security.md, "The disclosure rule").
+
+        >>> chief = Viewer("li", "grid_chief", "620881001001001")
+        >>> grid = "620881001001001"
+        >>> chief.unmasks(grid), chief.with_purpose("入户走访").unmasks(grid)
+        (False, True)
+        >>> chief.with_purpose("入户走访").unmasks("620881001001002")
+        False
+        >>> Viewer("p", "planner", "620881", purpose="规划").unmasks("620881001001001")
+        False
+        """
+        return bool(self.purpose) and self.may_unmask and self.covers(code)
+
+    def with_purpose(self, purpose: str | None, client: str | None = None) -> Viewer:
+        """This viewer for one request that states ``purpose`` (None: masked answers)."""
+        return replace(self, purpose=purpose, client=client if client is not None else self.client)
 
     @property
     def scope_like(self) -> str | None:

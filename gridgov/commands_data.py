@@ -229,7 +229,14 @@ def export_command(
                     operator=_operator().username,
                 )
             result = export.export_layer(
-                session, viewer, layer, path, fmt=format, within=within, crs=crs, purpose=purpose
+                session,
+                viewer.with_purpose(None, "gridgov export"),
+                layer,
+                path,
+                fmt=format,
+                within=within,
+                crs=crs,
+                purpose=purpose,
             )
     except GridgovError as exc:
         raise _fail(exc.detail) from None

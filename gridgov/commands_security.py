@@ -292,13 +292,30 @@ def audit_command(
         str | None, typer.Option(help="Only this action, e.g. read.unmasked, auth.sign_in")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many rows")] = 100,
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            "--subject",
+            help="Who saw this person's data: an ID number, a mobile number or a subject name "
+            "(resident:42, person:7, household:<code>, incident:<code>)",
+        ),
+    ] = None,
 ) -> None:
     """Show the audit log, newest first: who read or changed what, when and why."""
     from gis import audit
     from gis.db import session_scope
 
     with session_scope() as session:
-        rows = audit.query(session, username=user, since=since, action=action, limit=limit)
+        if subject is not None:
+            try:
+                found, rows = audit.who_saw(session, subject, limit=limit)
+            except GridgovError as exc:
+                raise _fail(exc.detail) from None
+            if not found.found:
+                raise _fail(f"no person or record matches {subject!r}")
+            console.print(f"{subject}: {', '.join(found.keys)}")
+        else:
+            rows = audit.query(session, username=user, since=since, action=action, limit=limit)
     table = Table("at", "user", "role", "action", "target", "purpose", "client", "detail")
     for r in rows:
         table.add_row(

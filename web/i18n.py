@@ -59,6 +59,29 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "nav.command": {"zh-CN": "指挥中心", "en": "Command centre"},
     "nav.print": {"zh-CN": "打印", "en": "Print"},
     "viewer.public": {"zh-CN": "公众访问", "en": "Public"},
+    # --- the audit page /admin/audit (web/admin_audit.py) ---
+    "audit.title": {"zh-CN": "个人信息查阅记录", "en": "Personal data disclosures"},
+    "audit.intro": {
+        "zh-CN": "输入身份证号、手机号或对象编号（如 resident:42），"
+        "查看谁在何时因何查阅了此人的信息。",
+        "en": "Enter an ID number, a mobile number or a subject name (e.g. resident:42) to see "
+        "who saw this person's data, when and why.",
+    },
+    "audit.subject": {"zh-CN": "查询对象", "en": "Subject"},
+    "audit.search": {"zh-CN": "查询", "en": "Search"},
+    "audit.at": {"zh-CN": "时间", "en": "When"},
+    "audit.who": {"zh-CN": "查阅人", "en": "Who"},
+    "audit.role": {"zh-CN": "角色", "en": "Role"},
+    "audit.action": {"zh-CN": "操作", "en": "Action"},
+    "audit.target": {"zh-CN": "对象", "en": "What"},
+    "audit.purpose": {"zh-CN": "用途", "en": "Why"},
+    "audit.client": {"zh-CN": "来源地址", "en": "From"},
+    "audit.rows": {"zh-CN": "条数", "en": "Rows"},
+    "audit.none": {"zh-CN": "没有查阅记录", "en": "No disclosures recorded"},
+    "audit.unknown": {"zh-CN": "没有找到此人", "en": "No such person"},
+    "audit.failed": {"zh-CN": "查询失败", "en": "The search failed"},
+    "audit.forbidden": {"zh-CN": "仅限系统管理员", "en": "For administrators only"},
+    "audit.matches": {"zh-CN": "对应记录", "en": "Records"},
     # --- strings used by the page scripts ---
     "js.search": {"zh-CN": "搜索名称、编码、地址", "en": "Search name, code, address"},
     "js.search_none": {"zh-CN": "没有找到", "en": "Nothing found"},

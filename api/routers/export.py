@@ -10,6 +10,7 @@ from starlette.background import BackgroundTask
 
 from api.deps import SessionDep
 from api.security import ViewerDep
+from gis import audit
 from gis.queries import export as queries
 
 router = APIRouter(tags=["export"])
@@ -47,8 +48,22 @@ def export_layer(
         Query(description="Output CRS: EPSG:4326 (default), any EPSG code, GCJ02 or BD09"),
     ] = None,
 ) -> FileResponse:
-    """A public layer (optionally one area's subtree), written by GeoPandas/pyogrio."""
+    """A public layer (optionally one area's subtree), written by GeoPandas/pyogrio.
+
+    A signed-in account's export is a bulk read and is audited (``export.masked``: no personal
+    fields leave here); anonymous exports of public layers are not (there is no one to name).
+    """
     exported = queries.export_layer(session, viewer, layer, fmt=format, within=within, crs=crs)
+    if not viewer.is_public:
+        audit.disclose(
+            session,
+            viewer,
+            f"export:{layer}:{within or ''}",
+            rows=exported.rows,
+            area_code=within,
+            action=audit.EXPORT_MASKED,
+            detail={"format": format},
+        )
     return FileResponse(
         exported.path,
         media_type=exported.media_type,

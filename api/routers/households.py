@@ -2,18 +2,19 @@
 
 Only roles that work with households may call these (others get 403, the public 401); rows are
 limited to the caller's area subtree; names, ID numbers and phones are masked unless the role may
-unmask and the request states a ``purpose``, and then the read is audited.
+unmask and the request states a ``purpose`` (query) or ``X-Purpose`` (header), and then the read
+is audited. Masked answers name the building, not the flat.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
 
 from api.deps import SessionDep
-from api.security import SignedInViewerDep, client_address, scope_decision
+from api.security import SignedInViewerDep, scope_decision
 from gis.queries import households as queries
 
 router = APIRouter(tags=["households"])
@@ -23,23 +24,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "The role has no access to households, or the area is out of scope"},
 }
 
-Purpose = Annotated[
-    str | None,
-    Query(
-        min_length=2,
-        max_length=200,
-        description="Why the personal fields are needed (written to the audit log). Without "
-        "it, names, ID numbers and phones stay masked.",
-    ),
-]
-
 
 class HouseholdSummary(BaseModel):
     code: str
-    address: str
-    unit: int
-    floor: int
-    room: str
+    address: str = Field(description="The flat's address; only the building's when masked")
+    unit: int | None
+    floor: int | None
+    room: str | None
     building_code: str
     grid_code: str
     lon: float
@@ -59,8 +50,8 @@ class HouseholdPage(BaseModel):
 
 class Resident(BaseModel):
     name: str
-    gender: str
-    birth_year: int
+    gender: str | None = Field(description="Only for roles that need it")
+    birth_year: int | None = Field(description="Only for roles that need it")
     id_number: str | None
     phone: str | None
     relation: str
@@ -69,10 +60,10 @@ class Resident(BaseModel):
 
 class Household(BaseModel):
     code: str
-    address: str
-    unit: int
-    floor: int
-    room: str
+    address: str = Field(description="The flat's address; only the building's when masked")
+    unit: int | None
+    floor: int | None
+    room: str | None
     building_code: str
     grid_code: str
     lon: float
@@ -83,7 +74,6 @@ class Household(BaseModel):
 
 @router.get("/households", response_model=HouseholdPage, responses=ERRORS, openapi_extra=PERSONAL)
 def list_households(
-    request: Request,
     viewer: SignedInViewerDep,
     session: SessionDep,
     within: Annotated[
@@ -95,18 +85,9 @@ def list_households(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    purpose: Purpose = None,
 ) -> HouseholdPage:
     """Households in your scope, ordered by code; the head of household's name masked."""
-    page = queries.list_households(
-        session,
-        viewer,
-        within=within,
-        limit=limit,
-        offset=offset,
-        purpose=purpose,
-        client=client_address(request),
-    )
+    page = queries.list_households(session, viewer, within=within, limit=limit, offset=offset)
     return HouseholdPage.model_validate(page)
 
 
@@ -117,14 +98,10 @@ def list_households(
     openapi_extra=PERSONAL,
 )
 def get_household(
-    request: Request,
     viewer: SignedInViewerDep,
     session: SessionDep,
     code: Annotated[str, Path(pattern=r"^[0-9]{6}H[0-9]{9}$")],
-    purpose: Purpose = None,
 ) -> Household:
     """One household and its residents."""
-    found = queries.household(
-        session, viewer, code, purpose=purpose, client=client_address(request)
-    )
+    found = queries.household(session, viewer, code)
     return Household.model_validate(found)

@@ -12,11 +12,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.orm import Session
 
 from api import streams
 from api.deps import SessionDep
 from api.schemas.incidents import IncidentCreate, TransitionCreate
 from api.security import ViewerDep
+from gis import audit
 from gis.db import end_session
 from gis.errors import Forbidden, InvalidInput
 from gis.eventhub import get_hub
@@ -34,12 +36,18 @@ from gis.incidents.events import (
     parse_position,
 )
 from gis.queries.spatial_params import parse_bbox, point_to_wgs84
+from gis.scope import Viewer
 
 router = APIRouter(tags=["incidents"])
 
 DEFAULT_STREAM_SECONDS = 300.0
 MAX_STREAM_SECONDS = 3600.0
 HEARTBEAT_SECONDS = 15.0
+
+
+def _disclose(session: Session, viewer: Viewer, target: str, cases: list[dict[str, Any]]) -> None:
+    """The audit half of the disclosure rule for every response carrying cases."""
+    audit.disclose(session, viewer, target, subjects=presentation.disclosed_subjects(cases))
 
 
 def _statuses(value: str | None) -> list[str] | None:
@@ -101,7 +109,9 @@ def list_incidents(
     filters = _filters(
         status, kind, category, bbox, within, start, end, overdue, assignee, unassigned
     )
-    return listing.list_incidents(session, viewer, filters, limit=limit, offset=offset)
+    page = listing.list_incidents(session, viewer, filters, limit=limit, offset=offset)
+    _disclose(session, viewer, f"incidents:{within or viewer.scope_code or ''}", page["items"])
+    return page
 
 
 @router.get("/incidents/aggregates")
@@ -211,8 +221,11 @@ async def incident_stream(
 
 @router.get("/incidents/{incident_id}")
 def get_incident(session: SessionDep, viewer: ViewerDep, incident_id: int) -> dict[str, Any]:
-    """One case with its history (actors and notes only within your scope)."""
-    return presentation.get_incident(session, viewer, incident_id)
+    """One case with its history: public notes for everyone; actors, internal notes, reporter
+    and assignee only within your scope (unmasked with a purpose, audited)."""
+    case = presentation.get_incident(session, viewer, incident_id)
+    _disclose(session, viewer, f"incident:{case['code']}", [case])
+    return case
 
 
 @router.post("/incidents", status_code=201)
@@ -242,6 +255,7 @@ def create_incident(
         duplicate_of=body.duplicate_of,
     )
     result = intake.create_incident(session, viewer, data, idempotency_key=idempotency_key)
+    _disclose(session, viewer, f"incident:{result.incident['code']}", [result.incident])
     headers = {"Location": f"/api/v1/incidents/{result.incident['id']}"}
     if not result.created:
         headers["Idempotent-Replayed"] = "true"
@@ -263,6 +277,7 @@ def transition_incident(
         incident_id,
         transitions.TransitionInput(**body.model_dump()),
     )
+    _disclose(session, viewer, f"incident:{result['code']}", [result])
     return result
 
 

@@ -93,7 +93,8 @@ def base_url(request: Request) -> str:
 
 
 def check_parameters(request: Request, allowed: frozenset[str]) -> None:
-    unknown = sorted(set(request.query_params) - allowed)
+    # ``purpose`` is the disclosure rule's, accepted by every route (api/security.py).
+    unknown = sorted(set(request.query_params) - allowed - {"purpose"})
     if unknown:
         raise InvalidInput(
             f"unknown query parameter(s): {', '.join(unknown)}; "

@@ -361,15 +361,16 @@ def service_definition(service_code: str, fmt: str) -> Response:
     return _guard(fmt, run)
 
 
-def _request_row(case: dict[str, Any]) -> dict[str, Any]:
-    """One case as a GeoReport v2 service request (public fields only)."""
+def _request_row(case: dict[str, Any], public_notes: Mapping[int, str]) -> dict[str, Any]:
+    """One case as a GeoReport v2 service request (public fields only): ``status_notes`` is the
+    newest public note, never an internal one."""
     status = case["status"]
     return {
         "service_request_id": case["code"],
         "status": open_or_closed(status),
         "extended_status": extended_status(status, case.get("resolution")),
         "external_status_code": STATUS_LABELS_ZH[status],
-        "status_notes": STATUS_LABELS_ZH[status],
+        "status_notes": public_notes.get(case["id"]) or STATUS_LABELS_ZH[status],
         "service_name": case["category"],
         "service_code": CODE_OF_CATEGORY[case["category"]],
         "description": case["description"],
@@ -451,7 +452,8 @@ def get_requests(request: Request, session: SessionDep, viewer: ViewerDep, fmt: 
         result = listing.list_incidents(
             session, viewer, filters, limit=page_size, offset=(page - 1) * page_size
         )
-        return render(f, "service_requests", [_request_row(c) for c in result["items"]])
+        notes = open311.latest_public_notes(session, [c["id"] for c in result["items"]])
+        return render(f, "service_requests", [_request_row(c, notes) for c in result["items"]])
 
     return _guard(fmt, run)
 
@@ -468,7 +470,9 @@ def get_request(
         )
         if not result["items"]:
             raise Open311Error(404, f"no service request {service_request_id[:40]!r}")
-        return render(f, "service_requests", [_request_row(result["items"][0])])
+        case = result["items"][0]
+        notes = open311.latest_public_notes(session, [case["id"]])
+        return render(f, "service_requests", [_request_row(case, notes)])
 
     return _guard(fmt, run)
 
@@ -622,8 +626,9 @@ def get_updates(request: Request, session: SessionDep, fmt: str) -> Response:
                 "status": _update_status(r),
                 "external_status_code": STATUS_LABELS_ZH[r.to_status],
                 "updated_datetime": _iso(r.at),
-                "description": r.note or STATUS_LABELS_ZH[r.to_status],
-                "media_url": (r.attachments[0] if r.attachments else "") or "",
+                # Public fields only: an internal note never leaves through Open311.
+                "description": r.public_note or STATUS_LABELS_ZH[r.to_status],
+                "media_url": (r.public_attachments[0] if r.public_attachments else "") or "",
             }
             for r in rows
         ]

@@ -58,8 +58,23 @@ class TransitionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: TransitionTarget
-    note: str | None = Field(default=None, max_length=2000)
-    attachments: list[str] = Field(default_factory=list, max_length=20)
+    note: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Internal note for staff (calls made, names, ID numbers): never published",
+    )
+    attachments: list[str] = Field(
+        default_factory=list, max_length=20, description="Internal attachments (http(s) URLs)"
+    )
+    public_note: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Public note: what the reporter and any anonymous reader see (Open311 "
+        "updates and status_notes). Write nothing personal here.",
+    )
+    public_attachments: list[str] = Field(
+        default_factory=list, max_length=20, description="Public attachments (http(s) URLs)"
+    )
     resolution: Resolution | None = None
     duplicate_of: int | None = None
     dispatched_to: str | None = Field(default=None, max_length=200)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,22 +12,44 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.incidents.timestamps import iso
+from gis.masking import mask_name
 from gis.scope import Viewer
 
+# Who a history row names for an anonymous report (a web form, the app): imported records may
+# follow it with the reporter's name ("群众张三").
+PUBLIC_ACTOR = "群众"
 
-def history_entry(
-    at: datetime,
-    frm: str | None,
-    to: str,
-    actor: str,
-    note: str | None,
-    attachments: Any,
-    full: bool,
-) -> dict[str, Any]:
-    """One history step as shown to a viewer (actor, note and attachments in scope only)."""
-    entry: dict[str, Any] = {"at": iso(at), "from": frm, "to": to}
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """An ``incident_transition`` row as history_entry reads it (for the one not yet read)."""
+
+    at: datetime
+    from_status: str | None
+    to_status: str
+    actor: str
+    note: str | None
+    attachments: list[str]
+    public_note: str | None
+    public_attachments: list[str]
+
+
+def history_entry(h: Any, full: bool, unmasked: bool) -> dict[str, Any]:
+    """One history step as shown to a viewer: the public note and attachments for everyone;
+    the actor, the internal note and internal attachments in scope only (a reporter named in
+    the actor, as imported records have it, masked unless the case is shown unmasked)."""
+    entry: dict[str, Any] = {
+        "at": iso(h.at),
+        "from": h.from_status,
+        "to": h.to_status,
+        "public_note": h.public_note,
+        "public_attachments": h.public_attachments,
+    }
     if full:
-        entry.update(actor=actor, note=note, attachments=attachments)
+        actor = h.actor
+        if not unmasked and actor.startswith(PUBLIC_ACTOR) and len(actor) > len(PUBLIC_ACTOR):
+            actor = PUBLIC_ACTOR + (mask_name(actor[len(PUBLIC_ACTOR) :]) or "")
+        entry.update(actor=actor, note=h.note, attachments=h.attachments)
     return entry
 
 
@@ -35,7 +58,7 @@ def actor_of(viewer: Viewer, source: str | None = None) -> str:
     if viewer.username:
         return f"{viewer.role}:{viewer.username}"
     if source is not None:
-        return {"open311": "Open311", "hotline": "12345热线"}.get(source, "群众")
+        return {"open311": "Open311", "hotline": "12345热线"}.get(source, PUBLIC_ACTOR)
     return viewer.role
 
 
@@ -48,11 +71,15 @@ def record_history(
     to: str,
     note: str | None,
     attachments: Sequence[str],
+    public_note: str | None = None,
+    public_attachments: Sequence[str] = (),
 ) -> None:
+    """Append one step; ``note``/``attachments`` are internal, the public ones are published."""
     session.execute(
         text(
             "INSERT INTO incident_transition (incident_id, at, actor, from_status, to_status, "
-            "note, attachments) VALUES (:i, :at, :actor, :frm, :to, :note, CAST(:att AS jsonb))"
+            "note, attachments, public_note, public_attachments) VALUES (:i, :at, :actor, :frm,"
+            " :to, :note, CAST(:att AS jsonb), :public_note, CAST(:public_att AS jsonb))"
         ),
         {
             "i": incident_id,
@@ -62,5 +89,7 @@ def record_history(
             "to": to,
             "note": note,
             "att": json.dumps(list(attachments)),
+            "public_note": public_note,
+            "public_att": json.dumps(list(public_attachments)),
         },
     )

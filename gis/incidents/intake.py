@@ -22,7 +22,7 @@ from gis.incidents.deadlines import (
     stage_deadline,
 )
 from gis.incidents.events import append_event, event_payload
-from gis.incidents.history import actor_of, history_entry, record_history
+from gis.incidents.history import HistoryRow, actor_of, history_entry, record_history
 from gis.incidents.presentation import SELECT_TEMPLATE, get_incident, present
 from gis.incidents.routing import ROUTE_QUERY, Routing, fallback_route
 from gis.incidents.timestamps import iso
@@ -356,7 +356,8 @@ def create_incident(
         return IntakeResult(get_incident(session, viewer, row.id), True, [])
     incident = present(row, viewer)
     full = incident.get("in_scope", False)
-    incident["history"] = [history_entry(now, None, "reported", actor, "上报", [], full)]
+    first = HistoryRow(now, None, "reported", actor, "上报", [], None, [])
+    incident["history"] = [history_entry(first, full, full and not incident.get("masked", True))]
     if full:
         incident["escalations"] = []
         incident["duplicates"] = []

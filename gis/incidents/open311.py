@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,12 +24,14 @@ def updates_between(
     codes: list[str] | None = None,
     limit: int = 1000,
 ) -> list[Any]:
-    """History rows of [start, end) (public: status, note, time) for Open311 updates."""
+    """History rows of [start, end) for Open311 updates: public fields only (status, time, the
+    public note and public attachments; never the internal note)."""
     return list(
         session.execute(
             text(
                 """
-                SELECT t.id, t.at, t.from_status, t.to_status, t.note, t.attachments,
+                SELECT t.id, t.at, t.from_status, t.to_status, t.public_note,
+                       t.public_attachments,
                        i.code, i.resolution, i.media_url
                 FROM incident_transition t JOIN incident i ON i.id = t.incident_id
                 WHERE t.at >= :start AND t.at < :end
@@ -62,10 +65,11 @@ def add_comment(
         raise InvalidInput("description needs 1 to 2000 characters", parameter="description")
     attachments = [media_url] if media_url else []
     update_id = session.execute(
+        # The GeoReport spec publishes updates: a client's comment is a public note.
         text(
             "INSERT INTO incident_transition (incident_id, at, actor, from_status, to_status, "
-            "note, attachments) VALUES (:i, :at, :actor, :s, :s, :note, CAST(:att AS jsonb)) "
-            "RETURNING id"
+            "public_note, public_attachments) VALUES (:i, :at, :actor, :s, :s, :note,"
+            " CAST(:att AS jsonb)) RETURNING id"
         ),
         {
             "i": row.id,
@@ -101,3 +105,18 @@ def incident_token(session: Session, incident_id: int) -> str:
             text("SELECT token FROM incident WHERE id = :i"), {"i": incident_id}
         ).scalar_one()
     )
+
+
+def latest_public_notes(session: Session, incident_ids: Sequence[int]) -> dict[int, str]:
+    """The newest public note of each case (Open311 ``status_notes``); internal notes never."""
+    if not incident_ids:
+        return {}
+    rows = session.execute(
+        text(
+            "SELECT DISTINCT ON (incident_id) incident_id, public_note FROM incident_transition"
+            " WHERE incident_id = ANY(CAST(:ids AS bigint[])) AND public_note IS NOT NULL"
+            " ORDER BY incident_id, at DESC, id DESC"
+        ),
+        {"ids": list(incident_ids)},
+    ).all()
+    return {int(r.incident_id): str(r.public_note) for r in rows}

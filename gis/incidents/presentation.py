@@ -8,18 +8,20 @@ in scope.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis import audit
 from gis.errors import NotFound
 from gis.incidents.history import history_entry
 from gis.incidents.timestamps import iso
 from gis.incidents.vocabulary import LATE_STATUSES, STATUS_LABELS_ZH
 from gis.incidents.workflow import INCIDENT_WORKFLOW
-from gis.masking import mask_name, mask_phone
+from gis.masking import Exposure, exposure, show_name, show_phone
 from gis.scope import Viewer
 
 SELECT_TEMPLATE = """
@@ -80,7 +82,8 @@ def _public(row: Any) -> dict[str, Any]:
 
 
 def _full(row: Any, viewer: Viewer) -> dict[str, Any]:
-    unmask = viewer.may_unmask
+    level = exposure(viewer, scope_code(row))
+    unmask = level is Exposure.EXACT
     out = _public(row)
     out.update(
         in_scope=True,
@@ -92,17 +95,18 @@ def _full(row: Any, viewer: Viewer) -> dict[str, Any]:
         grid_id=row.grid_id,
         grid_version=row.grid_version,
         unassigned=row.grid_id is None,
+        masked=not unmask,
         reporter={
-            "name": row.reporter_name if unmask else mask_name(row.reporter_name),
-            "phone": row.reporter_phone if unmask else mask_phone(row.reporter_phone),
+            "name": show_name(row.reporter_name, level),
+            "phone": show_phone(row.reporter_phone, level),
             "email": row.reporter_email if unmask else _mask_email(row.reporter_email),
         },
         assignee=None
         if row.assignee_id is None
         else {
             "id": row.assignee_id,
-            "name": row.assignee_name if unmask else mask_name(row.assignee_name),
-            "phone": row.assignee_phone if unmask else mask_phone(row.assignee_phone),
+            "name": show_name(row.assignee_name, level),
+            "phone": show_phone(row.assignee_phone, level),
         },
         dispatched_to=row.dispatched_to,
         rework_count=row.rework_count,
@@ -129,6 +133,19 @@ def present(row: Any, viewer: Viewer) -> dict[str, Any]:
     return _full(row, viewer) if viewer.covers(scope_code(row)) else _public(row)
 
 
+def disclosed_subjects(cases: Sequence[dict[str, Any]]) -> list[str]:
+    """The people a list of presented cases shows unmasked (for ``gis.audit.disclose``): the
+    reporter of each unmasked case and its assignee."""
+    subjects: list[str] = []
+    for case in cases:
+        if case.get("in_scope") and not case.get("masked", True):
+            if case["reporter"]["name"] or case["reporter"]["phone"]:
+                subjects.append(audit.subject("incident", case["code"]))
+            if case["assignee"] is not None:
+                subjects.append(audit.subject("person", case["assignee"]["id"]))
+    return subjects
+
+
 def get_incident(
     session: Session, viewer: Viewer, incident_id: int, *, now: datetime | None = None
 ) -> dict[str, Any]:
@@ -142,16 +159,15 @@ def get_incident(
     out = present(row, viewer)
     history = session.execute(
         text(
-            "SELECT id, at, actor, from_status, to_status, note, attachments "
-            "FROM incident_transition WHERE incident_id = :id ORDER BY at, id"
+            "SELECT id, at, actor, from_status, to_status, note, attachments, public_note,"
+            " public_attachments FROM incident_transition WHERE incident_id = :id"
+            " ORDER BY at, id"
         ),
         {"id": incident_id},
     ).all()
     full = out["in_scope"]
-    out["history"] = [
-        history_entry(h.at, h.from_status, h.to_status, h.actor, h.note, h.attachments, full)
-        for h in history
-    ]
+    unmasked = full and not out["masked"]
+    out["history"] = [history_entry(h, full, unmasked) for h in history]
     if full:
         out["escalations"] = [
             {"at": iso(e.at), "from": e.from_level, "to": e.to_level, "due_at": iso(e.due_at)}

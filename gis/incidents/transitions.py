@@ -23,8 +23,10 @@ from gis.scope import Viewer
 @dataclass
 class TransitionInput:
     to: str
-    note: str | None = None
+    note: str | None = None  # internal: staff only, never published
     attachments: list[str] = field(default_factory=list)
+    public_note: str | None = None  # what the reporter and Open311 readers see
+    public_attachments: list[str] = field(default_factory=list)
     resolution: str | None = None
     duplicate_of: int | None = None
     dispatched_to: str | None = None
@@ -116,7 +118,7 @@ def transition(
         sets["due_at"] = None
     if step.resolution is not None and step.to != "rejected":
         raise InvalidInput("resolution applies only when refusing a case", parameter="resolution")
-    for url in step.attachments:
+    for url in [*step.attachments, *step.public_attachments]:
         if not url.startswith(("http://", "https://")) or len(url) > 2000:
             raise InvalidInput("attachments must be http(s) URLs", parameter="attachments")
     if step.to == "rejected" and step.resolution == "duplicate":
@@ -144,7 +146,16 @@ def transition(
         text(f"UPDATE incident SET {assignments} WHERE id = :id"), {**sets, "id": incident_id}
     )
     record_history(
-        session, incident_id, now, actor_of(viewer), row.status, step.to, note, step.attachments
+        session,
+        incident_id,
+        now,
+        actor_of(viewer),
+        row.status,
+        step.to,
+        note,
+        step.attachments,
+        step.public_note,
+        step.public_attachments,
     )
     append_event(
         session, incident_id, "transition", step.to, event_payload(session, incident_id), now

@@ -10,17 +10,23 @@ the API agree on columns. Personal layers are gridgov's own here:
 - ``incidents`` — cases with their reporter.
 
 Both need a signed-in viewer whose role may read them, and only rows in the viewer's scope are
-written. Names, ID numbers and phones are masked unless the role may unmask, the row is in
-scope and a purpose is given; an unmasked export is written to the audit log.
+written. Names, ID numbers and phones follow the disclosure rule (``Viewer.unmasks``: a role that
+needs them, the row in scope, a purpose given); masked rows are generalised like the API's
+(gis.masking.Exposure: the building instead of the flat; for roles without the need no ID number,
+phone, gender or birth year). Every personal export, masked or not, writes one audit row (rows,
+purpose, area, the operator) in the export's transaction, and every file is created mode 0600.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -31,7 +37,15 @@ from sqlalchemy.orm import Session
 from gis import audit
 from gis.crs import WGS84, parse_crs
 from gis.errors import Forbidden, InvalidInput
-from gis.masking import mask_id_number, mask_name, mask_phone
+from gis.masking import (
+    Exposure,
+    exposure,
+    show_demographic,
+    show_flat,
+    show_id_number,
+    show_name,
+    show_phone,
+)
 from gis.queries import export as public_export
 from gis.queries.areas import subtree_pattern
 from gis.queries.households import HOUSEHOLD_ROLES, effective_area
@@ -48,8 +62,9 @@ _DISTRICTS_SQL = """
     ORDER BY a.code
 """
 _HOUSEHOLDS_SQL = """
-    SELECT h.code AS hh_code, b.code AS bld_code, g.code AS grid_code, h.address, h.unit,
-           h.floor, h.room, r.name, r.id_number, r.phone, r.gender, r.birth_year, r.relation,
+    SELECT h.code AS hh_code, b.code AS bld_code, g.code AS grid_code, h.address,
+           b.address AS bld_addr, h.unit, h.floor, h.room, r.name, r.id_number, r.phone,
+           r.gender, r.birth_year, r.relation,
            b.anchor AS geom
     FROM area g
     JOIN building b ON b.grid_id = g.id AND b.valid_to IS NULL
@@ -82,7 +97,7 @@ class Exported:
 
 
 def _personal(
-    session: Session, viewer: Viewer, layer: str, within: str | None, purpose: str | None
+    session: Session, viewer: Viewer, layer: str, within: str | None
 ) -> tuple[gpd.GeoDataFrame, bool]:
     if viewer.is_public or viewer.scope_code is None:
         raise Forbidden(
@@ -99,39 +114,43 @@ def _personal(
         text(sql), session.connection(), geom_col="geom", params={"prefix": area + "%"}, crs=WGS84
     )
     scope_column = "grid_code" if layer == "households" else "area_code"
-    personal = (
-        ("name", "id_number", "phone") if layer == "households" else ("rep_name", "rep_phone")
-    )
-    show = pd.Series(
-        [
-            bool(purpose) and viewer.may_unmask and viewer.covers(code)
-            for code in frame[scope_column]
-        ],
-        index=frame.index,
-        dtype=bool,
-    )
-    maskers = {
-        "name": mask_name,
-        "rep_name": mask_name,
-        "id_number": mask_id_number,
-        "phone": mask_phone,
-        "rep_phone": mask_phone,
+    levels = pd.Series([exposure(viewer, code) for code in frame[scope_column]], index=frame.index)
+    shows: dict[str, Callable[[Any, Exposure], Any]] = {
+        "name": show_name,
+        "rep_name": show_name,
+        "id_number": show_id_number,
+        "phone": show_phone,
+        "rep_phone": show_phone,
+        "gender": show_demographic,
+        "birth_year": show_demographic,
+        "unit": show_flat,
+        "floor": show_flat,
+        "room": show_flat,
     }
-    for column in personal:
-        masked_values = frame[column].map(
-            lambda v, f=maskers[column]: f(v) if isinstance(v, str) and v else None
-        )
-        frame[column] = frame[column].where(show, masked_values)
-    unmasked = int(show.sum())
-    if unmasked:
-        audit.record_unmasked_read(
-            session,
-            viewer,
-            f"export:{layer}:{area}",
-            purpose=purpose,
-            rows=unmasked,
-            client="gridgov export",
-        )
+    for column, show in shows.items():
+        if column in frame.columns:
+            values = [
+                show(v if isinstance(v, str) or pd.notna(v) else None, level)
+                for v, level in zip(frame[column], levels, strict=True)
+            ]
+            # Whole numbers stay whole (nullable Int64) rather than becoming floats with NaN.
+            dtype = "Int64" if pd.api.types.is_integer_dtype(frame[column]) else object
+            frame[column] = pd.Series(values, index=frame.index, dtype=dtype)
+    exact = levels == Exposure.EXACT
+    if layer == "households":
+        # Masked rows name the building, not the flat.
+        frame["address"] = frame["address"].where(exact, frame["bld_addr"])
+        frame = frame.drop(columns=["bld_addr"])
+    unmasked = int(exact.sum())
+    audit.disclose(
+        session,
+        viewer,
+        f"export:{layer}:{area}",
+        rows=len(frame),
+        area_code=area,
+        action=audit.EXPORT_UNMASKED if unmasked else audit.EXPORT_MASKED,
+        detail={"unmasked": unmasked},  # gis.audit adds the viewer's operator
+    )
     if layer == "incidents":
         frame = frame.drop(columns=["area_code"])
     return frame.rename_geometry("geometry"), unmasked < len(frame)
@@ -145,11 +164,16 @@ def read_for_export(
     within: str | None = None,
     purpose: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, bool]:
-    """The layer as a WGS84 GeoDataFrame and whether any personal field is masked."""
+    """The layer as a WGS84 GeoDataFrame and whether any personal field is masked.
+
+    ``purpose`` (or the viewer's own) lets the disclosure rule unmask; ``viewer.operator`` names
+    who really ran the export (the operating-system user behind ``gridgov export --as``)."""
     if layer not in LAYERS:
         raise InvalidInput(f"layer must be one of {', '.join(LAYERS)}", parameter="layer")
     if layer in PERSONAL_LAYERS:
-        return _personal(session, viewer, layer, within, purpose)
+        if purpose is not None:
+            viewer = viewer.with_purpose(purpose.strip() or None, viewer.client or "gridgov export")
+        return _personal(session, viewer, layer, within)
     if layer == "districts":
         frame = gpd.read_postgis(
             text(_DISTRICTS_SQL),
@@ -163,10 +187,25 @@ def read_for_export(
 
 
 def write_frame(frame: gpd.GeoDataFrame, path: Path, fmt: str, layer: str) -> None:
-    """Write ``frame`` (already in the target CRS) to ``path`` in ``fmt``."""
+    """Write ``frame`` (already in the target CRS) to ``path`` in ``fmt``, mode 0600.
+
+    The file is written in a private (0700) directory beside ``path``, made 0600 and only then
+    moved into place, so no moment exists at which another local user could read it.
+    """
     if fmt not in FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(FORMATS)}", parameter="format")
     path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".gridgov-export-", dir=path.parent))
+    try:
+        _write_frame(frame, staging / path.name, fmt, layer)
+        for part in sorted(staging.iterdir()):
+            part.chmod(0o600)
+            os.replace(part, path.parent / part.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_frame(frame: gpd.GeoDataFrame, path: Path, fmt: str, layer: str) -> None:
     if fmt in ("csv", "xlsx"):
         table = pd.DataFrame(frame.drop(columns="geometry"))
         geoms = frame.geometry.values

@@ -191,7 +191,7 @@ def grid_people(
         ),
         {"id": area_id},
     ).one()
-    found = locate(session, viewer, lon, lat)
+    found = locate(session, viewer, lon, lat, target=f"area:{code}")
     if found["grid"] is None or found["grid"]["code"] != code:
         # Only if grids overlap (which boundary validation forbids): say nothing rather than
         # show another grid's people.

@@ -88,6 +88,7 @@ class ExportFile:
     filename: str
     media_type: str
     directory: Path
+    rows: int = 0
 
     def cleanup(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -166,4 +167,4 @@ def export_layer(
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
-    return ExportFile(path, path.name, spec.media_type, directory)
+    return ExportFile(path, path.name, spec.media_type, directory, len(frame))

@@ -228,9 +228,10 @@ def _property_sql(prop: Property, viewer: Viewer) -> str:
     column = f'f."{prop.name}"'
     if prop.personal is None:
         return column
-    # Unmasked only for rows in the viewer's scope; the scope pattern is a bound parameter.
+    # The disclosure rule in SQL: unmasked only with a purpose (:unmask) and for rows in the
+    # viewer's scope; both are bound parameters.
     masked = _mask_sql(prop.personal, column)
-    return f"CASE WHEN f.scope_code LIKE :scope_like THEN {column} ELSE {masked} END"
+    return f"CASE WHEN :unmask AND f.scope_code LIKE :scope_like THEN {column} ELSE {masked} END"
 
 
 def _properties_json_sql(collection: Collection, viewer: Viewer) -> str:
@@ -250,7 +251,10 @@ def _geometry_sql(crs: OgcCrs) -> str:
 def _where_sql(query: ItemsQuery, viewer: Viewer) -> tuple[str, dict[str, Any]]:
     collection = query.collection
     clauses: list[str] = []
-    params: dict[str, Any] = {"scope_like": viewer.scope_like}
+    params: dict[str, Any] = {
+        "scope_like": viewer.scope_like,
+        "unmask": bool(viewer.purpose) and viewer.may_unmask,
+    }
     if collection.personal:
         clauses.append("f.scope_code LIKE :scope_like")
     if query.bbox is not None:
@@ -304,12 +308,23 @@ def _feature_sql(collection: Collection, viewer: Viewer, crs: OgcCrs) -> str:
     )
 
 
-def _log_unmasked(
-    session: Session, collection: Collection, viewer: Viewer, target: str, rows: int
+# Whom a feature of a collection with personal properties stands for in the audit log.
+SUBJECT_KIND = {"households": "household", "incidents": "incident"}
+
+
+def _log_disclosure(
+    session: Session, collection: Collection, viewer: Viewer, target: str, fids: list[str]
 ) -> None:
-    """Record a read that returned personal fields unmasked (PIPL traceability)."""
-    if rows and viewer.may_unmask and any(p.personal for p in collection.properties):
-        audit.record_unmasked_read(session, viewer, target, purpose="ogc-api-features", rows=rows)
+    """The audit half of the disclosure rule: features shown unmasked are recorded with the
+    request's purpose; a masked page of a personal collection is a bulk masked read."""
+    if not any(p.personal for p in collection.properties) or not viewer.may_unmask:
+        return
+    kind = SUBJECT_KIND.get(collection.id, "household")
+    if viewer.purpose:
+        shown = [audit.subject(kind, fid) for fid in fids]
+        audit.disclose(session, viewer, target, subjects=shown)
+    elif collection.personal and fids:
+        audit.disclose(session, viewer, target, rows=len(fids), action=audit.READ_MASKED_BULK)
 
 
 # --- public functions ----------------------------------------------------------------------
@@ -333,15 +348,18 @@ def items_page(session: Session, query: ItemsQuery, viewer: Viewer) -> tuple[str
     source = read_sql(collection.sql_name)
     sql = f"""
         SELECT coalesce(json_agg(page.feature ORDER BY page.fid, page.t_start), '[]')::text,
-               count(*)
-          FROM (SELECT f.fid, f.t_start, {_feature_sql(collection, viewer, query.crs)} AS feature
+               count(*),
+               coalesce(array_agg(DISTINCT page.fid::text)
+                        FILTER (WHERE page.scope_code LIKE :scope_like), '{{}}')
+          FROM (SELECT f.fid, f.t_start, f.scope_code,
+                       {_feature_sql(collection, viewer, query.crs)} AS feature
                   FROM ({source}) f
                  WHERE {where}
                  ORDER BY f.fid, f.t_start
                  LIMIT :limit OFFSET :offset) page
     """
-    features, returned = session.execute(text(sql), params).one()
-    _log_unmasked(session, collection, viewer, f"ogc:{collection.id}", int(returned))
+    features, returned, in_scope = session.execute(text(sql), params).one()
+    _log_disclosure(session, collection, viewer, f"ogc:{collection.id}", list(in_scope))
     return str(features), int(returned)
 
 
@@ -356,16 +374,20 @@ def get_item(
     params["fid"] = feature_id
     source = read_sql(collection.sql_name)
     sql = f"""
-        SELECT {_feature_sql(collection, viewer, crs)}::text
+        SELECT {_feature_sql(collection, viewer, crs)}::text, f.scope_code LIKE :scope_like
           FROM ({source}) f
          WHERE f.fid = :fid AND {where}
          ORDER BY f.t_end IS NULL DESC, f.t_start DESC
          LIMIT 1
     """
-    feature = session.execute(text(sql), params).scalar_one_or_none()
-    if feature is not None:
-        _log_unmasked(session, collection, viewer, f"ogc:{collection.id}:{feature_id}", 1)
-    return None if feature is None else str(feature)
+    found = session.execute(text(sql), params).one_or_none()
+    if found is None:
+        return None
+    feature, in_scope = found
+    if in_scope:
+        target = f"ogc:{collection.id}:{feature_id}"
+        _log_disclosure(session, collection, viewer, target, [feature_id])
+    return str(feature)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
 """SQL for households and their residents: personal data, scoped and masked by the viewer.
 
 Only roles that work with households see them (:data:`HOUSEHOLD_ROLES`), only inside their own
-area subtree. Names, ID numbers and phones are masked unless the role may unmask, the row lies
-in scope and the caller states a purpose; every unmasked response is written to the audit log
-here, in the data layer, so no endpoint can forget it.
+area subtree. Names, ID numbers and phones are shown by the disclosure rule (``Viewer.unmasks``:
+a role that needs them, a row in scope, a stated purpose); every unmasked response is written to
+the audit log here, in the data layer, so no endpoint can forget it. Masked answers are
+generalised (gis.masking.Exposure): the building instead of the flat, and for roles without the
+need no gender or birth year. A masked page read by a role without the need is audited as a bulk
+masked read.
 """
 
 from __future__ import annotations
@@ -16,7 +19,15 @@ from sqlalchemy.orm import Session
 
 from gis import audit
 from gis.errors import Forbidden, InvalidInput, NotFound
-from gis.masking import mask_id_number, mask_name, mask_phone
+from gis.masking import (
+    Exposure,
+    exposure,
+    show_demographic,
+    show_flat,
+    show_id_number,
+    show_name,
+    show_phone,
+)
 from gis.scope import PERSONAL_DATA_ROLES, Viewer
 
 # Roles that need household records; planners and the command centre see them masked.
@@ -32,14 +43,16 @@ _LIST_SQL = text(
         WHERE level = 'grid' AND valid_to IS NULL AND code LIKE :prefix
     )
     SELECT h.code, h.address, h.unit, h.floor, h.room, b.code AS building_code,
+           b.address AS building_address,
            g.code AS grid_code, ST_X(b.anchor) AS lon, ST_Y(b.anchor) AS lat,
            (SELECT count(*) FROM resident r WHERE r.household_id = h.id) AS residents,
-           (SELECT r.name FROM resident r WHERE r.household_id = h.id
-             ORDER BY (r.relation = '户主') DESC, r.id LIMIT 1) AS head_name,
+           head.id AS head_id, head.name AS head_name,
            count(*) OVER () AS total
     FROM grids g
     JOIN building b ON b.grid_id = g.id AND b.valid_to IS NULL
     JOIN household h ON h.building_id = b.id
+    LEFT JOIN LATERAL (SELECT r.id, r.name FROM resident r WHERE r.household_id = h.id
+                       ORDER BY (r.relation = '户主') DESC, r.id LIMIT 1) head ON true
     ORDER BY h.code
     LIMIT :limit OFFSET :offset
     """
@@ -48,7 +61,8 @@ _LIST_SQL = text(
 _HOUSEHOLD_SQL = text(
     """
     SELECT h.id, h.code, h.address, h.unit, h.floor, h.room, b.code AS building_code,
-           g.code AS grid_code, ST_X(b.anchor) AS lon, ST_Y(b.anchor) AS lat
+           b.address AS building_address, g.code AS grid_code,
+           ST_X(b.anchor) AS lon, ST_Y(b.anchor) AS lat
     FROM household h
     JOIN building b ON b.id = h.building_id
     JOIN area g ON g.id = b.grid_id
@@ -58,7 +72,7 @@ _HOUSEHOLD_SQL = text(
 
 _RESIDENTS_SQL = text(
     """
-    SELECT r.name, r.gender, r.birth_year, r.id_number, r.phone, r.relation,
+    SELECT r.id, r.name, r.gender, r.birth_year, r.id_number, r.phone, r.relation,
            (pm.id IS NOT NULL) AS party_member
     FROM resident r LEFT JOIN party_member pm ON pm.resident_id = r.id
     WHERE r.household_id = :household_id
@@ -114,8 +128,14 @@ def effective_area(viewer: Viewer, within: str | None) -> str:
     )
 
 
-def _unmasks(viewer: Viewer, grid_code: str, purpose: str | None) -> bool:
-    return bool(purpose) and viewer.may_unmask and _covers(viewer, grid_code)
+def _flat(row: Any, level: Exposure) -> dict[str, Any]:
+    """The place of a household as this exposure may see it: the flat, or only its building."""
+    return {
+        "address": row.address if level is Exposure.EXACT else row.building_address,
+        "unit": show_flat(row.unit, level),
+        "floor": show_flat(row.floor, level),
+        "room": show_flat(row.room, level),
+    }
 
 
 def list_households(
@@ -125,8 +145,6 @@ def list_households(
     within: str | None = None,
     limit: int = 100,
     offset: int = 0,
-    purpose: str | None = None,
-    client: str | None = None,
 ) -> dict[str, Any]:
     """Households in the viewer's scope (optionally a sub-area), paged, head names masked."""
     _check_role(viewer)
@@ -139,30 +157,45 @@ def list_households(
         _LIST_SQL, {"prefix": subtree_prefix(area) + "%", "limit": limit, "offset": offset}
     ).all()
     total = rows[0].total if rows else 0
-    unmasked = 0
+    shown: list[str] = []
     items = []
     for row in rows:
-        show = _unmasks(viewer, row.grid_code, purpose)
-        unmasked += show
+        level = exposure(viewer, row.grid_code)
+        if level is Exposure.EXACT:
+            shown += [audit.subject("household", row.code)]
+            if row.head_id is not None:
+                shown.append(audit.subject("resident", row.head_id))
         items.append(
             {
                 "code": row.code,
-                "address": row.address,
-                "unit": row.unit,
-                "floor": row.floor,
-                "room": row.room,
+                **_flat(row, level),
                 "building_code": row.building_code,
                 "grid_code": row.grid_code,
                 "lon": row.lon,
                 "lat": row.lat,
                 "residents": row.residents,
-                "head_name": row.head_name if show else mask_name(row.head_name),
-                "masked": not show,
+                "head_name": show_name(row.head_name, level),
+                "masked": level is not Exposure.EXACT,
             }
         )
-    if unmasked:
-        audit.record_unmasked_read(
-            session, viewer, f"households:{area}", purpose=purpose, rows=unmasked, client=client
+    if shown:
+        audit.disclose(
+            session,
+            viewer,
+            f"households:{area}",
+            subjects=shown,
+            rows=sum(not item["masked"] for item in items),
+            area_code=area,
+        )
+    elif rows:
+        # A page of households is a bulk read even masked: the log says who listed an area.
+        audit.disclose(
+            session,
+            viewer,
+            f"households:{area}",
+            rows=len(rows),
+            area_code=area,
+            action=audit.READ_MASKED_BULK,
         )
     return {"within": area, "total": total, "limit": limit, "offset": offset, "items": items}
 
@@ -171,9 +204,6 @@ def household(
     session: Session,
     viewer: Viewer,
     code: str,
-    *,
-    purpose: str | None = None,
-    client: str | None = None,
 ) -> dict[str, Any]:
     """One household and its residents; personal fields masked unless allowed and audited."""
     _check_role(viewer)
@@ -186,39 +216,31 @@ def household(
     # Out of scope looks exactly like missing: the code's existence is itself information.
     if row is None or not _covers(viewer, row.grid_code):
         raise NotFound(f"no household {code} in your scope")
-    show = _unmasks(viewer, row.grid_code, purpose)
+    level = exposure(viewer, row.grid_code)
     residents = []
+    shown = [audit.subject("household", code)]
     for r in session.execute(_RESIDENTS_SQL, {"household_id": row.id}).all():
+        shown.append(audit.subject("resident", r.id))
         residents.append(
             {
-                "name": r.name if show else mask_name(r.name),
-                "gender": r.gender,
-                "birth_year": r.birth_year,
-                "id_number": r.id_number if show else mask_id_number(r.id_number),
-                "phone": r.phone if show else mask_phone(r.phone),
+                "name": show_name(r.name, level),
+                "gender": show_demographic(r.gender, level),
+                "birth_year": show_demographic(r.birth_year, level),
+                "id_number": show_id_number(r.id_number, level),
+                "phone": show_phone(r.phone, level),
                 "relation": r.relation,
                 "party_member": r.party_member,
             }
         )
-    if show:
-        audit.record_unmasked_read(
-            session,
-            viewer,
-            f"household:{code}",
-            purpose=purpose,
-            rows=len(residents),
-            client=client,
-        )
+    if level is Exposure.EXACT:
+        audit.disclose(session, viewer, f"household:{code}", subjects=shown, rows=len(residents))
     return {
         "code": row.code,
-        "address": row.address,
-        "unit": row.unit,
-        "floor": row.floor,
-        "room": row.room,
+        **_flat(row, level),
         "building_code": row.building_code,
         "grid_code": row.grid_code,
         "lon": row.lon,
         "lat": row.lat,
-        "masked": not show,
+        "masked": level is not Exposure.EXACT,
         "residents": residents,
     }

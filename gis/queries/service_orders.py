@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis import audit
 from gis.errors import Forbidden, InvalidInput, NotFound
 from gis.incidents.deadlines import deadline_rule, load_calendar
 from gis.incidents.workcalendar import deadline
@@ -127,7 +128,8 @@ def _history(
 
 _SELECT = """
     SELECT o.*, c.code AS community_code, c.name AS community_name,
-           r.name AS member_name, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat
+           r.id AS member_resident_id, r.name AS member_name,
+           ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat
     FROM service_order o
     JOIN area c ON c.id = o.community_id
     LEFT JOIN party_member m ON m.id = o.member_id
@@ -137,7 +139,7 @@ _SELECT = """
 
 def _present(row: Any, viewer: Viewer) -> dict[str, Any]:
     in_scope = viewer.covers(row.community_code)
-    unmask = in_scope and viewer.may_unmask
+    unmask = viewer.unmasks(row.community_code)
     return {
         "id": row.id,
         "code": row.code,
@@ -166,13 +168,25 @@ def _present(row: Any, viewer: Viewer) -> dict[str, Any]:
         "rating": row.rating,
         "comment": row.comment if in_scope else None,
         "in_scope": in_scope,
+        "masked": not unmask,
     }
+
+
+def _subjects(row: Any, viewer: Viewer) -> list[str]:
+    """Whom an order shows unmasked: its requester and the member who claimed it."""
+    if not viewer.unmasks(row.community_code):
+        return []
+    shown = [audit.subject("service_order", row.code)]
+    if row.member_resident_id is not None:
+        shown.append(audit.subject("resident", row.member_resident_id))
+    return shown
 
 
 def get_order(session: Session, viewer: Viewer, order_id: int) -> dict[str, Any]:
     row = session.execute(text(_SELECT + " WHERE o.id = :id"), {"id": order_id}).one_or_none()
     if row is None:
         raise NotFound(f"no service order {order_id}")
+    audit.disclose(session, viewer, f"service_order:{row.code}", subjects=_subjects(row, viewer))
     return _present(row, viewer)
 
 
@@ -197,6 +211,8 @@ def list_orders(
         ),
         {"c": community_code, "s": status, "lim": limit, "off": offset},
     ).all()
+    shown = [s for r in rows for s in _subjects(r, viewer)]
+    audit.disclose(session, viewer, f"service_orders:{community_code or ''}", subjects=shown)
     return [_present(r, viewer) for r in rows]
 
 
@@ -290,7 +306,8 @@ def star_ranking(
     rows = session.execute(
         text(
             """
-            SELECT o.member_id, r.name, count(*) AS orders, sum(o.rating) AS stars,
+            SELECT o.member_id, r.id AS resident_id, r.name, count(*) AS orders,
+                   sum(o.rating) AS stars,
                    avg(o.rating)::float8 AS mean_rating,
                    count(*) FILTER (WHERE o.done_at <= o.due_at) AS on_time,
                    min(c.code) AS community_code
@@ -302,21 +319,23 @@ def star_ranking(
               AND o.rated_at >= make_timestamptz(:y, 1, 1, 0, 0, 0, 'Asia/Shanghai')
               AND o.rated_at < make_timestamptz(:y + 1, 1, 1, 0, 0, 0, 'Asia/Shanghai')
               AND (CAST(:w AS text) IS NULL OR c.code LIKE :w || '%')
-            GROUP BY o.member_id, r.name
+            GROUP BY o.member_id, r.id, r.name
             ORDER BY stars DESC, orders DESC, mean_rating DESC, o.member_id
             LIMIT :lim
             """
         ),
         {"y": year, "w": within, "lim": limit},
     ).all()
+    shown = [
+        audit.subject("resident", r.resident_id) for r in rows if viewer.unmasks(r.community_code)
+    ]
+    audit.disclose(session, viewer, f"service_stars:{year}:{within or ''}", subjects=shown)
     return [
         {
             "rank": i + 1,
             "member_id": r.member_id,
-            # A public honour roll shows the name masked unless the viewer may see it.
-            "name": r.name
-            if viewer.may_unmask and viewer.covers(r.community_code)
-            else mask_name(r.name),
+            # A public honour roll shows the name masked unless the disclosure rule allows it.
+            "name": r.name if viewer.unmasks(r.community_code) else mask_name(r.name),
             "orders": r.orders,
             "stars": int(r.stars),
             "mean_rating": round(r.mean_rating, 3),

@@ -52,12 +52,14 @@ SELECT
     (SELECT row_to_json(nearest_grid) FROM nearest_grid) AS nearest_grid,
     (SELECT row_to_json(centre) FROM centre) AS service_centre,
     (SELECT coalesce(json_agg(json_build_object(
-                'role', s.role, 'name', pe.name, 'phone', pe.phone, 'title', pe.title)
+                'id', pe.id, 'role', s.role, 'name', pe.name, 'phone', pe.phone,
+                'title', pe.title)
                 ORDER BY s.role, pe.id), '[]'::json)
         FROM grid_staff s JOIN person pe ON pe.id = s.person_id
         WHERE s.area_id = (SELECT id FROM grid)) AS staff,
     (SELECT json_build_object('code', po.code, 'name', po.name, 'org_type', po.org_type,
-                              'secretary_name', se.name, 'secretary_phone', se.phone)
+                              'secretary_id', se.id, 'secretary_name', se.name,
+                              'secretary_phone', se.phone)
         FROM party_org po LEFT JOIN person se ON se.id = po.secretary_id
         WHERE po.level = 'grid' AND po.area_id = (SELECT id FROM grid)
         ORDER BY po.code LIMIT 1) AS party_branch

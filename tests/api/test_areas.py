@@ -76,7 +76,7 @@ def test_grid_detail_has_chief_and_party_branch_masked_per_viewer(
     staff = db_session.execute(
         text(
             """
-            SELECT s.role, p.name, p.phone, p.title FROM grid_staff s
+            SELECT s.role, p.id, p.name, p.phone, p.title FROM grid_staff s
             JOIN person p ON p.id = s.person_id JOIN area g ON g.id = s.area_id
             WHERE g.code = :grid AND g.valid_to IS NULL ORDER BY s.role, p.id
             """
@@ -86,7 +86,8 @@ def test_grid_detail_has_chief_and_party_branch_masked_per_viewer(
     branch = db_session.execute(
         text(
             """
-            SELECT o.code, o.name, o.org_type, se.name AS secretary, se.phone
+            SELECT o.code, o.name, o.org_type, se.id AS secretary_id, se.name AS secretary,
+                   se.phone
             FROM party_org o JOIN area g ON g.id = o.area_id
             LEFT JOIN person se ON se.id = o.secretary_id
             WHERE g.code = :grid AND g.valid_to IS NULL AND o.level = 'grid'
@@ -119,9 +120,16 @@ def test_grid_detail_has_chief_and_party_branch_masked_per_viewer(
 
     app = client.app
     app.dependency_overrides[get_viewer] = lambda: Viewer("c", "grid_chief", grid)  # type: ignore[attr-defined]
-    own = client.get(f"/api/v1/areas/{grid}").json()
+    assert client.get(f"/api/v1/areas/{grid}").json()["staff"]["chief"]["masked"] is True
+    own = client.get(f"/api/v1/areas/{grid}", headers={"X-Purpose": "work"}).json()
     assert (own["staff"]["chief"]["name"], own["staff"]["chief"]["masked"]) == (chief.name, False)
     assert own["party_branch"]["secretary"]["name"] == branch.secretary
+    audited = db_session.execute(
+        text("SELECT target, purpose, subjects FROM audit_log WHERE username = 'c'")
+    ).one()
+    assert (audited.target, audited.purpose) == (f"area:{grid}", "work")
+    people = {s.id for s in staff} | {branch.secretary_id}
+    assert sorted(audited.subjects) == sorted(f"person:{p}" for p in people)
     # Other levels have neither.
     community = client.get(f"/api/v1/areas/{grid[:12]}").json()
     assert community["staff"] is None and community["party_branch"] is None

@@ -197,6 +197,59 @@ def test_planners_see_households_masked_even_with_a_purpose(
     assert _audit(db_session, "plan") == []
 
 
+def test_masked_answers_are_generalised_and_bulk_reads_audited(
+    client: TestClient, db_session: Session, areas: DemoAreas
+) -> None:
+    """Masked still must not identify: the building instead of the flat, and for a role
+    without the need no ID number, phone, gender or birth year (docs/security.md table)."""
+    flat = db_session.execute(
+        text(
+            "SELECT h.code, h.address, h.unit, h.floor, h.room, b.address AS building"
+            " FROM household h JOIN building b ON b.id = h.building_id"
+            " JOIN area g ON g.id = b.grid_id WHERE g.code = :g ORDER BY h.code LIMIT 1"
+        ),
+        {"g": areas.grid},
+    ).one()
+    assert flat.address != flat.building
+    planner = _as(db_session, "plan", "planner", areas.district)
+    body = client.get(f"/api/v1/households/{flat.code}", headers=planner).json()
+    assert (body["address"], body["unit"], body["floor"], body["room"]) == (
+        flat.building,
+        None,
+        None,
+        None,
+    )
+    expected = _residents(db_session, flat.code)
+    assert [
+        (r["name"], r["id_number"], r["phone"], r["gender"], r["birth_year"])
+        for r in body["residents"]
+    ] == [(e.name[0] + "*" * (len(e.name) - 1), None, None, None, None) for e in expected]
+    page = client.get(
+        "/api/v1/households", params={"within": areas.grid, "limit": 5}, headers=planner
+    ).json()
+    assert all(i["unit"] is None and i["room"] is None for i in page["items"])
+    bulk = db_session.execute(
+        text("SELECT action, target, area_code, detail FROM audit_log WHERE username = 'plan'")
+    ).all()
+    assert [(b.action, b.target, b.area_code, b.detail) for b in bulk] == [
+        ("read.masked_bulk", f"households:{areas.grid}", areas.grid, {"rows": 5})
+    ]
+    # The worker in scope, without a purpose: masked, the building only, gender and year kept.
+    worker = _as(db_session, "worker", "grid_worker", areas.grid)
+    masked = client.get(f"/api/v1/households/{flat.code}", headers=worker).json()
+    assert masked["address"] == flat.building and masked["room"] is None
+    assert [r["birth_year"] for r in masked["residents"]] == [e.birth_year for e in expected]
+    exact = client.get(
+        f"/api/v1/households/{flat.code}", params={"purpose": "入户走访"}, headers=worker
+    ).json()
+    assert (exact["address"], exact["unit"], exact["floor"], exact["room"]) == (
+        flat.address,
+        flat.unit,
+        flat.floor,
+        flat.room,
+    )
+
+
 @pytest.mark.parametrize(
     "params",
     [

@@ -20,6 +20,19 @@ from tests.api.incident_helpers import ClientFor, client_for, grid_point, viewer
 __all__ = ["client_for"]
 
 
+def _disclosures(session: Session, username: str) -> list[tuple[str, str | None]]:
+    return [
+        (r.target, r.purpose)
+        for r in session.execute(
+            text(
+                "SELECT target, purpose FROM audit_log WHERE username = :u"
+                " AND action = 'read.unmasked' ORDER BY id"
+            ),
+            {"u": username},
+        )
+    ]
+
+
 def _report(lon: float, lat: float, **extra: Any) -> dict[str, Any]:
     return {
         "category": "市容环境",
@@ -238,9 +251,17 @@ def test_the_full_loop_with_history_rework_and_rating(
     g = grid_point(db_session, 4)
     operator = client_for(viewer("command_operator", g.district_code))
     worker = client_for(viewer("grid_worker", g.grid_code))
-    case = worker.post("/api/v1/incidents", json=_report(g.lon, g.lat, source="grid_worker"))
+    case = worker.post(
+        "/api/v1/incidents",
+        json=_report(g.lon, g.lat, source="grid_worker"),
+        headers={"X-Purpose": "%E6%A0%B8%E5%AE%9E"},  # 核实, percent-encoded UTF-8
+    )
     iid = case.json()["incident"]["id"]
-    assert case.json()["incident"]["reporter"]["name"] == "王小明"  # worker may unmask in scope
+    # A worker may unmask in scope, with a purpose; the response is audited.
+    assert case.json()["incident"]["reporter"]["name"] == "王小明"
+    assert _disclosures(db_session, "t_grid_worker") == [
+        (f"incident:{case.json()['incident']['code']}", "核实")
+    ]
 
     def step(client: Any, to: str, **extra: Any) -> Any:
         return client.post(f"/api/v1/incidents/{iid}/transitions", json={"to": to, **extra})
@@ -380,12 +401,30 @@ def test_masking_and_scope(db_session: Session, client_for: ClientFor) -> None:
         .post("/api/v1/incidents", json=_report(g.lon, g.lat))
         .json()["incident"]["id"]
     )
-    chief = client_for(viewer("grid_chief", g.grid_code)).get(f"/api/v1/incidents/{iid}").json()
+    chief_client = client_for(viewer("grid_chief", g.grid_code))
+    masked = chief_client.get(f"/api/v1/incidents/{iid}").json()
+    # No purpose: masked (not refused), and nothing to audit.
+    assert masked["reporter"] == {
+        "name": mask_name("王小明"),
+        "phone": mask_phone("13812345678"),
+        "email": None,
+    }
+    assert masked["masked"] is True and _disclosures(db_session, "t_grid_chief") == []
+    chief = chief_client.get(f"/api/v1/incidents/{iid}", params={"purpose": "回访报案人"}).json()
     assert chief["reporter"] == {"name": "王小明", "phone": "13812345678", "email": None}
     assert chief["history"][0]["actor"] == "群众"
-    planner = client_for(viewer("planner", g.district_code)).get(f"/api/v1/incidents/{iid}")
-    assert planner.json()["reporter"]["name"] == mask_name("王小明")
-    assert planner.json()["reporter"]["phone"] == mask_phone("13812345678")
+    assert _disclosures(db_session, "t_grid_chief") == [(f"incident:{chief['code']}", "回访报案人")]
+    subjects = db_session.execute(
+        text("SELECT subjects FROM audit_log WHERE username = 't_grid_chief'")
+    ).scalar_one()
+    assert f"incident:{chief['code']}" in subjects
+    assert f"person:{chief['assignee']['id']}" in subjects
+    # A planner has no need: generalised even with a purpose (surname only, no phone).
+    planner = client_for(viewer("planner", g.district_code)).get(
+        f"/api/v1/incidents/{iid}", params={"purpose": "规划"}
+    )
+    assert planner.json()["reporter"]["name"] == "王**"
+    assert planner.json()["reporter"]["phone"] is None
     outsider = client_for(viewer("grid_chief", other.grid_code)).get(f"/api/v1/incidents/{iid}")
     assert outsider.json()["in_scope"] is False and "reporter" not in outsider.json()
 

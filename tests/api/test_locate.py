@@ -80,7 +80,7 @@ def test_staff_masked_for_public_and_unmasked_in_scope(client: TestClient, db_se
     chief = db_session.execute(
         text(
             """
-            SELECT p.name, p.phone FROM grid_staff s JOIN person p ON p.id = s.person_id
+            SELECT p.id, p.name, p.phone FROM grid_staff s JOIN person p ON p.id = s.person_id
             JOIN area g ON g.id = s.area_id
             WHERE g.code = :grid AND g.valid_to IS NULL AND s.role = 'chief'
             """
@@ -96,15 +96,26 @@ def test_staff_masked_for_public_and_unmasked_in_scope(client: TestClient, db_se
     }
     app = client.app
     app.dependency_overrides[get_viewer] = lambda: Viewer("c", "grid_chief", point["grid"])  # type: ignore[attr-defined]
-    own = client.get("/api/v1/locate", params=params).json()["staff"]["chief"]
+    # In scope without a purpose: masked (the disclosure rule), nothing audited.
+    assert client.get("/api/v1/locate", params=params).json()["staff"]["chief"]["masked"]
+    purposeful = {**params, "purpose": "联系网格长"}
+    own = client.get("/api/v1/locate", params=purposeful).json()["staff"]["chief"]
     assert (own["name"], own["phone"], own["masked"]) == (chief.name, chief.phone, False)
+    audited = db_session.execute(
+        text(
+            "SELECT target, purpose, subjects FROM audit_log WHERE username = 'c'"
+            " AND action = 'read.unmasked'"
+        )
+    ).one()
+    assert audited.target == f"locate:{point['grid']}" and audited.purpose == "联系网格长"
+    assert f"person:{chief.id}" in audited.subjects
     # The same role scoped to another grid stays masked.
     other = point["grid"][:-3] + ("002" if not point["grid"].endswith("002") else "001")
     app.dependency_overrides[get_viewer] = lambda: Viewer("c", "grid_chief", other)  # type: ignore[attr-defined]
-    assert client.get("/api/v1/locate", params=params).json()["staff"]["chief"]["masked"]
+    assert client.get("/api/v1/locate", params=purposeful).json()["staff"]["chief"]["masked"]
     # A role without personal-data rights stays masked even in scope.
     app.dependency_overrides[get_viewer] = lambda: Viewer("c", "planner", point["grid"])  # type: ignore[attr-defined]
-    assert client.get("/api/v1/locate", params=params).json()["staff"]["chief"]["masked"]
+    assert client.get("/api/v1/locate", params=purposeful).json()["staff"]["chief"]["masked"]
 
 
 def test_shared_boundary_resolves_to_lowest_code(client: TestClient, db_session: Session):

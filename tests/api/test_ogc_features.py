@@ -400,7 +400,15 @@ def test_incident_reporters_unmasked_in_scope_masked_outside(
     assert rows
     scope = rows[0].grid[:12]
     _as(client, Viewer("chief", "community_secretary", scope))
-    body = client.get("/ogc/collections/incidents/items", params={"limit": 10000}).json()
+    masked = client.get("/ogc/collections/incidents/items", params={"limit": 10000}).json()
+    masked_names = {f["id"]: f["properties"]["reporter_name"] for f in masked["features"]}
+    assert all(masked_names[row.code] == mask_name(row.reporter_name) for row in rows)
+    # A purpose, as a header: OGC clients (QGIS, GDAL) can set headers but keep their URLs.
+    body = client.get(
+        "/ogc/collections/incidents/items",
+        params={"limit": 10000},
+        headers={"X-Purpose": "case-review"},
+    ).json()
     props = {f["id"]: f["properties"] for f in body["features"]}
     for row in rows:
         inside = row.grid.startswith(scope)
@@ -432,15 +440,26 @@ def test_households_need_a_role_and_are_scoped(client: TestClient, db_session: S
     ).all()
     ids = [c["id"] for c in client.get("/ogc/collections").json()["collections"]]
     assert "households" in ids
-    body = client.get("/ogc/collections/households/items", params={"limit": 10000}).json()
+    masked = client.get("/ogc/collections/households/items", params={"limit": 10000}).json()
+    assert masked["features"][0]["properties"]["head_name"] == mask_name(expected[0].name)
+    body = client.get(
+        "/ogc/collections/households/items", params={"limit": 10000, "purpose": "入户走访"}
+    ).json()
     assert [f["id"] for f in body["features"]] == [r.code for r in expected]
     first = body["features"][0]["properties"]
     assert first["head_name"] == expected[0].name
     assert first["head_phone"] == expected[0].phone
     logged = db_session.execute(
-        text("SELECT count(*) FROM audit_log WHERE username = 'chief' AND action = 'read.unmasked'")
-    ).scalar_one()
-    assert logged >= 1
+        text(
+            "SELECT action, purpose, subjects, detail FROM audit_log WHERE username = 'chief'"
+            " ORDER BY id"
+        )
+    ).all()
+    assert [(r.action, r.purpose) for r in logged] == [
+        ("read.masked_bulk", None),
+        ("read.unmasked", "入户走访"),
+    ]
+    assert sorted(logged[1].subjects) == sorted(f"household:{r.code}" for r in expected)
 
 
 def test_grid_tiles_carry_area_and_party_members(client: TestClient, db_session: Session) -> None:

@@ -434,3 +434,63 @@ def test_key_use_is_stamped_and_a_revoked_key_writes_nothing(
     refused = c.post(f"{BASE}/requests.json", data=form)
     assert refused.status_code == 403 and refused.json()[0]["code"] == 403
     assert count() == before + 1
+
+
+def test_internal_notes_never_reach_open311_or_anonymous_readers(
+    db_session: Session, client_for: ClientFor, api_key: str
+) -> None:
+    """Staff notes are internal; only the public note and public attachments are published."""
+    g = grid_point(db_session, 15)
+    anon = client_for(ANONYMOUS)
+    op = client_for(viewer("command_operator", g.district_code))
+    code = anon.post(
+        f"{BASE}/requests.json",
+        data={
+            "api_key": api_key,
+            "service_code": "E01",
+            "lat": str(g.lat),
+            "long": str(g.lon),
+            "description": "垃圾",
+        },
+    ).json()[0]["service_request_id"]
+    iid = db_session.execute(
+        text("SELECT id FROM incident WHERE code = :c"), {"c": code}
+    ).scalar_one()
+    internal = "已电话联系报案人王小明 13912345678，身份证620881199001011234"
+    step = op.post(
+        f"/api/v1/incidents/{iid}/transitions",
+        json={
+            "to": "registered",
+            "note": internal,
+            "attachments": ["https://internal.example/call-log.pdf"],
+            "public_note": "已立案，将尽快派遣处置",
+            "public_attachments": ["https://img.example/site.jpg"],
+        },
+    )
+    assert step.status_code == 200, step.text
+    # Staff in scope read both notes.
+    staff_view = op.get(f"/api/v1/incidents/{iid}").json()["history"][-1]
+    assert staff_view["note"] == internal
+    assert staff_view["public_note"] == "已立案，将尽快派遣处置"
+    # The note written before the split is internal too: the first step's "上报" stays inside.
+    json_updates = anon.get(
+        f"{BASE}/servicerequestupdates.json", params={"service_request_id": code}
+    )
+    xml_updates = anon.get(f"{BASE}/servicerequestupdates.xml", params={"service_request_id": code})
+    window = anon.get(f"{BASE}/servicerequestupdates.json")  # the bulk read of the whole window
+    requests = anon.get(f"{BASE}/requests/{code}.json")
+    anonymous_case = anon.get(f"/api/v1/incidents/{iid}")
+    for response in (json_updates, xml_updates, window, requests, anonymous_case):
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert "13912345678" not in body and "王小明" not in body, response.url
+        assert "620881199001011234" not in body and "call-log" not in body, response.url
+    descriptions = [u["description"] for u in json_updates.json()]
+    assert descriptions[-1] == "已立案，将尽快派遣处置"
+    assert json_updates.json()[-1]["media_url"] == "https://img.example/site.jpg"
+    assert _xml(xml_updates).findall("request_update")[-1].findtext("description") == (
+        "已立案，将尽快派遣处置"
+    )
+    assert requests.json()[0]["status_notes"] == "已立案，将尽快派遣处置"
+    last = anonymous_case.json()["history"][-1]
+    assert last["public_note"] == "已立案，将尽快派遣处置" and "note" not in last

@@ -64,7 +64,17 @@ def test_the_order_loop_over_http(db_session: Session, client_for: ClientFor) ->
     assert step(secretary, to="rated").status_code == 400
     rated = step(secretary, to="rated", rating=5, comment="很好").json()
     assert rated["rating"] == 5 and rated["status"] == "rated"
-    assert rated["requester"]["name"] == "李大爷"  # the secretary may unmask in scope
+    assert rated["requester"]["name"] == "李*爷"  # no purpose: masked, even in scope
+    seen = secretary.get(f"/api/v1/service-orders/{oid}", params={"purpose": "电话回访"}).json()
+    assert seen["requester"]["name"] == "李大爷"  # the secretary may unmask in scope
+    audited = db_session.execute(
+        text(
+            "SELECT purpose, subjects FROM audit_log WHERE username = 't_community_secretary'"
+            " AND action = 'read.unmasked'"
+        )
+    ).one()
+    assert audited.purpose == "电话回访"
+    assert f"service_order:{seen['code']}" in audited.subjects
     outsider = client_for(viewer("planner", "999999")).get(f"/api/v1/service-orders/{oid}").json()
     assert outsider["requester"]["name"] == "李*爷" and outsider["description"] is None
     history = (
@@ -115,7 +125,7 @@ def test_star_ranking(db_session: Session) -> None:
     order(sec_b, mem_b, b, 5, t0)
     order(sec_b, mem_b, b, 4, t0 + timedelta(days=2))  # b: 9 stars, 2 orders
     order(sec_a, mem_a, a, 5, datetime(2032, 1, 2, tzinfo=CST))  # next year: not counted
-    ranking = so.star_ranking(db_session, viewer("admin", "620881"), 2031)
+    ranking = so.star_ranking(db_session, viewer("admin", "620881").with_purpose("评选"), 2031)
     if a.member_id == b.member_id:
         return
     assert [(r["member_id"], r["stars"], r["orders"]) for r in ranking[:2]] == [

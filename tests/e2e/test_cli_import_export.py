@@ -101,3 +101,56 @@ def test_export_as_an_account_is_scoped_and_masked(cli_db: str, tmp_path: Path) 
     assert len(frame) == residents and set(frame["grid_code"]) == {grid}
     assert frame["id_number"].notna().any()
     assert frame["id_number"].dropna().str.fullmatch(r"\d{6}\*{8}[\dX]{4}").all()
+
+
+def test_an_unmasked_export_is_private_audited_and_found_by_subject(
+    cli_db: str, tmp_path: Path
+) -> None:
+    """``gridgov export households --as X --purpose`` writes a 0600 file and an audit row with
+    the operator; ``gridgov audit --subject <ID number>`` then names that export."""
+    import getpass
+
+    from sqlalchemy import create_engine, pool
+    from sqlalchemy.orm import Session
+
+    from gis import accounts
+    from gis.settings import normalise_database_url
+
+    with psycopg.connect(cli_db) as conn:
+        grid, id_number = conn.execute(
+            "SELECT g.code, r.id_number FROM area g JOIN building b ON b.grid_id = g.id"
+            " JOIN household h ON h.building_id = b.id JOIN resident r ON r.household_id = h.id"
+            " WHERE g.level = 'grid' AND g.valid_to IS NULL AND r.id_number IS NOT NULL"
+            " ORDER BY g.code, r.id LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+    engine = create_engine(normalise_database_url(cli_db), poolclass=pool.NullPool)
+    with Session(engine) as session:
+        if accounts.get_account(session, "cli_chief") is None:
+            accounts.create_user(session, "cli_chief", "password-123", "grid_chief", grid)
+            session.commit()
+    engine.dispose()
+    out = tmp_path / "hh.xlsx"
+    purpose = "年度人口核查"
+    done = gridgov(
+        cli_db, "export", "households", "-f", "xlsx", "--as", "cli_chief",
+        "--purpose", purpose, "-o", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert id_number in set(pd.read_excel(out, dtype=str)["id_number"])
+    with psycopg.connect(cli_db) as conn:
+        action, purpose_logged, area, detail = conn.execute(
+            "SELECT action, purpose, area_code, detail FROM audit_log"
+            " WHERE username = 'cli_chief' ORDER BY id DESC LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+    assert (action, purpose_logged, area) == ("export.unmasked", purpose, grid)
+    assert (
+        detail["operator"] == f"cli:{getpass.getuser()}"
+        and detail["rows"] == detail["unmasked"] > 0
+    )
+    seen = gridgov(cli_db, "audit", "--subject", id_number)
+    assert seen.returncode == 0, seen.stdout + seen.stderr
+    line = next(row for row in seen.stdout.splitlines() if "export.unmasked" in row)
+    assert "cli_chief" in line and purpose in line
+    unknown = gridgov(cli_db, "audit", "--subject", "not-a-person")
+    assert unknown.returncode == 1 and "subject" in unknown.stderr

@@ -594,3 +594,44 @@ def test_export_scopes_and_masks_by_account(io_session: Session, tmp_path: Path)
         export.export_layer(
             io_session, worker, "households", path, fmt="csv", within="620881001001002"
         )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "gpkg"])
+def test_personal_exports_are_generalised_audited_and_private(
+    io_session: Session, tmp_path: Path, fmt: str
+) -> None:
+    """A planner's export (masked) names buildings, not flats; carries no ID number, phone,
+    gender or birth year; writes one audit row with rows, area and operator; the file is 0600."""
+    grid = "620881001001001"
+    accounts.create_user(io_session, "io_planner", "password-123", "planner", "620881")
+    planner = Viewer("io_planner", "planner", "620881", operator="cli:alice")
+    path = tmp_path / f"hh.{fmt}"
+    result = export.export_layer(io_session, planner, "households", path, fmt=fmt, within=grid)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no staging left behind
+    frame = pd.read_csv(path, dtype=str) if fmt == "csv" else gpd.read_file(path)
+    buildings = dict(
+        io_session.execute(
+            text(
+                "SELECT b.code, b.address FROM building b JOIN area g ON g.id = b.grid_id"
+                " WHERE g.code = :g"
+            ),
+            {"g": grid},
+        ).all()
+    )
+    assert result.masked and len(frame) == result.rows > 0
+    assert (frame["address"] == frame["bld_code"].map(buildings)).all()
+    for column in ("id_number", "phone", "gender", "birth_year", "unit", "floor", "room"):
+        assert frame[column].isna().all(), column
+    assert frame["name"].str.fullmatch(r".\*+").all()
+    row = io_session.execute(
+        text(
+            "SELECT action, target, area_code, detail FROM audit_log WHERE username = 'io_planner'"
+        )
+    ).one()
+    assert (row.action, row.target, row.area_code) == (
+        "export.masked",
+        f"export:households:{grid}",
+        grid,
+    )
+    assert row.detail == {"rows": result.rows, "unmasked": 0, "operator": "cli:alice"}
