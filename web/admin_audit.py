@@ -61,7 +61,7 @@ def audit_page(request: Request, viewer: PageViewerDep) -> Response:
     """The page for admins; others are sent to sign in (or told it is not theirs)."""
     lang = get_settings().language
     if viewer.is_public:
-        return RedirectResponse(f"/login?next={quote('/admin/audit')}", status_code=303)
+        return RedirectResponse(f"/login?next={quote('/admin/audit', safe='')}", status_code=303)
     if viewer.role != "admin":
         body = f"<!doctype html><html lang='{lang}'><meta charset='utf-8'>"
         body += f"<title>{escape(t('audit.title', lang))}</title>"
