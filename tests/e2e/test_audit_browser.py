@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 
 from gis.accounts import create_user
 from gis.settings import normalise_database_url
-from tests.conftest import LiveServer, create_test_database, drop_test_database, unavailable
+from tests.conftest import (
+    LiveServer,
+    create_test_database,
+    drop_test_database,
+    owner_url,
+    unavailable,
+)
 from tests.e2e.test_plan_browser import ARGS, CHROMIUM
 
 PASSWORD = "audit-e2e-Password-1"
@@ -34,7 +40,7 @@ def audit_server(server_url: str) -> Iterator[tuple[LiveServer, str, str]]:
     from data.demo import load_demo
 
     url = create_test_database(server_url, "audit_e2e")
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(owner_url(url)) as conn:  # as `gridgov demo` loads it
         load_demo(conn, households=2_000)
         conn.commit()
         grid = conn.execute(
