@@ -44,6 +44,7 @@ SERVES_WITHOUT_DATABASE = {
     "GET /open311/v2/services/{service_code}.{fmt}",
     "POST /api/v1/plan/repair-preview",  # pure geometry on the caller's input
     "GET /plan",  # the planner's page shell; its data comes from the API
+    "GET /admin/audit",  # the admins' page shell (a visitor is sent to sign in); data via API
     "GET /ogc/collections/{collection_id}/tiles",  # the tileset list of a collection
 }
 ROUTES = [r for r in iter_routes(create_app()) if hasattr(r.route, "dependant")]
