@@ -126,7 +126,9 @@ def test_an_unmasked_export_is_private_audited_and_found_by_subject(
     engine = create_engine(normalise_database_url(cli_db), poolclass=pool.NullPool)
     with Session(engine) as session:
         if accounts.get_account(session, "cli_chief") is None:
-            accounts.create_user(session, "cli_chief", "password-123", "grid_chief", grid)
+            accounts.create_user(
+                session, "cli_chief", "kestrel-ridge-lantern-42", "grid_chief", grid
+            )
             session.commit()
     engine.dispose()
     out = tmp_path / "hh.xlsx"

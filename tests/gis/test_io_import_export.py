@@ -603,7 +603,7 @@ def test_personal_exports_are_generalised_audited_and_private(
     """A planner's export (masked) names buildings, not flats; carries no ID number, phone,
     gender or birth year; writes one audit row with rows, area and operator; the file is 0600."""
     grid = "620881001001001"
-    accounts.create_user(io_session, "io_planner", "password-123", "planner", "620881")
+    accounts.create_user(io_session, "io_planner", "kestrel-ridge-lantern-42", "planner", "620881")
     planner = Viewer("io_planner", "planner", "620881", operator="cli:alice")
     path = tmp_path / f"hh.{fmt}"
     result = export.export_layer(io_session, planner, "households", path, fmt=fmt, within=grid)
