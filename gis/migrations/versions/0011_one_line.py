@@ -15,12 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 revision: str = "0011_one_line"
-down_revision: str | Sequence[str] | None = (
-    "0002_security",
-    "0005_boundaries",
-    "0009_hot_path_indexes",
-    "0010_building_stats",
-)
+# On one line, so that tools reading the file as text (not only Alembic) see the four parents.
+down_revision = ("0002_security", "0005_boundaries", "0009_hot_path_indexes", "0010_building_stats")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
