@@ -24,7 +24,15 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.db import DatabaseBusy, DatabaseNotConfigured, NotStored
-from gis.errors import Conflict, Forbidden, GridgovError, InvalidInput, NotFound
+from gis.errors import (
+    Conflict,
+    Forbidden,
+    GridgovError,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    UnsupportedType,
+)
 
 log = logging.getLogger("gridgov.api")
 
@@ -34,6 +42,8 @@ STATUS_BY_ERROR: dict[type[GridgovError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    TooLarge: 413,
+    UnsupportedType: 415,
 }
 
 

@@ -507,9 +507,12 @@ class SecurityHeadersMiddleware:
 
 def _no_store(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """Headers with ``Cache-Control: no-store``, unless the route marked the response public
-    (the same for everyone, such as vector tiles)."""
+    (the same for everyone, such as vector tiles) or chose ``private`` itself: a scoped photo
+    (immutable by its hash) may stay in this user's browser cache, never a shared one."""
     for key, value in headers:
-        if key.lower() == b"cache-control" and b"public" in value.lower():
+        if key.lower() == b"cache-control" and (
+            b"public" in value.lower() or value.lower().startswith(b"private")
+        ):
             return headers
     return [(k, v) for k, v in headers if k.lower() != b"cache-control"] + [
         (b"cache-control", b"no-store")

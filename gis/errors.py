@@ -28,3 +28,11 @@ class Conflict(GridgovError):
 
 class Forbidden(GridgovError):
     title = "Forbidden"
+
+
+class TooLarge(GridgovError):
+    title = "Too large"
+
+
+class UnsupportedType(GridgovError):
+    title = "Unsupported media type"

@@ -217,6 +217,15 @@ class Settings(BaseSettings):
     max_bbox_degrees: float = Field(default=10.0, gt=0, le=360)
     cors_origins: list[str] = Field(default_factory=list)
 
+    # --- photos and attachments (docs/media.md) ---
+    # Where the filesystem store keeps them; unset = $GRIDGOV_HOME/media.
+    media_dir: Path | None = None
+    # The largest photo accepted (bytes of the upload) and its largest size in pixels (a
+    # decompression bomb is refused before it is decoded). Below max_body_bytes, so the media
+    # route, not the body limit, tells the user what to fix.
+    media_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    media_max_pixels: int = Field(default=50_000_000, ge=10_000)
+
     @field_validator("database_url")
     @classmethod
     def _normalise_url(cls, value: str | None) -> str | None:
@@ -254,6 +263,8 @@ class Settings(BaseSettings):
                     "refusing to start in production: the password in GRIDGOV_DATABASE_URL is "
                     "published with gridgov (e.g. the Docker Compose default); set a new one"
                 )
+        if self.media_dir is None:
+            self.media_dir = self.home / "media"
         if self.basemap == "tianditu" and not self.tianditu_key:
             raise ValueError("GRIDGOV_BASEMAP=tianditu needs GRIDGOV_TIANDITU_KEY")
         return self

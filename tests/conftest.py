@@ -204,6 +204,21 @@ def _drop_stale_test_databases(admin: psycopg.Connection) -> None:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _media_in_a_temporary_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Photos uploaded by tests (and by live servers they start) go to a temporary directory,
+    never into the developer's $GRIDGOV_HOME/media."""
+    previous = os.environ.get("GRIDGOV_MEDIA_DIR")
+    os.environ["GRIDGOV_MEDIA_DIR"] = str(tmp_path_factory.mktemp("media"))
+    get_settings.cache_clear()
+    yield
+    if previous is None:
+        os.environ.pop("GRIDGOV_MEDIA_DIR", None)
+    else:
+        os.environ["GRIDGOV_MEDIA_DIR"] = previous
+    get_settings.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
     """Settings are cached per process; a test that changed GRIDGOV_* leaves none behind."""

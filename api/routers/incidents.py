@@ -253,6 +253,7 @@ def create_incident(
         media_url=body.media_url,
         attributes=body.attributes,
         duplicate_of=body.duplicate_of,
+        media=body.media,
     )
     result = intake.create_incident(session, viewer, data, idempotency_key=idempotency_key)
     _disclose(session, viewer, f"incident:{result.incident['code']}", [result.incident])

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urljoin
 
 from anyio import to_thread
 from fastapi import APIRouter, Request
@@ -361,7 +362,16 @@ def service_definition(service_code: str, fmt: str) -> Response:
     return _guard(fmt, run)
 
 
-def _request_row(case: dict[str, Any], public_notes: Mapping[int, str]) -> dict[str, Any]:
+def _absolute(request: Request, url: str | None) -> str:
+    """A media URL as Open311 clients need it: the app's own (a stored photo) made absolute."""
+    if not url:
+        return ""
+    return urljoin(str(request.base_url), url) if url.startswith("/") else url
+
+
+def _request_row(
+    case: dict[str, Any], public_notes: Mapping[int, str], request: Request
+) -> dict[str, Any]:
     """One case as a GeoReport v2 service request (public fields only): ``status_notes`` is the
     newest public note, never an internal one."""
     status = case["status"]
@@ -384,7 +394,7 @@ def _request_row(case: dict[str, Any], public_notes: Mapping[int, str]) -> dict[
         "zipcode": "",
         "lat": case["lat"],
         "long": case["lon"],
-        "media_url": case["media_url"] or "",
+        "media_url": _absolute(request, case["media_url"]),
     }
 
 
@@ -453,14 +463,16 @@ def get_requests(request: Request, session: SessionDep, viewer: ViewerDep, fmt: 
             session, viewer, filters, limit=page_size, offset=(page - 1) * page_size
         )
         notes = open311.latest_public_notes(session, [c["id"] for c in result["items"]])
-        return render(f, "service_requests", [_request_row(c, notes) for c in result["items"]])
+        return render(
+            f, "service_requests", [_request_row(c, notes, request) for c in result["items"]]
+        )
 
     return _guard(fmt, run)
 
 
 @router.get("/requests/{service_request_id}.{fmt}")
 def get_request(
-    session: SessionDep, viewer: ViewerDep, service_request_id: str, fmt: str
+    request: Request, session: SessionDep, viewer: ViewerDep, service_request_id: str, fmt: str
 ) -> Response:
     """One service request."""
 
@@ -472,7 +484,7 @@ def get_request(
             raise Open311Error(404, f"no service request {service_request_id[:40]!r}")
         case = result["items"][0]
         notes = open311.latest_public_notes(session, [case["id"]])
-        return render(f, "service_requests", [_request_row(case, notes)])
+        return render(f, "service_requests", [_request_row(case, notes, request)])
 
     return _guard(fmt, run)
 
@@ -628,7 +640,9 @@ def get_updates(request: Request, session: SessionDep, fmt: str) -> Response:
                 "updated_datetime": _iso(r.at),
                 # Public fields only: an internal note never leaves through Open311.
                 "description": r.public_note or STATUS_LABELS_ZH[r.to_status],
-                "media_url": (r.public_attachments[0] if r.public_attachments else "") or "",
+                "media_url": _absolute(
+                    request, r.public_attachments[0] if r.public_attachments else None
+                ),
             }
             for r in rows
         ]

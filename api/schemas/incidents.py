@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from gis.incidents.vocabulary import ENTERED_SOURCES, KINDS, REJECT_RESOLUTIONS, STATUSES
 from gis.incidents.workflow import INCIDENT_WORKFLOW
+from gis.media.records import MAX_PER_STEP as MAX_PHOTOS
+
+# The id of a stored upload (a bigint): anything else is refused before it reaches SQL.
+MediaId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 # Enumerations from the vocabulary (validation and the OpenAPI enum); plain str to the type checker,
 # which cannot read a Literal built from a tuple.
@@ -50,6 +54,12 @@ class IncidentCreate(BaseModel):
     duplicate_of: int | None = Field(
         default=None, description="link this report to an open case instead of opening one"
     )
+    media: list[MediaId] = Field(
+        default_factory=list,
+        max_length=MAX_PHOTOS,
+        description="Ids of your uploads (POST /api/v1/media): the report's photos, published "
+        "with the case",
+    )
 
 
 class TransitionCreate(BaseModel):
@@ -74,6 +84,17 @@ class TransitionCreate(BaseModel):
     )
     public_attachments: list[str] = Field(
         default_factory=list, max_length=20, description="Public attachments (http(s) URLs)"
+    )
+    media: list[MediaId] = Field(
+        default_factory=list,
+        max_length=MAX_PHOTOS,
+        description="Ids of your uploads (POST /api/v1/media) attached internally: seen by staff "
+        "who have the case in scope (e.g. 处置反馈 photos)",
+    )
+    public_media: list[MediaId] = Field(
+        default_factory=list,
+        max_length=MAX_PHOTOS,
+        description="Ids of your uploads attached publicly: published with the case (Open311)",
     )
     resolution: Resolution | None = None
     duplicate_of: int | None = None

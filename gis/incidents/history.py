@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from gis.incidents.timestamps import iso
 from gis.masking import mask_name
+from gis.media.urls import photos_of
 from gis.scope import Viewer
 
 # Who a history row names for an anonymous report (a web form, the app): imported records may
@@ -44,12 +45,16 @@ def history_entry(h: Any, full: bool, unmasked: bool) -> dict[str, Any]:
         "to": h.to_status,
         "public_note": h.public_note,
         "public_attachments": h.public_attachments,
+        # The stored photos among the attachments, with their thumbnails (gis/media/urls.py).
+        "public_photos": photos_of(h.public_attachments),
     }
     if full:
         actor = h.actor
         if not unmasked and actor.startswith(PUBLIC_ACTOR) and len(actor) > len(PUBLIC_ACTOR):
             actor = PUBLIC_ACTOR + (mask_name(actor[len(PUBLIC_ACTOR) :]) or "")
-        entry.update(actor=actor, note=h.note, attachments=h.attachments)
+        entry.update(
+            actor=actor, note=h.note, attachments=h.attachments, photos=photos_of(h.attachments)
+        )
     return entry
 
 
@@ -73,13 +78,15 @@ def record_history(
     attachments: Sequence[str],
     public_note: str | None = None,
     public_attachments: Sequence[str] = (),
-) -> None:
-    """Append one step; ``note``/``attachments`` are internal, the public ones are published."""
-    session.execute(
+) -> int:
+    """Append one step; ``note``/``attachments`` are internal, the public ones are published.
+    Returns the new row's id."""
+    step_id = session.execute(
         text(
             "INSERT INTO incident_transition (incident_id, at, actor, from_status, to_status, "
             "note, attachments, public_note, public_attachments) VALUES (:i, :at, :actor, :frm,"
             " :to, :note, CAST(:att AS jsonb), :public_note, CAST(:public_att AS jsonb))"
+            " RETURNING id"
         ),
         {
             "i": incident_id,
@@ -92,4 +99,5 @@ def record_history(
             "public_note": public_note,
             "public_att": json.dumps(list(public_attachments)),
         },
-    )
+    ).scalar_one()
+    return int(step_id)

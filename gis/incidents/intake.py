@@ -27,6 +27,8 @@ from gis.incidents.presentation import SELECT_TEMPLATE, get_incident, present
 from gis.incidents.routing import ROUTE_QUERY, Routing, fallback_route
 from gis.incidents.timestamps import iso
 from gis.incidents.vocabulary import KIND_OF_CATEGORY, LATE_STATUSES, SOURCES
+from gis.media import records as media_records
+from gis.media.urls import media_url
 from gis.scope import Viewer
 
 # A report of the same category this close to an open case, this soon after it, is offered to
@@ -54,6 +56,9 @@ class IncidentInput:
     media_url: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     duplicate_of: int | None = None
+    # Ids of the reporter's stored uploads (POST /api/v1/media): the report's photos, published
+    # with the case; the first becomes ``media_url`` unless one was given.
+    media: list[int] = field(default_factory=list)
 
     def validate(self) -> None:
         if self.category not in KIND_OF_CATEGORY:
@@ -245,8 +250,9 @@ _INSERT_SQL = text(
     ),
     history AS (
         INSERT INTO incident_transition (incident_id, at, actor, from_status, to_status, note,
-                                         attachments)
-        SELECT id, :now, :actor, NULL, 'reported', '上报', '[]'::jsonb FROM ins
+                                         attachments, public_attachments)
+        SELECT id, :now, :actor, NULL, 'reported', '上报', '[]'::jsonb,
+               CAST(:photos AS jsonb) FROM ins
     ),
     claim AS (
         UPDATE idempotency_key SET incident_id = (SELECT id FROM ins)
@@ -288,6 +294,8 @@ def create_incident(
         if earlier is None:
             raise Conflict("the first request with this key is still being processed")
         return IntakeResult(get_incident(session, viewer, earlier), False, [])
+    photo_ids = media_records.claim(session, viewer, data.media, "media")
+    photos = [media_url(media_id) for media_id in photo_ids]
     routing = context.routing or fallback_route(session, data.lon, data.lat)
     duplicates = context.duplicates
     target: dict[str, Any] | None = None
@@ -329,7 +337,8 @@ def create_incident(
             "remail": data.reporter_email,
             "device": data.device_id,
             "account": data.account_id,
-            "media": data.media_url,
+            "media": data.media_url or (photos[0] if photos else None),
+            "photos": json.dumps(photos),
             "attrs": json.dumps(data.attributes, ensure_ascii=False),
             "status": status,
             "resolution": "duplicate" if target else None,
@@ -351,12 +360,15 @@ def create_incident(
             "late": list(LATE_STATUSES),
         },
     ).one()
+    media_records.attach(
+        session, photo_ids, incident_id=row.id, transition_id=None, public=True, now=now
+    )
     if target is not None:
         _link_duplicate(session, row.id, target, actor, now)
         return IntakeResult(get_incident(session, viewer, row.id), True, [])
     incident = present(row, viewer)
     full = incident.get("in_scope", False)
-    first = HistoryRow(now, None, "reported", actor, "上报", [], None, [])
+    first = HistoryRow(now, None, "reported", actor, "上报", [], None, photos)
     incident["history"] = [history_entry(first, full, full and not incident.get("masked", True))]
     if full:
         incident["escalations"] = []

@@ -17,6 +17,8 @@ from gis.incidents.presentation import get_incident, scope_code
 from gis.incidents.routing import route_to_grid
 from gis.incidents.vocabulary import OPEN_STATUSES, REJECT_RESOLUTIONS
 from gis.incidents.workflow import INCIDENT_WORKFLOW
+from gis.media import records as media_records
+from gis.media.urls import media_url
 from gis.scope import Viewer
 
 
@@ -27,6 +29,10 @@ class TransitionInput:
     attachments: list[str] = field(default_factory=list)
     public_note: str | None = None  # what the reporter and Open311 readers see
     public_attachments: list[str] = field(default_factory=list)
+    # Ids of the viewer's stored uploads (POST /api/v1/media) to attach to this step: internal
+    # (seen in the case's scope) and public (published with the case).
+    media: list[int] = field(default_factory=list)
+    public_media: list[int] = field(default_factory=list)
     resolution: str | None = None
     duplicate_of: int | None = None
     dispatched_to: str | None = None
@@ -121,6 +127,13 @@ def transition(
     for url in [*step.attachments, *step.public_attachments]:
         if not url.startswith(("http://", "https://")) or len(url) > 2000:
             raise InvalidInput("attachments must be http(s) URLs", parameter="attachments")
+    if set(step.media) & set(step.public_media):
+        raise InvalidInput(
+            "a photo is either internal (media) or public (public_media), not both",
+            parameter="public_media",
+        )
+    internal_photos = media_records.claim(session, viewer, step.media, "media")
+    public_photos = media_records.claim(session, viewer, step.public_media, "public_media")
     if step.to == "rejected" and step.resolution == "duplicate":
         if step.duplicate_of is None or step.duplicate_of == incident_id:
             raise InvalidInput(
@@ -145,7 +158,7 @@ def transition(
     session.execute(
         text(f"UPDATE incident SET {assignments} WHERE id = :id"), {**sets, "id": incident_id}
     )
-    record_history(
+    step_id = record_history(
         session,
         incident_id,
         now,
@@ -153,10 +166,19 @@ def transition(
         row.status,
         step.to,
         note,
-        step.attachments,
+        [*step.attachments, *map(media_url, internal_photos)],
         step.public_note,
-        step.public_attachments,
+        [*step.public_attachments, *map(media_url, public_photos)],
     )
+    for photos, public in ((internal_photos, False), (public_photos, True)):
+        media_records.attach(
+            session,
+            photos,
+            incident_id=incident_id,
+            transition_id=step_id,
+            public=public,
+            now=now,
+        )
     append_event(
         session, incident_id, "transition", step.to, event_payload(session, incident_id), now
     )
