@@ -15,12 +15,14 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import SessionDep
 from api.errors import PROBLEM_JSON
-from api.security import ViewerDep
+from api.security import ViewerDep, scope_decision
 from gis.media import records
 from gis.media.records import Served
 from gis.settings import get_settings
 
 router = APIRouter(tags=["media"])
+# A photo is seen by its uploader, or as the case it belongs to (scoped unless public).
+SCOPED = scope_decision("scoped")
 
 MediaIdPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="the id of a stored photo")]
 # A photo never changes under its id (content-addressed): a year, and no revalidation.
@@ -41,7 +43,7 @@ _UPLOAD_ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post("/media", status_code=201, responses=_UPLOAD_ERRORS)
+@router.post("/media", status_code=201, responses=_UPLOAD_ERRORS, openapi_extra=SCOPED)
 def upload_media(
     session: SessionDep,
     viewer: ViewerDep,
@@ -72,7 +74,9 @@ def _image(served: Served, media_id: int, if_none_match: str | None) -> Response
     return Response(served.data, media_type=served.content_type, headers=headers)
 
 
-@router.get("/media/{media_id}", response_class=Response, responses=_IMAGE_RESPONSES)
+@router.get(
+    "/media/{media_id}", response_class=Response, responses=_IMAGE_RESPONSES, openapi_extra=SCOPED
+)
 def get_media(
     session: SessionDep,
     viewer: ViewerDep,
@@ -84,7 +88,12 @@ def get_media(
     return _image(records.serve(session, viewer, media_id), media_id, if_none_match)
 
 
-@router.get("/media/{media_id}/thumbnail", response_class=Response, responses=_IMAGE_RESPONSES)
+@router.get(
+    "/media/{media_id}/thumbnail",
+    response_class=Response,
+    responses=_IMAGE_RESPONSES,
+    openapi_extra=SCOPED,
+)
 def get_media_thumbnail(
     session: SessionDep,
     viewer: ViewerDep,

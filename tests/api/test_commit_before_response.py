@@ -47,6 +47,7 @@ from tests.api.test_access_matrix import (
 )
 from tests.api.unavailable_helpers import app_database, unavailable_problems
 from tests.conftest import create_test_database, drop_test_database, owner_url
+from tests.gis.media.photos import png
 
 HOUSEHOLDS = 5_000
 ROUTES = list(iter_routes(create_app()))
@@ -400,6 +401,15 @@ WRITES: dict[tuple[str, str], Callable[[World], list[Call]]] = {
             "POST",
             f"/api/v1/service-orders/{w.objects['order']['id']}/transitions",
             {"json": {"to": "published"}},
+        )
+    ],
+    # A photo upload stores a file (content-addressed, harmless if orphaned) and a media row.
+    ("POST", "/api/v1/media"): lambda w: [
+        Call(
+            "grid_worker",
+            "POST",
+            "/api/v1/media",
+            {"files": {"file": ("p.png", png(), "image/png")}},
         )
     ],
 }
