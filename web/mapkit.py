@@ -150,7 +150,7 @@ class PageScript(JSCSSMixin, MacroElement):
         self.config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
         self.default_js = [*VENDOR_JS] + [
             (name, static_url(f"gridgov/{name}.js"))
-            for name in ("gcj02", "common", entry.replace("Page", "").lower())
+            for name in ("gcj02", "common", "photos", entry.replace("Page", "").lower())
         ]
         self.default_css = [*VENDOR_CSS, ("gridgov", static_url("gridgov/gridgov.css"))]
 

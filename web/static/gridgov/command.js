@@ -324,7 +324,7 @@
       html += "<h3>" + gg.esc(s("case.history")) + "</h3><ol class='gg-timeline'>" + (c.history || []).map(function (h) {
         return "<li data-to='" + gg.esc(h.to) + "'><time>" + gg.esc(gg.fmtTime(h.at)) + "</time> " + gg.esc(s("status." + h.to)) +
           (h.actor ? " · " + gg.esc(h.actor) : "") + (h.note ? "<br><small>" + gg.esc(h.note) + "</small>" : "") +
-          (h.attachments && h.attachments.length ? "<br>" + h.attachments.map(function (u) { return "<a href='" + gg.esc(u) + "' target='_blank' rel='noopener'>" + gg.esc(s("case.photo")) + "</a>"; }).join(" ") : "") + "</li>";
+          gg.stepPhotosHtml(h) + "</li>";
       }).join("") + (c.escalations || []).map(function (e) {
         return "<li class='gg-escalation'><time>" + gg.esc(gg.fmtTime(e.at)) + "</time> " + gg.esc(s("queue.tray.escalated")) + " → " + gg.esc(s("level." + e.to)) + "</li>";
       }).join("") + "</ol></div>";
@@ -353,15 +353,17 @@
           "<label>" + gg.esc(s("form.department")) + "<input name='dispatched_to' maxlength='200' value='" + gg.esc(c.dispatched_to || "") + "'></label>" +
           "<p class='gg-note'>" + gg.esc(s("form.deadline_note")) + "</p>";
       }
-      if (to === "handled") {
-        fields += "<label>" + gg.esc(s("form.attachments")) + "<textarea name='attachments' rows='2'></textarea></label>";
-      }
+      fields += photoFields(to);
       if (to === "evaluated") {
         fields += "<label>" + gg.esc(s("form.rating")) + "<select name='rating'>" + [5, 4, 3, 2, 1].map(function (n) { return option(n, "★".repeat(n)); }).join("") + "</select></label>";
       }
       fields += "<label>" + gg.esc(s("form.note")) + "<textarea name='note' rows='2' maxlength='2000'></textarea></label>";
       return "<form class='gg-action-form' data-to='" + gg.esc(to) + "' data-action='" + gg.esc(key) + "'><h3>" + gg.esc(s("action." + key)) + "</h3>" + fields +
         "<button type='submit'>" + gg.esc(s("form.submit")) + "</button> <button type='button' class='gg-action-cancel'>" + gg.esc(s("form.cancel")) + "</button></form>";
+    }
+    /* 处置反馈 takes photos: uploaded as they are chosen, attached by id (photos.js). */
+    function photoFields(to) {
+      return to === "handled" ? gg.photoPickerHtml("media") : "";
     }
     function bodyOf(formEl) {
       var data = new FormData(formEl), body = { to: formEl.getAttribute("data-to") };
@@ -379,6 +381,7 @@
       if (data.has("attachments")) {
         body.attachments = (data.get("attachments") || "").split(/\s+/).filter(Boolean);
       }
+      if (data.has("media")) body.media = gg.photoIds(data, "media");
       if (data.has("rating")) body.rating = +data.get("rating");
       return body;
     }
