@@ -22,6 +22,7 @@ from api.errors import install_error_handlers
 from api.input_limits import install_input_guard
 from api.security import install_security
 from gis.eventhub import close_hub
+from gis.notifications.outbox import start_sender, stop_sender
 from gis.settings import get_settings
 
 API_PREFIX = "/api/v1"
@@ -50,8 +51,11 @@ def discover_page_routers() -> list[APIRouter]:
 
 
 @asynccontextmanager
-async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The outbox sender of notifications (gis/notifications/outbox.py), when channels exist.
+    sender = start_sender(app.state.settings)
     yield
+    await stop_sender(sender)
     # The worker's database listener of the live streams (gis/eventhub.py).
     await close_hub()
 

@@ -13,7 +13,7 @@ import json
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,8 +112,44 @@ def sse_events(
     heartbeat: float,
     max_events: int | None,
 ) -> AsyncIterator[str]:
-    """The Server-Sent Events of one stream, from ``start``, until ``timeout`` or
+    """The Server-Sent Events of one incident stream, from ``start``, until ``timeout`` or
     ``max_events``; the slot is given back when it ends, however it ends."""
+
+    async def incidents(batch: list[dict[str, Any]]) -> list[str]:
+        return [sse_message(e["position"], "incident", e) for e in _within(batch, within)]
+
+    return sse_stream(
+        request,
+        hub,
+        slot,
+        start,
+        render=incidents,
+        timeout=timeout,
+        heartbeat=heartbeat,
+        max_events=max_events,
+    )
+
+
+def sse_message(position: str, event: str, data: dict[str, Any]) -> str:
+    """One Server-Sent Event: its id (a stream position), name and JSON data."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return f"id: {position}\nevent: {event}\ndata: {body}\n\n"
+
+
+def sse_stream(
+    request: Request,
+    hub: EventHub,
+    slot: StreamSlot,
+    start: Position,
+    *,
+    render: Callable[[list[dict[str, Any]]], Awaitable[list[str]]],
+    timeout: float,
+    heartbeat: float,
+    max_events: int | None,
+) -> AsyncIterator[str]:
+    """A stream fed by the worker's event hub: each batch of incident events is turned into the
+    messages of this stream by ``render`` (the incident stream filters by area, the
+    notification stream picks the subscriber's own notifications)."""
 
     async def events() -> AsyncIterator[str]:
         hub.subscribe()
@@ -131,9 +167,8 @@ def sse_events(
                 if batch:
                     # Batches come in stream order: the last event's position is the cursor.
                     cursor = parse_position(batch[-1]["position"])
-                for event in _within(batch, within):
-                    data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-                    yield f"id: {event['position']}\nevent: incident\ndata: {data}\n\n"
+                for message in await render(batch) if batch else []:
+                    yield message
                     sent += 1
                     if max_events is not None and sent >= max_events:
                         return

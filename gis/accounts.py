@@ -30,6 +30,7 @@ import hmac
 import re
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -319,6 +320,45 @@ def list_users(session: Session) -> list[Account]:
 def get_account(session: Session, username: str) -> Account | None:
     user = session.scalar(select(AppUser).where(AppUser.username == username))
     return None if user is None else _account(user)
+
+
+_ACCOUNTS_TO_NOTIFY = text(
+    """
+    SELECT DISTINCT u.id FROM app_user u
+    WHERE u.is_active AND u.username IS DISTINCT FROM :besides AND (
+        (u.role, u.scope_code) IN (
+            SELECT * FROM unnest(CAST(:roles AS text[]), CAST(:scopes AS text[])))
+        OR u.person_id = ANY(CAST(:people AS bigint[]))
+        OR u.username = ANY(CAST(:usernames AS text[])))
+    ORDER BY u.id
+    """
+)
+
+
+def accounts_to_notify(
+    session: Session,
+    *,
+    desks: Sequence[tuple[str, str]] = (),
+    person_ids: Sequence[int] = (),
+    usernames: Sequence[str] = (),
+    besides: str | None = None,
+) -> list[int]:
+    """Ids of the active accounts that hold one of ``desks`` (a role scoped to exactly that
+    area code), stand for one of the people ``person_ids``, or are named in ``usernames`` —
+    except the account ``besides`` (who took the step needs no telling)."""
+    if not (desks or person_ids or usernames):
+        return []
+    rows = session.execute(
+        _ACCOUNTS_TO_NOTIFY,
+        {
+            "roles": [role for role, _ in desks],
+            "scopes": [scope for _, scope in desks],
+            "people": list(person_ids),
+            "usernames": list(usernames),
+            "besides": besides,
+        },
+    )
+    return [int(r) for r in rows.scalars()]
 
 
 # --- sign-in ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
@@ -166,6 +166,40 @@ def _url_password(url: str | None) -> str | None:
     return unquote(password) if password else None
 
 
+class NotificationChannel(BaseModel):
+    """One outside channel of notifications (``GRIDGOV_NOTIFY_CHANNELS``, a JSON list).
+
+    ``kind`` picks the implementation (gis/notifications/channels.py): ``webhook`` posts to
+    ``url`` (``format`` ``wecom`` or ``dingtalk`` robot JSON, ``text`` or ``markdown``;
+    ``generic`` the message itself), ``smtp`` mails ``to`` through the SMTP server of the
+    ``smtp_*`` settings, ``sms`` posts to an SMS gateway at ``url`` for the numbers in ``to``.
+    ``triggers`` (empty = all), ``area`` (a code: cases in its subtree only) and ``departments``
+    (dispatches to these departments only) choose which notifications go out on it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    kind: Literal["webhook", "smtp", "sms"]
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    format: Literal["wecom", "dingtalk", "generic"] = "generic"
+    markdown: bool = False
+    to: list[str] = Field(default_factory=list)
+    triggers: list[Literal["dispatch", "send_back", "due_soon", "escalation"]] = Field(
+        default_factory=list
+    )
+    area: str | None = Field(default=None, pattern=r"^[0-9]{6,15}$")
+    departments: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _complete(self) -> NotificationChannel:
+        if self.kind in ("webhook", "sms") and not self.url:
+            raise ValueError(f"notification channel {self.name}: a {self.kind} needs a url")
+        if self.kind in ("smtp", "sms") and not self.to:
+            raise ValueError(f"notification channel {self.name}: a {self.kind} needs 'to'")
+        return self
+
+
 class Settings(BaseSettings):
     """gridgov's configuration; every field is set by ``GRIDGOV_<NAME>``."""
 
@@ -226,6 +260,24 @@ class Settings(BaseSettings):
     media_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     media_max_pixels: int = Field(default=50_000_000, ge=10_000)
 
+    # --- notifications (docs/notifications.md) ---
+    # Outside channels as a JSON list of NotificationChannel; empty = in-app notifications only.
+    notify_channels: list[NotificationChannel] = Field(default_factory=list)
+    # The in-service sender looks for due deliveries this often (seconds; 0 = only the CLI
+    # `gridgov notifications send` sends).
+    notify_send_interval: float = Field(default=10.0, ge=0, le=3600)
+    # Attempts before a delivery is given up as failed, and the first retry's delay (doubling).
+    notify_max_attempts: int = Field(default=8, ge=1, le=50)
+    notify_retry_base_seconds: float = Field(default=30.0, gt=0, le=86400)
+    notify_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # The SMTP server of `smtp` channels (standard library smtplib).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "gridgov@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+
     @field_validator("database_url")
     @classmethod
     def _normalise_url(cls, value: str | None) -> str | None:
@@ -265,6 +317,11 @@ class Settings(BaseSettings):
                 )
         if self.media_dir is None:
             self.media_dir = self.home / "media"
+        names = [c.name for c in self.notify_channels]
+        if len(set(names)) != len(names):
+            raise ValueError("GRIDGOV_NOTIFY_CHANNELS: each channel needs its own name")
+        if any(c.kind == "smtp" for c in self.notify_channels) and not self.smtp_host:
+            raise ValueError("an smtp notification channel needs GRIDGOV_SMTP_HOST")
         if self.basemap == "tianditu" and not self.tianditu_key:
             raise ValueError("GRIDGOV_BASEMAP=tianditu needs GRIDGOV_TIANDITU_KEY")
         return self

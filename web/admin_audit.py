@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gis.settings import get_settings
+from web.bell import bell_html
 from web.i18n import t
 from web.mapkit import PageViewerDep, static_url
 
@@ -21,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 COLUMNS = ("at", "who", "role", "action", "target", "purpose", "client", "rows")
 
 
-def audit_page_html(lang: str) -> str:
+def audit_page_html(lang: str, bell: str = "") -> str:
     def tr(key: str) -> str:
         return escape(t(f"audit.{key}", lang))
 
@@ -42,6 +43,7 @@ table{{border-collapse:collapse;width:100%;font-size:.9rem}}
 th,td{{border:1px solid #ddd;padding:.3rem .5rem;text-align:left}} th{{background:#f4f4f4}}
 .gg-msg{{color:#555}}
 </style></head><body>
+{bell}
 <h1>{tr("title")}</h1>
 <p>{tr("intro")}</p>
 <form id="gg-audit-form" role="search">
@@ -67,4 +69,6 @@ def audit_page(request: Request, viewer: PageViewerDep) -> Response:
         body += f"<title>{escape(t('audit.title', lang))}</title>"
         body += f"<p>{escape(t('audit.forbidden', lang))}</p></html>"
         return HTMLResponse(body, status_code=403, headers={"Cache-Control": "no-store"})
-    return HTMLResponse(audit_page_html(lang), headers={"Cache-Control": "no-store"})
+    return HTMLResponse(
+        audit_page_html(lang, bell_html(viewer, lang)), headers={"Cache-Control": "no-store"}
+    )

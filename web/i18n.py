@@ -279,6 +279,17 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "js.kpi.by_category": {"zh-CN": "按类别", "en": "By category"},
     "js.kpi.by_source": {"zh-CN": "按来源", "en": "By source"},
     "js.since.90": {"zh-CN": "近90天", "en": "Last 90 days"},
+    # The notification bell of every page (web/bell.py, web/static/gridgov/bell.js).
+    "bell.title": {"zh-CN": "通知", "en": "Notifications"},
+    "bell.unread": {"zh-CN": "条未读", "en": "unread"},
+    "bell.mark_all": {"zh-CN": "全部已读", "en": "Mark all read"},
+    "bell.empty": {"zh-CN": "暂无通知", "en": "No notifications"},
+    "bell.failed": {
+        "zh-CN": "通知加载失败，稍后重试",
+        "en": "Could not load notifications; retrying",
+    },
+    "bell.mark_read": {"zh-CN": "标为已读", "en": "Mark read"},
+    "bell.new": {"zh-CN": "新通知", "en": "New notification"},
 }
 
 

@@ -244,12 +244,16 @@ class Page:
             **config,
         }
         PageScript(entry, config).add_to(self.map)
+        # web.bell takes static_url from this module: imported here, not at the top.
+        from web.bell import bell_html
+
         chrome_html = TEMPLATES.get_template("chrome.html").render(
             title=self.title,
             body_class=self.body_class,
             lang=self.lang,
             t=lambda key: t(key, self.lang),
             viewer=self.viewer,
+            bell=bell_html(self.viewer, self.lang),
             **chrome,
         )
         self.root.html.add_child(Element(chrome_html), name="chrome", index=0)

@@ -18,8 +18,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from folium.plugins import GeoMan
 
+from gis.scope import ANONYMOUS, Viewer
 from gis.settings import get_settings
 from web.assets import localise
+from web.bell import bell_html
+from web.mapkit import PageViewerDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -94,7 +97,9 @@ PANEL = """
 """
 
 
-def plan_map(draft_id: int | None = None, scope: str | None = None) -> folium.Map:
+def plan_map(
+    draft_id: int | None = None, scope: str | None = None, viewer: Viewer = ANONYMOUS
+) -> folium.Map:
     """The planner's map: Geoman tools, the side panel, and the page script."""
     lang = get_settings().language
     text = strings(lang)
@@ -118,6 +123,7 @@ def plan_map(draft_id: int | None = None, scope: str | None = None) -> folium.Ma
     root.header.add_child(Element(f"<title>{text['title']}</title>"))
     root.header.add_child(Element('<link rel="stylesheet" href="/static/plan/plan.css">'))
     root.html.add_child(Element(PANEL.format(**text)))
+    root.html.add_child(Element(bell_html(viewer, lang)))
     config = {
         "map": fmap.get_name(),
         "api": "/api/v1",
@@ -140,8 +146,9 @@ def plan_map(draft_id: int | None = None, scope: str | None = None) -> folium.Ma
 
 @router.get("/plan", response_class=HTMLResponse)
 def plan_page(
+    viewer: PageViewerDep,
     draft: Annotated[int | None, Query(ge=1)] = None,
     scope: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
 ) -> HTMLResponse:
     """The planner's page (the API it calls enforces the planner role)."""
-    return HTMLResponse(plan_map(draft, scope).get_root().render())
+    return HTMLResponse(plan_map(draft, scope, viewer).get_root().render())

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from gis.errors import InvalidInput
 from gis.incidents.timestamps import iso
+from gis.notifications.derive import on_event as notify_of_event
 
 
 def append_event(
@@ -26,8 +27,11 @@ def append_event(
     No lock: the row records its transaction (column ``xid``, filled by its default), and
     :func:`events_after` delivers events in (xid, id) order only once every transaction that
     could still sort before them has finished (see migration 0007).
+
+    The people the change concerns are told in the same transaction (gis/notifications): a
+    notification exists exactly when the step committed, whoever wrote the event.
     """
-    return int(
+    event_id = int(
         session.execute(
             text(
                 "INSERT INTO incident_event (incident_id, kind, status, payload, at) "
@@ -36,6 +40,8 @@ def append_event(
             {"i": incident_id, "k": kind, "s": status, "p": json.dumps(payload), "at": at},
         ).scalar_one()
     )
+    notify_of_event(session, event_id, incident_id, kind, status, at)
+    return event_id
 
 
 # A position in the stream: (writing transaction, event id). Events are delivered in this order.
