@@ -21,8 +21,8 @@ _LIST = text(
     """
     SELECT n.id, n.incident_id, n.event_id, n.trigger, n.data, n.created_at, n.read_at
     FROM notification n
-    WHERE n.recipient_id = :r AND (:before IS NULL OR n.id < :before)
-      AND (NOT :unread OR n.read_at IS NULL)
+    WHERE n.recipient_id = :r AND (CAST(:before AS bigint) IS NULL OR n.id < :before)
+      AND (NOT CAST(:unread AS boolean) OR n.read_at IS NULL)
     ORDER BY n.id DESC LIMIT :lim
     """
 )

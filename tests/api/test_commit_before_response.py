@@ -223,6 +223,15 @@ def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, s
         text("UPDATE incident SET due_at = now() - interval '2 days' WHERE id = :i"),
         {"i": case["id"]},
     )
+    # A notification of the case for the grid worker, to mark read.
+    notification = session.execute(
+        text(
+            "INSERT INTO notification (recipient_id, incident_id, event_id, trigger, data) "
+            "SELECT u.id, e.incident_id, e.id, 'dispatch', '{}' FROM incident_event e, app_user u"
+            " WHERE e.incident_id = :i AND u.username = 't_grid_worker' LIMIT 1 RETURNING id"
+        ),
+        {"i": case["id"]},
+    ).scalar_one()
     community = session.execute(
         text("SELECT code FROM area WHERE code = :c"), {"c": pair.community}
     ).scalar_one()
@@ -250,6 +259,7 @@ def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, s
         "upload": json.dumps(grids),
         "point": point,
         "case": case,
+        "notification": notification,
         "order": order,
         "api_key": api_key,
     }
@@ -411,6 +421,12 @@ WRITES: dict[tuple[str, str], Callable[[World], list[Call]]] = {
             "/api/v1/media",
             {"files": {"file": ("p.png", png(), "image/png")}},
         )
+    ],
+    ("POST", "/api/v1/notifications/{notification_id}/read"): lambda w: [
+        Call("grid_worker", "POST", f"/api/v1/notifications/{w.objects['notification']}/read")
+    ],
+    ("POST", "/api/v1/notifications/read-all"): lambda w: [
+        Call("grid_worker", "POST", "/api/v1/notifications/read-all")
     ],
 }
 # State-changing by method but not by nature: they must write nothing (the probe stays put).

@@ -1,0 +1,118 @@
+"""``/api/v1/notifications``: one's own notifications only, unread counts, read marks; a
+transition is never held up by an outside channel."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from tests.api.incident_helpers import ClientFor, client_for
+from tests.gis.notifications.helpers import cast, dispatched, use_channels
+from tests.gis.notifications.receivers import HttpReceiver, closed_port_url
+
+__all__ = ["client_for"]
+
+PROBLEM = "application/problem+json"
+
+
+def _unread(session: Session, username: str) -> int:
+    return int(
+        session.execute(
+            text(
+                "SELECT count(*) FROM notification n JOIN app_user u ON u.id = n.recipient_id "
+                "WHERE u.username = :u AND n.read_at IS NULL"
+            ),
+            {"u": username},
+        ).scalar_one()
+    )
+
+
+def test_the_list_is_mine_newest_first_with_the_unread_count(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    c = cast(db_session, "a")
+    first = dispatched(db_session, c)
+    second = dispatched(db_session, c)
+    worker = client_for(c.worker)
+    page = worker.get("/api/v1/notifications", params={"limit": 1})
+    assert page.status_code == 200
+    body = page.json()
+    assert body["unread"] == _unread(db_session, "a_worker") == 2
+    (item,) = body["items"]
+    assert item["incident_id"] == second["id"] and item["trigger"] == "dispatch"
+    assert item["title"] == f"【派遣】事件 {second['code']} 市容环境"
+    assert item["read"] is False and item["data"]["code"] == second["code"]
+    assert body["stream_after"].count("-") == 1
+    rest = worker.get("/api/v1/notifications", params={"before": body["next_before"]}).json()
+    assert [i["incident_id"] for i in rest["items"]] == [first["id"]]
+    assert rest["next_before"] is None
+    # Another account sees none of them; the public must sign in.
+    assert client_for(c.other_worker).get("/api/v1/notifications").json()["items"] == []
+    public = client_for().get("/api/v1/notifications")
+    assert public.status_code == 401 and public.headers["content-type"] == PROBLEM
+
+
+def test_marking_read_one_and_all(db_session: Session, client_for: ClientFor) -> None:
+    c = cast(db_session, "b")
+    dispatched(db_session, c)
+    dispatched(db_session, c)
+    worker = client_for(c.worker)
+    items = worker.get("/api/v1/notifications").json()["items"]
+    target = items[0]["id"]
+    # Someone else's notification is not found, and stays unread.
+    theirs = client_for(c.chief).post(f"/api/v1/notifications/{target}/read")
+    assert theirs.status_code == 404 and theirs.headers["content-type"] == PROBLEM
+    assert "no notification" in theirs.json()["detail"]
+    assert _unread(db_session, "b_worker") == 2
+    done = worker.post(f"/api/v1/notifications/{target}/read")
+    assert done.status_code == 200 and done.json()["unread"] == 1
+    read_at = db_session.execute(
+        text("SELECT read_at FROM notification WHERE id = :i"), {"i": target}
+    ).scalar_one()
+    assert read_at is not None and done.json()["read_at"] == read_at.isoformat()
+    again = worker.post(f"/api/v1/notifications/{target}/read").json()
+    assert again["read_at"] == done.json()["read_at"]  # marking again changes nothing
+    bad = worker.post("/api/v1/notifications/0/read")
+    assert bad.status_code == 422 and bad.headers["content-type"] == PROBLEM
+    all_read = worker.post("/api/v1/notifications/read-all").json()
+    assert all_read == {"marked": 1, "unread": 0}
+    assert _unread(db_session, "b_worker") == 0
+    assert _unread(db_session, "b_chief") == 2  # the chief's own are untouched
+    assert worker.get("/api/v1/notifications", params={"unread": True}).json()["items"] == []
+
+
+@pytest.mark.parametrize("receiver", ["down", "slow"])
+def test_a_dead_or_slow_receiver_does_not_hold_up_a_transition(
+    db_session: Session,
+    client_for: ClientFor,
+    monkeypatch: pytest.MonkeyPatch,
+    receiver: str,
+) -> None:
+    slow = HttpReceiver(delay=5.0)
+    try:
+        url = closed_port_url() if receiver == "down" else slow.url
+        use_channels(monkeypatch, [{"name": "robot", "kind": "webhook", "url": url}])
+        c = cast(db_session, "d")
+        case = dispatched(db_session, c)
+        operator = client_for(c.operator)
+        started = time.monotonic()
+        response = operator.post(
+            f"/api/v1/incidents/{case['id']}/transitions",
+            json={"to": "dispatched", "grid_code": c.grid.grid_code},
+        )
+        assert response.status_code == 200, response.text
+        assert time.monotonic() - started < 3.0
+        rows = db_session.execute(
+            text(
+                "SELECT status, attempts FROM notification_delivery WHERE incident_id = :i "
+                "ORDER BY created_at"
+            ),
+            {"i": case["id"]},
+        ).all()
+        assert [(r.status, r.attempts) for r in rows] == [("pending", 0), ("pending", 0)]
+        assert slow.requests == []  # sent after commit by the sender, never inside the step
+    finally:
+        slow.stop()
