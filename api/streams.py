@@ -18,9 +18,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import HTTPException, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from api.security import client_address
-from gis.eventhub import EventHub
+from gis.db import end_session
+from gis.eventhub import EventHub, get_hub
 from gis.incidents.events import Position, format_position, parse_position
 from gis.scope import Viewer
 from gis.settings import get_settings
@@ -93,6 +96,42 @@ def client_key(request: Request, viewer: Viewer) -> str:
 def open_slot(request: Request, viewer: Viewer) -> StreamSlot:
     """Take a stream slot for this client or raise 429/503 (before any byte is streamed)."""
     return STREAMS.acquire(client_key(request, viewer))
+
+
+async def start_stream(
+    request: Request,
+    viewer: Viewer,
+    session: Session,
+    last_event_id_header: str | None,
+    last_event_id: str | None,
+) -> tuple[StreamSlot, EventHub, Position]:
+    """Take a stream slot, give the request's session back and find where the stream starts.
+
+    The stream lasts minutes: the request's session (its connection and pool slot) is given
+    back now; the worker's event hub reads for every stream at once. It starts after
+    ``Last-Event-ID`` (or ``?last_event_id=``) when sent, else at the present.
+    """
+    slot = open_slot(request, viewer)
+    try:
+        await end_session(session, commit=False)
+        resume: Position | None = None
+        if last_event_id_header is not None:
+            resume = parse_position(last_event_id_header)
+        elif last_event_id is not None:
+            resume = parse_position(last_event_id, "last_event_id")
+        hub = await get_hub()
+    except BaseException:
+        slot.release()
+        raise
+    return slot, hub, resume if resume is not None else hub.head
+
+
+def event_stream_response(body: AsyncIterator[str]) -> StreamingResponse:
+    return StreamingResponse(
+        body,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 def _within(events: list[dict[str, Any]], within: str | None) -> list[dict[str, Any]]:

@@ -19,9 +19,7 @@ from api.deps import SessionDep
 from api.schemas.incidents import IncidentCreate, TransitionCreate
 from api.security import ViewerDep
 from gis import audit
-from gis.db import end_session
 from gis.errors import Forbidden, InvalidInput
-from gis.eventhub import get_hub
 from gis.incidents import (
     aggregates,
     escalation,
@@ -30,10 +28,6 @@ from gis.incidents import (
     metrics,
     presentation,
     transitions,
-)
-from gis.incidents.events import (
-    Position,
-    parse_position,
 )
 from gis.queries.spatial_params import parse_bbox, point_to_wgs84
 from gis.scope import Viewer
@@ -188,35 +182,20 @@ async def incident_stream(
     proxies from closing an idle connection.
     """
     # Events carry public fields only; the viewer names the client whose streams are counted.
-    slot = streams.open_slot(request, viewer)
-    try:
-        # The stream lasts minutes: the request's session (its connection and pool slot) is
-        # given back now; the worker's event hub reads for every stream at once.
-        await end_session(session, commit=False)
-        resume: Position | None = None
-        if last_event_id_header is not None:
-            resume = parse_position(last_event_id_header)
-        elif last_event_id is not None:
-            resume = parse_position(last_event_id, "last_event_id")
-        hub = await get_hub()
-    except BaseException:
-        slot.release()
-        raise
+    slot, hub, start = await streams.start_stream(
+        request, viewer, session, last_event_id_header, last_event_id
+    )
     body = streams.sse_events(
         request,
         hub,
         slot,
-        resume if resume is not None else hub.head,
+        start,
         within=within,
         timeout=timeout,
         heartbeat=heartbeat,
         max_events=max_events,
     )
-    return StreamingResponse(
-        body,
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return streams.event_stream_response(body)
 
 
 @router.get("/incidents/{incident_id}")

@@ -16,9 +16,7 @@ from pydantic import BaseModel
 from api import streams
 from api.deps import SessionDep
 from api.security import SignedInViewerDep, scope_decision
-from gis.db import end_session
-from gis.eventhub import get_hub
-from gis.incidents.events import Position, format_position, last_position, parse_position
+from gis.incidents.events import format_position, last_position
 from gis.notifications import inbox
 from gis.notifications.feed import get_feed
 from gis.scope import Viewer
@@ -149,18 +147,9 @@ async def notification_stream(
     the incident stream; it counts towards the same per-client stream limit."""
     account = _account(viewer)
     lang = get_settings().language
-    slot = streams.open_slot(request, viewer)
-    try:
-        await end_session(session, commit=False)
-        resume: Position | None = None
-        if last_event_id_header is not None:
-            resume = parse_position(last_event_id_header)
-        elif last_event_id is not None:
-            resume = parse_position(last_event_id, "last_event_id")
-        hub = await get_hub()
-    except BaseException:
-        slot.release()
-        raise
+    slot, hub, start = await streams.start_stream(
+        request, viewer, session, last_event_id_header, last_event_id
+    )
     feed = get_feed()
     positions: dict[int, str] = {}
 
@@ -177,14 +166,10 @@ async def notification_stream(
         request,
         hub,
         slot,
-        resume if resume is not None else hub.head,
+        start,
         render=mine,
         timeout=timeout,
         heartbeat=heartbeat,
         max_events=max_events,
     )
-    return StreamingResponse(
-        body,
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return streams.event_stream_response(body)

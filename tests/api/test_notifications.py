@@ -3,17 +3,32 @@ transition is never held up by an outside channel."""
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from tests.api.incident_helpers import ClientFor, client_for
-from tests.gis.notifications.helpers import cast, dispatched, use_channels
+from tests.conftest import LiveServer
+from tests.gis.notifications.helpers import (
+    OPERATOR,
+    SCENE_PASSWORD,
+    WORKER,
+    Scene,
+    cast,
+    committed_notifications,
+    dispatch_through_api,
+    dispatched,
+    scene,
+    use_channels,
+)
 from tests.gis.notifications.receivers import HttpReceiver, closed_port_url
 
-__all__ = ["client_for"]
+__all__ = ["client_for", "scene"]
 
 PROBLEM = "application/problem+json"
 
@@ -116,3 +131,67 @@ def test_a_dead_or_slow_receiver_does_not_hold_up_a_transition(
         assert slow.requests == []  # sent after commit by the sender, never inside the step
     finally:
         slow.stop()
+
+
+def _stream(
+    url: str, token: str, params: dict[str, Any], headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The notification events of one stream until it ends (``timeout``/``max_events``)."""
+    out: list[dict[str, Any]] = []
+    with httpx.stream(
+        "GET",
+        f"{url}/api/v1/notifications/stream",
+        params=params,
+        headers={"Authorization": f"Bearer {token}", **(headers or {})},
+        timeout=30,
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        current: dict[str, Any] = {}
+        for line in response.iter_lines():
+            if line.startswith(("id: ", "event: ", "data: ")):
+                key, _, value = line.partition(": ")
+                current[key] = json.loads(value) if key == "data" else value
+            elif line == "" and "data" in current:
+                out.append(current)
+                current = {}
+    return out
+
+
+def test_the_stream_brings_my_new_notification_and_resumes_after_it(
+    live_server: LiveServer, scene: Scene, demo_engine: Engine
+) -> None:
+    def token(username: str) -> str:
+        return str(
+            httpx.post(
+                f"{live_server.url}/api/v1/auth/token",
+                data={"username": username, "password": SCENE_PASSWORD},
+                timeout=30,
+            ).json()["access_token"]
+        )
+
+    worker, operator = token(WORKER), token(OPERATOR)
+    listed = httpx.get(
+        f"{live_server.url}/api/v1/notifications",
+        headers={"Authorization": f"Bearer {worker}"},
+        timeout=30,
+    ).json()
+    assert listed["unread"] == 0
+    dispatch_through_api(live_server.url, scene)
+    # From the list's position: the dispatch arrives, and only to the worker.
+    after = {"last_event_id": listed["stream_after"], "timeout": 10}
+    (event,) = _stream(live_server.url, worker, {**after, "max_events": 1})
+    assert event["event"] == "notification"
+    assert event["data"]["trigger"] == "dispatch" and event["data"]["read"] is False
+    assert event["data"]["data"]["code"] == scene.code
+    assert event["data"]["title"].startswith("【派遣】")
+    ((username, trigger, _),) = committed_notifications(demo_engine, scene.incident_id)
+    assert (username, trigger) == (WORKER, "dispatch")
+    assert _stream(live_server.url, operator, {**after, "timeout": 3}) == []
+    # Resuming after it: nothing is repeated.
+    resumed = _stream(live_server.url, worker, {"timeout": 3}, {"Last-Event-ID": event["id"]})
+    assert resumed == []
+    # Without a sign-in there is no stream.
+    refused = httpx.get(f"{live_server.url}/api/v1/notifications/stream", timeout=30)
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == PROBLEM

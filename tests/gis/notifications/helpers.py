@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from gis.accounts import create_user
 from gis.incidents import intake
 from gis.incidents.transitions import TransitionInput, transition
 from gis.scope import Viewer
@@ -125,3 +128,83 @@ def use_channels(
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+# --- committed: for the live server and the sender ------------------------------------------
+
+SCENE_PASSWORD = "bell-e2e-Password-73!"
+WORKER = "bell_worker"
+OPERATOR = "bell_operator"
+
+
+@dataclass
+class Scene:
+    grid: str
+    incident_id: int
+    code: str
+
+
+@pytest.fixture
+def scene(demo_engine: Engine) -> Iterator[Scene]:
+    with Session(demo_engine) as session:
+        g = session.execute(
+            text(
+                "SELECT g.code, g.district_code, ST_X(ST_PointOnSurface(g.geom)) AS lon, "
+                "ST_Y(ST_PointOnSurface(g.geom)) AS lat FROM area g "
+                "WHERE g.level = 'grid' AND g.valid_to IS NULL ORDER BY g.code DESC LIMIT 1"
+            )
+        ).one()
+        create_user(session, WORKER, SCENE_PASSWORD, "grid_worker", g.code)
+        create_user(session, OPERATOR, SCENE_PASSWORD, "command_operator", g.district_code)
+        operator = Viewer(OPERATOR, "command_operator", g.district_code)
+        case = intake.create_incident(
+            session,
+            operator,
+            intake.IncidentInput(
+                category="市容环境",
+                description="提醒测试：垃圾桶满溢",
+                lon=g.lon,
+                lat=g.lat,
+                source="hotline",
+                reporter_name="张三丰",
+                reporter_phone="13912345678",
+            ),
+        ).incident
+        transition(session, operator, int(case["id"]), TransitionInput(to="registered"))
+        session.commit()
+    yield Scene(g.code, int(case["id"]), str(case["code"]))
+    with demo_engine.begin() as conn:
+        conn.execute(text("DELETE FROM incident WHERE id = :i"), {"i": case["id"]})
+        conn.execute(
+            text("DELETE FROM app_user WHERE username = ANY(:u)"), {"u": [WORKER, OPERATOR]}
+        )
+
+
+def dispatch_through_api(server_url: str, scene: Scene) -> None:
+    """The command centre dispatches the scene's case to its grid over HTTP."""
+    token = httpx.post(
+        f"{server_url}/api/v1/auth/token",
+        data={"username": OPERATOR, "password": SCENE_PASSWORD},
+        timeout=30,
+    ).json()["access_token"]
+    dispatched = httpx.post(
+        f"{server_url}/api/v1/incidents/{scene.incident_id}/transitions",
+        json={"to": "dispatched", "grid_code": scene.grid},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert dispatched.status_code == 200, dispatched.text
+
+
+def committed_notifications(engine: Engine, incident_id: int) -> list[Any]:
+    """(username, trigger, read_at) of the committed notifications of a case."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT u.username, n.trigger, n.read_at FROM notification n "
+                    "JOIN app_user u ON u.id = n.recipient_id WHERE n.incident_id = :i"
+                ),
+                {"i": incident_id},
+            ).all()
+        )
