@@ -185,10 +185,17 @@ def sse_stream(
     timeout: float,
     heartbeat: float,
     max_events: int | None,
+    keep_position: bool = False,
 ) -> AsyncIterator[str]:
     """A stream fed by the worker's event hub: each batch of incident events is turned into the
     messages of this stream by ``render`` (the incident stream filters by area, the
-    notification stream picks the subscriber's own notifications)."""
+    notification stream picks the subscriber's own notifications).
+
+    With ``keep_position`` a batch that renders to nothing still moves the client's
+    Last-Event-ID (an ``id:`` line alone, which EventSource records without an event), and so
+    does the start: a stream that rarely carries anything resumes where it was, not at the
+    present, after a reconnect.
+    """
 
     async def events() -> AsyncIterator[str]:
         hub.subscribe()
@@ -197,7 +204,9 @@ def sse_stream(
             sent = 0
             deadline = time.monotonic() + timeout
             last_beat = time.monotonic()
-            yield f"retry: 2000\n: stream from event {format_position(cursor)}\n\n"
+            yield f"retry: 2000\n: stream from event {format_position(cursor)}\n" + (
+                f"id: {format_position(cursor)}\n\n" if keep_position else "\n"
+            )
             while (remaining := deadline - time.monotonic()) > 0:
                 if await request.is_disconnected():
                     return
@@ -206,11 +215,14 @@ def sse_stream(
                 if batch:
                     # Batches come in stream order: the last event's position is the cursor.
                     cursor = parse_position(batch[-1]["position"])
-                for message in await render(batch) if batch else []:
+                messages = await render(batch) if batch else []
+                for message in messages:
                     yield message
                     sent += 1
                     if max_events is not None and sent >= max_events:
                         return
+                if batch and not messages and keep_position:
+                    yield f"id: {format_position(cursor)}\n\n"
                 if time.monotonic() - last_beat >= heartbeat:
                     last_beat = time.monotonic()
                     yield f": heartbeat {datetime.now(UTC).isoformat()}\n\n"

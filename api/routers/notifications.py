@@ -171,5 +171,6 @@ async def notification_stream(
         timeout=timeout,
         heartbeat=heartbeat,
         max_events=max_events,
+        keep_position=True,
     )
     return streams.event_stream_response(body)

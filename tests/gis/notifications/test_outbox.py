@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from gis.incidents.events import append_event, event_payload
 from gis.notifications.outbox import SENDER_LOCK, SendReport, send_due
 from gis.settings import get_settings
+from tests.e2e.cli_helpers import gridgov
 from tests.gis.notifications.helpers import REPORTER_NAME, REPORTER_PHONE, use_channels
 from tests.gis.notifications.receivers import HttpReceiver, SmtpReceiver, closed_port_url
 
@@ -240,6 +241,34 @@ def test_one_sender_at_a_time(
             t.join(timeout=30)
         assert sorted(r.locked for r in reports) == [False, True]
         assert sum(r.sent for r in reports) == 1
+        assert len(receiver.requests) == 1
+        assert delivery(demo_engine, event_id).status == "sent"
+    finally:
+        receiver.stop()
+
+
+def test_the_cli_sends_for_cron(
+    demo_engine: Engine,
+    demo_database_url: str,
+    commit_event: Commit,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    receiver = HttpReceiver()
+    try:
+        # The command inherits the environment: the channel and the demo database.
+        use_channels(monkeypatch, [{"name": "cron", "kind": "webhook", "url": receiver.url}])
+        event_id = commit_event()
+        with demo_engine.connect() as other:
+            lock = "SELECT pg_advisory_lock(hashtextextended(:k, 0))"
+            other.execute(text(lock), {"k": SENDER_LOCK})
+            busy = gridgov(demo_database_url, "notifications", "send")
+            other.execute(text(lock.replace("_lock", "_unlock")), {"k": SENDER_LOCK})
+        assert busy.returncode == 0, busy.stderr
+        assert "another sender is at work" in busy.stdout
+        assert receiver.requests == []
+        done = gridgov(demo_database_url, "notifications", "send")
+        assert done.returncode == 0, done.stderr
+        assert "1 sent, 0 to retry, 0 failed" in done.stdout
         assert len(receiver.requests) == 1
         assert delivery(demo_engine, event_id).status == "sent"
     finally:
