@@ -9,17 +9,21 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from api.app import create_app
 from tests.api.incident_helpers import ClientFor, client_for
 from tests.conftest import LiveServer
 from tests.gis.notifications.helpers import (
     OPERATOR,
     SCENE_PASSWORD,
     WORKER,
+    Commit,
     Scene,
     cast,
+    commit_event,
     committed_notifications,
     dispatch_through_api,
     dispatched,
@@ -28,7 +32,7 @@ from tests.gis.notifications.helpers import (
 )
 from tests.gis.notifications.receivers import HttpReceiver, closed_port_url
 
-__all__ = ["client_for", "scene"]
+__all__ = ["client_for", "commit_event", "scene"]
 
 PROBLEM = "application/problem+json"
 
@@ -195,3 +199,34 @@ def test_the_stream_brings_my_new_notification_and_resumes_after_it(
     refused = httpx.get(f"{live_server.url}/api/v1/notifications/stream", timeout=30)
     assert refused.status_code == 401
     assert refused.headers["content-type"] == PROBLEM
+
+
+def test_the_service_sends_by_itself(
+    demo_database_url: str,
+    demo_engine: Engine,
+    commit_event: Commit,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a channel configured, the app's own sender delivers after commit (no CLI)."""
+    receiver = HttpReceiver()
+    try:
+        use_channels(
+            monkeypatch,
+            [{"name": "svc", "kind": "webhook", "url": receiver.url}],
+            database_url=demo_database_url,
+            notify_send_interval="0.2",
+        )
+        event_id = commit_event()
+        with TestClient(create_app()):  # runs the lifespan: the sender starts and stops
+            deadline = time.monotonic() + 20
+            while not receiver.requests and time.monotonic() < deadline:
+                time.sleep(0.1)
+        assert len(receiver.requests) == 1
+        with demo_engine.connect() as conn:
+            status = conn.execute(
+                text("SELECT status FROM notification_delivery WHERE event_id = :e"),
+                {"e": event_id},
+            ).scalar_one()
+        assert status == "sent"
+    finally:
+        receiver.stop()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gis.accounts import create_user
 from gis.incidents import intake
+from gis.incidents.events import append_event, event_payload
 from gis.incidents.transitions import TransitionInput, transition
 from gis.scope import Viewer
 from gis.settings import get_settings
@@ -208,3 +209,36 @@ def committed_notifications(engine: Engine, incident_id: int) -> list[Any]:
                 {"i": incident_id},
             ).all()
         )
+
+
+Commit = Callable[[], int]
+
+
+@pytest.fixture
+def commit_event(demo_engine: Engine) -> Iterator[Commit]:
+    """``commit_event()``: a committed ``due_soon`` event of an open case; its id."""
+    created: list[int] = []
+
+    def make() -> int:
+        with Session(demo_engine) as session:
+            incident_id = session.execute(
+                text(
+                    "SELECT id FROM incident WHERE status = 'dispatched' AND grid_id IS NOT NULL "
+                    "ORDER BY id LIMIT 1"
+                )
+            ).scalar_one()
+            event_id = append_event(
+                session,
+                incident_id,
+                "due_soon",
+                "dispatched",
+                event_payload(session, incident_id),
+                datetime.now(UTC),
+            )
+            session.commit()
+        created.append(event_id)
+        return event_id
+
+    yield make
+    with demo_engine.begin() as conn:
+        conn.execute(text("DELETE FROM incident_event WHERE id = ANY(:ids)"), {"ids": created})

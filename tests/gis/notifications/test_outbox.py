@@ -8,53 +8,26 @@ the demo database and deletes it again (deliveries and attempts go with it).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
 
-from gis.incidents.events import append_event, event_payload
 from gis.notifications.outbox import SENDER_LOCK, SendReport, send_due
 from gis.settings import get_settings
 from tests.e2e.cli_helpers import gridgov
-from tests.gis.notifications.helpers import REPORTER_NAME, REPORTER_PHONE, use_channels
+from tests.gis.notifications.helpers import (
+    REPORTER_NAME,
+    REPORTER_PHONE,
+    Commit,
+    commit_event,
+    use_channels,
+)
 from tests.gis.notifications.receivers import HttpReceiver, SmtpReceiver, closed_port_url
 
-Commit = Callable[[], int]
-
-
-@pytest.fixture
-def commit_event(demo_engine: Engine) -> Iterator[Commit]:
-    """``commit_event()``: a committed ``due_soon`` event of an open case; its id."""
-    created: list[int] = []
-
-    def make() -> int:
-        with Session(demo_engine) as session:
-            incident_id = session.execute(
-                text(
-                    "SELECT id FROM incident WHERE status = 'dispatched' AND grid_id IS NOT NULL "
-                    "ORDER BY id LIMIT 1"
-                )
-            ).scalar_one()
-            event_id = append_event(
-                session,
-                incident_id,
-                "due_soon",
-                "dispatched",
-                event_payload(session, incident_id),
-                datetime.now(UTC),
-            )
-            session.commit()
-        created.append(event_id)
-        return event_id
-
-    yield make
-    with demo_engine.begin() as conn:
-        conn.execute(text("DELETE FROM incident_event WHERE id = ANY(:ids)"), {"ids": created})
+__all__ = ["commit_event"]
 
 
 def delivery(engine: Engine, event_id: int) -> Any:
