@@ -67,6 +67,7 @@ def outage_world(db_session: Session) -> Iterator[World]:
         "point": {"type": "Point", "coordinates": list(samples.point)},
         "case": {"id": int(samples.incident_ids[0]), "code": samples.incidents[0]},
         "order": {"id": 1},
+        "notification": 1,
         "api_key": "gg_not-checked-while-down",
         "sign_in": {"username": "t_admin", "password": "whatever-it-is"},
         "bowtie": {
