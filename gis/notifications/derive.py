@@ -140,7 +140,8 @@ def _recipients(session: Session, trigger: str, case: Any, steps: list[Any]) -> 
             people += session.execute(_GRID_STAFF, {"g": case.grid_id}).scalars().all()
     elif trigger == "send_back":
         desks = []
-        handler = next((s.actor for s in steps if s.to_status == "handled"), None)
+        # The handler reported the case into the state it was sent back from (处置反馈).
+        handler = next((s.actor for s in steps[1:] if s.to_status == steps[0].from_status), None)
         if (name := _username(handler)) is not None:
             usernames.append(name)
     if trigger != "escalation" and case.assignee_id is not None:
