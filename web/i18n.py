@@ -300,6 +300,58 @@ CATALOGUE.update(
     }
 )
 
+# The reporter's rating page /rate/{credential} (web/rating_page.py).
+CATALOGUE.update(
+    {
+        "rate.title": {"zh-CN": "案件进度与评价", "en": "Your case and its rating"},
+        "rate.question": {
+            "zh-CN": "您对这次办理满意吗？",
+            "en": "How satisfied are you with how this was handled?",
+        },
+        "rate.stars": {"zh-CN": "请选择星级（1–5 星）", "en": "Choose 1 to 5 stars"},
+        "rate.comment": {"zh-CN": "意见建议（选填）", "en": "Comment (optional)"},
+        "rate.comment_hint": {
+            "zh-CN": "说说办理的情况，不超过500字",
+            "en": "Tell us how it went, up to 500 characters",
+        },
+        "rate.submit": {"zh-CN": "提交评价", "en": "Submit rating"},
+        "rate.thanks": {"zh-CN": "感谢您的评价！", "en": "Thank you for your rating!"},
+        "rate.yours": {"zh-CN": "您的评价", "en": "Your rating"},
+        "rate.already": {
+            "zh-CN": "该案件已评价，每件案件只能评价一次（一事一评）。",
+            "en": "This case has already been rated; each case is rated once.",
+        },
+        "rate.not_closed": {
+            "zh-CN": "案件尚未办结，结案后即可评价。",
+            "en": "The case is not closed yet; you can rate it once it is closed.",
+        },
+        "rate.rejected": {
+            "zh-CN": "该案件未予立案，无需评价。",
+            "en": "This case was not taken on, so there is nothing to rate.",
+        },
+        "rate.choose_stars": {"zh-CN": "请先选择星级。", "en": "Please choose the stars first."},
+        "rate.too_long": {
+            "zh-CN": "意见建议不能超过500字。",
+            "en": "The comment can have at most 500 characters.",
+        },
+        "rate.invalid": {
+            "zh-CN": "评价链接无效。请使用上报时收到的链接。",
+            "en": "This rating link is not valid. Use the link you received when reporting.",
+        },
+        "rate.expired": {
+            "zh-CN": "评价链接已过期。",
+            "en": "This rating link has expired.",
+        },
+        "rate.progress": {"zh-CN": "办理进度", "en": "Progress"},
+        "rate.code": {"zh-CN": "案件编号", "en": "Case number"},
+        "rate.category": {"zh-CN": "类别", "en": "Category"},
+        "rate.status": {"zh-CN": "状态", "en": "Status"},
+        "rate.reported_at": {"zh-CN": "上报时间", "en": "Reported"},
+        "rate.closed_at": {"zh-CN": "结案时间", "en": "Closed"},
+        "rate.address": {"zh-CN": "地址", "en": "Address"},
+    }
+)
+
 
 def t(key: str, language: str = "zh-CN") -> str:
     """The text of ``key`` in ``language``, falling back to Chinese."""

@@ -18,6 +18,7 @@ from api import streams
 from api.deps import SessionDep
 from api.schemas.incidents import IncidentCreate, TransitionCreate
 from api.security import ViewerDep
+from api.submitters import API_KEY_HEADER, require_submitter, stamp_submitter
 from gis import audit
 from gis.errors import Forbidden, InvalidInput
 from gis.incidents import (
@@ -27,6 +28,7 @@ from gis.incidents import (
     listing,
     metrics,
     presentation,
+    rating,
     transitions,
 )
 from gis.queries.spatial_params import parse_bbox, point_to_wgs84
@@ -213,9 +215,14 @@ def create_incident(
     viewer: ViewerDep,
     body: IncidentCreate,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    x_api_key: Annotated[str | None, Header(alias=API_KEY_HEADER)] = None,
+    api_key: Annotated[str | None, Query(max_length=200)] = None,
 ) -> JSONResponse:
-    """Report a case; it is routed to its grid and worker. Repeat with the same
+    """Report a case; it is routed to its grid and worker. Sign in, or send an API client's key
+    (``X-API-Key`` or ``api_key``), as Open311 requires. Repeat with the same
     ``Idempotency-Key`` to get the first result instead of a second case."""
+    key = x_api_key or api_key
+    require_submitter(session, viewer, key)
     lon, lat = point_to_wgs84(body.geometry.coordinates[0], body.geometry.coordinates[1], body.crs)
     # Anonymous reports are the public's; only staff may say a grid worker or patrol reported.
     source = "public" if viewer.is_public else body.source
@@ -235,12 +242,16 @@ def create_incident(
         media=body.media,
     )
     result = intake.create_incident(session, viewer, data, idempotency_key=idempotency_key)
+    stamp_submitter(session, viewer, key)
     _disclose(session, viewer, f"incident:{result.incident['code']}", [result.incident])
     headers = {"Location": f"/api/v1/incidents/{result.incident['id']}"}
     if not result.created:
         headers["Idempotent-Replayed"] = "true"
+    case = result.incident
+    # The reporter's own link to follow the case and rate it once it is closed (一事一评).
+    link = rating.rating_path(case["id"], datetime.fromisoformat(case["reported_at"]))
     return JSONResponse(
-        {"incident": result.incident, "duplicates": result.duplicates},
+        {"incident": case, "duplicates": result.duplicates, "rating_link": link},
         status_code=201,
         headers=headers,
     )

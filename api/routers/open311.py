@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import SessionDep
 from api.security import ViewerDep
-from gis.accounts import api_client_name, verify_api_key
+from api.submitters import require_submitter, stamp_submitter
 from gis.crs import parse_crs
 from gis.errors import Conflict, Forbidden, GridgovError, InvalidInput, NotFound
 from gis.incidents import intake, listing, open311
@@ -507,25 +507,6 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-def _require_key(session: SessionDep, form: Mapping[str, str]) -> str:
-    """The name of the active API client holding the form's ``api_key`` (a digest lookup).
-
-    Read only: :func:`verify_api_key` also stamps ``last_used_at``, and that UPDATE's row lock,
-    taken first, would queue every request of one client behind the previous one until it
-    commits. :func:`_stamp_key` calls it just before the commit instead.
-    """
-    name = api_client_name(session, form.get("api_key"))
-    if name is None:
-        raise Open311Error(403, "a valid api_key is required to submit")
-    return name
-
-
-def _stamp_key(session: SessionDep, form: Mapping[str, str]) -> None:
-    """Record the key's use (and check it again: it may have been revoked meanwhile)."""
-    if verify_api_key(session, form.get("api_key")) is None:
-        raise Open311Error(403, "a valid api_key is required to submit")
-
-
 def _float(form: Mapping[str, str], name: str) -> float | None:
     value = form.get(name)
     if value in (None, ""):
@@ -553,7 +534,7 @@ async def post_request(
 
     def run(f: str) -> Response:
         _check_lengths(form)
-        client_name = _require_key(session, form)
+        client_name = require_submitter(session, viewer, form.get("api_key")) or viewer.username
         code = form.get("service_code", "")
         if code not in CATEGORY_OF_CODE:
             raise Open311Error(400, f"service_code must be one of {', '.join(CATEGORY_OF_CODE)}")
@@ -603,7 +584,7 @@ async def post_request(
         )
         case = result.incident
         token = open311.incident_token(session, case["id"])
-        _stamp_key(session, form)
+        stamp_submitter(session, viewer, form.get("api_key"))
         body = [
             {
                 "service_request_id": case["code"],
@@ -664,11 +645,10 @@ async def post_update(
 ) -> Response:
     """A follow-up comment from the reporter's app on an existing request (api_key required)."""
     form = await _form(request)
-    del viewer
 
     def run(f: str) -> Response:
         _check_lengths(form)
-        client_name = _require_key(session, form)
+        client_name = require_submitter(session, viewer, form.get("api_key")) or viewer.username
         code = form.get("service_request_id", "")
         if not code:
             raise Open311Error(400, "service_request_id is required")
@@ -679,7 +659,7 @@ async def post_update(
             form.get("description", ""),
             form.get("media_url") or None,
         )
-        _stamp_key(session, form)
+        stamp_submitter(session, viewer, form.get("api_key"))
         return render(f, "service_request_updates", [{"update_id": str(update_id)}], 201)
 
     return await to_thread.run_sync(_guard, fmt, run)

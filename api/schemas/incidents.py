@@ -124,3 +124,12 @@ class ServiceOrderStep(BaseModel):
     member_id: int | None = None
     rating: int | None = Field(default=None, ge=1, le=5)
     comment: str | None = Field(default=None, max_length=500)
+
+
+class RatingCreate(BaseModel):
+    """The reporter's rating of his closed case (一事一评)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rating: int = Field(ge=1, le=5, description="1 to 5 stars")
+    comment: str | None = Field(default=None, max_length=500)

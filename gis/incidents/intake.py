@@ -36,6 +36,40 @@ from gis.scope import Viewer
 DUPLICATE_RADIUS_M = 50.0
 DUPLICATE_WINDOW = timedelta(hours=24)
 
+# The jurisdiction is the union of the current districts, widened by this much: a phone's GPS
+# fix (tens of metres, more between tall buildings) and a boundary digitised on a coarser map may
+# put a report at the city's edge just outside it. Such a report is taken (outside every grid it
+# waits in the unassigned tray, 属地兜底); anything farther is refused as a wrong point (a swapped
+# lat/long, a GCJ-02 point sent as WGS84 far from here, 0/0, −1/−1).
+JURISDICTION_TOLERANCE_M = 500.0
+
+
+def jurisdiction_test(point: str) -> str:
+    """SQL: whether ``point`` (an SQL expression of a WGS84 point) lies within ``:tolerance``
+    metres (JURISDICTION_TOLERANCE_M) of a current district. The one rule for the API, Open311
+    and imports (gis/io/validate.py).
+
+    The box prefilter (0.01° ≥ 500 m of longitude below 60° latitude) uses the GiST index; the
+    exact test is on the sphere.
+    """
+    return f"""
+    EXISTS (SELECT 1 FROM area d
+            WHERE d.level = 'district' AND d.valid_to IS NULL
+              AND d.geom && ST_Expand({point}, 0.01)
+              AND ST_DWithin(d.geom::geography, ({point})::geography, :tolerance))
+    """
+
+
+def outside_jurisdiction(lon: float, lat: float) -> InvalidInput:
+    """The refusal of a point outside the jurisdiction (what to check, not where the city is)."""
+    return InvalidInput(
+        f"the point ({lon:.6f}, {lat:.6f}) lies outside the city's districts (more than "
+        f"{JURISDICTION_TOLERANCE_M:.0f} m beyond their boundary): check the coordinates, their "
+        "order (longitude first in GeoJSON) and their datum (send crs=gcj02 or bd09 for points "
+        "from AMap, Tencent, WeChat or Baidu)",
+        parameter="geometry",
+    )
+
 
 @dataclass
 class IncidentInput:
@@ -130,6 +164,7 @@ _INTAKE_CONTEXT_SQL = text(
         RETURNING key
     )
     SELECT (SELECT count(*) FROM claim) AS claimed,
+           {jurisdiction_test("ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)")} AS in_jurisdiction,
            route.grid_id, route.grid_code, route.district_code, route.community_id,
            route.street_id, route.assignee_id,
            rule.accept_minutes, rule.dispatch_minutes, rule.handle_hours, rule.calendar_time,
@@ -150,6 +185,7 @@ _INTAKE_CONTEXT_SQL = text(
 @dataclass(frozen=True)
 class _IntakeContext:
     claimed: bool
+    in_jurisdiction: bool
     routing: Routing | None
     rule: DeadlineRule
     holidays: str
@@ -171,6 +207,7 @@ def _intake_context(
             "radius": DUPLICATE_RADIUS_M,
             "since": now - DUPLICATE_WINDOW,
             "now": now,
+            "tolerance": JURISDICTION_TOLERANCE_M,
         },
     ).all()
     first = rows[0]
@@ -204,6 +241,7 @@ def _intake_context(
     ]
     return _IntakeContext(
         bool(first.claimed),
+        bool(first.in_jurisdiction),
         routing,
         rule_from_row(data.category, first),
         str(first.holidays),
@@ -294,6 +332,8 @@ def create_incident(
         if earlier is None:
             raise Conflict("the first request with this key is still being processed")
         return IntakeResult(get_incident(session, viewer, earlier), False, [])
+    if not context.in_jurisdiction:
+        raise outside_jurisdiction(data.lon, data.lat)
     photo_ids = media_records.claim(session, viewer, data.media, "media")
     photos = [media_url(media_id) for media_id in photo_ids]
     routing = context.routing or fallback_route(session, data.lon, data.lat)

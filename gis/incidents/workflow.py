@@ -24,14 +24,17 @@ from gis.incidents.vocabulary import ESCALATION_LEVELS
 
 # Who works the loop. The command centre (指挥中心) accepts, registers and dispatches; the grid
 # (and the department it was dispatched to, acting through a grid or command account) handles;
-# the grid verifies; the reporter's rating is recorded by the command centre or the community.
+# the grid verifies; the reporter rates (see REPORTER).
 _INTAKE = frozenset({"admin", "command_operator", "street_secretary", "community_secretary"})
 _DISPATCH = frozenset({"admin", "command_operator", "street_secretary"})
 _HANDLE = frozenset(
     {"admin", "command_operator", "grid_worker", "grid_chief", "community_secretary"}
 )
 _VERIFY = frozenset({"admin", "command_operator", "grid_chief", "grid_worker"})
-_EVALUATE = frozenset({"admin", "command_operator", "community_secretary"})
+# 一事一评: only the reporter rates his case, proving it with his Open311 token or signed link
+# (gis/incidents/rating.py). No account has this role, so no staff member can rate for him.
+REPORTER = "reporter"
+_EVALUATE = frozenset({REPORTER})
 
 
 class IllegalTransition(Conflict):
@@ -122,7 +125,7 @@ INCIDENT_WORKFLOW = Workflow(
         Step("in_progress", "handled", _HANDLE, "report back (处置反馈)"),
         Step("handled", "closed", _VERIFY, "verify and close (核查结案)"),
         Step("handled", "in_progress", _VERIFY, "send back for rework (返工)", rework=True),
-        Step("closed", "evaluated", _EVALUATE, "record the evaluation (评价)"),
+        Step("closed", "evaluated", _EVALUATE, "rate the case (评价)"),
     ),
 )
 

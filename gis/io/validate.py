@@ -32,6 +32,11 @@ from sqlalchemy.orm import Session
 from gis.boundaries import imports
 from gis.boundaries.validation import ERROR
 from gis.identity import id_gender, is_valid_id_number, is_valid_mobile
+from gis.incidents.intake import (
+    JURISDICTION_TOLERANCE_M,
+    jurisdiction_test,
+    outside_jurisdiction,
+)
 from gis.incidents.vocabulary import (
     CATEGORIES,
     CLOSED_STATUSES,
@@ -1139,10 +1144,13 @@ def _place_points(
     session: Session, records: list[dict[str, Any]], report: Report, parent: str | None, need: str
 ) -> None:
     """The current street/community/grid/district containing each point."""
+    within = jurisdiction_test("ST_GeomFromWKB(decode(r.wkb, 'hex'), 4326)")
     rows = session.execute(
         text(
-            """
-            SELECT r.ord,
+            f"""
+            SELECT r.ord, {within} AS in_jurisdiction,
+                   ST_X(ST_GeomFromWKB(decode(r.wkb, 'hex'))) AS lon,
+                   ST_Y(ST_GeomFromWKB(decode(r.wkb, 'hex'))) AS lat,
                    (SELECT g.code FROM grid_at(ST_GeomFromWKB(decode(r.wkb, 'hex'), 4326)) g)
                        AS grid,
                    max(a.code) FILTER (WHERE a.level = 'community') AS community,
@@ -1157,7 +1165,7 @@ def _place_points(
             GROUP BY r.ord, r.wkb ORDER BY r.ord
             """
         ),
-        {"wkbs": [r["wkb"] for r in records]},
+        {"wkbs": [r["wkb"] for r in records], "tolerance": JURISDICTION_TOLERANCE_M},
     ).all()
     for rec, row in zip(records, rows, strict=True):
         rec.update(grid=row.grid, community=row.community, street=row.street, district=row.district)
@@ -1178,7 +1186,7 @@ def _place_points(
                     "the point lies in no current community; give area_code or check --crs",
                 )
             rec["area_code"] = stated or row.community
-        elif row.district is None and row.nearest_district is not None:
+        elif row.district is None and row.nearest_district is not None and row.in_jurisdiction:
             # Cases outside every grid exist (the command centre's unassigned queue).
             report.warn(
                 rec["row"],
@@ -1187,6 +1195,8 @@ def _place_points(
                 f"the nearest district {row.nearest_district}, unassigned to a grid",
             )
             rec["district"] = row.nearest_district
+        elif row.district is None and row.nearest_district is not None:
+            report.error(rec["row"], "geometry", outside_jurisdiction(row.lon, row.lat).detail)
         elif row.district is None:
             report.error(
                 rec["row"],
