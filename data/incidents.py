@@ -18,6 +18,7 @@ import shapely
 
 from data.city import City, road_names
 from data.people import full_name, mobile
+from gis.incidents.rating import ACTOR_LINK
 from gis.incidents.vocabulary import CLOSED_STATUSES, KIND_OF_CATEGORY
 from gis.incidents.workflow import count_reworks
 
@@ -58,7 +59,6 @@ _DEPTS = (
 
 @dataclass
 class IncidentRec:
-    code: str
     kind: str
     category: str
     description: str
@@ -94,7 +94,7 @@ def iter_incidents(city: City) -> Iterator[IncidentRec]:
     grid_areas = [g.area for g in city.grids]
     grid_weights = [g.households for g in city.grids]
     tree = shapely.STRtree([city.areas[a].geom for a in grid_areas])
-    # Draw times first and sort, so codes number in report order.
+    # Draw times first and sort, so cases (and their codes) number in report order.
     times = sorted(start + datetime.timedelta(seconds=rng.uniform(0, 90 * 86400)) for _ in range(n))
     # Cases are mostly reported in the daytime: fold night-time reports into the morning.
     times = sorted(t if 7 <= t.hour < 22 else t.replace(hour=7 + t.hour % 12) for t in times)
@@ -102,7 +102,6 @@ def iter_incidents(city: City) -> Iterator[IncidentRec]:
     minx, miny, maxx, maxy = district.bounds
     cum = list(np.cumsum(grid_weights))
     ew, ns = road_names(city.lattice)
-    per_day: dict[str, int] = {}
     cats = _CATEGORIES
     cat_w = [c[1] for c in cats]
     chunk = 2000
@@ -133,9 +132,7 @@ def iter_incidents(city: City) -> Iterator[IncidentRec]:
         routed: dict[int, int] = {int(p): int(t) for p, t in zip(pairs[0], pairs[1], strict=True)}
         for j, reported in enumerate(batch):
             gi_hit = routed.get(j)
-            yield _simulate(
-                rng, city, reported, end, points[j], near[j], gi_hit, per_day, cats, cat_w
-            )
+            yield _simulate(rng, city, reported, end, points[j], near[j], gi_hit, cats, cat_w)
 
 
 def _simulate(
@@ -146,17 +143,12 @@ def _simulate(
     point: tuple[float, float],
     near: str | None,
     gi: int | None,
-    per_day: dict[str, int],
     cats: tuple[tuple[str, float, int, tuple[str, ...]], ...],
     cat_w: list[float],
 ) -> IncidentRec:
     category, _, limit_h, descs = rng.choices(cats, weights=cat_w)[0]
     kind = KIND_OF_CATEGORY[category]
     source = rng.choices(list(_SOURCE_W), weights=list(_SOURCE_W.values()))[0]
-    day = reported.strftime("%Y%m%d")
-    seq = per_day.get(day, 0) + 1
-    per_day[day] = seq
-    code = f"HT{day}{seq:05d}"
     reporter_name = reporter_phone = None
     if source in ("hotline", "public", "open311"):
         reporter_name = full_name(rng, rng.choice("男女"))
@@ -165,7 +157,6 @@ def _simulate(
         # Outside every grid: nobody owns it yet, it waits in the unassigned queue.
         desc = rng.choice(descs) + "（城区边缘，待确认属地）"
         return IncidentRec(
-            code,
             kind,
             category,
             desc,
@@ -233,11 +224,10 @@ def _simulate(
         steps.append(
             (t, f"网格员{city.persons[worker].name}", "handled", "closed", "核查属实，结案")
         )
-        if rng.random() < 0.72:
+        # 一事一评: only a reporter who can be reached rates his case (with his signed link).
+        if rng.random() < 0.72 and reporter_name:
             t += _hours(rng, 2, 72)
-            steps.append(
-                (t, "反映人" if reporter_name else "社区评议员", "closed", "evaluated", "一事一评")
-            )
+            steps.append((t, ACTOR_LINK, "closed", "evaluated", "一事一评"))
     done = [s for s in steps if s[0] <= end]
     status = done[-1][3]
     rework = count_reworks([(s[2], s[3]) for s in done])
@@ -250,7 +240,6 @@ def _simulate(
     assignee = worker if status not in ("reported", "rejected") else None
     due_at = None if status == "rejected" else due
     return IncidentRec(
-        code,
         kind,
         category,
         desc,

@@ -25,6 +25,7 @@ from data.city import City, OrgRec, PersonRec
 from data.incidents import iter_incidents
 from data.people import DISTRICT_CODE
 from data.population import iter_households, iter_population
+from gis.incidents.intake import case_code
 
 Progress = Callable[[str, int, int], None]
 NULL = "\\N"
@@ -516,7 +517,7 @@ def _load_incidents(
                     cp.row(
                         (
                             iid,
-                            x.code,
+                            case_code(DISTRICT_CODE, x.reported_at, iid),
                             x.kind,
                             x.category,
                             x.description,

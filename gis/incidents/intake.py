@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from gis.incidents.presentation import SELECT_TEMPLATE, get_incident, present
 from gis.incidents.routing import ROUTE_QUERY, Routing, fallback_route
 from gis.incidents.timestamps import iso
 from gis.incidents.vocabulary import KIND_OF_CATEGORY, LATE_STATUSES, SOURCES
+from gis.incidents.workcalendar import CST
 from gis.media import records as media_records
 from gis.media.urls import media_url
 from gis.scope import Viewer
@@ -69,6 +71,23 @@ def outside_jurisdiction(lon: float, lat: float) -> InvalidInput:
         "from AMap, Tencent, WeChat or Baidu)",
         parameter="geometry",
     )
+
+
+# What case_code writes (district, day, serial number), to recognise a code of ours.
+CASE_CODE = re.compile(r"[0-9]{6}-[0-9]{8}-[0-9]{7,}")
+
+
+def case_code(district_code: str, reported_at: datetime, number: int) -> str:
+    """The one case-code format (案件编号), whichever way a case came in: the district's code,
+    the report's day in China Standard Time and the case's serial number (at least 7 digits).
+
+    The number is the case's id, never reused: unique without a counter, so intakes never queue
+    on a per-day counter's row lock (gaps are harmless; docs/command-centre.md).
+
+    >>> case_code("620881", datetime(2026, 11, 28, 17, 0, tzinfo=UTC), 123)
+    '620881-20261129-0000123'
+    """
+    return f"{district_code}-{reported_at.astimezone(CST):%Y%m%d}-{number:07d}"
 
 
 @dataclass
@@ -152,8 +171,9 @@ _DUPLICATES_QUERY = """
 
 # Everything the intake reads, in one round trip: the idempotency key claimed (a concurrent
 # request with the same key blocks on its primary key until the first commits or rolls back),
-# the route (no columns set outside every grid), the category's deadline rule, the holiday
-# table's fingerprint, and one row per possible duplicate (at least one row in all).
+# the case's id (reserved now, so its code can be formed by case_code), whether the point lies in
+# the jurisdiction, the route (no columns set outside every grid), the category's deadline rule,
+# the holiday table's fingerprint, and one row per possible duplicate (at least one row in all).
 _INTAKE_CONTEXT_SQL = text(
     f"""
     WITH claim AS (
@@ -162,8 +182,10 @@ _INTAKE_CONTEXT_SQL = text(
          WHERE CAST(:key AS text) IS NOT NULL
         ON CONFLICT DO NOTHING
         RETURNING key
-    )
+    ),
+    serial AS (SELECT nextval(pg_get_serial_sequence('incident', 'id')) AS id)
     SELECT (SELECT count(*) FROM claim) AS claimed,
+           (SELECT id FROM serial) AS new_id,
            {jurisdiction_test("ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)")} AS in_jurisdiction,
            route.grid_id, route.grid_code, route.district_code, route.community_id,
            route.street_id, route.assignee_id,
@@ -185,6 +207,7 @@ _INTAKE_CONTEXT_SQL = text(
 @dataclass(frozen=True)
 class _IntakeContext:
     claimed: bool
+    new_id: int
     in_jurisdiction: bool
     routing: Routing | None
     rule: DeadlineRule
@@ -241,6 +264,7 @@ def _intake_context(
     ]
     return _IntakeContext(
         bool(first.claimed),
+        int(first.new_id),
         bool(first.in_jurisdiction),
         routing,
         rule_from_row(data.category, first),
@@ -270,20 +294,18 @@ def _earlier_claim(session: Session, endpoint: str, key: str, fingerprint: str) 
 # event, in one statement that returns the case as SELECT_INCIDENT would read it back.
 _INSERT_SQL = text(
     """
-    WITH new AS (SELECT nextval(pg_get_serial_sequence('incident', 'id')) AS id),
-    ins AS (
+    WITH ins AS (
         INSERT INTO incident (
             id, code, kind, category, description, source, reporter_name, reporter_phone,
             reporter_email, device_id, account_id, media_url, attributes, status, resolution,
             geom, address, street_id, community_id, grid_id, district_code, assignee_id,
             escalation_level, reported_at, due_at, updated_at)
         SELECT
-            new.id, :code_prefix || lpad(new.id::text, greatest(7, length(new.id::text)), '0'),
+            :id, :code,
             :kind, :category, :description, :source, :rname, :rphone,
             :remail, :device, :account, :media, CAST(:attrs AS jsonb), :status, :resolution,
             ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :address, :street, :community, :grid,
             :district, :assignee, :level, :now, :due, :now
-        FROM new
         RETURNING *
     ),
     history AS (
@@ -367,7 +389,8 @@ def create_incident(
     row = session.execute(
         _INSERT_SQL,
         {
-            "code_prefix": f"SJ{now.astimezone(calendar.tz):%Y%m%d}",
+            "id": context.new_id,
+            "code": case_code(routing.district_code, now, context.new_id),
             "kind": data.kind,
             "category": data.category,
             "description": data.description.strip(),

@@ -16,7 +16,9 @@ Functions here never commit. :func:`apply` catches a database refusal, and raise
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -25,6 +27,8 @@ from sqlalchemy.orm import Session
 
 from gis.boundaries import imports as boundary_imports
 from gis.errors import Conflict
+from gis.incidents.intake import CASE_CODE, case_code
+from gis.incidents.workcalendar import CST
 from gis.io.validate import AREA_LEVEL, Prepared
 from gis.queries.area_stats import refresh_area_stats
 from gis.scope import Viewer
@@ -584,10 +588,13 @@ _INCIDENT_COLUMNS = (
     "kind, category, description, source, reporter_name, reporter_phone, status, geom, "
     "address, street_id, community_id, grid_id, district_code, reported_at, closed_at"
 )
-_incidents = _generic(
+_incident_upsert = _generic(
     "incident",
-    "SELECT id FROM incident WHERE code = :code FOR UPDATE",
-    f"INSERT INTO incident (code, {_INCIDENT_COLUMNS}) SELECT :code, " + _INCIDENT_VALUES,
+    # The file's code is ours (a re-import of an export) or its source system's.
+    "SELECT id FROM incident WHERE code = :code OR (attributes ? 'source_code' AND "
+    "attributes ->> 'source_code' = :code) ORDER BY code = :code DESC LIMIT 1 FOR UPDATE",
+    f"INSERT INTO incident (id, code, attributes, {_INCIDENT_COLUMNS}) SELECT :id, :case_code, "
+    "CAST(:attributes AS jsonb), " + _INCIDENT_VALUES,
     f"UPDATE incident SET ({_INCIDENT_COLUMNS}, updated_at) = (SELECT {_INCIDENT_VALUES}, now())"
     " WHERE id = :id",
     "SELECT (kind, category, description, source, reporter_name, reporter_phone, status, "
@@ -596,6 +603,42 @@ _incidents = _generic(
     "AND ST_DWithin(geom, ST_GeomFromWKB(decode(:wkb, 'hex'), 4326), 1e-8) "
     "FROM incident WHERE id = :id",
 )
+
+
+def _incidents(
+    session: Session, records: list[dict[str, Any]], total: int, tick: Progress
+) -> dict[str, dict[str, int]]:
+    """Imported cases get a code in the one format (gis.incidents.intake.case_code) like every
+    other case; a code of another system is kept as ``attributes.source_code``, by which a
+    re-import finds the case again. A code already in our format (an export of ours) is kept."""
+    ids = session.execute(
+        text(
+            "SELECT nextval(pg_get_serial_sequence('incident', 'id')) FROM generate_series(1, :n)"
+        ),
+        {"n": len(records)},
+    ).scalars()
+    prepared = []
+    for rec, new_id in zip(records, ids, strict=True):
+        reported = _reported_at(rec.get("reported_at"))
+        ours = CASE_CODE.fullmatch(rec["code"]) is not None
+        prepared.append(
+            {
+                **rec,
+                "id": new_id,
+                "case_code": rec["code"] if ours else case_code(rec["district"], reported, new_id),
+                "attributes": json.dumps({} if ours else {"source_code": rec["code"]}),
+            }
+        )
+    return _incident_upsert(session, prepared, total, tick)
+
+
+def _reported_at(value: str | None) -> datetime:
+    """When an imported case was reported; a time without a zone is China Standard Time."""
+    if value is None:
+        return datetime.now(UTC)
+    at = datetime.fromisoformat(value)
+    return at if at.tzinfo is not None else at.replace(tzinfo=CST)
+
 
 LOADERS: dict[
     str, Callable[[Session, list[dict[str, Any]], int, Progress], dict[str, dict[str, int]]]

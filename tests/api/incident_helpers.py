@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.security import get_viewer
+from api.submitters import API_KEY_HEADER
+from gis.accounts import create_api_client
 from gis.db import get_session
 from gis.scope import ANONYMOUS, Viewer
 
@@ -38,6 +41,15 @@ def client_for(db_session: Session) -> Iterator[ClientFor]:
     yield make
     for c in clients:
         c.close()
+
+
+def reporting_app(session: Session, client_for: ClientFor) -> TestClient:
+    """A caller who is not signed in but holds an API client's key (a public reporting app):
+    what public intake requires (api/submitters.py)."""
+    _, key = create_api_client(session, f"reporting-app-{secrets.token_hex(4)}")
+    client = client_for(ANONYMOUS)
+    client.headers[API_KEY_HEADER] = key
+    return client
 
 
 def grid_point(session: Session, offset: int = 0) -> Any:

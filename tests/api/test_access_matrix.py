@@ -63,6 +63,9 @@ DECLARED: dict[tuple[str, str], str] = {
     # The admins' audit page is a shell (an admin check, a form); its rows come from
     # /api/v1/audit/disclosures, which is marked "personal" on the route.
     ("GET", "/admin/audit"): "public",
+    # The reporter's rating page: the case's public fields, reached by his signed link or token.
+    ("GET", "/rate/{credential}"): "public",
+    ("POST", "/rate/{credential}"): "public",
     # Spatial REST API: boundaries, locate, analysis are public; search may return people.
     ("GET", "/api/v1/areas"): "public",
     ("GET", "/api/v1/areas/{code}"): "public",
@@ -512,6 +515,8 @@ def path_candidates(name: str, path: str, s: Samples) -> list[str] | None:
         return s.service_codes
     if name == "token":
         return [SYNTHETIC + "no-such-token"]
+    if name == "credential":  # a rating credential: a well-formed Open311 token, so it is looked up
+        return [SYNTHETIC + "00000000-0000-4000-8000-000000000000"]
     if name == "incident_id":
         return s.incident_ids
     if name.endswith("_id"):

@@ -218,6 +218,22 @@ def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, s
         ),
         201,
     )["incident"]
+    # A closed case its reporter can rate (with his Open311 token).
+    to_rate = _ok(
+        client.post(
+            "/api/v1/incidents",
+            json={"category": "市容环境", "description": "垃圾清运", "geometry": point},
+            headers=headers["grid_worker"],
+        ),
+        201,
+    )["incident"]
+    rating_token = session.execute(
+        text(
+            "UPDATE incident SET status = 'closed', closed_at = now() WHERE id = :i"
+            " RETURNING token::text"
+        ),
+        {"i": to_rate["id"]},
+    ).scalar_one()
     # Overdue, so that running escalation has something to write.
     session.execute(
         text("UPDATE incident SET due_at = now() - interval '2 days' WHERE id = :i"),
@@ -262,6 +278,7 @@ def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, s
         "notification": notification,
         "order": order,
         "api_key": api_key,
+        "rating_token": rating_token,
     }
 
 
@@ -302,10 +319,28 @@ WRITES: dict[tuple[str, str], Callable[[World], list[Call]]] = {
                     "description": "井盖缺失",
                     "geometry": w.objects["point"],
                 },
-                "headers": {"Idempotency-Key": f"probe-{role}"},
+                # The public reports through an API client (api/submitters.py).
+                "headers": {"Idempotency-Key": f"probe-{role}"}
+                | ({"X-API-Key": w.objects["api_key"]} if role == "public" else {}),
             },
         )
         for role in ("public", "grid_worker")
+    ],
+    ("POST", "/api/v1/ratings/{credential}"): lambda w: [
+        Call(
+            "public",
+            "POST",
+            f"/api/v1/ratings/{w.objects['rating_token']}",
+            {"json": {"rating": 5, "comment": "满意"}},
+        )
+    ],
+    ("POST", "/rate/{credential}"): lambda w: [
+        Call(
+            "public",
+            "POST",
+            f"/rate/{w.objects['rating_token']}",
+            {"data": {"rating": "5"}, "follow_redirects": False},
+        )
     ],
     ("POST", "/api/v1/incidents/{incident_id}/transitions"): lambda w: [
         Call(

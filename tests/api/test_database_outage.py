@@ -69,6 +69,7 @@ def outage_world(db_session: Session) -> Iterator[World]:
         "order": {"id": 1},
         "notification": 1,
         "api_key": "gg_not-checked-while-down",
+        "rating_token": str(uuid.uuid4()),
         "sign_in": {"username": "t_admin", "password": "whatever-it-is"},
         "bowtie": {
             "type": "Polygon",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,12 +11,13 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from gis.accounts import create_api_client, revoke_api_client
 from gis.errors import Conflict, Forbidden
 from gis.incidents import deadlines, escalation, intake, transitions
 from gis.incidents.workflow import IllegalTransition
 from gis.masking import mask_name, mask_phone
 from gis.scope import ANONYMOUS
-from tests.api.incident_helpers import ClientFor, client_for, grid_point, viewer
+from tests.api.incident_helpers import ClientFor, client_for, grid_point, reporting_app, viewer
 
 __all__ = ["client_for"]
 
@@ -48,7 +50,9 @@ def test_intake_routes_to_the_grid_versions_and_worker_on_duty(
     db_session: Session, client_for: ClientFor
 ) -> None:
     g = grid_point(db_session)
-    response = client_for(ANONYMOUS).post("/api/v1/incidents", json=_report(g.lon, g.lat))
+    response = reporting_app(db_session, client_for).post(
+        "/api/v1/incidents", json=_report(g.lon, g.lat)
+    )
     assert response.status_code == 201, response.text
     created = response.json()["incident"]
     row = db_session.execute(
@@ -95,13 +99,16 @@ def test_intake_routes_to_the_grid_versions_and_worker_on_duty(
 def test_outside_every_grid_goes_to_the_unassigned_queue_of_the_nearest_street(
     db_session: Session, client_for: ClientFor
 ) -> None:
-    box = db_session.execute(
+    # 200 m east of the district's easternmost corner: in the city (within the jurisdiction's
+    # tolerance) but in no grid.
+    east = db_session.execute(
         text(
-            "SELECT ST_XMax(e) AS e, ST_YMax(e) AS n FROM (SELECT ST_Extent(geom) AS e FROM area "
-            "WHERE level = 'district' AND valid_to IS NULL) x"
+            "SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT (ST_DumpPoints(geom)).geom AS p"
+            " FROM area WHERE level = 'district' AND valid_to IS NULL) d ORDER BY ST_X(p) DESC"
+            " LIMIT 1"
         )
     ).one()
-    lon, lat = box.e + 0.01, box.n + 0.01
+    lon, lat = east.x + 200 / (111_320 * math.cos(math.radians(east.y))), east.y
     admin = viewer("admin", "620881")
     response = client_for(admin).post("/api/v1/incidents", json=_report(lon, lat))
     assert response.status_code == 201, response.text
@@ -127,6 +134,106 @@ def test_outside_every_grid_goes_to_the_unassigned_queue_of_the_nearest_street(
     assert all(i["grid_code"] is None for i in listed["items"])
 
 
+@pytest.mark.parametrize(
+    "where", ["minus_one", "null_island", "swapped", "east_2km", "gcj02_sent_far_away"]
+)
+def test_points_outside_the_jurisdiction_are_refused(
+    db_session: Session, client_for: ClientFor, where: str
+) -> None:
+    east = db_session.execute(
+        text(
+            "SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT (ST_DumpPoints(geom)).geom AS p"
+            " FROM area WHERE level = 'district' AND valid_to IS NULL) d ORDER BY ST_X(p) DESC"
+            " LIMIT 1"
+        )
+    ).one()
+    g = grid_point(db_session)
+    lon, lat = {
+        "minus_one": (-1.0, -1.0),
+        "null_island": (0.0, 0.0),
+        "swapped": (g.lat, g.lon),
+        "east_2km": (east.x + 2000 / (111_320 * math.cos(math.radians(east.y))), east.y),
+        "gcj02_sent_far_away": (g.lon + 3.0, g.lat),
+    }[where]
+    n_before = db_session.execute(text("SELECT count(*) FROM incident")).scalar_one()
+    for client in (
+        reporting_app(db_session, client_for),
+        client_for(viewer("admin", "620881")),
+    ):
+        response = client.post("/api/v1/incidents", json=_report(lon, lat))
+        assert response.status_code == 400, response.text
+        problem = response.json()
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert problem["parameter"] == "geometry"
+        assert "outside the city's districts" in problem["detail"]
+    assert db_session.execute(text("SELECT count(*) FROM incident")).scalar_one() == n_before
+
+
+def test_public_intake_needs_a_key_or_a_sign_in(db_session: Session, client_for: ClientFor) -> None:
+    g = grid_point(db_session)
+    n_before = db_session.execute(text("SELECT count(*) FROM incident")).scalar_one()
+    anonymous = client_for(ANONYMOUS)
+    _, key = create_api_client(db_session, "intake-key-test")
+    for headers, params in (
+        ({}, {}),
+        ({"X-API-Key": "gg_not-a-key"}, {}),
+        ({}, {"api_key": key[:-1]}),
+    ):
+        refused = anonymous.post(
+            "/api/v1/incidents", json=_report(g.lon, g.lat), headers=headers, params=params
+        )
+        assert refused.status_code == 403, refused.text
+        assert "API key" in refused.json()["detail"]
+    assert db_session.execute(text("SELECT count(*) FROM incident")).scalar_one() == n_before
+    # The key in the header or the query, or a signed-in account, is let in; a key records its
+    # use.
+    by_header = anonymous.post(
+        "/api/v1/incidents", json=_report(g.lon, g.lat), headers={"X-API-Key": key}
+    )
+    by_query = anonymous.post(
+        "/api/v1/incidents", json=_report(g.lon, g.lat), params={"api_key": key}
+    )
+    signed_in = client_for(viewer("grid_worker", g.grid_code)).post(
+        "/api/v1/incidents", json=_report(g.lon, g.lat)
+    )
+    assert [r.status_code for r in (by_header, by_query, signed_in)] == [201, 201, 201]
+    sources = db_session.execute(
+        text("SELECT source FROM incident WHERE id = ANY(:ids) ORDER BY id"),
+        {"ids": [r.json()["incident"]["id"] for r in (by_header, by_query)]},
+    ).scalars()
+    assert list(sources) == ["public", "public"]
+    assert db_session.execute(
+        text("SELECT last_used_at IS NOT NULL FROM api_client WHERE name = 'intake-key-test'")
+    ).scalar_one()
+    # A revoked key stops working at once.
+    revoke_api_client(db_session, "intake-key-test")
+    revoked = anonymous.post(
+        "/api/v1/incidents", json=_report(g.lon, g.lat), headers={"X-API-Key": key}
+    )
+    assert revoked.status_code == 403
+
+
+def test_every_intake_path_writes_one_case_code_format(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    g = grid_point(db_session)
+    made = reporting_app(db_session, client_for).post(
+        "/api/v1/incidents", json=_report(g.lon, g.lat)
+    )
+    case = made.json()["incident"]
+    reported = datetime.fromisoformat(case["reported_at"])
+    assert case["code"] == intake.case_code(g.district_code, reported, case["id"])
+    assert intake.CASE_CODE.fullmatch(case["code"])
+    # The demo loader's cases (tests/gis/test_io_incident_intake.py covers imports; Open311
+    # shares this intake, tests/api/test_open311.py).
+    codes = db_session.execute(
+        text("SELECT code, id, district_code, reported_at FROM incident ORDER BY id LIMIT 50")
+    ).all()
+    assert codes and all(
+        r.code == intake.case_code(r.district_code, r.reported_at, r.id) for r in codes
+    )
+
+
 def test_gcj02_points_are_converted_before_routing(
     db_session: Session, client_for: ClientFor
 ) -> None:
@@ -135,7 +242,11 @@ def test_gcj02_points_are_converted_before_routing(
     g = grid_point(db_session, 3)
     gx, gy = from_wgs84(g.lon, g.lat, "GCJ02")
     body = _report(gx, gy, crs="gcj02")
-    created = client_for(ANONYMOUS).post("/api/v1/incidents", json=body).json()["incident"]
+    created = (
+        reporting_app(db_session, client_for)
+        .post("/api/v1/incidents", json=body)
+        .json()["incident"]
+    )
     assert created["grid_code"] == g.grid_code
     assert created["lon"] == pytest.approx(g.lon, abs=1e-6)
     assert created["lat"] == pytest.approx(g.lat, abs=1e-6)
@@ -145,7 +256,7 @@ def test_duplicates_within_50_m_are_returned_and_can_be_linked(
     db_session: Session, client_for: ClientFor
 ) -> None:
     g = grid_point(db_session, 1)
-    anon = client_for(ANONYMOUS)
+    anon = reporting_app(db_session, client_for)
     first = anon.post("/api/v1/incidents", json=_report(g.lon, g.lat)).json()
     # About 30 m north: a duplicate; a different category at the same point is not.
     near = anon.post("/api/v1/incidents", json=_report(g.lon, g.lat + 0.00027)).json()
@@ -194,8 +305,11 @@ def test_the_201_body_is_what_reading_the_case_back_returns(
     # Intake builds its answer from what it wrote instead of reading the case back; the two
     # must not drift apart, for the public (public fields) and in scope (history, staff).
     g = grid_point(db_session, 3)
-    reader = ANONYMOUS if who == "public" else viewer("grid_chief", g.grid_code)
-    client = client_for(reader)
+    client = (
+        reporting_app(db_session, client_for)
+        if who == "public"
+        else client_for(viewer("grid_chief", g.grid_code))
+    )
     created = client.post("/api/v1/incidents", json=_report(g.lon, g.lat))
     assert created.status_code == 201, created.text
     body = created.json()["incident"]
@@ -227,7 +341,7 @@ def test_a_holiday_added_moves_the_next_intake_deadline_at_once(db_session: Sess
 
 def test_idempotency_key_makes_one_incident(db_session: Session, client_for: ClientFor) -> None:
     g = grid_point(db_session, 2)
-    anon = client_for(ANONYMOUS)
+    anon = reporting_app(db_session, client_for)
     headers = {"Idempotency-Key": "test-key-0001"}
     a = anon.post("/api/v1/incidents", json=_report(g.lon, g.lat), headers=headers)
     b = anon.post("/api/v1/incidents", json=_report(g.lon, g.lat), headers=headers)
@@ -284,10 +398,13 @@ def test_the_full_loop_with_history_rework_and_rating(
     assert step(worker, "handled").status_code == 200
     closed = step(worker, "closed")
     assert closed.json()["status"] == "closed" and closed.json()["closed_at"] is not None
-    # Evaluation needs a rating; a grid worker may not record it.
+    # Staff cannot rate for the reporter (一事一评): he rates with the link intake gave him.
     assert step(worker, "evaluated", rating=5).status_code == 403
-    assert step(operator, "evaluated").status_code == 400
-    done = step(operator, "evaluated", rating=4).json()
+    assert step(operator, "evaluated", rating=4).status_code == 403
+    link = case.json()["rating_link"].removeprefix("/rate/")
+    rated = client_for(ANONYMOUS).post(f"/api/v1/ratings/{link}", json={"rating": 4})
+    assert rated.status_code == 201, rated.text
+    done = operator.get(f"/api/v1/incidents/{iid}").json()
     assert done["rating"] == 4
     history = db_session.execute(
         text(
@@ -325,7 +442,9 @@ def test_created_event_carries_the_stored_summary_and_its_transaction(
     """Intake builds the stream's summary without reading the case back: it must equal what
     the stored row says, and the event must record the writing transaction (migration 0007)."""
     g = grid_point(db_session)
-    response = client_for(ANONYMOUS).post("/api/v1/incidents", json=_report(g.lon, g.lat))
+    response = reporting_app(db_session, client_for).post(
+        "/api/v1/incidents", json=_report(g.lon, g.lat)
+    )
     assert response.status_code == 201, response.text
     iid = response.json()["incident"]["id"]
     event = db_session.execute(
@@ -397,7 +516,7 @@ def test_masking_and_scope(db_session: Session, client_for: ClientFor) -> None:
     other = grid_point(db_session, 30)
     assert other.grid_code != g.grid_code
     iid = (
-        client_for(ANONYMOUS)
+        reporting_app(db_session, client_for)
         .post("/api/v1/incidents", json=_report(g.lon, g.lat))
         .json()["incident"]["id"]
     )

@@ -102,7 +102,8 @@ def test_the_reporter_rates_once_after_closing_with_his_link(
     assert (
         db_session.execute(
             text(
-                "SELECT count(*) FROM incident_event WHERE incident_id = :i AND status = 'evaluated'"
+                "SELECT count(*) FROM incident_event"
+                " WHERE incident_id = :i AND status = 'evaluated'"
             ),
             {"i": case["id"]},
         ).scalar_one()

@@ -168,3 +168,22 @@ def test_pages_build_for_the_signed_in_viewer(page_client: TestClient, db_sessio
         page_client.cookies.clear()
     anonymous = _page_config(page_client.get("/command").text)["viewer"]
     assert anonymous["role"] == "public"
+
+
+def test_the_city_page_asks_for_incidents_within_the_apis_limit(page_client: TestClient) -> None:
+    # The city map once asked limit=2000 of an API allowing 1000 (a 422: no incidents for staff).
+    # The page now receives the limit from the server; it must be what the API declares.
+    config = _page_config(page_client.get("/").text)
+    operation = page_client.get("/openapi.json").json()["paths"]["/api/v1/incidents"]["get"]
+    limit = next(p for p in operation["parameters"] if p["name"] == "limit")["schema"]
+    assert config["incidentPageLimit"] == limit["maximum"]
+    asked = page_client.get(
+        "/api/v1/incidents", params={"limit": config["incidentPageLimit"], "status": "reported"}
+    )
+    assert asked.status_code == 200, asked.text
+    assert (
+        page_client.get(
+            "/api/v1/incidents", params={"limit": config["incidentPageLimit"] + 1}
+        ).status_code
+        == 422
+    )

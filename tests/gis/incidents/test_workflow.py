@@ -9,11 +9,13 @@ import pytest
 from gis.errors import Forbidden
 from gis.incidents.workflow import (
     INCIDENT_WORKFLOW,
+    REPORTER,
     SERVICE_ORDER_WORKFLOW,
     IllegalTransition,
     count_reworks,
     next_escalation_level,
 )
+from gis.scope import ROLES
 
 HAPPY_PATH = [
     "reported",
@@ -30,7 +32,7 @@ ROLE_OF = {
     "in_progress": "grid_worker",
     "handled": "grid_worker",
     "closed": "grid_chief",
-    "evaluated": "community_secretary",
+    "evaluated": REPORTER,
 }
 
 
@@ -71,8 +73,12 @@ def test_terminal_states() -> None:
 def test_roles() -> None:
     with pytest.raises(Forbidden):
         INCIDENT_WORKFLOW.check("reported", "registered", "grid_worker")
-    with pytest.raises(Forbidden):
-        INCIDENT_WORKFLOW.check("closed", "evaluated", "grid_worker")
+    # 一事一评: no staff role may rate; only the reporter (a role no account has).
+    for role in ROLES:
+        with pytest.raises(Forbidden):
+            INCIDENT_WORKFLOW.check("closed", "evaluated", role)
+        assert INCIDENT_WORKFLOW.allowed("closed", role) == ()
+    assert REPORTER not in ROLES
     assert INCIDENT_WORKFLOW.allowed("handled", "planner") == ()
     assert INCIDENT_WORKFLOW.allowed("dispatched", "command_operator") == (
         "dispatched",

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS incident_source_code_idx;
