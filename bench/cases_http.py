@@ -165,6 +165,26 @@ end
 """
 
 
+def reporting_key(database_url: str) -> str:
+    """A new API client's key for the database: public intake needs one (api/submitters.py)."""
+    import uuid
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from gis.accounts import create_api_client
+    from gis.settings import normalise_database_url
+
+    engine = create_engine(normalise_database_url(database_url))
+    try:
+        with Session(engine) as session:
+            _, key = create_api_client(session, f"bench-{uuid.uuid4().hex[:8]}")
+            session.commit()
+    finally:
+        engine.dispose()
+    return key
+
+
 def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 

@@ -30,6 +30,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.cases_http import reporting_key  # noqa: E402
 from gis.pgcluster import EmbeddedCluster  # noqa: E402
 from gis.settings import Settings, libpq_url  # noqa: E402
 
@@ -167,12 +168,14 @@ async def run_clients(
     clients: int,
     seconds: float,
     on_kill: asyncio.Event,
+    api_key: str,
 ) -> tuple[Stats, float]:
     stats = Stats()
     t0 = time.monotonic()
     stop_at = t0 + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+    headers = {"X-API-Key": api_key}  # public intake needs a key (api/submitters.py)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits, headers=headers) as http:
         tasks = [
             asyncio.create_task(client_loop(n, http, points, stop_at, stats, stop_at + 60))
             for n in range(clients)
@@ -193,6 +196,7 @@ def main() -> int:
     print(f"creating database {name} …", flush=True)
     url = make_database(base, name, args.households)
     port = free_port()
+    api_key = reporting_key(url)
     proc = start_server(url, port)
     kills = 0
     try:
@@ -222,6 +226,7 @@ def main() -> int:
                 args.clients,
                 args.seconds,
                 killer_done,
+                api_key,
             )
             await k
             return result

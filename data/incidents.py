@@ -111,11 +111,13 @@ def iter_incidents(city: City) -> Iterator[IncidentRec]:
         near: list[str | None] = []
         for _ in batch:
             if rng.random() < 0.005:
-                # Just outside the town: the unassigned queue must handle these.
+                # Just outside the town (within ~330 m, inside the intake's 500 m tolerance of
+                # the jurisdiction): the unassigned queue must handle these.
                 while True:
                     x = rng.uniform(minx - 0.004, maxx + 0.004)
                     y = rng.uniform(miny - 0.004, maxy + 0.004)
-                    if not district.intersects(shapely.Point(x, y)):
+                    p = shapely.Point(x, y)
+                    if not district.intersects(p) and district.distance(p) < 0.003:
                         break
                 points.append((x, y))
                 near.append(None)

@@ -96,19 +96,24 @@ def test_intake_routes_to_the_grid_versions_and_worker_on_duty(
     assert response.headers["location"] == f"/api/v1/incidents/{created['id']}"
 
 
-def test_outside_every_grid_goes_to_the_unassigned_queue_of_the_nearest_street(
-    db_session: Session, client_for: ClientFor
-) -> None:
-    # 200 m east of the district's easternmost corner: in the city (within the jurisdiction's
-    # tolerance) but in no grid.
-    east = db_session.execute(
+def _east_of_the_city(session: Session, metres: float) -> tuple[float, float]:
+    """A point ``metres`` due east of the district's easternmost vertex."""
+    east = session.execute(
         text(
             "SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT (ST_DumpPoints(geom)).geom AS p"
             " FROM area WHERE level = 'district' AND valid_to IS NULL) d ORDER BY ST_X(p) DESC"
             " LIMIT 1"
         )
     ).one()
-    lon, lat = east.x + 200 / (111_320 * math.cos(math.radians(east.y))), east.y
+    return east.x + metres / (111_320 * math.cos(math.radians(east.y))), east.y
+
+
+def test_outside_every_grid_goes_to_the_unassigned_queue_of_the_nearest_street(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    # 200 m east of the district's easternmost corner: in the city (within the jurisdiction's
+    # tolerance) but in no grid.
+    lon, lat = _east_of_the_city(db_session, 200)
     admin = viewer("admin", "620881")
     response = client_for(admin).post("/api/v1/incidents", json=_report(lon, lat))
     assert response.status_code == 201, response.text
@@ -135,24 +140,17 @@ def test_outside_every_grid_goes_to_the_unassigned_queue_of_the_nearest_street(
 
 
 @pytest.mark.parametrize(
-    "where", ["minus_one", "null_island", "swapped", "east_2km", "gcj02_sent_far_away"]
+    "where", ["minus_one", "null_island", "sign_lost", "east_2km", "gcj02_sent_far_away"]
 )
 def test_points_outside_the_jurisdiction_are_refused(
     db_session: Session, client_for: ClientFor, where: str
 ) -> None:
-    east = db_session.execute(
-        text(
-            "SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT (ST_DumpPoints(geom)).geom AS p"
-            " FROM area WHERE level = 'district' AND valid_to IS NULL) d ORDER BY ST_X(p) DESC"
-            " LIMIT 1"
-        )
-    ).one()
     g = grid_point(db_session)
     lon, lat = {
         "minus_one": (-1.0, -1.0),
         "null_island": (0.0, 0.0),
-        "swapped": (g.lat, g.lon),
-        "east_2km": (east.x + 2000 / (111_320 * math.cos(math.radians(east.y))), east.y),
+        "sign_lost": (g.lon, -g.lat),
+        "east_2km": _east_of_the_city(db_session, 2000),
         "gcj02_sent_far_away": (g.lon + 3.0, g.lat),
     }[where]
     n_before = db_session.execute(text("SELECT count(*) FROM incident")).scalar_one()
@@ -211,6 +209,31 @@ def test_public_intake_needs_a_key_or_a_sign_in(db_session: Session, client_for:
         "/api/v1/incidents", json=_report(g.lon, g.lat), headers={"X-API-Key": key}
     )
     assert revoked.status_code == 403
+
+
+def test_reporting_apps_share_one_rate_limit_with_open311(
+    db_session: Session, client_for: ClientFor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One limiter for every public way in (api/middleware.py): a key is not a sign-in.
+    monkeypatch.setenv("GRIDGOV_RATE_PUBLIC_PER_MINUTE", "3")
+    app = reporting_app(db_session, client_for)
+    g = grid_point(db_session)
+    open311 = {
+        "api_key": app.headers["X-API-Key"],
+        "service_code": "E01",
+        "lat": str(g.lat),
+        "long": str(g.lon),
+        "description": "限流测试",
+    }
+    statuses = [
+        app.post("/api/v1/incidents", json=_report(g.lon, g.lat)).status_code,
+        app.post("/open311/v2/requests.json", data=open311).status_code,
+        app.post("/api/v1/incidents", json=_report(g.lon, g.lat)).status_code,
+        app.post("/open311/v2/requests.json", data=open311).status_code,
+    ]
+    assert statuses == [201, 201, 201, 429]
+    limited = app.post("/api/v1/incidents", json=_report(g.lon, g.lat))
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
 
 
 def test_every_intake_path_writes_one_case_code_format(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from api.routers.open311 import SERVICES
 from gis.accounts import create_api_client, revoke_api_client
 from gis.crs import from_wgs84
+from gis.incidents.intake import CASE_CODE
 from gis.scope import ANONYMOUS
 from tests.api.incident_helpers import ClientFor, client_for, grid_point, viewer
 
@@ -222,6 +223,18 @@ def test_post_errors_and_crs(db_session: Session, client_for: ClientFor, api_key
         r = c.post(f"{BASE}/requests.json", data={**base, "api_key": api_key, **wrong})
         assert r.status_code == 400, wrong
         assert set(r.json()[0]) == {"code", "description"}
+    # The intake's jurisdiction rule: a point far from the city is refused, nothing written.
+    n_before = db_session.execute(text("SELECT count(*) FROM incident")).scalar_one()
+    far = c.post(
+        f"{BASE}/requests.json", data={**base, "api_key": api_key, "lat": "-1", "long": "-1"}
+    )
+    assert far.status_code == 400, far.text
+    assert "outside the city's districts" in far.json()[0]["description"]
+    assert db_session.execute(text("SELECT count(*) FROM incident")).scalar_one() == n_before
+    # A signed-in account may submit without a key (the same rule as the JSON API).
+    staff = client_for(viewer("grid_worker", g.grid_code)).post(f"{BASE}/requests.json", data=base)
+    assert staff.status_code == 201, staff.text
+    assert CASE_CODE.fullmatch(staff.json()[0]["service_request_id"])
     gx, gy = from_wgs84(g.lon, g.lat, "GCJ02")
     r = c.post(
         f"{BASE}/requests.json",

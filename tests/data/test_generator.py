@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from collections import Counter
 
 import pytest
 import shapely
+import shapely.ops
 
 from data.demo import DEFAULT_HOUSEHOLDS, City, build_city, city_digest
 from data.incidents import iter_incidents
 from data.population import iter_population
 from gis.identity import is_valid_id_number, is_valid_mobile
+from gis.incidents.intake import JURISDICTION_TOLERANCE_M
+from gis.incidents.rating import ACTOR_LINK
 
 AS_OF = datetime.date(2026, 6, 30)
 
@@ -110,7 +114,10 @@ def test_incidents(default_city: City) -> None:
     city = default_city
     incidents = list(iter_incidents(city))
     assert len(incidents) == round(0.15 * DEFAULT_HOUSEHOLDS)
-    assert len({i.code for i in incidents}) == len(incidents)
+    # 一事一评: only a reporter rates his case, with his link (staff no longer record ratings).
+    rated = [i for i in incidents if i.status == "evaluated"]
+    assert rated and all(i.reporter_name and i.rating for i in rated)
+    assert {i.transitions[-1][1] for i in rated} == {ACTOR_LINK}
     end = datetime.datetime.combine(AS_OF, datetime.time(23, 59), datetime.UTC)
     for inc in incidents:
         assert (inc.closed_at is not None) == (inc.status in ("closed", "evaluated"))
@@ -121,7 +128,13 @@ def test_incidents(default_city: City) -> None:
         if inc.grid is not None:
             assert city.areas[inc.grid].geom.contains(shapely.Point(inc.point))
         else:
-            assert not city.areas[0].geom.intersects(shapely.Point(inc.point))
+            point = shapely.Point(inc.point)
+            assert not city.areas[0].geom.intersects(point)
+            # … but near enough to be taken by the intake (the jurisdiction's tolerance).
+            edge, _ = shapely.ops.nearest_points(city.areas[0].geom, point)
+            dx = (point.x - edge.x) * 111_320 * math.cos(math.radians(point.y))
+            dy = (point.y - edge.y) * 110_574
+            assert math.hypot(dx, dy) < JURISDICTION_TOLERANCE_M
     unassigned = sum(1 for i in incidents if i.grid is None)
     assert 0 < unassigned < 0.02 * len(incidents)
 

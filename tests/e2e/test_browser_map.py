@@ -303,6 +303,21 @@ def signed_in_server(demo_database_url: str) -> Iterator[tuple[LiveServer, str, 
     server.stop()
 
 
+def _reporting_key(url: str) -> str:
+    from sqlalchemy import create_engine, pool
+    from sqlalchemy.orm import Session
+
+    from gis.accounts import create_api_client
+    from gis.settings import normalise_database_url
+
+    engine = create_engine(normalise_database_url(url), poolclass=pool.NullPool)
+    with Session(engine) as session:
+        _, key = create_api_client(session, f"browser-map-{os.getpid()}-{random.randrange(10**6)}")
+        session.commit()
+    engine.dispose()
+    return key
+
+
 def test_posted_incident_appears_on_command_without_reload(
     browser: Any, signed_in_server: tuple[LiveServer, str, str], demo_database_url: str
 ) -> None:
@@ -331,6 +346,8 @@ def test_posted_incident_appears_on_command_without_reload(
         )
         created = httpx.post(
             server.url + "/api/v1/incidents",
+            # Public intake needs an API client's key (api/submitters.py): a reporting app's.
+            headers={"X-API-Key": _reporting_key(demo_database_url)},
             json={
                 "category": "市容环境",
                 "description": "浏览器测试：路边堆放垃圾",
@@ -347,5 +364,43 @@ def test_posted_incident_appears_on_command_without_reload(
         page.screenshot(path=str(ARTIFACTS / "map_command_live.png"))
         assert watched.errors == [], watched.errors
         assert json.dumps(watched.foreign()) == "[]"
+    finally:
+        watched.close()
+
+
+def test_staff_see_incidents_on_the_city_map_and_every_theme_from_the_layer_control(
+    browser: Any, signed_in_server: tuple[LiveServer, str, str]
+) -> None:
+    """Signed in, the city map draws incidents (its page limit is the API's), and each theme
+    chosen in the layer control draws its classes — 按期结案率 included — without an error."""
+    from web.pages import CHOROPLETH_METRICS, metric_label
+
+    server, username, password = signed_in_server
+    watched = Watched(browser, server.url)
+    try:
+        signed = watched.context.request.post(
+            server.url + "/login",
+            form={"username": username, "password": password, "next": "/"},
+            max_redirects=0,
+        )
+        assert signed.status in (303, 200), signed.status
+        page = watched.page
+        with page.expect_response(lambda r: "/api/v1/incidents?" in r.url, timeout=30_000) as info:
+            page.goto(server.url + "/")
+        assert info.value.status == 200, info.value.text()
+        assert len(info.value.json()["items"]) > 0
+        page.wait_for_function(
+            "() => document.querySelectorAll('.gg-incident, .marker-cluster').length > 0",
+            timeout=20_000,
+        )
+        for metric in CHOROPLETH_METRICS:
+            page.hover(".leaflet-control-layers")  # the control opens on hover, as for a user
+            label = metric_label(metric, "zh-CN")
+            page.locator(".leaflet-control-layers-expanded label", has_text=label).first.click()
+            page.wait_for_selector(f".gg-legend h4[data-metric='{metric}']", timeout=20_000)
+            page.wait_for_selector(".gg-legend .gg-legend-classes", timeout=20_000)
+            assert "网格统计暂不可用" not in page.inner_text(".gg-legend"), metric
+        page.screenshot(path=str(ARTIFACTS / "map_city_staff_themes.png"))
+        assert watched.errors == [], watched.errors
     finally:
         watched.close()
