@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, pool, text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
@@ -17,6 +17,7 @@ from api.submitters import API_KEY_HEADER
 from gis.accounts import create_api_client
 from gis.db import get_session
 from gis.scope import ANONYMOUS, Viewer
+from gis.settings import normalise_database_url
 
 ClientFor = Callable[[Viewer], TestClient]
 
@@ -50,6 +51,19 @@ def reporting_app(session: Session, client_for: ClientFor) -> TestClient:
     client = client_for(ANONYMOUS)
     client.headers[API_KEY_HEADER] = key
     return client
+
+
+def committed_reporting_key(database_url: str) -> str:
+    """A new API client's key, committed to ``database_url``: for live-server tests that report
+    as the public does (public intake needs a key or a sign-in, api/submitters.py)."""
+    engine = create_engine(normalise_database_url(database_url), poolclass=pool.NullPool)
+    try:
+        with Session(engine) as session:
+            _, key = create_api_client(session, f"reporting-app-{secrets.token_hex(4)}")
+            session.commit()
+    finally:
+        engine.dispose()
+    return key
 
 
 def grid_point(session: Session, offset: int = 0) -> Any:

@@ -20,6 +20,7 @@ from gis.incidents.events import (
     last_position,
     parse_position,
 )
+from tests.api.incident_helpers import committed_reporting_key
 from tests.conftest import LiveServer
 
 
@@ -76,9 +77,11 @@ def test_stream_delivers_new_incidents_and_resumes(
         "description": "SSE 测试",
         "geometry": {"type": "Point", "coordinates": [lon, lat]},
     }
-    created = httpx.post(f"{live_server.url}/api/v1/incidents", json=body, timeout=30).json()
+    key = {"X-API-Key": committed_reporting_key(demo_database_url)}
+    url = f"{live_server.url}/api/v1/incidents"
+    created = httpx.post(url, json=body, headers=key, timeout=30).json()
     iid = created["incident"]["id"]
-    second = httpx.post(f"{live_server.url}/api/v1/incidents", json=body, timeout=30).json()
+    second = httpx.post(url, json=body, headers=key, timeout=30).json()
     try:
         first = _events(live_server.url, {"timeout": 20}, {"Last-Event-ID": start})
         assert first[0]["data"]["incident_id"] == iid

@@ -20,6 +20,7 @@ import pytest
 
 from gis.masking import mask_name
 from gridgov.screenshots import CHROMIUM, CHROMIUM_ARGS
+from tests.api.incident_helpers import committed_reporting_key
 from tests.conftest import LiveServer, unavailable
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -303,21 +304,6 @@ def signed_in_server(demo_database_url: str) -> Iterator[tuple[LiveServer, str, 
     server.stop()
 
 
-def _reporting_key(url: str) -> str:
-    from sqlalchemy import create_engine, pool
-    from sqlalchemy.orm import Session
-
-    from gis.accounts import create_api_client
-    from gis.settings import normalise_database_url
-
-    engine = create_engine(normalise_database_url(url), poolclass=pool.NullPool)
-    with Session(engine) as session:
-        _, key = create_api_client(session, f"browser-map-{os.getpid()}-{random.randrange(10**6)}")
-        session.commit()
-    engine.dispose()
-    return key
-
-
 def test_posted_incident_appears_on_command_without_reload(
     browser: Any, signed_in_server: tuple[LiveServer, str, str], demo_database_url: str
 ) -> None:
@@ -347,7 +333,7 @@ def test_posted_incident_appears_on_command_without_reload(
         created = httpx.post(
             server.url + "/api/v1/incidents",
             # Public intake needs an API client's key (api/submitters.py): a reporting app's.
-            headers={"X-API-Key": _reporting_key(demo_database_url)},
+            headers={"X-API-Key": committed_reporting_key(demo_database_url)},
             json={
                 "category": "市容环境",
                 "description": "浏览器测试：路边堆放垃圾",

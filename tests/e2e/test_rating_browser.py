@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import create_engine, pool
 from sqlalchemy.orm import Session
 
-from gis.accounts import create_api_client
 from gis.incidents import transitions
 from gis.scope import Viewer
 from gis.settings import normalise_database_url
+from tests.api.incident_helpers import committed_reporting_key
 from tests.conftest import (
     LiveServer,
     create_test_database,
@@ -59,9 +59,7 @@ def test_the_reporter_rates_his_closed_case_on_his_phone(
     if not os.path.exists(CHROMIUM):
         unavailable(f"{CHROMIUM} is not installed")
     server, url, engine = city
-    with Session(engine) as session:
-        _, key = create_api_client(session, "rating-e2e-app")
-        session.commit()
+    key = committed_reporting_key(url)
     with psycopg.connect(url) as conn:
         ((lon, lat),) = conn.execute(
             "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM area "
