@@ -401,3 +401,156 @@ def from_wgs84(lon: float, lat: float, crs: str) -> tuple[float, float]:
     """
     xs, ys = transform_arrays(np.array([lon]), np.array([lat]), WGS84, crs)
     return float(xs[0]), float(ys[0])
+
+
+# --- CRS definitions in files ---------------------------------------------------------------
+
+# GCJ-02 and BD-09 have no EPSG code and PROJ cannot convert them; a file in either must still
+# say so, or every GIS reads it as WGS84 and overlays it some 500 m off. The definitions below
+# are geographic CRSs with a datum of their own name (so no GIS takes them for WGS84 and PROJ
+# offers no silent conversion) on the WGS 84 ellipsoid (the frame they shift). The name is what
+# GIS software shows and what :func:`identify_crs` recognises when the file comes back.
+_CUSTOM_NAMES = {GCJ02: "GCJ-02", BD09: "BD-09"}
+_CUSTOM_DATUMS = {
+    GCJ02: "GCJ-02 (WGS 84 shifted by the GCJ-02 obfuscation; AMap, Tencent, WeChat)",
+    BD09: "BD-09 (GCJ-02 shifted again by Baidu)",
+}
+_DEGREE = 'ANGLEUNIT["degree",0.0174532925199433]'
+
+
+def custom_crs_wkt(crs: str) -> str:
+    """The WKT2 definition gridgov writes into files in GCJ-02 or BD-09.
+
+    >>> CRS.from_wkt(custom_crs_wkt("gcj02")).name
+    'GCJ-02'
+    >>> CRS.from_wkt(custom_crs_wkt("bd09")).to_epsg() is None
+    True
+    """
+    name = parse_crs(crs)
+    if name not in _CUSTOM_NAMES:
+        raise ValueError(f"{name} has an EPSG definition; only GCJ02 and BD09 need a custom one")
+    return (
+        f'GEOGCRS["{_CUSTOM_NAMES[name]}",'
+        f'DATUM["{_CUSTOM_DATUMS[name]}",'
+        'ELLIPSOID["WGS 84",6378137,298.257223563,LENGTHUNIT["metre",1]]],'
+        f'PRIMEM["Greenwich",0,{_DEGREE}],'
+        "CS[ellipsoidal,2],"
+        f'AXIS["longitude",east,ORDER[1],{_DEGREE}],'
+        f'AXIS["latitude",north,ORDER[2],{_DEGREE}],'
+        f'REMARK["No EPSG code and not convertible by PROJ; convert with gridgov '
+        f'(gis.crs) or another {_CUSTOM_NAMES[name]} implementation"]]'
+    )
+
+
+def file_crs(crs: str) -> CRS:
+    """The :class:`pyproj.CRS` to label a file with (EPSG, or the custom GCJ-02/BD-09 one).
+
+    >>> file_crs("gcj02").name, file_crs("EPSG:4490").to_epsg()
+    ('GCJ-02', 4490)
+    """
+    name = parse_crs(crs)
+    if name in _CUSTOM_NAMES:
+        return CRS.from_wkt(custom_crs_wkt(name))
+    return CRS.from_user_input(_proj_name(name))
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def identify_crs(declared: str) -> str:
+    """The canonical name of a CRS a file declares (an EPSG string, WKT, or our custom names).
+
+    Recognises gridgov's own GCJ-02/BD-09 definitions also after a shapefile's ESRI rewrite
+    (``GCS_GCJ-02``), and WKT without an EPSG code that PROJ identifies with one.
+
+    >>> identify_crs(custom_crs_wkt("bd09")), identify_crs("EPSG:4490")
+    ('BD09', 'EPSG:4490')
+    >>> identify_crs(CRS.from_epsg(4527).to_wkt())
+    'EPSG:4527'
+    """
+    try:
+        return parse_crs(declared)
+    except InvalidInput:
+        pass
+    try:
+        crs = CRS.from_user_input(declared)
+    except CRSError:
+        raise InvalidInput(
+            f"the file's coordinate system is not understood ({declared[:80]!r}); "
+            "give it with --crs",
+            parameter="crs",
+        ) from None
+    # The CRS's own name first (BD-09's datum mentions GCJ-02), then its datum's.
+    for names in (_squeezed(crs.name), _squeezed(crs.datum.name if crs.datum else "")):
+        for canonical, label in _CUSTOM_NAMES.items():
+            if _squeezed(label) in names:
+                return canonical
+    code = crs.to_epsg(min_confidence=70)
+    if code is None:
+        raise InvalidInput(
+            f"the file's coordinate system {crs.name!r} has no EPSG code PROJ can identify; "
+            "give its EPSG code with --crs",
+            parameter="crs",
+        )
+    return _checked_epsg(code)
+
+
+def crs_note(crs: str) -> str:
+    """The sidecar note that travels with a file in GCJ-02 or BD-09 (a README for people)."""
+    name = parse_crs(crs)
+    label = _CUSTOM_NAMES[name]
+    return (
+        f"Coordinate system: {label} ({name})\n\n"
+        f"The coordinates in this file are longitude/latitude in {label}, the frame of "
+        + ("AMap/Gaode, Tencent and WeChat maps" if name == GCJ02 else "Baidu maps")
+        + ". It has no EPSG code: WGS 84 (EPSG:4326) coordinates shifted by some 300-500 m "
+        "by a published non-linear formula. Overlaid on WGS 84 or CGCS2000 data it appears "
+        "shifted; convert it before measuring or overlaying.\n"
+        f"The file declares a custom CRS named {label!r}; gridgov import recognises it, or give "
+        f"--crs {name.lower()}.\n\nWKT2:\n{custom_crs_wkt(name)}\n"
+    )
+
+
+METRES_PER_DEGREE = 111_320.0  # at the equator; one decimal place more is never less precise
+
+
+def decimals_for(crs: str, precision_m: float) -> int:
+    """Decimal places that keep coordinates in ``crs`` to ``precision_m`` metres.
+
+    >>> decimals_for("EPSG:4326", 0.01), decimals_for("gcj02", 0.01), decimals_for("3857", 0.01)
+    (7, 7, 2)
+    >>> decimals_for("EPSG:4527", 1.0), decimals_for("EPSG:4326", 0.001)
+    (0, 8)
+    """
+    if not precision_m > 0 or not math.isfinite(precision_m):
+        raise InvalidInput(
+            "precision is the coordinate resolution in metres, e.g. 0.01 (1 cm)",
+            parameter="precision",
+        )
+    name = parse_crs(crs)
+    geographic = name in _CUSTOM_NAMES or CRS.from_user_input(_proj_name(name)).is_geographic
+    unit = precision_m / METRES_PER_DEGREE if geographic else precision_m
+    return max(0, round(-math.log10(unit)))
+
+
+def area_of_use(crs: str) -> tuple[float, float, float, float]:
+    """Where ``crs`` may be used, as WGS84 (west, south, east, north); GCJ-02/BD-09: China.
+
+    >>> area_of_use("gcj02")
+    (73.66, 3.86, 135.05, 53.55)
+    >>> [round(v) for v in area_of_use("EPSG:4527")]  # CGCS2000 3-degree GK zone 39
+    [116, 23, 118, 50]
+    """
+    name = parse_crs(crs)
+    if name in _CUSTOM_NAMES:
+        return (_CHINA_WEST, _CHINA_SOUTH, _CHINA_EAST, _CHINA_NORTH)
+    area = CRS.from_user_input(_proj_name(name)).area_of_use
+    if area is None:
+        return (-180.0, -90.0, 180.0, 90.0)
+    return (area.west, area.south, area.east, area.north)
+
+
+def china_bounds() -> tuple[float, float, float, float]:
+    """The rectangle around China (west, south, east, north) of :func:`in_china`."""
+    return (_CHINA_WEST, _CHINA_SOUTH, _CHINA_EAST, _CHINA_NORTH)

@@ -119,17 +119,19 @@ def import_command(
     try:
         explicit = mapping.load_mapping_file(mapping_file) if mapping_file else {}
         explicit.update(mapping.parse_map_options(map_ or []))
+        size = f" ({file.stat().st_size / 1024 / 1024:,.1f} MB)" if file.is_file() else ""
         with owner_session_scope() as session:  # a bulk load: as the owner (docs/operations.md)
-            prepared = importer.prepare(
-                session,
-                layer,
-                file,
-                crs=crs,
-                layer_name=layer_name,
-                encoding=encoding,
-                explicit=explicit,
-                parent=parent,
-            )
+            with console.status(f"reading and checking {file.name}{size}…"):
+                prepared = importer.prepare(
+                    session,
+                    layer,
+                    file,
+                    crs=crs,
+                    layer_name=layer_name,
+                    encoding=encoding,
+                    explicit=explicit,
+                    parent=parent,
+                )
             report = prepared.report
             if apply_ and report.ok:
                 with Progress(
@@ -206,6 +208,10 @@ def export_command(
         ),
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write")] = None,
+    precision: Annotated[
+        float | None,
+        typer.Option(help="Coordinate resolution in metres (default 0.01, about 1 cm)"),
+    ] = None,
 ) -> None:
     """Write a layer to a file, scoped and masked like the API for the account used."""
     from gis import accounts
@@ -237,6 +243,7 @@ def export_command(
                 within=within,
                 crs=crs,
                 purpose=purpose,
+                precision=precision,
             )
     except GridgovError as exc:
         raise _fail(exc.detail) from None

@@ -47,13 +47,23 @@ def export_layer(
         str | None,
         Query(description="Output CRS: EPSG:4326 (default), any EPSG code, GCJ02 or BD09"),
     ] = None,
+    precision: Annotated[
+        float | None,
+        Query(
+            gt=0,
+            le=1000,
+            description="Coordinate resolution in metres (default 0.01, about 1 cm)",
+        ),
+    ] = None,
 ) -> FileResponse:
     """A public layer (optionally one area's subtree), written by GeoPandas/pyogrio.
 
     A signed-in account's export is a bulk read and is audited (``export.masked``: no personal
     fields leave here); anonymous exports of public layers are not (there is no one to name).
     """
-    exported = queries.export_layer(session, viewer, layer, fmt=format, within=within, crs=crs)
+    exported = queries.export_layer(
+        session, viewer, layer, fmt=format, within=within, crs=crs, precision=precision
+    )
     if not viewer.is_public:
         audit.disclose(
             session,

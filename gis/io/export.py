@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,6 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -186,62 +184,31 @@ def read_for_export(
     return public_export.read_layer(session, viewer, layer, within=within), False
 
 
-def write_frame(frame: gpd.GeoDataFrame, path: Path, fmt: str, layer: str) -> None:
-    """Write ``frame`` (already in the target CRS) to ``path`` in ``fmt``, mode 0600.
+def write_frame(
+    frame: gpd.GeoDataFrame, path: Path, fmt: str, layer: str, crs: str, decimals: int
+) -> list[Path]:
+    """Write ``frame`` (already in ``crs``, rounded) to ``path`` in ``fmt``, mode 0600.
 
-    The file is written in a private (0700) directory beside ``path``, made 0600 and only then
-    moved into place, so no moment exists at which another local user could read it.
+    The files (with a GCJ-02/BD-09 sidecar note, see :func:`gis.queries.export.write_file`)
+    are written in a private (0700) directory beside ``path``, made 0600 and only then moved
+    into place, so no moment exists at which another local user could read them.
     """
     if fmt not in FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(FORMATS)}", parameter="format")
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".gridgov-export-", dir=path.parent))
     try:
-        _write_frame(frame, staging / path.name, fmt, layer)
+        public_export.write_file(frame, staging / path.name, fmt, layer, crs, decimals)
+        written = []
         for part in sorted(staging.iterdir()):
+            if part.is_dir():
+                continue
             part.chmod(0o600)
             os.replace(part, path.parent / part.name)
+            written.append(path.parent / part.name)
+        return written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _write_frame(frame: gpd.GeoDataFrame, path: Path, fmt: str, layer: str) -> None:
-    if fmt in ("csv", "xlsx"):
-        table = pd.DataFrame(frame.drop(columns="geometry"))
-        geoms = frame.geometry.values
-        if len(frame) and all(g is not None and g.geom_type == "Point" for g in geoms):
-            table["lon"] = shapely.get_x(geoms)
-            table["lat"] = shapely.get_y(geoms)
-        else:
-            table["wkt"] = shapely.to_wkt(geoms, rounding_precision=-1)
-        if fmt == "csv":
-            # A BOM so that Excel opens the Chinese text as UTF-8.
-            table.to_csv(path, index=False, encoding="utf-8-sig")
-        else:
-            table.to_excel(path, index=False, sheet_name=layer[:31], engine="openpyxl")
-        return
-    if fmt == "shp":
-        if path.suffix.lower() == ".zip":
-            directory = Path(tempfile.mkdtemp(prefix="gridgov-shp-"))
-            try:
-                frame.to_file(
-                    directory / f"{layer}.shp",
-                    driver="ESRI Shapefile",
-                    engine="pyogrio",
-                    encoding="UTF-8",
-                )
-                with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-                    for part in sorted(directory.iterdir()):
-                        archive.write(part, part.name)
-            finally:
-                shutil.rmtree(directory, ignore_errors=True)
-        else:
-            frame.to_file(path, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")
-        return
-    driver = {"gpkg": "GPKG", "geojson": "GeoJSON"}[fmt]
-    if path.exists():
-        path.unlink()
-    frame.to_file(path, driver=driver, engine="pyogrio", layer=layer)
 
 
 def export_layer(
@@ -254,14 +221,16 @@ def export_layer(
     within: str | None = None,
     crs: str | None = None,
     purpose: str | None = None,
+    precision: float | None = None,
 ) -> Exported:
-    """Read, reproject (``crs``: any EPSG code, GCJ02, BD09) and write one layer."""
+    """Read, reproject (``crs``: any EPSG code, GCJ02, BD09), round to ``precision`` metres
+    (default 1 cm) and write one layer."""
     if fmt not in FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(FORMATS)}", parameter="format")
     target = parse_crs(crs) if crs else WGS84
     frame, masked = read_for_export(session, viewer, layer, within=within, purpose=purpose)
-    frame = public_export.reproject(frame, target)
-    write_frame(frame, path, fmt, layer)
+    frame, decimals = public_export.prepare_frame(frame, target, precision)
+    write_frame(frame, path, fmt, layer, target, decimals)
     return Exported(path, len(frame), masked, target)
 
 

@@ -39,7 +39,7 @@ def _f(name: str, *aliases: str, required: bool = False, help: str = "") -> Fiel
     return Field(name, (name, *aliases), required, help)
 
 
-_CODE = _f("code", "编码", "代码", "编号", "区划代码", "统计代码")
+_CODE = _f("code", "编码", "代码", "编号", "区划代码", "统计代码", "adcode")
 _NAME = _f("name", "名称", "名字")
 _ADDRESS = _f("address", "地址", "标准地址", "详细地址", "addr")
 _PHONE = _f("phone", "联系电话", "电话", "手机", "手机号", "手机号码", "tel")
@@ -51,6 +51,8 @@ _AREA_FIELDS = (
         "编号",
         "区划代码",
         "统计代码",
+        "adcode",  # DataV / AMap district boundaries
+        "行政区划代码",
         "网格编码",
         "社区编码",
         "街道编码",

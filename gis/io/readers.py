@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +35,23 @@ import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
-from gis.crs import WGS84, parse_crs, transform_arrays
+from gis.crs import (
+    BD09,
+    GCJ02,
+    WGS84,
+    area_of_use,
+    china_bounds,
+    identify_crs,
+    parse_crs,
+    transform_arrays,
+)
 from gis.errors import InvalidInput
 from gis.io.mapping import LAT_ALIASES, LON_ALIASES, WKT_ALIASES, find_column
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+"""Files above this are refused before reading: the dry run holds every row in memory (a
+50 MB GeoJSON takes some 400 MB); split a larger file by area (``ogr2ogr -where``)."""
+MAX_FEATURES = 500_000
 
 VECTOR_SUFFIXES = {".gpkg", ".shp", ".zip", ".geojson", ".json"}
 TABLE_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
@@ -80,6 +96,7 @@ def read_source(
     if not path.exists():
         raise InvalidInput(f"no such file: {path}", parameter="file")
     user_crs = parse_crs(crs) if crs else None
+    _check_size(path)
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
         return _read_table(path, user_crs, layer_name, encoding)
@@ -96,6 +113,18 @@ def read_source(
 
 
 # --- GIS files ----------------------------------------------------------------------------
+
+
+def _check_size(path: Path, features: int = 0) -> None:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES or features > MAX_FEATURES:
+        raise InvalidInput(
+            f"{path.name} is too large to import in one go ({size / 1024 / 1024:,.0f} MB, "
+            f"{features:,} features; the limit is {MAX_FILE_BYTES // 1024 // 1024} MB and "
+            f"{MAX_FEATURES:,} features): split it by area, e.g. "
+            "ogr2ogr -where \"code LIKE '620881001%'\" part.gpkg big.gpkg",
+            parameter="file",
+        )
 
 
 def _shapefile_parts(path: Path) -> tuple[str, set[str]]:
@@ -157,21 +186,33 @@ def _read_vector(
         kwargs["encoding"] = encoding
     try:
         info = pyogrio.read_info(source, **kwargs)
-        frame = pyogrio.read_dataframe(source, **kwargs)
-    except (DataSourceError, DataLayerError, LookupError) as exc:
+        _check_size(path, int(info.get("features") or 0))
+        with warnings.catch_warnings():
+            # GDAL warns about unclosed rings; each such row is reported by the dry run.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            meta, _fids, wkbs, field_data = pyogrio.raw.read(source, **kwargs)
+    except (DataSourceError, DataLayerError, LookupError, ValueError, OSError) as exc:
         raise InvalidInput(
             f"{path.name} cannot be read: {_gdal_message(exc)}", parameter="file"
         ) from None
+    frame = pd.DataFrame(
+        {str(name): values for name, values in zip(meta["fields"], field_data, strict=True)}
+    )
+    geoms = _parse_wkb(wkbs) if wkbs is not None else None
     if siblings is not None and ".cpg" not in siblings and not encoding:
         _refuse_undeclared_encoding(path, frame)
     declared = info.get("crs")
     notes: list[str] = []
     if user_crs is not None:
         src = user_crs
-        if declared and parse_crs(declared) != user_crs:
-            notes.append(f"the file declares {declared}; --crs {user_crs} overrides it")
+        try:
+            declared_name = identify_crs(declared) if declared else user_crs
+        except InvalidInput:
+            declared_name = declared[:60] if declared else user_crs
+        if declared_name != user_crs:
+            notes.append(f"the file declares {declared_name}; --crs {user_crs} overrides it")
     elif declared:
-        src = parse_crs(declared)
+        src = identify_crs(declared)
     elif siblings is not None:
         raise InvalidInput(
             f"{path.name}: the shapefile has no .prj, so its coordinate system is unknown; give "
@@ -183,12 +224,29 @@ def _read_vector(
         raise InvalidInput(
             f"{path.name} declares no coordinate system; give it with --crs", parameter="crs"
         )
-    geometry_name = frame.geometry.name if hasattr(frame, "geometry") else None
-    geoms = np.asarray(frame.geometry.values, dtype=object) if geometry_name else None
-    table = pd.DataFrame(frame.drop(columns=[geometry_name] if geometry_name else []))
     return SourceTable(
-        _as_text(table), _to_wgs84(geoms, src) if geoms is not None else None, src, path, notes
+        _as_text(frame),
+        _to_wgs84(geoms, src, path) if geoms is not None else None,
+        src,
+        path,
+        notes,
     )
+
+
+def _parse_wkb(wkbs: Any) -> np.ndarray:
+    """GDAL's WKB as shapely geometries; what GEOS refuses (an unclosed ring, too few points)
+    becomes an :class:`_Unreadable` with GEOS's reason, reported on its row by the dry run."""
+    out = np.empty(len(wkbs), dtype=object)
+    for i, wkb in enumerate(wkbs):
+        if wkb is None:
+            out[i] = None
+            continue
+        try:
+            out[i] = shapely.from_wkb(wkb)
+        except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
+            reason = str(exc).split(":", 1)[-1].strip() or type(exc).__name__
+            out[i] = _Unreadable(f"unreadable geometry: {reason[:200]}")
+    return out
 
 
 def _refuse_undeclared_encoding(path: Path, frame: pd.DataFrame) -> None:
@@ -247,7 +305,7 @@ def _read_table(
     wkt_col = find_column(columns, WKT_ALIASES)
     lon_col = find_column(columns, LON_ALIASES)
     lat_col = find_column(columns, LAT_ALIASES)
-    src = user_crs or WGS84
+    src = user_crs or _sidecar_crs(path) or WGS84
     geoms: np.ndarray | None = None
     if wkt_col is not None:
         geoms = _parse_wkt(frame[wkt_col].tolist(), path)
@@ -257,8 +315,29 @@ def _read_table(
         frame = frame.drop(columns=[lon_col, lat_col])
     notes = [] if geoms is None else [f"coordinates read as {src}"]
     return SourceTable(
-        frame, _to_wgs84(geoms, src) if geoms is not None else None, src, path, notes
+        frame, _to_wgs84(geoms, src, path) if geoms is not None else None, src, path, notes
     )
+
+
+SIDECAR_SUFFIX = ".crs.txt"
+
+
+def _sidecar_crs(path: Path) -> str | None:
+    """The CRS named by a gridgov export's sidecar note (``grids.csv.crs.txt``), if any.
+
+    CSV and XLSX cannot hold a CRS; our GCJ-02/BD-09 exports leave this note beside them
+    (:func:`gis.crs.crs_note`), whose first line names the CRS."""
+    note = path.with_name(path.name + SIDECAR_SUFFIX)
+    if not note.is_file():
+        return None
+    first = note.read_text(encoding="utf-8", errors="replace").partition("\n")[0]
+    match = re.search(r"\(([^()]+)\)\s*$", first)
+    if match is None:
+        return None
+    try:
+        return parse_crs(match.group(1))
+    except InvalidInput:
+        return None
 
 
 def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
@@ -345,8 +424,49 @@ def unreadable_reason(value: object) -> str | None:
     return value.reason if isinstance(value, _Unreadable) else None
 
 
-def _to_wgs84(geoms: np.ndarray, src: str) -> np.ndarray:
-    """Convert shapely geometries from ``src`` to WGS84 (2-D), leaving None/unreadable as is."""
+def _check_place(path: Path, raw: np.ndarray, wgs84: np.ndarray, src: str) -> None:
+    """Refuse a file whose coordinates cannot be in ``src``: outside the CRS's area of use, or
+    nowhere near China (lon/lat read as metres lands in the Gulf of Guinea)."""
+    finite = [g for g in wgs84 if isinstance(g, shapely.Geometry) and not shapely.is_empty(g)]
+    if not finite:
+        return
+    west, south, east, north = (float(v) for v in shapely.total_bounds(finite))
+    hint = ""
+    if src not in (WGS84, GCJ02, BD09):
+        raws = [g for g in raw if isinstance(g, shapely.Geometry) and not shapely.is_empty(g)]
+        rw, rs, re_, rn = (float(v) for v in shapely.total_bounds(raws))
+        if -180 <= rw <= re_ <= 180 and -90 <= rs <= rn <= 90:
+            hint = (
+                " The file's numbers look like longitude/latitude degrees: try --crs 4326 "
+                "(or --crs gcj02 for AMap data, --crs bd09 for Baidu)."
+            )
+    where = f"lon {west:.5f}…{east:.5f}, lat {south:.5f}…{north:.5f}"
+    if not all(np.isfinite([west, south, east, north])):
+        raise InvalidInput(
+            f"{path.name}: its coordinates cannot be converted from {src} (they fall outside "
+            f"what that CRS can express); is {src} the right CRS?{hint}",
+            parameter="crs",
+        )
+    uw, us, ue, un = area_of_use(src)
+    margin = 1.0  # degrees: data just across a zone boundary is normal
+    if west < uw - margin or east > ue + margin or south < us - margin or north > un + margin:
+        raise InvalidInput(
+            f"{path.name}: read as {src}, its features fall at {where}, outside where {src} is "
+            f"used (lon {uw:g}…{ue:g}, lat {us:g}…{un:g}): the CRS is probably wrong.{hint}",
+            parameter="crs",
+        )
+    cw, cs, ce, cn = china_bounds()
+    if east < cw or west > ce or north < cs or south > cn:
+        raise InvalidInput(
+            f"{path.name}: read as {src}, its features fall at {where}, nowhere near China: "
+            f"the CRS is probably wrong.{hint}",
+            parameter="crs",
+        )
+
+
+def _to_wgs84(geoms: np.ndarray, src: str, path: Path | None = None) -> np.ndarray:
+    """Convert shapely geometries from ``src`` to WGS84 (2-D), leaving None/unreadable as is;
+    with ``path``, refuse coordinates that cannot be in ``src`` (:func:`_check_place`)."""
     out = np.empty(len(geoms), dtype=object)
     real = np.array([isinstance(g, shapely.Geometry) for g in geoms], dtype=bool)
     out[~real] = geoms[~real]
@@ -359,8 +479,11 @@ def _to_wgs84(geoms: np.ndarray, src: str) -> np.ndarray:
             xs, ys = transform_arrays(coords[:, 0], coords[:, 1], src, WGS84)
             return np.column_stack([xs, ys])
 
-        flat = shapely.transform(flat, convert)
+        with np.errstate(all="ignore"):
+            flat = shapely.transform(flat, convert)
     out[real] = list(flat)
+    if path is not None:
+        _check_place(path, geoms, out, src)
     return out
 
 

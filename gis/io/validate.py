@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from gis.boundaries import imports
 from gis.boundaries.validation import ERROR
+from gis.errors import InvalidInput
 from gis.identity import id_gender, is_valid_id_number, is_valid_mobile
 from gis.incidents.intake import (
     JURISDICTION_TOLERANCE_M,
@@ -1217,6 +1218,106 @@ PREPARERS = {
 }
 
 
+# A vertex within this distance of the stored feature's vertex *is* that vertex: exports round to
+# about 1 cm (gis.queries.export.DEFAULT_PRECISION_M: at most ~0.7 cm per vertex), and a file
+# that went through another CRS, QGIS or our own export must not turn every feature into a new
+# version or leave hairline gaps against the features the file does not carry.
+STORED_VERTEX_TOLERANCE_DEG = 1.5e-7  # about 1.7 cm
+_STORED_GEOMETRY_SQL = {
+    "area": "SELECT code, ST_AsBinary(geom) AS wkb FROM area "
+    "WHERE code = ANY(:codes) AND valid_to IS NULL",
+    "building": "SELECT code, ST_AsBinary(geom) AS wkb FROM building "
+    "WHERE code = ANY(:codes) AND valid_to IS NULL",
+    "service_facility": "SELECT code, ST_AsBinary(geom) AS wkb FROM service_facility "
+    "WHERE code = ANY(:codes)",
+    "party_org": "SELECT code, ST_AsBinary(geom) AS wkb FROM party_org "
+    "WHERE code = ANY(:codes) AND geom IS NOT NULL",
+    "incident": "SELECT code, ST_AsBinary(geom) AS wkb FROM incident WHERE code = ANY(:codes)",
+}
+_STORED_TABLE = {
+    **dict.fromkeys(AREA_LEVEL, "area"),
+    "buildings": "building",
+    "service_facilities": "service_facility",
+    "party_orgs": "party_org",
+    "incidents": "incident",
+}
+
+
+def snap_to_stored(
+    session: Session, layer: str, table: SourceTable, mapping: dict[str, str]
+) -> int:
+    """Move the file's vertices onto the stored feature's (same code) within ~1.7 cm.
+
+    A feature whose every vertex lands on the stored one becomes the stored geometry exactly
+    (unchanged); a feature that really moved keeps its moves, and its untouched vertices land
+    on the stored ones (shared edges stay shared). Returns how many features were snapped."""
+    stored_table = _STORED_TABLE.get(layer)
+    code_column = mapping.get("code")
+    if stored_table is None or code_column is None or table.geometry is None:
+        return 0
+    codes = [str(c).strip() if c is not None else None for c in table.frame[code_column]]
+    wanted = sorted({c for c in codes if c})
+    if not wanted:
+        return 0
+    stored = {
+        row.code: shapely.from_wkb(bytes(row.wkb))
+        for row in session.execute(text(_STORED_GEOMETRY_SQL[stored_table]), {"codes": wanted})
+    }
+    snapped = 0
+    for index, code in enumerate(codes):
+        geom = table.geometry[index]
+        before = stored.get(code) if code else None
+        if before is None or not isinstance(geom, shapely.Geometry) or shapely.is_empty(geom):
+            continue
+        if shapely.hausdorff_distance(geom, before) > 1.0:  # degrees: not the same feature
+            continue
+        moved = shapely.snap(geom, before, STORED_VERTEX_TOLERANCE_DEG)
+        if shapely.equals_exact(shapely.normalize(moved), shapely.normalize(before), 0.0) or (
+            shapely.hausdorff_distance(moved, before) == 0.0
+        ):
+            moved = before
+        if moved is not geom:
+            table.geometry[index] = moved
+            snapped += 1
+    return snapped
+
+
+_JURISDICTION_MARGIN_DEG = 0.05  # about 5 km: a feature may reach a little past the districts
+
+
+def check_jurisdiction(session: Session, table: SourceTable) -> None:
+    """Refuse a file none of whose features comes near the districts this database governs.
+
+    Per-row containment is checked against each feature's parent; this catches the file whose
+    CRS was wrong as a whole (every row outside), with one message instead of thousands."""
+    if table.geometry is None:
+        return
+    real = [
+        g for g in table.geometry if isinstance(g, shapely.Geometry) and not shapely.is_empty(g)
+    ]
+    if not real:
+        return
+    west, south, east, north = (float(v) for v in shapely.total_bounds(real))
+    extent = session.execute(
+        text(
+            "SELECT ST_XMin(e) w, ST_YMin(e) s, ST_XMax(e) e, ST_YMax(e) n FROM (SELECT "
+            "ST_Extent(geom) e FROM area WHERE level = 'district' AND valid_to IS NULL) x"
+        )
+    ).one()
+    if extent.w is None:
+        return  # nothing governed yet: the first import brings the districts
+    m = _JURISDICTION_MARGIN_DEG
+    if east < extent.w - m or west > extent.e + m or north < extent.s - m or south > extent.n + m:
+        raise InvalidInput(
+            f"{table.path.name}: read as {table.source_crs}, its features fall at lon "
+            f"{west:.5f}…{east:.5f}, lat {south:.5f}…{north:.5f}, outside the districts this "
+            f"database governs (lon {extent.w:.3f}…{extent.e:.3f}, lat {extent.s:.3f}…"
+            f"{extent.n:.3f}): check --crs (GCJ-02 and BD-09 data from AMap/Baidu needs "
+            "--crs gcj02 / --crs bd09) or the file",
+            parameter="crs",
+        )
+
+
 def prepare(
     session: Session,
     layer: str,
@@ -1233,6 +1334,8 @@ def prepare(
         source_crs=table.source_crs,
         notes=list(table.notes),
     )
+    check_jurisdiction(session, table)
+    snap_to_stored(session, layer, table, mapping)
     if layer in AREA_LEVEL:
         records = prepare_areas(session, layer, table, mapping, report, parent)
     else:

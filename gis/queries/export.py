@@ -8,6 +8,7 @@ Column names are at most 10 characters so that the Shapefile keeps them unchange
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import zipfile
@@ -16,11 +17,23 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.crs import BD09, CRS84, GCJ02, WGS84, parse_crs, transform_arrays
+from gis.crs import (
+    BD09,
+    CRS84,
+    GCJ02,
+    WGS84,
+    crs_note,
+    custom_crs_wkt,
+    decimals_for,
+    file_crs,
+    parse_crs,
+    transform_arrays,
+)
 from gis.errors import InvalidInput
 from gis.queries.areas import subtree_pattern
 from gis.scope import Viewer
@@ -111,8 +124,17 @@ def read_layer(
     return frame.rename_geometry("geometry")
 
 
+DEFAULT_PRECISION_M = 0.01
+"""Coordinates are written to about 1 cm unless asked otherwise (``precision``, metres)."""
+XLSX_CELL_LIMIT = 32_767
+"""Excel's limit on the characters in one cell; longer WKT would be cut off silently."""
+
+
 def reproject(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
-    """Convert a WGS84 frame to ``crs``; GCJ-02/BD-09 results carry no CRS (none exists)."""
+    """Convert a WGS84 frame to ``crs``, labelled with its true CRS (:func:`gis.crs.file_crs`).
+
+    GCJ-02/BD-09 are converted by :mod:`gis.crs` (PROJ cannot) and labelled with gridgov's
+    custom definition of them, never with WGS84."""
     if crs in (WGS84, CRS84):
         return frame
     if crs not in (GCJ02, BD09):
@@ -122,11 +144,120 @@ def reproject(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
         xs, ys = transform_arrays(coords[:, 0], coords[:, 1], WGS84, crs)
         return np.column_stack([xs, ys])
 
-    moved = frame.copy()
-    moved["geometry"] = gpd.GeoSeries(
-        shapely.transform(frame.geometry.values, convert), index=frame.index
+    moved = pd.DataFrame(frame.drop(columns="geometry"))
+    return gpd.GeoDataFrame(
+        moved,
+        geometry=shapely.transform(frame.geometry.values, convert),
+        crs=file_crs(crs),
     )
-    return gpd.GeoDataFrame(moved, geometry="geometry", crs=None)
+
+
+def round_coordinates(frame: gpd.GeoDataFrame, decimals: int) -> gpd.GeoDataFrame:
+    """The frame with every coordinate rounded to ``decimals`` places (CRS kept)."""
+    rounded = frame.copy()
+    rounded["geometry"] = gpd.GeoSeries(
+        shapely.transform(frame.geometry.values, lambda c: np.round(c, decimals)),
+        index=frame.index,
+        crs=frame.crs,
+    )
+    return rounded
+
+
+def prepare_frame(
+    frame: gpd.GeoDataFrame, crs: str, precision: float | None = None
+) -> tuple[gpd.GeoDataFrame, int]:
+    """Reproject a WGS84 frame to ``crs`` and round it to ``precision`` metres (default 1 cm).
+
+    Returns the frame and the decimal places used."""
+    decimals = decimals_for(crs, DEFAULT_PRECISION_M if precision is None else precision)
+    return round_coordinates(reproject(frame, crs), decimals), decimals
+
+
+def _table(frame: gpd.GeoDataFrame, decimals: int, fmt: str, layer: str) -> pd.DataFrame:
+    table = pd.DataFrame(frame.drop(columns="geometry"))
+    geoms = frame.geometry.values
+    if len(frame) and all(g is not None and g.geom_type == "Point" for g in geoms):
+        table["lon"] = np.round(shapely.get_x(geoms), decimals)
+        table["lat"] = np.round(shapely.get_y(geoms), decimals)
+        return table
+    wkt = shapely.to_wkt(geoms, rounding_precision=decimals, trim=True)
+    if fmt == "xlsx":
+        lengths = np.array([len(w) if w is not None else 0 for w in wkt])
+        over = np.flatnonzero(lengths > XLSX_CELL_LIMIT)
+        if len(over):
+            first = int(over[0])
+            code = table["code"].iloc[first] if "code" in table.columns else f"row {first + 2}"
+            raise InvalidInput(
+                f"{len(over)} {layer} geometr{'y is' if len(over) == 1 else 'ies are'} too long "
+                f"for an Excel cell (the first, {code}, is {int(lengths[first]):,} characters "
+                f"of WKT; Excel holds at most {XLSX_CELL_LIMIT:,} and would cut it off): "
+                "export as gpkg, geojson, shp or csv instead, or coarsen --precision",
+                parameter="format",
+            )
+    table["wkt"] = wkt
+    return table
+
+
+def write_file(
+    frame: gpd.GeoDataFrame, path: Path, fmt: str, layer: str, crs: str, decimals: int
+) -> list[Path]:
+    """Write ``frame`` (from :func:`prepare_frame`) to ``path``; the files written.
+
+    GIS formats carry the CRS: GeoPackage and Shapefile by GDAL, GeoJSON in its ``crs``
+    member (RFC 7946 files are CRS84; GDAL reads a WKT named there). CSV/XLSX cannot; a file
+    in GCJ-02/BD-09 gets a sidecar note ``<file>.crs.txt`` (inside the zip for a shapefile),
+    which our import reads back."""
+    custom = crs in (GCJ02, BD09)
+    note_name = f"{path.name}.crs.txt"
+    written = [path]
+    if fmt in ("csv", "xlsx"):
+        table = _table(frame, decimals, fmt, layer)
+        if fmt == "csv":
+            # A BOM so that Excel opens the Chinese text as UTF-8.
+            table.to_csv(path, index=False, encoding="utf-8-sig")
+        else:
+            table.to_excel(path, index=False, sheet_name=layer[:31], engine="openpyxl")
+    elif fmt == "shp":
+        parts = Path(tempfile.mkdtemp(prefix="gridgov-shp-", dir=path.parent))
+        try:
+            stem = layer if path.suffix.lower() == ".zip" else path.stem
+            frame.to_file(
+                parts / f"{stem}.shp", driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8"
+            )
+            if custom:
+                (parts / f"{stem}.crs.txt").write_text(crs_note(crs), encoding="utf-8")
+            if path.suffix.lower() == ".zip":
+                with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+                    for part in sorted(parts.iterdir()):
+                        archive.write(part, part.name)
+                return written
+            written = []
+            for part in sorted(parts.iterdir()):
+                part.replace(path.parent / part.name)
+                written.append(path.parent / part.name)
+            return written
+        finally:
+            shutil.rmtree(parts, ignore_errors=True)
+    else:
+        if path.exists():
+            path.unlink()
+        driver = "GPKG" if fmt == "gpkg" else "GeoJSON"
+        options = {"COORDINATE_PRECISION": decimals} if fmt == "geojson" else {}
+        frame.to_file(path, driver=driver, engine="pyogrio", layer=layer, **options)
+        if fmt == "geojson" and custom:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            document = {
+                "type": document.pop("type"),
+                "name": document.pop("name", layer),
+                "crs": {"type": "name", "properties": {"name": custom_crs_wkt(crs)}},
+                **document,
+            }
+            path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    if custom:
+        note = path.parent / note_name
+        note.write_text(crs_note(crs), encoding="utf-8")
+        written.append(note)
+    return written
 
 
 def export_layer(
@@ -137,33 +268,21 @@ def export_layer(
     fmt: str = "geojson",
     within: str | None = None,
     crs: str | None = None,
+    precision: float | None = None,
 ) -> ExportFile:
     """Write a layer to a temporary file; the caller sends it and then calls ``cleanup()``."""
     if fmt not in FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(FORMATS)}", parameter="format")
     target_crs = parse_crs(crs) if crs else WGS84
-    frame = reproject(read_layer(session, viewer, layer, within=within), target_crs)
+    frame, decimals = prepare_frame(
+        read_layer(session, viewer, layer, within=within), target_crs, precision
+    )
     spec = FORMATS[fmt]
     stem = f"gridgov_{layer}" + (f"_{within}" if within else "")
     directory = Path(tempfile.mkdtemp(prefix="gridgov-export-"))
     try:
         path = directory / f"{stem}.{spec.extension}"
-        if fmt == "csv":
-            table = frame.drop(columns="geometry")
-            table["wkt"] = shapely.to_wkt(frame.geometry.values, rounding_precision=-1)
-            # A BOM so that Excel opens the Chinese text as UTF-8.
-            table.to_csv(path, index=False, encoding="utf-8-sig")
-        elif fmt == "shp":
-            parts = directory / "shp"
-            parts.mkdir()
-            frame.to_file(
-                parts / f"{stem}.shp", driver=spec.driver, engine="pyogrio", encoding="UTF-8"
-            )
-            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-                for part in sorted(parts.iterdir()):
-                    archive.write(part, part.name)
-        else:
-            frame.to_file(path, driver=spec.driver, engine="pyogrio", layer=layer)
+        write_file(frame, path, fmt, layer, target_crs, decimals)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise

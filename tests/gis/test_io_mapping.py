@@ -74,13 +74,16 @@ def test_unknown_format_and_crs_are_refused(tmp_path: Path) -> None:
 
 def test_csv_with_unquoted_commas_is_refused_not_shifted(tmp_path: Path) -> None:
     # pandas would turn the surplus leading fields into an index and shift every column.
+    # (Coordinates in China: the reader refuses a file whose features fall nowhere near it.)
     csv = tmp_path / "g.csv"
-    csv.write_text("code,name,wkt\n620881001001001,x,POLYGON((0 0,1 0,1 1,0 0))\n")
+    csv.write_text("code,name,wkt\n620881001001001,x,POLYGON((106 35,107 35,107 36,106 35))\n")
     with pytest.raises(InvalidInput, match="row 1 has 6 fields but the header has 3"):
         readers.read_source(csv)
-    csv.write_text('code,name,wkt\n620881001001001,x,"POLYGON((0 0,1 0,1 1,0 0))"\n,,\n')
+    csv.write_text(
+        'code,name,wkt\n620881001001001,x,"POLYGON((106 35,107 35,107 36,106 35))"\n,,\n'
+    )
     table = readers.read_source(csv)
     assert table.frame.to_dict("records") == [{"code": "620881001001001", "name": "x"}]
     assert table.geometry is not None and table.geometry[0].equals_exact(
-        shapely.from_wkt("POLYGON((0 0,1 0,1 1,0 0))"), 0
+        shapely.from_wkt("POLYGON((106 35,107 35,107 36,106 35))"), 0
     )
