@@ -9,6 +9,7 @@ Errors are the standard's error arrays. Only public fields leave this surface.
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -103,6 +104,21 @@ class Open311Error(Exception):
 # --- Formats ------------------------------------------------------------------------------------
 
 
+# Characters XML 1.0 cannot carry at all, not even escaped (§2.2): C0 controls other than tab,
+# newline and carriage return, lone surrogates, U+FFFE/U+FFFF. ElementTree writes them as they
+# are, and one in a resident's comment would make the whole feed unparsable for every reader.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    r"""``value`` without the characters XML 1.0 forbids (JSON keeps them, escaped).
+
+    >>> xml_text("路灯\x07不亮\x00")
+    '路灯不亮'
+    """
+    return _NOT_XML.sub("", value)
+
+
 def _xml_value(parent: ET.Element, tag: str, value: Any, item_tags: Mapping[str, str]) -> None:
     child = ET.SubElement(parent, tag)
     if isinstance(value, dict):
@@ -115,7 +131,7 @@ def _xml_value(parent: ET.Element, tag: str, value: Any, item_tags: Mapping[str,
     elif isinstance(value, bool):
         child.text = "true" if value else "false"
     elif value is not None:
-        child.text = str(value)
+        child.text = xml_text(str(value))
 
 
 # The element name of list items under each list element (GeoReport v2's XML layout).
@@ -217,6 +233,12 @@ def _query_doc(*names: str) -> dict[str, Any]:
     }
 
 
+# Parameters the standard's own definition (its swagger) declares ``in: query`` also for POST, and
+# that existing clients send there; a value in the form body wins. ``jurisdiction_id`` is accepted
+# and ignored: this endpoint serves one jurisdiction (GeoReport v2 requires it only of endpoints
+# that serve several).
+QUERY_PARAMETERS = ("api_key", "jurisdiction_id")
+
 # Longest value of each form field, as its column holds it (refused with 400 beyond).
 FIELD_LIMITS = {
     "api_key": 200,
@@ -235,6 +257,7 @@ FIELD_LIMITS = {
     "account_id": 100,
     "media_url": 2000,
     "service_request_id": 40,
+    "jurisdiction_id": 100,
 }
 ATTRIBUTE_LIMIT = 500
 
@@ -260,12 +283,24 @@ def _check_lengths(form: Mapping[str, str]) -> None:
 
 
 REQUESTS_QUERY = _query_doc(
-    "service_request_id", "service_code", "start_date", "end_date", "status", "page", "page_size"
+    "jurisdiction_id",
+    "service_request_id",
+    "service_code",
+    "start_date",
+    "end_date",
+    "status",
+    "page",
+    "page_size",
 )
-UPDATES_QUERY = _query_doc("start_date", "end_date", "service_request_id")
+JURISDICTION_QUERY = _query_doc("jurisdiction_id")
+UPDATES_QUERY = _query_doc("jurisdiction_id", "start_date", "end_date", "service_request_id")
+# api_key may come in the form or in the query string (QUERY_PARAMETERS): required, but in
+# neither place alone, so the form schema lists it as optional.
 REQUEST_FORM = _form_doc(
-    ("api_key", "service_code", "lat", "long", "description"),
+    ("service_code", "lat", "long", "description"),
     (
+        "api_key",
+        "jurisdiction_id",
         "address_string",
         "address_id",
         "first_name",
@@ -278,7 +313,11 @@ REQUEST_FORM = _form_doc(
         "crs",
     ),
 )
-UPDATE_FORM = _form_doc(("api_key", "service_request_id", "description"), ("media_url",))
+UPDATE_FORM = _form_doc(
+    ("service_request_id", "description"), ("api_key", "jurisdiction_id", "media_url")
+)
+REQUEST_FORM["parameters"] = _query_doc(*QUERY_PARAMETERS)["parameters"]
+UPDATE_FORM["parameters"] = _query_doc(*QUERY_PARAMETERS)["parameters"]
 
 
 @router.get("/discovery.{fmt}")
@@ -318,13 +357,13 @@ def _service(code: str, category: str, group: str, details: tuple[str, ...]) -> 
     }
 
 
-@router.get("/services.{fmt}")
+@router.get("/services.{fmt}", openapi_extra=JURISDICTION_QUERY)
 def services(fmt: str) -> Response:
     """The service list: our case categories."""
     return _guard(fmt, lambda f: render(f, "services", [_service(*s) for s in SERVICES]))
 
 
-@router.get("/services/{service_code}.{fmt}")
+@router.get("/services/{service_code}.{fmt}", openapi_extra=JURISDICTION_QUERY)
 def service_definition(service_code: str, fmt: str) -> Response:
     """Attribute definitions of one service."""
 
@@ -369,6 +408,12 @@ def _absolute(request: Request, url: str | None) -> str:
     return urljoin(str(request.base_url), url) if url.startswith("/") else url
 
 
+def _media_url(request: Request, url: str | None) -> dict[str, str]:
+    """``{"media_url": <absolute URL>}``, or nothing when there is no media (never "")."""
+    absolute = _absolute(request, url)
+    return {"media_url": absolute} if absolute else {}
+
+
 def _request_row(
     case: dict[str, Any], public_notes: Mapping[int, str], request: Request
 ) -> dict[str, Any]:
@@ -394,7 +439,9 @@ def _request_row(
         "zipcode": "",
         "lat": case["lat"],
         "long": case["lon"],
-        "media_url": _absolute(request, case["media_url"]),
+        # GeoReport v2's schema types media_url as a URI or null; "" is neither, so a request
+        # without media omits it (the XML then has no <media_url> either).
+        **_media_url(request, case["media_url"]),
     }
 
 
@@ -470,7 +517,7 @@ def get_requests(request: Request, session: SessionDep, viewer: ViewerDep, fmt: 
     return _guard(fmt, run)
 
 
-@router.get("/requests/{service_request_id}.{fmt}")
+@router.get("/requests/{service_request_id}.{fmt}", openapi_extra=JURISDICTION_QUERY)
 def get_request(
     request: Request, session: SessionDep, viewer: ViewerDep, service_request_id: str, fmt: str
 ) -> Response:
@@ -489,7 +536,7 @@ def get_request(
     return _guard(fmt, run)
 
 
-@router.get("/tokens/{token}.{fmt}")
+@router.get("/tokens/{token}.{fmt}", openapi_extra=JURISDICTION_QUERY)
 def get_token(session: SessionDep, token: str, fmt: str) -> Response:
     """The service_request_id behind a token."""
 
@@ -504,7 +551,11 @@ def get_token(session: SessionDep, token: str, fmt: str) -> Response:
 
 async def _form(request: Request) -> dict[str, str]:
     form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    for name in QUERY_PARAMETERS:
+        if name not in values and name in request.query_params:
+            values[name] = request.query_params[name]
+    return values
 
 
 def _float(form: Mapping[str, str], name: str) -> float | None:
@@ -621,9 +672,7 @@ def get_updates(request: Request, session: SessionDep, fmt: str) -> Response:
                 "updated_datetime": _iso(r.at),
                 # Public fields only: an internal note never leaves through Open311.
                 "description": r.public_note or STATUS_LABELS_ZH[r.to_status],
-                "media_url": _absolute(
-                    request, r.public_attachments[0] if r.public_attachments else None
-                ),
+                **_media_url(request, r.public_attachments[0] if r.public_attachments else None),
             }
             for r in rows
         ]
