@@ -15,9 +15,10 @@ from typing import Any, ParamSpec
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from api.deps import SessionDep
-from api.security import ViewerDep
+from api.security import ViewerDep, scope_decision
 from gis.collections import COLLECTIONS, Collection, get_collection
 from gis.errors import Forbidden, GridgovError, InvalidInput, NotFound
 from gis.queries import features
@@ -36,7 +37,8 @@ router = APIRouter(tags=["OGC API – Features"])
 
 GEOJSON = "application/geo+json"
 OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.1"
-TRS_GREGORIAN = "http://www.opengis.net/def/uri/ISO-8601/0/Gregorian"
+OPENAPI_30_JSON = "application/vnd.oai.openapi+json;version=3.0"
+TRS_GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -142,8 +144,14 @@ def landing(request: Request, viewer: ViewerDep, f: str | None = Query(None)) ->
                 {"rel": "self", "type": "application/json", "title": "This document", "href": base},
                 {
                     "rel": "service-desc",
+                    "type": OPENAPI_30_JSON,
+                    "title": "The API definition (OpenAPI 3.0)",
+                    "href": f"{base}/api",
+                },
+                {
+                    "rel": "service-desc",
                     "type": OPENAPI_JSON,
-                    "title": "The API definition",
+                    "title": "The API definition (OpenAPI 3.1)",
                     "href": f"{root}/openapi.json",
                 },
                 {
@@ -304,21 +312,67 @@ def parse_items_query(request: Request, collection: Collection) -> ItemsQuery:
     bbox = features.parse_bbox(params["bbox"], bbox_crs) if "bbox" in params else None
     time = None
     if "datetime" in params:
-        if collection.temporal is None:
-            raise InvalidInput(
-                f"collection {collection.id!r} has no time; datetime does not apply",
-                parameter="datetime",
-            )
         time = features.parse_datetime(params["datetime"])
+        if collection.temporal is None:
+            # Features without time match every datetime (OGC API – Features 1.0, 7.15.4).
+            time = None
     return ItemsQuery(
         collection=collection,
         bbox=bbox,
         time=time,
         filters={name: params[name] for name in queryables if name in params},
-        limit=_int_parameter(params.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        # Above the maximum the server uses its maximum (OGC API – Features 1.0, 7.15.3).
+        limit=min(
+            _int_parameter(params.get("limit"), "limit", DEFAULT_LIMIT, 1, 2**31 - 1), MAX_LIMIT
+        ),
         offset=_int_parameter(params.get("offset"), "offset", 0, 0, 2**31 - 1),
         crs=crs,
     )
+
+
+# The parameters as OGC API – Features defines them (openapi/parameters/*.yaml of the standard),
+# so that generic clients see integers and arrays; the handler still parses them by hand, so a
+# bad value is a 400 in OGC's exception shape rather than FastAPI's 422.
+def _query_parameter(
+    name: str, description: str, schema: dict[str, Any], *, form: bool = False
+) -> dict[str, Any]:
+    """One optional query parameter for the OpenAPI document (``form``: comma-separated)."""
+    parameter: dict[str, Any] = {"name": name, "in": "query", "required": False}
+    if form:
+        parameter.update(style="form", explode=False)
+    return {**parameter, "description": description, "schema": schema}
+
+
+ITEMS_OPENAPI_PARAMETERS: list[dict[str, Any]] = [
+    _query_parameter(
+        "limit",
+        f"Features per page; above {MAX_LIMIT} the server uses {MAX_LIMIT}.",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        form=True,
+    ),
+    _query_parameter(
+        "offset",
+        "Features to skip (paging; the next/prev links carry it).",
+        {"type": "integer", "minimum": 0, "default": 0},
+    ),
+    _query_parameter(
+        "bbox",
+        "minx,miny,maxx,maxy in the axis order of bbox-crs (default CRS84: lon,lat).",
+        {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+        form=True,
+    ),
+    _query_parameter(
+        "bbox-crs", "CRS URI of bbox (default CRS84).", {"type": "string", "format": "uri"}
+    ),
+    _query_parameter(
+        "datetime",
+        "RFC 3339 instant, date, or interval a/b (either end may be ..).",
+        {"type": "string"},
+        form=True,
+    ),
+    _query_parameter("crs", "Output CRS URI (default CRS84).", {"type": "string", "format": "uri"}),
+    _query_parameter("f", "Output format.", {"type": "string", "enum": ["json", "geojson"]}),
+]
 
 
 @router.get(
@@ -328,6 +382,7 @@ def parse_items_query(request: Request, collection: Collection) -> ItemsQuery:
     "Collections' queryable properties filter by equality (`?status=closed`).",
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}}}, 400: {"description": "Invalid parameter"}},
+    openapi_extra={"parameters": ITEMS_OPENAPI_PARAMETERS},
 )
 @ogc_errors
 def items(
@@ -335,13 +390,6 @@ def items(
     collection_id: str,
     session: SessionDep,
     viewer: ViewerDep,
-    bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs axis order"),
-    bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS URI of bbox"),
-    limit: str | None = Query(None, description=f"1–{MAX_LIMIT}, default {DEFAULT_LIMIT}"),
-    offset: str | None = Query(None, description="features to skip (paging)"),
-    datetime_: str | None = Query(None, alias="datetime", description="RFC 3339 instant or a/b"),
-    crs: str | None = Query(None, description="output CRS URI; default CRS84"),
-    f: str | None = Query(None, description="json"),
 ) -> Response:
     found = _collection(collection_id, viewer)
     query = parse_items_query(request, found)
@@ -420,3 +468,105 @@ def item(
     )
     body = feature[:-1] + ', "links": ' + links + "}"
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{output_crs.uri}>"})
+
+
+# --- the API definition for OGC clients ----------------------------------------------------
+
+
+def _as_openapi_30(node: Any) -> Any:
+    """Rewrite the OpenAPI 3.1 constructs FastAPI emits into their 3.0 forms (nullable,
+    ``example``, boolean ``exclusiveMinimum``), for clients that read 3.0 only."""
+    if isinstance(node, list):
+        return [_as_openapi_30(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _as_openapi_30(v) for k, v in node.items()}
+    for key in ("anyOf", "oneOf"):
+        options = out.get(key)
+        if isinstance(options, list) and {"type": "null"} in options:
+            rest = [o for o in options if o != {"type": "null"}]
+            out.pop(key)
+            if len(rest) == 1 and isinstance(rest[0], dict):
+                out.update(rest[0])
+            else:
+                out[key] = rest
+            out["nullable"] = True
+    if isinstance(out.get("examples"), list) and "type" in out:
+        examples = out.pop("examples")
+        if examples:
+            out["example"] = examples[0]
+    for bound, plain in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        value = out.get(bound)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[plain] = value
+            out[bound] = True
+    if out.get("type") == "null":
+        out.pop("type")
+        out["nullable"] = True
+    return out
+
+
+def _references(node: Any, found: set[str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            found.add(ref.rsplit("/", 1)[1])
+        for value in node.values():
+            _references(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _references(value, found)
+
+
+@router.get(
+    "/api",
+    summary="The OpenAPI 3.0 definition of the OGC API",
+    response_class=Response,
+    responses={200: {"content": {OPENAPI_30_JSON: {}}}},
+    openapi_extra=scope_decision("public"),
+)
+@ogc_errors
+def api_definition(request: Request, viewer: ViewerDep, f: str | None = Query(None)) -> Response:
+    """The OGC routes of ``/openapi.json`` as OpenAPI 3.0, the landing page's first
+    ``service-desc`` (OWSLib and other OGC clients look for ``version=3.0``). Only the public
+    OGC paths are listed, so it is open also where ``/openapi.json`` is admins-only."""
+    check_parameters(request, METADATA_PARAMETERS)
+    full = request.app.openapi()
+    paths = {
+        p: ops for p, ops in full["paths"].items() if p == PREFIX or p.startswith(PREFIX + "/")
+    }
+    schemas = full.get("components", {}).get("schemas", {})
+    wanted: set[str] = set()
+    _references(paths, wanted)
+    pending = list(wanted)
+    while pending:
+        found: set[str] = set()
+        _references(schemas.get(pending.pop(), {}), found)
+        pending.extend(found - wanted)
+        wanted |= found
+    document = {
+        "openapi": "3.0.3",
+        "info": {**full["info"], "title": "gridgov OGC API"},
+        "servers": [{"url": str(request.base_url).rstrip("/")}],
+        "paths": paths,
+        "components": {"schemas": {k: v for k, v in schemas.items() if k in wanted}},
+    }
+    return json_response(_as_openapi_30(document), media_type=OPENAPI_30_JSON)
+
+
+def add_head_routes(target: APIRouter) -> None:
+    """Answer HEAD wherever GET is answered (RFC 9110 §9.3.2; OGC API – Common), without
+    listing the HEAD operations in the OpenAPI document. Servers drop the body of a HEAD."""
+    for route in list(target.routes):
+        if isinstance(route, APIRoute) and route.methods == {"GET"}:
+            target.add_api_route(
+                route.path,
+                route.endpoint,
+                methods=["HEAD"],
+                include_in_schema=False,
+                response_class=route.response_class,
+                openapi_extra=route.openapi_extra,
+            )
+
+
+add_head_routes(router)

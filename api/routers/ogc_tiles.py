@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import morecantile
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -16,6 +17,7 @@ from api.deps import SessionDep
 from api.routers.ogc import (
     METADATA_PARAMETERS,
     _collection,
+    add_head_routes,
     base_url,
     check_parameters,
     json_response,
@@ -31,12 +33,14 @@ router = APIRouter(tags=["OGC API – Tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
 TMS = "WebMercatorQuad"
-TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+# The tile matrix set as OGC's Two Dimensional Tile Matrix Set standard (2.0) defines it, from
+# morecantile rather than restated here; tiles are served for its zoom levels 0–tiles.MAX_ZOOM.
+TILE_MATRIX_SET = morecantile.tms.get(TMS)
+TMS_URI = str(TILE_MATRIX_SET.uri)
 CRS_3857 = "http://www.opengis.net/def/crs/EPSG/0/3857"
-# Half the Web Mercator world width in metres, and the scale denominator of zoom 0 (256-px tiles
-# at 0.28 mm per pixel), from the OGC Two Dimensional Tile Matrix Set standard.
-_ORIGIN = 20037508.3427892
-_SCALE0 = 559082264.0287178
+REL_TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+REL_GEODATA = "http://www.opengis.net/def/rel/ogc/1.0/geodata"
+_JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
 
 
 def _tiled_collection(collection_id: str, viewer: Any) -> Collection:
@@ -50,6 +54,10 @@ def _tile_template(request: Request, collection: Collection) -> str:
     return f"{base_url(request)}/collections/{collection.id}/tiles/{TMS}/{{z}}/{{x}}/{{y}}"
 
 
+def _tms_url(request: Request) -> str:
+    return f"{base_url(request)}/tileMatrixSets/{TMS}"
+
+
 @router.get("/tileMatrixSets", summary="Tile matrix sets offered")
 @ogc_errors
 def tile_matrix_sets(request: Request, viewer: ViewerDep, f: str | None = Query(None)) -> Response:
@@ -59,17 +67,26 @@ def tile_matrix_sets(request: Request, viewer: ViewerDep, f: str | None = Query(
             "tileMatrixSets": [
                 {
                     "id": TMS,
-                    "title": "Google Maps compatible (Web Mercator)",
+                    "title": TILE_MATRIX_SET.title,
                     "uri": TMS_URI,
+                    "crs": CRS_3857,
                     "links": [
+                        {"rel": "self", "type": "application/json", "href": _tms_url(request)},
                         {
-                            "rel": "self",
+                            "rel": REL_TILING_SCHEME,
                             "type": "application/json",
-                            "href": f"{base_url(request)}/tileMatrixSets/{TMS}",
-                        }
+                            "href": _tms_url(request),
+                        },
                     ],
                 }
-            ]
+            ],
+            "links": [
+                {
+                    "rel": "self",
+                    "type": "application/json",
+                    "href": f"{base_url(request)}/tileMatrixSets",
+                }
+            ],
         }
     )
 
@@ -78,30 +95,33 @@ def tile_matrix_sets(request: Request, viewer: ViewerDep, f: str | None = Query(
 @ogc_errors
 def web_mercator_quad(request: Request, viewer: ViewerDep, f: str | None = Query(None)) -> Response:
     check_parameters(request, METADATA_PARAMETERS)
-    matrices = [
+    document = TILE_MATRIX_SET.model_dump(mode="json", exclude_none=True)
+    document["links"] = [{"rel": "self", "type": "application/json", "href": _tms_url(request)}]
+    return json_response(document)
+
+
+def _tileset_links(request: Request, found: Collection) -> list[dict[str, Any]]:
+    base = f"{base_url(request)}/collections/{found.id}/tiles/{TMS}"
+    return [
+        {"rel": "self", "type": "application/json", "title": "This tileset", "href": base},
         {
-            "id": str(z),
-            "scaleDenominator": _SCALE0 / 2**z,
-            "cellSize": 2 * _ORIGIN / 256 / 2**z,
-            "cornerOfOrigin": "topLeft",
-            "pointOfOrigin": [-_ORIGIN, _ORIGIN],
-            "tileWidth": 256,
-            "tileHeight": 256,
-            "matrixWidth": 2**z,
-            "matrixHeight": 2**z,
-        }
-        for z in range(tiles.MAX_ZOOM + 1)
+            "rel": REL_TILING_SCHEME,
+            "type": "application/json",
+            "title": f"The {TMS} tile matrix set",
+            "href": _tms_url(request),
+        },
     ]
-    return json_response(
-        {
-            "id": TMS,
-            "title": "Google Maps compatible (Web Mercator)",
-            "uri": TMS_URI,
-            "crs": CRS_3857,
-            "orderedAxes": ["X", "Y"],
-            "tileMatrices": matrices,
-        }
-    )
+
+
+def _tileset_summary(request: Request, found: Collection) -> dict[str, Any]:
+    """A tileset as the tilesets list describes it (OGC API – Tiles, tileSet-item)."""
+    return {
+        "title": f"{found.title} ({TMS})",
+        "dataType": "vector",
+        "crs": CRS_3857,
+        "tileMatrixSetURI": TMS_URI,
+        "links": _tileset_links(request, found),
+    }
 
 
 @router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection")
@@ -111,33 +131,96 @@ def tilesets(
 ) -> Response:
     check_parameters(request, METADATA_PARAMETERS)
     found = _tiled_collection(collection_id, viewer)
-    base = f"{base_url(request)}/collections/{found.id}/tiles/{TMS}"
     return json_response(
         {
-            "tilesets": [
+            "tilesets": [_tileset_summary(request, found)],
+            "links": [
                 {
-                    "title": f"{found.title} ({TMS})",
-                    "dataType": "vector",
-                    "crs": CRS_3857,
-                    "tileMatrixSetURI": TMS_URI,
-                    "links": [
-                        {"rel": "self", "type": "application/json", "href": base},
-                        {
-                            "rel": "item",
-                            "type": MVT,
-                            "templated": True,
-                            "href": f"{base}/{{tileMatrix}}/{{tileCol}}/{{tileRow}}",
-                        },
-                        {
-                            "rel": "describedby",
-                            "type": "application/json",
-                            "href": f"{base}/tilejson.json",
-                        },
-                    ],
+                    "rel": "self",
+                    "type": "application/json",
+                    "href": f"{base_url(request)}/collections/{found.id}/tiles",
                 }
-            ]
+            ],
         }
     )
+
+
+def _tile_matrix_limits(
+    bbox: tuple[float, float, float, float], minzoom: int, maxzoom: int
+) -> list[dict[str, Any]]:
+    west, south, east, north = bbox
+    limits = []
+    for z in range(minzoom, maxzoom + 1):
+        top_left = TILE_MATRIX_SET.tile(west, north, z)
+        bottom_right = TILE_MATRIX_SET.tile(east, south, z)
+        limits.append(
+            {
+                "tileMatrix": str(z),
+                "minTileRow": top_left.y,
+                "maxTileRow": bottom_right.y,
+                "minTileCol": top_left.x,
+                "maxTileCol": bottom_right.x,
+            }
+        )
+    return limits
+
+
+def _tileset_document(
+    request: Request, session: SessionDep, found: Collection, viewer: Any
+) -> dict[str, Any]:
+    """OGC API – Tiles TileSet metadata (tileSet.yaml): the tiling scheme, the tile template,
+    the zoom levels and tile ranges that hold data, and the layer with its properties."""
+    extent = features.collection_extent(session, found, viewer)
+    bbox = extent.bbox or (-180.0, -85.0511, 180.0, 85.0511)
+    base = f"{base_url(request)}/collections/{found.id}/tiles/{TMS}"
+    properties = {
+        p.name: {"type": _JSON_TYPES[p.type], "title": p.title}
+        if p.type in _JSON_TYPES
+        else {"type": "string", "format": p.type, "title": p.title}
+        for p in found.properties
+        if p.tile and p.personal is None
+    }
+    document = _tileset_summary(request, found)
+    document["links"] = [
+        *_tileset_links(request, found),
+        {
+            "rel": "item",
+            "type": MVT,
+            "title": "A vector tile",
+            "templated": True,
+            "href": f"{base}/{{tileMatrix}}/{{tileCol}}/{{tileRow}}",
+        },
+        {
+            "rel": REL_GEODATA,
+            "type": "application/json",
+            "title": found.title,
+            "href": f"{base_url(request)}/collections/{found.id}",
+        },
+        {
+            "rel": "describedby",
+            "type": "application/json",
+            "title": "TileJSON",
+            "href": f"{base}/tilejson.json",
+        },
+    ]
+    document["tileMatrixSetLimits"] = _tile_matrix_limits(bbox, found.min_zoom, tiles.MAX_ZOOM)
+    document["boundingBox"] = {
+        "lowerLeft": [bbox[0], bbox[1]],
+        "upperRight": [bbox[2], bbox[3]],
+        "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+    }
+    document["layers"] = [
+        {
+            "id": found.id,
+            "title": found.title,
+            "dataType": "vector",
+            "geometryDimension": 0 if found.geometry_type == "Point" else 2,
+            "minTileMatrix": str(found.min_zoom),
+            "maxTileMatrix": str(tiles.MAX_ZOOM),
+            "propertiesSchema": {"type": "object", "properties": properties},
+        }
+    ]
+    return document
 
 
 def _tilejson(
@@ -170,7 +253,7 @@ def _tilejson(
 
 @router.get(
     "/collections/{collection_id}/tiles/WebMercatorQuad",
-    summary="Tileset metadata (TileJSON)",
+    summary="Tileset metadata (OGC API – Tiles TileSet; TileJSON at tilejson.json)",
 )
 @ogc_errors
 def tileset(
@@ -182,7 +265,7 @@ def tileset(
 ) -> Response:
     check_parameters(request, METADATA_PARAMETERS)
     found = _tiled_collection(collection_id, viewer)
-    return json_response(_tilejson(request, session, found, viewer))
+    return json_response(_tileset_document(request, session, found, viewer))
 
 
 @router.get(
@@ -264,3 +347,6 @@ def tile(
         headers["Content-Encoding"] = "gzip"
         return Response(result.gzipped, media_type=MVT, headers=headers)
     return Response(result.data, media_type=MVT, headers=headers)
+
+
+add_head_routes(router)

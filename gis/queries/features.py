@@ -59,11 +59,16 @@ def parse_ogc_crs(value: str | None, parameter: str = "crs") -> OgcCrs:
     3857
     >>> parse_ogc_crs(None) is CRS84
     True
+    >>> parse_ogc_crs("[EPSG:4490]").srid  # a safe CURIE (OGC API Part 2, W3C CURIE syntax)
+    4490
     """
     if value is None:
         return CRS84
+    curie = value.strip()
+    if curie.startswith("[") and curie.endswith("]"):
+        curie = curie[1:-1]
     try:
-        canonical = parse_crs(value)
+        canonical = parse_crs(curie)
     except InvalidInput:
         canonical = None
     found = SUPPORTED_CRS.get(canonical or "")

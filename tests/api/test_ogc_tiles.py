@@ -211,4 +211,63 @@ def test_tilejson(client: TestClient, db_session: Session) -> None:
     assert body["bounds"] == pytest.approx(list(extent))
     assert 0 <= body["minzoom"] <= body["maxzoom"] <= 22
     tms = client.get("/ogc/tileMatrixSets/WebMercatorQuad").json()
-    assert len(tms["tileMatrices"]) == 23
+    assert len(tms["tileMatrices"]) == 25  # OGC's WebMercatorQuad: 0–24 (we serve 0–22)
+
+
+# --- OGC API – Tiles Part 1 metadata (issue 18, item 3) -------------------------------------
+
+
+def test_tileset_is_ogc_tileset_metadata(client: TestClient, db_session: Session) -> None:
+    body = client.get("/ogc/collections/grids/tiles/WebMercatorQuad").json()
+    assert "tilejson" not in body  # TileJSON stays at tilejson.json
+    assert body["dataType"] == "vector"
+    assert body["crs"] == "http://www.opengis.net/def/crs/EPSG/0/3857"
+    assert body["tileMatrixSetURI"] == (
+        "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+    )
+    links = {link["rel"]: link for link in body["links"]}
+    scheme = links["http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"]
+    assert scheme["href"].endswith("/ogc/tileMatrixSets/WebMercatorQuad")
+    item = links["item"]
+    assert item["templated"] is True and item["type"] == "application/vnd.mapbox-vector-tile"
+    # The template gives a tile this server really serves.
+    limits = {m["tileMatrix"]: m for m in body["tileMatrixSetLimits"]}
+    z14 = limits["14"]
+    url = (
+        item["href"]
+        .replace("{tileMatrix}", "14")
+        .replace("{tileRow}", str((z14["minTileRow"] + z14["maxTileRow"]) // 2))
+        .replace("{tileCol}", str((z14["minTileCol"] + z14["maxTileCol"]) // 2))
+    )
+    tile = client.get(url.replace("http://testserver", ""))
+    assert tile.status_code == 200 and tile.content
+    # The limits cover the grids' extent at every zoom level served.
+    extent = db_session.execute(
+        text(
+            "SELECT ST_XMin(e) w, ST_YMax(e) n FROM (SELECT ST_Extent(geom) e FROM area "
+            "WHERE level = 'grid' AND valid_to IS NULL) q"
+        )
+    ).one()
+    assert max(int(z) for z in limits) == 22
+    import morecantile
+
+    corner = morecantile.tms.get("WebMercatorQuad").tile(extent.w, extent.n, 16)
+    assert (limits["16"]["minTileCol"], limits["16"]["minTileRow"]) == (corner.x, corner.y)
+    layer = body["layers"][0]
+    assert layer["id"] == "grids" and layer["geometryDimension"] == 2
+    assert layer["propertiesSchema"]["properties"]["households"]["type"] == "integer"
+
+
+def test_tilesets_list_links_each_tileset_and_its_tiling_scheme(client: TestClient) -> None:
+    body = client.get("/ogc/collections/buildings/tiles").json()
+    (tileset,) = body["tilesets"]
+    assert tileset["dataType"] == "vector"
+    assert tileset["crs"].endswith("/EPSG/0/3857")
+    rels = {link["rel"]: link["href"] for link in tileset["links"]}
+    assert rels["self"].endswith("/ogc/collections/buildings/tiles/WebMercatorQuad")
+    assert rels["http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"].endswith(
+        "/ogc/tileMatrixSets/WebMercatorQuad"
+    )
+    tms = client.get("/ogc/tileMatrixSets/WebMercatorQuad").json()
+    assert tms["uri"] == tileset["tileMatrixSetURI"]
+    assert tms["crs"] == tileset["crs"]
