@@ -213,12 +213,12 @@ COLLECTIONS: dict[str, Collection] = {
                 Property("street_code", "string", "Street code 街道代码", queryable=True),
                 Property("community_code", "string", "Community code 社区代码", queryable=True),
                 Property("grid_code", "string", "Grid code 网格代码", queryable=True),
-                Property("reported_at", "date-time", "Reported 上报时间"),
-                Property("due_at", "date-time", "Due 期限"),
+                Property("reported_at", "date-time", "Reported 上报时间", queryable=True),
+                Property("due_at", "date-time", "Due 期限", queryable=True),
                 Property("closed_at", "date-time", "Closed 结案时间", tile=False),
-                Property("rating", "integer", "Rating 评价", tile=False),
-                Property("open", "boolean", "Open 未结"),
-                Property("overdue", "boolean", "Overdue 超期"),
+                Property("rating", "integer", "Rating 评价", tile=False, queryable=True),
+                Property("open", "boolean", "Open 未结", queryable=True),
+                Property("overdue", "boolean", "Overdue 超期", queryable=True),
                 Property("reporter_name", "string", "Reporter 报告人", personal="name", tile=False),
                 Property(
                     "reporter_phone", "string", "Reporter phone 电话", personal="phone", tile=False

@@ -21,7 +21,7 @@ from api.deps import SessionDep
 from api.security import ViewerDep, scope_decision
 from gis.collections import COLLECTIONS, Collection, get_collection
 from gis.errors import Forbidden, GridgovError, InvalidInput, NotFound
-from gis.queries import features
+from gis.queries import cql, features
 from gis.queries.features import (
     CRS84_URI,
     DEFAULT_LIMIT,
@@ -43,13 +43,28 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # Part 3 (Filtering) and CQL2: only the classes tests/api/test_ogc_filter.py exercises.
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 )
-ITEMS_PARAMETERS = frozenset({"f", "bbox", "bbox-crs", "limit", "offset", "datetime", "crs"})
+ITEMS_PARAMETERS = frozenset(
+    {"f", "bbox", "bbox-crs", "limit", "offset", "datetime", "crs", "filter", "filter-lang"}
+    | {"filter-crs"}
+)
 ITEM_PARAMETERS = frozenset({"f", "crs"})
 METADATA_PARAMETERS = frozenset({"f"})
 
@@ -211,6 +226,12 @@ def collection_document(
                 "title": f"{collection.title} items",
                 "href": f"{base}/items",
             },
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "type": "application/schema+json",
+                "title": "Queryables",
+                "href": f"{base}/queryables",
+            },
         ],
     }
     if extent.bbox is not None:
@@ -285,6 +306,23 @@ def collection(
     return json_response(collection_document(request, session, found, viewer))
 
 
+@router.get(
+    "/collections/{collection_id}/queryables",
+    summary="The properties a filter may use (JSON Schema)",
+    response_class=Response,
+    responses={200: {"content": {"application/schema+json": {}}}},
+    openapi_extra=scope_decision("public"),
+)
+@ogc_errors
+def queryables(
+    request: Request, collection_id: str, viewer: ViewerDep, f: str | None = Query(None)
+) -> Response:
+    check_parameters(request, METADATA_PARAMETERS)
+    found = _collection(collection_id, viewer)
+    url = f"{base_url(request)}/collections/{found.id}/queryables"
+    return json_response(cql.queryables_schema(found, url), media_type="application/schema+json")
+
+
 # --- items ---------------------------------------------------------------------------------
 
 
@@ -316,10 +354,22 @@ def parse_items_query(request: Request, collection: Collection) -> ItemsQuery:
         if collection.temporal is None:
             # Features without time match every datetime (OGC API – Features 1.0, 7.15.4).
             time = None
+    cql_filter = None
+    if "filter" in params:
+        filter_crs = features.parse_ogc_crs(params.get("filter-crs"), "filter-crs")
+        if filter_crs.uri != CRS84_URI:
+            raise InvalidInput(
+                f"filter-crs must be {CRS84_URI} (geometries in filters are lon/lat)",
+                parameter="filter-crs",
+            )
+        cql_filter = cql.to_sql(cql.parse(params["filter"], params.get("filter-lang")), collection)
+    elif "filter-lang" in params or "filter-crs" in params:
+        raise InvalidInput("filter-lang and filter-crs need a filter", parameter="filter")
     return ItemsQuery(
         collection=collection,
         bbox=bbox,
         time=time,
+        cql=cql_filter,
         filters={name: params[name] for name in queryables if name in params},
         # Above the maximum the server uses its maximum (OGC API – Features 1.0, 7.15.3).
         limit=min(
@@ -372,6 +422,22 @@ ITEMS_OPENAPI_PARAMETERS: list[dict[str, Any]] = [
     ),
     _query_parameter("crs", "Output CRS URI (default CRS84).", {"type": "string", "format": "uri"}),
     _query_parameter("f", "Output format.", {"type": "string", "enum": ["json", "geojson"]}),
+    _query_parameter(
+        "filter",
+        "A CQL2 filter on the collection's queryables (see its /queryables), e.g. "
+        "status = 'closed' AND S_INTERSECTS(geometry, BBOX(106.6,35.2,106.7,35.3)).",
+        {"type": "string"},
+    ),
+    _query_parameter(
+        "filter-lang",
+        "cql2-text (default) or cql2-json.",
+        {"type": "string", "enum": ["cql2-text", "cql2-json"]},
+    ),
+    _query_parameter(
+        "filter-crs",
+        "CRS of geometries in the filter (CRS84 only).",
+        {"type": "string", "format": "uri"},
+    ),
 ]
 
 
@@ -532,9 +598,34 @@ def api_definition(request: Request, viewer: ViewerDep, f: str | None = Query(No
     OGC paths are listed, so it is open also where ``/openapi.json`` is admins-only."""
     check_parameters(request, METADATA_PARAMETERS)
     full = request.app.openapi()
+    # Relative to the server /ogc, as OGC clients look paths up (GDAL: /collections/{id}/items).
     paths = {
-        p: ops for p, ops in full["paths"].items() if p == PREFIX or p.startswith(PREFIX + "/")
+        (p[len(PREFIX) :] or "/"): ops
+        for p, ops in full["paths"].items()
+        if p == PREFIX or p.startswith(PREFIX + "/")
     }
+    generic = paths.get("/collections/{collection_id}/items", {}).get("get")
+    if generic is not None:
+        # One items path per collection listing its queryables as query parameters, so that
+        # clients (GDAL's OAPIF driver) send an equality filter to the server.
+        for collection in COLLECTIONS.values():
+            if not _may_list(collection, viewer):
+                continue
+            parameters = [
+                p for p in generic.get("parameters", []) if p.get("name") != "collection_id"
+            ]
+            parameters += [
+                _query_parameter(q.name, q.title, {"type": "string"})
+                for q in collection.queryables
+                if q.personal is None
+            ]
+            paths[f"/collections/{collection.id}/items"] = {
+                "get": {
+                    **generic,
+                    "operationId": f"items_{collection.id}",
+                    "parameters": parameters,
+                }
+            }
     schemas = full.get("components", {}).get("schemas", {})
     wanted: set[str] = set()
     _references(paths, wanted)
@@ -547,7 +638,7 @@ def api_definition(request: Request, viewer: ViewerDep, f: str | None = Query(No
     document = {
         "openapi": "3.0.3",
         "info": {**full["info"], "title": "gridgov OGC API"},
-        "servers": [{"url": str(request.base_url).rstrip("/")}],
+        "servers": [{"url": base_url(request)}],
         "paths": paths,
         "components": {"schemas": {k: v for k, v in schemas.items() if k in wanted}},
     }

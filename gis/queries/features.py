@@ -193,6 +193,8 @@ class ItemsQuery:
     limit: int = DEFAULT_LIMIT
     offset: int = 0
     crs: OgcCrs = CRS84
+    cql: tuple[str, dict[str, Any]] | None = None
+    """A CQL2 ``filter`` translated by :func:`gis.queries.cql.to_sql` (predicate, parameters)."""
 
 
 # --- access and SQL assembly ---------------------------------------------------------------
@@ -280,6 +282,10 @@ def _where_sql(query: ItemsQuery, viewer: Viewer) -> tuple[str, dict[str, Any]]:
             raise InvalidInput(f"{name} is not a queryable of {collection.id}", parameter=name)
         clauses.append(f'CAST(f."{prop.name}" AS text) = :q{index}')
         params[f"q{index}"] = value
+    if query.cql is not None:
+        predicate, cql_params = query.cql
+        clauses.append(predicate)
+        params.update(cql_params)
     return (" AND ".join(clauses) or "true"), params
 
 

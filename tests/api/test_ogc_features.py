@@ -49,7 +49,13 @@ def test_landing_page_links(client: TestClient) -> None:
     assert document.status_code == 200
     assert document.headers["content-type"].startswith("application/vnd.oai.openapi+json")
     assert document.json()["openapi"].startswith("3.0")
-    assert all(p.startswith("/ogc") for p in document.json()["paths"])
+    api = document.json()
+    assert api["servers"][0]["url"].endswith("/ogc")  # paths are relative to the OGC API root
+    assert "/collections/{collection_id}/items" in api["paths"]
+    assert not any(p.startswith(("/api/", "/open311")) for p in api["paths"])
+    # each collection's queryables are query parameters of its own items path (GDAL reads them)
+    grid_params = {p["name"] for p in api["paths"]["/collections/grids/items"]["get"]["parameters"]}
+    assert {"code", "parent_code", "limit", "filter"} <= grid_params
     assert client.get(descs["application/vnd.oai.openapi+json;version=3.1"]).status_code == 200
 
 
@@ -565,8 +571,11 @@ def test_safe_curie_crs_is_accepted(client: TestClient) -> None:
 
 
 def test_openapi_types_limit_and_bbox_for_generic_clients(client: TestClient) -> None:
-    for url in ("/openapi.json", "/ogc/api"):
-        operation = client.get(url).json()["paths"]["/ogc/collections/{collection_id}/items"]
+    for url, path in (
+        ("/openapi.json", "/ogc/collections/{collection_id}/items"),
+        ("/ogc/api", "/collections/{collection_id}/items"),
+    ):
+        operation = client.get(url).json()["paths"][path]
         params = {p["name"]: p for p in operation["get"]["parameters"]}
         assert params["limit"]["schema"] == {
             "type": "integer",

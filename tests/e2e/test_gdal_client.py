@@ -68,3 +68,38 @@ def test_ogr2ogr_copies_grids_to_geopackage(
     areas = dict(zip(frame["code"], frame.to_crs(frame.estimate_utm_crs()).area, strict=True))
     for code, _, area in rows:
         assert areas[code] == pytest.approx(area, rel=1e-3)
+
+
+def test_gdal_pushes_the_where_clause_to_the_server(
+    live_server: LiveServer, demo_database_url: str
+) -> None:
+    """GDAL's OAPIF driver (Debian 3.6) reads each collection's queryables from the OpenAPI 3.0
+    service-desc (/ogc/api) and sends ``-where code = ...`` to the server as the query parameter
+    (Part 3 queryables-query-parameters) instead of downloading everything."""
+    with psycopg.connect(demo_database_url) as conn:
+        row = conn.execute(
+            "SELECT code FROM area WHERE level = 'community' AND valid_to IS NULL LIMIT 1"
+        ).fetchone()
+        assert row is not None
+        community = row[0]
+        count = conn.execute(
+            "SELECT count(*) FROM area WHERE level = 'grid' AND valid_to IS NULL AND code LIKE %s",
+            (community + "%",),
+        ).fetchone()
+    tool = shutil.which("ogrinfo")
+    if tool is None:
+        unavailable("ogrinfo (Debian gdal-bin) is not installed")
+    where = f"parent_code = '{community}'"
+    source = f"OAPIF:{live_server.url}/ogc"
+    result = subprocess.run(
+        [tool or "ogrinfo", "--debug", "on", "-ro", "-al", "-so", source, "grids", "-where", where],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    fetched = [line for line in result.stderr.splitlines() if "/items" in line]
+    assert any(f"parent_code={community}" in line for line in fetched), fetched[-5:]
+    got = int(re.search(r"Feature Count: (\d+)", result.stdout).group(1))  # type: ignore[union-attr]
+    assert count is not None and got == count[0] > 0
