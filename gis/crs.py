@@ -513,6 +513,8 @@ def crs_note(crs: str) -> str:
 
 
 METRES_PER_DEGREE = 111_320.0  # at the equator; one decimal place more is never less precise
+MIN_PRECISION_M = 1e-6  # a micrometre: below it doubles in degrees carry nothing more
+MAX_PRECISION_M = 1000.0
 
 
 def decimals_for(crs: str, precision_m: float) -> int:
@@ -523,9 +525,10 @@ def decimals_for(crs: str, precision_m: float) -> int:
     >>> decimals_for("EPSG:4527", 1.0), decimals_for("EPSG:4326", 0.001)
     (0, 8)
     """
-    if not precision_m > 0 or not math.isfinite(precision_m):
+    if not MIN_PRECISION_M <= precision_m <= MAX_PRECISION_M:
         raise InvalidInput(
-            "precision is the coordinate resolution in metres, e.g. 0.01 (1 cm)",
+            "precision is the coordinate resolution in metres, from "
+            f"{MIN_PRECISION_M:g} to {MAX_PRECISION_M:g}, e.g. 0.01 (1 cm)",
             parameter="precision",
         )
     name = parse_crs(crs)

@@ -11,6 +11,7 @@ from starlette.background import BackgroundTask
 from api.deps import SessionDep
 from api.security import ViewerDep
 from gis import audit
+from gis.crs import MAX_PRECISION_M, MIN_PRECISION_M
 from gis.queries import export as queries
 
 router = APIRouter(tags=["export"])
@@ -50,8 +51,8 @@ def export_layer(
     precision: Annotated[
         float | None,
         Query(
-            gt=0,
-            le=1000,
+            ge=MIN_PRECISION_M,
+            le=MAX_PRECISION_M,
             description="Coordinate resolution in metres (default 0.01, about 1 cm)",
         ),
     ] = None,
