@@ -196,7 +196,9 @@ def _simulate(
     if rng.random() < 0.03:
         steps.append((t, "指挥中心受理员", "reported", "rejected", "不属于受理范围，已告知反映人"))
     else:
-        steps.append((t, "指挥中心受理员", "reported", "registered", "立案"))
+        steps.append((t, "指挥中心受理员", "reported", "accepted", "受理"))
+        t += _hours(rng, 0.05, 0.3)
+        steps.append((t, "指挥中心值班长", "accepted", "registered", "立案"))
         t += _hours(rng, 0.1, 1.0)
         dept = rng.choice(_DEPTS)
         steps.append((t, "指挥中心派遣员", "registered", "dispatched", f"派遣至{dept}"))
@@ -213,19 +215,12 @@ def _simulate(
             steps.append((t, dept, "in_progress", "handled", "处置完毕，已反馈"))
             if i < reworks:
                 t += _hours(rng, 1, 12)
-                steps.append(
-                    (
-                        t,
-                        f"网格员{city.persons[worker].name}",
-                        "handled",
-                        "in_progress",
-                        "核查未通过，返工",
-                    )
-                )
+                # Verified by the centre, never by who handled it (separation of duties).
+                steps.append((t, "指挥中心核查员", "handled", "in_progress", "核查未通过，返工"))
         t += _hours(rng, 1, 20)
-        steps.append(
-            (t, f"网格员{city.persons[worker].name}", "handled", "closed", "核查属实，结案")
-        )
+        steps.append((t, "指挥中心核查员", "handled", "verified", "核查属实"))
+        t += _hours(rng, 0.1, 2)
+        steps.append((t, "指挥中心值班长", "verified", "closed", "结案"))
         # 一事一评: only a reporter who can be reached rates his case (with his signed link).
         if rng.random() < 0.72 and reporter_name:
             t += _hours(rng, 2, 72)
@@ -239,7 +234,7 @@ def _simulate(
     rating = None
     if status == "evaluated":
         rating = rng.choices((5, 4, 3, 2, 1), weights=(62, 24, 8, 4, 2))[0]
-    assignee = worker if status not in ("reported", "rejected") else None
+    assignee = worker if status not in ("reported", "accepted", "rejected") else None
     due_at = None if status == "rejected" else due
     return IncidentRec(
         kind,

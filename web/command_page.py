@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from gis.incidents.queue import MAX_QUEUE_PAGE, QUEUE_FIELDS, SORTS, TRAYS
+from gis.incidents.transitions import STEP_FIELDS
 from gis.incidents.workflow import INCIDENT_WORKFLOW
 from web.assets import vendored_url
 from web.i18n import t
@@ -37,8 +38,6 @@ KPI_KEYS = (
     "avg_handling_hours",
     "overdue",
 )
-# The step that sends a case to a grid (and so takes a grid code; gis/incidents/transitions.py).
-DISPATCH_STATUS = "dispatched"
 
 
 def command_data() -> dict[str, Any]:
@@ -50,8 +49,9 @@ def command_data() -> dict[str, Any]:
             {
                 "from": s.from_status,
                 "to": s.to_status,
+                "action": s.name,
                 "rework": s.rework,
-                "dispatch": s.to_status == DISPATCH_STATUS,
+                "fields": list(STEP_FIELDS[s.name]),
             }
             for s in INCIDENT_WORKFLOW.steps
         ],

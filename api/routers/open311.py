@@ -72,9 +72,9 @@ CODE_OF_CATEGORY = {cat: code for code, cat, _, _ in SERVICES}
 # Extension status → (our statuses, resolution) it selects.
 EXTENDED: dict[str, tuple[tuple[str, ...], str | None]] = {
     "open": (("reported",), None),
-    "investigating": (("registered",), None),
+    "investigating": (("accepted", "registered"), None),
     "action_scheduled": (("dispatched",), None),
-    "in_progress": (("in_progress", "handled"), None),
+    "in_progress": (("in_progress", "handled", "verified", "suspended"), None),
     "closed": (("closed", "evaluated"), None),
     "duplicate": (("rejected",), "duplicate"),
     "not_councils_responsibility": (("rejected",), "not_responsible"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gis.incidents.vocabulary import ENTERED_SOURCES, KINDS, REJECT_RESOLUTIONS, STATUSES
 from gis.incidents.workflow import INCIDENT_WORKFLOW
@@ -20,12 +20,15 @@ if TYPE_CHECKING:
     Source = str
     TransitionTarget = str
     Resolution = str
+    Action = str
 else:
     Kind = Literal[KINDS]
     Source = Literal[ENTERED_SOURCES]
     # Every status but the one a case starts in can be stepped to.
     TransitionTarget = Literal[tuple(s for s in STATUSES if s != INCIDENT_WORKFLOW.initial)]
     Resolution = Literal[REJECT_RESOLUTIONS]
+    # The workflow's action names (受理 accept, 立案 register, 派遣 dispatch, 延期申请 …).
+    Action = Literal[tuple(dict.fromkeys(s.name for s in INCIDENT_WORKFLOW.steps))]
 
 
 class PointGeometry(BaseModel):
@@ -63,11 +66,18 @@ class IncidentCreate(BaseModel):
 
 
 class TransitionCreate(BaseModel):
-    """One step of the case loop."""
+    """One step of the case loop, named by its ``action`` (the case's ``allowed_transitions``)
+    or, for a step that changes the status, by the status it goes ``to``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    to: TransitionTarget
+    to: TransitionTarget | None = None
+    action: Action | None = Field(
+        default=None,
+        description="The step: accept, refuse, register, reject, dispatch, redispatch, start, "
+        "report_back, verify, rework, close, request_extension, approve_extension, "
+        "refuse_extension, suspend, resume, evaluate",
+    )
     note: str | None = Field(
         default=None,
         max_length=2000,
@@ -100,6 +110,16 @@ class TransitionCreate(BaseModel):
     duplicate_of: int | None = None
     dispatched_to: str | None = Field(default=None, max_length=200)
     grid_code: str | None = Field(default=None, pattern=r"^[0-9]{15}$")
+    area_code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{12}$",
+        description="Dispatch to this community or street office instead of a grid",
+    )
+    due_at: AwareDatetime | None = Field(
+        default=None,
+        description="dispatch: a handling deadline shorter than the category's limit; "
+        "request_extension: the deadline asked for",
+    )
     assignee_id: int | None = None
     rating: int | None = Field(default=None, ge=1, le=5)
 

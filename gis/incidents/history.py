@@ -33,6 +33,7 @@ class HistoryRow:
     attachments: list[str]
     public_note: str | None
     public_attachments: list[str]
+    action: str | None = None
 
 
 def history_entry(h: Any, full: bool, unmasked: bool) -> dict[str, Any]:
@@ -47,6 +48,8 @@ def history_entry(h: Any, full: bool, unmasked: bool) -> dict[str, Any]:
         "public_attachments": h.public_attachments,
         # The stored photos among the attachments, with their thumbnails (gis/media/urls.py).
         "public_photos": photos_of(h.public_attachments),
+        # The workflow step (改派, 延期申请 … keep the status); None on rows older than 0019.
+        "action": getattr(h, "action", None),
     }
     if full:
         actor = h.actor
@@ -78,15 +81,16 @@ def record_history(
     attachments: Sequence[str],
     public_note: str | None = None,
     public_attachments: Sequence[str] = (),
+    action: str | None = None,
 ) -> int:
     """Append one step; ``note``/``attachments`` are internal, the public ones are published.
     Returns the new row's id."""
     step_id = session.execute(
         text(
             "INSERT INTO incident_transition (incident_id, at, actor, from_status, to_status, "
-            "note, attachments, public_note, public_attachments) VALUES (:i, :at, :actor, :frm,"
-            " :to, :note, CAST(:att AS jsonb), :public_note, CAST(:public_att AS jsonb))"
-            " RETURNING id"
+            "note, attachments, public_note, public_attachments, action) VALUES (:i, :at, :actor,"
+            " :frm, :to, :note, CAST(:att AS jsonb), :public_note, CAST(:public_att AS jsonb),"
+            " :action) RETURNING id"
         ),
         {
             "i": incident_id,
@@ -98,6 +102,7 @@ def record_history(
             "att": json.dumps(list(attachments)),
             "public_note": public_note,
             "public_att": json.dumps(list(public_attachments)),
+            "action": action,
         },
     ).scalar_one()
     return int(step_id)

@@ -39,6 +39,8 @@ class IncidentDeadlineRule(Base):
     handle_hours: Mapped[int] = mapped_column(Integer)
     calendar_time: Mapped[bool] = mapped_column(Boolean, server_default="false")
     escalate_every_hours: Mapped[int] = mapped_column(Integer, server_default="24")
+    # Who verifies (核查) this category's handled cases: community or centre (migration 0018).
+    verified_by: Mapped[str] = mapped_column(Text, server_default="centre")
 
 
 class Holiday(Base):
@@ -86,6 +88,27 @@ class IncidentEscalation(Base):
         BigInteger, ForeignKey("area.id", ondelete="RESTRICT")
     )
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IncidentExtension(Base):
+    """A deadline-extension request (延期申请) and its decision (migration 0018_case_workflow)."""
+
+    __tablename__ = "incident_extension"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("incident.id", ondelete="CASCADE")
+    )
+    requested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    requested_by: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    previous_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    requested_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decision: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decision_note: Mapped[str | None] = mapped_column(Text)
 
 
 class IncidentEvent(Base):

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from gis import audit
 from gis.errors import NotFound
+from gis.incidents.duties import case_facts, extensions, work_deadlines
 from gis.incidents.history import history_entry
 from gis.incidents.timestamps import iso
 from gis.incidents.vocabulary import LATE_STATUSES, STATUS_LABELS_ZH
-from gis.incidents.workflow import INCIDENT_WORKFLOW
+from gis.incidents.workflow import INCIDENT_WORKFLOW, CaseFacts
 from gis.masking import Exposure, exposure, show_name, show_phone
 from gis.scope import Viewer
 
@@ -35,6 +36,7 @@ SELECT_TEMPLATE = """
            i.assignee_id, p.name AS assignee_name, p.phone AS assignee_phone,
            i.dispatched_to, i.rework_count, i.rating, i.escalation_level, i.escalated_at,
            i.reported_at, i.due_at, i.closed_at, i.updated_at, i.token,
+           i.suspended_from, i.suspended_at,
            (i.status = ANY(:late) AND i.due_at < :now) AS overdue,
            d.duplicate_of
     FROM {source} i
@@ -116,7 +118,14 @@ def _full(row: Any, viewer: Viewer) -> dict[str, Any]:
         overdue=bool(row.overdue),
         attributes=row.attributes,
         token=str(row.token),
-        allowed_transitions=list(INCIDENT_WORKFLOW.allowed(row.status, viewer.role)),
+        suspended_at=iso(row.suspended_at),
+        # In lists: the rule for this status and role; the case read (get_incident) applies the
+        # case's own facts too (separation of duties, a pending extension).
+        allowed_transitions=list(
+            INCIDENT_WORKFLOW.actions(
+                row.status, viewer.role, CaseFacts(suspended_from=row.suspended_from)
+            )
+        ),
     )
     return out
 
@@ -160,7 +169,7 @@ def get_incident(
     history = session.execute(
         text(
             "SELECT id, at, actor, from_status, to_status, note, attachments, public_note,"
-            " public_attachments FROM incident_transition WHERE incident_id = :id"
+            " public_attachments, action FROM incident_transition WHERE incident_id = :id"
             " ORDER BY at, id"
         ),
         {"id": incident_id},
@@ -169,6 +178,11 @@ def get_incident(
     unmasked = full and not out["masked"]
     out["history"] = [history_entry(h, full, unmasked) for h in history]
     if full:
+        out["allowed_transitions"] = list(
+            INCIDENT_WORKFLOW.actions(row.status, viewer.role, case_facts(session, viewer, row))
+        )
+        out["extensions"] = extensions(session, incident_id)
+        out.update(work_deadlines(session, row, now or datetime.now(UTC)))
         out["escalations"] = [
             {"at": iso(e.at), "from": e.from_level, "to": e.to_level, "due_at": iso(e.due_at)}
             for e in session.execute(

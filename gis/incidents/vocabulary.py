@@ -28,36 +28,60 @@ KIND_LABELS_ZH = {"event": "事件", "component": "部件"}
 SOURCES = ("grid_worker", "hotline", "public", "open311", "patrol", "import")
 ENTERED_SOURCES = ("grid_worker", "hotline", "public", "patrol")
 
+# The states of a case (docs/command-centre.md draws the diagram). 受理 (accepted: the report
+# is real and complete) and 立案 (registered: the centre opens a case) are separate decisions;
+# 核查通过 (verified) waits for the centre's 结案; 挂起 (suspended) pauses the deadline clock.
 STATUSES = (
     "reported",
+    "accepted",
     "registered",
     "rejected",
     "dispatched",
     "in_progress",
     "handled",
+    "verified",
+    "suspended",
     "closed",
     "evaluated",
 )
 STATUS_LABELS_ZH = {
     "reported": "上报",
+    "accepted": "已受理",
     "registered": "立案",
     "rejected": "不予立案",
     "dispatched": "派遣",
     "in_progress": "处置中",
     "handled": "处置反馈",
-    "closed": "核查结案",
+    "verified": "核查通过",
+    "suspended": "挂起",
+    "closed": "结案",
     "evaluated": "已评价",
 }
 # Open: the case still needs someone (it follows its location when boundaries are redrawn).
-OPEN_STATUSES = ("reported", "registered", "dispatched", "in_progress", "handled")
+OPEN_STATUSES = (
+    "reported",
+    "accepted",
+    "registered",
+    "dispatched",
+    "in_progress",
+    "handled",
+    "verified",
+    "suspended",
+)
 CLOSED_STATUSES = ("closed", "evaluated")
 TERMINAL_STATUSES = ("rejected", "evaluated")
-# A deadline is running (handled cases wait for verification, not for work): these can be late.
-LATE_STATUSES = ("reported", "registered", "dispatched", "in_progress")
+# A deadline is running: these can be late. Handled and verified cases wait for verification and
+# closing, not for work; a suspended case's clock is paused (resuming moves its deadline).
+LATE_STATUSES = ("reported", "accepted", "registered", "dispatched", "in_progress")
 # In someone's hands: what counts towards a worker's load when cases are shared out.
 WORKLOAD_STATUSES = ("registered", "dispatched", "in_progress")
 
 REJECT_RESOLUTIONS = ("duplicate", "not_responsible", "invalid")
+# Who verifies (核查) a handled case, per category (``incident_deadline_rule.verified_by``): the
+# community the case lies in, or the command centre. Never the person or grid that handled it.
+VERIFIERS = ("community", "centre")
+# A deadline-extension request (延期申请) is decided once: approved (the deadline moves) or refused.
+EXTENSION_DECISIONS = ("approved", "refused")
 ESCALATION_LEVELS = ("grid", "community", "street", "district")
 
 

@@ -347,7 +347,7 @@ WRITES: dict[tuple[str, str], Callable[[World], list[Call]]] = {
             "command_operator",
             "POST",
             f"/api/v1/incidents/{w.objects['case']['id']}/transitions",
-            {"json": {"to": "registered", "note": "受理"}},
+            {"json": {"to": "accepted", "note": "受理"}},
         )
     ],
     ("POST", "/api/v1/incidents/escalations"): lambda w: [

@@ -403,6 +403,7 @@ def test_the_full_loop_with_history_rework_and_rating(
     def step(client: Any, to: str, **extra: Any) -> Any:
         return client.post(f"/api/v1/incidents/{iid}/transitions", json={"to": to, **extra})
 
+    assert step(operator, "accepted").status_code == 200
     assert step(operator, "registered").status_code == 200
     r = step(operator, "dispatched", dispatched_to="华亭市城市管理综合执法局")
     assert r.status_code == 200 and r.json()["dispatched_to"] == "华亭市城市管理综合执法局"
@@ -417,9 +418,12 @@ def test_the_full_loop_with_history_rework_and_rating(
     assert row.due_at == deadlines.load_calendar(db_session).add(row.at, timedelta(hours=48))
     assert step(worker, "in_progress").status_code == 200
     assert step(worker, "handled", attachments=["https://img.example/1.jpg"]).status_code == 200
-    assert step(worker, "in_progress", note="未清理干净").json()["rework_count"] == 1
+    # The grid that handled it does not verify it (separation of duties): the centre does.
+    assert step(worker, "in_progress", note="未清理干净").status_code == 403
+    assert step(operator, "in_progress", note="未清理干净").json()["rework_count"] == 1
     assert step(worker, "handled").status_code == 200
-    closed = step(worker, "closed")
+    assert step(operator, "verified").status_code == 200
+    closed = step(operator, "closed")
     assert closed.json()["status"] == "closed" and closed.json()["closed_at"] is not None
     # Staff cannot rate for the reporter (一事一评): he rates with the link intake gave him.
     assert step(worker, "evaluated", rating=5).status_code == 403
@@ -438,17 +442,19 @@ def test_the_full_loop_with_history_rework_and_rating(
     ).all()
     assert [(h.from_status, h.to_status) for h in history] == [
         (None, "reported"),
-        ("reported", "registered"),
+        ("reported", "accepted"),
+        ("accepted", "registered"),
         ("registered", "dispatched"),
         ("dispatched", "in_progress"),
         ("in_progress", "handled"),
         ("handled", "in_progress"),
         ("in_progress", "handled"),
-        ("handled", "closed"),
+        ("handled", "verified"),
+        ("verified", "closed"),
         ("closed", "evaluated"),
     ]
     assert history[1].actor == "command_operator:t_command_operator"
-    assert history[4].attachments == ["https://img.example/1.jpg"]
+    assert history[5].attachments == ["https://img.example/1.jpg"]
     assert [h["to"] for h in done["history"]] == [h.to_status for h in history]
     events = db_session.execute(
         text("SELECT kind, status FROM incident_event WHERE incident_id = :id ORDER BY id"),
@@ -508,11 +514,11 @@ def test_illegal_transition_is_409_listing_the_allowed_ones(
     iid = operator.post("/api/v1/incidents", json=_report(g.lon, g.lat)).json()["incident"]["id"]
     r = operator.post(f"/api/v1/incidents/{iid}/transitions", json={"to": "closed"})
     assert r.status_code == 409
-    assert r.json()["detail"] == "cannot go from reported to closed; allowed: registered, rejected"
+    assert r.json()["detail"] == "cannot go from reported to closed; allowed: accepted, rejected"
     # Anonymous and out-of-scope viewers may not move a case.
     assert (
         client_for(ANONYMOUS)
-        .post(f"/api/v1/incidents/{iid}/transitions", json={"to": "registered"})
+        .post(f"/api/v1/incidents/{iid}/transitions", json={"to": "accepted"})
         .status_code
         == 403
     )
@@ -521,7 +527,7 @@ def test_illegal_transition_is_409_listing_the_allowed_ones(
     if other.grid_code != g.grid_code:
         assert (
             outsider.post(
-                f"/api/v1/incidents/{iid}/transitions", json={"to": "registered"}
+                f"/api/v1/incidents/{iid}/transitions", json={"to": "accepted"}
             ).status_code
             == 403
         )
@@ -711,7 +717,7 @@ def test_concurrent_transitions_cannot_both_win(demo_engine: Engine) -> None:
                 outcomes.append("conflict")
 
     try:
-        threads = [threading.Thread(target=attempt, args=(t,)) for t in ("registered", "rejected")]
+        threads = [threading.Thread(target=attempt, args=(t,)) for t in ("accepted", "rejected")]
         for t in threads:
             t.start()
         for t in threads:
@@ -737,5 +743,5 @@ def test_forbidden_is_raised_for_roles_the_step_does_not_allow(db_session: Sessi
             db_session,
             viewer("grid_worker", g.grid_code),
             iid,
-            transitions.TransitionInput("registered"),
+            transitions.TransitionInput("accepted"),
         )

@@ -336,14 +336,16 @@ def test_status_mapping_and_service_request_updates(
         text("SELECT id FROM incident WHERE code = :c"), {"c": code}
     ).scalar_one()
     expected = [
+        ("accepted", "open", "investigating", "已受理"),
         ("registered", "open", "investigating", "立案"),
         ("dispatched", "open", "action_scheduled", "派遣"),
         ("in_progress", "open", "in_progress", "处置中"),
         ("handled", "open", "in_progress", "处置反馈"),
-        ("closed", "closed", "closed", "核查结案"),
+        ("verified", "open", "in_progress", "核查通过"),
+        ("closed", "closed", "closed", "结案"),
     ]
     for to, status, ext, zh in expected:
-        who = op if to in ("registered", "dispatched") else worker
+        who = worker if to in ("in_progress", "handled") else op
         assert who.post(f"/api/v1/incidents/{iid}/transitions", json={"to": to}).status_code == 200
         got = anon.get(f"{BASE}/requests/{code}.json").json()[0]
         assert (got["status"], got["extended_status"], got["external_status_code"]) == (
@@ -364,7 +366,9 @@ def test_status_mapping_and_service_request_updates(
     assert [e.findtext("status") for e in items] == [
         "open",
         "investigating",
+        "investigating",
         "action_scheduled",
+        "in_progress",
         "in_progress",
         "in_progress",
         "closed",
@@ -472,7 +476,7 @@ def test_internal_notes_never_reach_open311_or_anonymous_readers(
     step = op.post(
         f"/api/v1/incidents/{iid}/transitions",
         json={
-            "to": "registered",
+            "to": "accepted",
             "note": internal,
             "attachments": ["https://internal.example/call-log.pdf"],
             "public_note": "已立案，将尽快派遣处置",

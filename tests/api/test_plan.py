@@ -19,12 +19,13 @@ from api.app import create_app
 from api.security import get_viewer
 from gis.db import get_session
 from gis.errors import InvalidInput
+from gis.incidents.vocabulary import OPEN_STATUSES
 from gis.scope import Viewer
 from gis.settings import normalise_database_url
 from tests.conftest import create_test_database, drop_test_database, owner_url
 
 PLANNER = Viewer("planner_api", "planner", "620881")
-OPEN = ("reported", "registered", "dispatched", "in_progress", "handled")
+OPEN = OPEN_STATUSES
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import httpx
 import psycopg
 import pytest
 
+from gis.incidents.vocabulary import OPEN_STATUSES
 from gis.masking import mask_name
 from gridgov.screenshots import CHROMIUM, CHROMIUM_ARGS
 from tests.api.incident_helpers import committed_reporting_key
@@ -25,7 +26,7 @@ from tests.conftest import LiveServer, unavailable
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 ARGS = list(CHROMIUM_ARGS)
-OPEN = ("reported", "registered", "dispatched", "in_progress", "handled")
+OPEN = OPEN_STATUSES
 
 
 @pytest.fixture(scope="module")

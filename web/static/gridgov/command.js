@@ -238,13 +238,16 @@
 
     // ---- the case panel -----------------------------------------------------------------------
     var caseBody = gg.section("case");
+    // The workflow's steps by (status, action): what each takes and where it goes. A case's
+    // allowed_transitions are action names (the API applies the role and the case's facts).
     var stepOf = {};
-    vocab.steps.forEach(function (st) { stepOf[st.from + ">" + st.to] = st; });
-    function actionKey(from, to) {
-      var step = stepOf[from + ">" + to];
-      if (step && step.rework) return "rework";
-      if (from === to && step && step.dispatch) return "redispatch";
-      return to;
+    vocab.steps.forEach(function (st) { stepOf[st.from + ">" + st.action] = st; });
+    function takes(step, field) { return !!step && step.fields.indexOf(field) >= 0; }
+    /* A datetime-local value (the browser's local time) from an ISO instant, and back. */
+    function localValue(iso) {
+      if (!iso) return "";
+      var d = new Date(iso), pad = function (n) { return (n < 10 ? "0" : "") + n; };
+      return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
     }
     var notice = null;
     function openCase(id, keepNotice) {
@@ -311,18 +314,19 @@
         row("rework_count", c.rework_count ? gg.esc(c.rework_count) : "") + "</table>";
       html += actionsHtml(c, candidates);
       if (candidates.length) {
-        var mayLink = (c.allowed_transitions || []).indexOf("rejected") >= 0;
+        var refusal = refusalOf(c);
         html += "<h3>" + gg.esc(s("case.duplicates")) + "</h3><ul class='gg-list gg-candidates'>" + candidates.map(function (d) {
           return "<li data-id='" + gg.esc(d.id) + "'><b>" + gg.esc(d.code) + "</b> " + gg.esc(s("status." + d.status)) + " · " + gg.esc(d.distance_m) + " m" +
             (d.summary ? "<br><small>" + gg.esc(d.summary) + "</small>" : "") +
-            (mayLink ? " <button type='button' class='gg-link-duplicate' data-of='" + gg.esc(d.id) + "'>" + gg.esc(s("case.link_duplicate")) + "</button>" : "") + "</li>";
+            (refusal ? " <button type='button' class='gg-link-duplicate' data-action='" + gg.esc(refusal) + "' data-of='" + gg.esc(d.id) + "'>" + gg.esc(s("case.link_duplicate")) + "</button>" : "") + "</li>";
         }).join("") + "</ul>";
       }
       if (c.duplicates && c.duplicates.length) {
         html += "<p class='gg-note'>" + gg.esc(s("case.linked")) + "：" + c.duplicates.map(gg.esc).join("、") + "</p>";
       }
       html += "<h3>" + gg.esc(s("case.history")) + "</h3><ol class='gg-timeline'>" + (c.history || []).map(function (h) {
-        return "<li data-to='" + gg.esc(h.to) + "'><time>" + gg.esc(gg.fmtTime(h.at)) + "</time> " + gg.esc(s("status." + h.to)) +
+        return "<li data-to='" + gg.esc(h.to) + "'" + (h.action ? " data-action='" + gg.esc(h.action) + "'" : "") + "><time>" + gg.esc(gg.fmtTime(h.at)) + "</time> " +
+          gg.esc(h.action ? s("action." + h.action) : s("status." + h.to)) +
           (h.actor ? " · " + gg.esc(h.actor) : "") + (h.note ? "<br><small>" + gg.esc(h.note) + "</small>" : "") +
           gg.stepPhotosHtml(h) + "</li>";
       }).join("") + (c.escalations || []).map(function (e) {
@@ -330,43 +334,70 @@
       }).join("") + "</ol></div>";
       caseBody.innerHTML = html;
     }
+    /* The refusal step this case offers (不予受理 or 不予立案), if any: a duplicate is one. */
+    function refusalOf(c) {
+      return (c.allowed_transitions || []).filter(function (a) { return takes(stepOf[c.status + ">" + a], "resolution"); })[0] || null;
+    }
     function actionsHtml(c, candidates) {
       var allowed = c.allowed_transitions || [];
-      if (!allowed.length) return "<p class='gg-note gg-no-actions'>" + gg.esc(s("case.no_actions")) + "</p>";
-      return "<div class='gg-actions'>" + allowed.map(function (to) {
-        return "<button type='button' class='gg-action' data-to='" + gg.esc(to) + "' data-action='" + gg.esc(actionKey(c.status, to)) + "'>" +
-          gg.esc(s("action." + actionKey(c.status, to))) + "</button>";
+      var pending = (c.extensions || []).filter(function (x) { return !x.decision; })[0];
+      var html = "";
+      if (c.status === "suspended" && c.suspended_at) {
+        html += "<p class='gg-note gg-suspended'>" + gg.esc(s("case.suspended_since")) + " " + gg.esc(gg.fmtTime(c.suspended_at)) + "</p>";
+      }
+      if (pending) {
+        html += "<p class='gg-note gg-extension-pending'>" + gg.esc(s("case.extension_pending")) + "：" + gg.esc(gg.fmtTime(pending.requested_due_at)) +
+          " · " + gg.esc(pending.reason) + " · " + gg.esc(pending.requested_by) + "</p>";
+      }
+      if (c.verified_by && vocab.open.indexOf(c.status) >= 0) {
+        html += "<p class='gg-note gg-verifier'>" + gg.esc(s("case.verified_by")) + "：" + gg.esc(s("verifier." + c.verified_by)) + "</p>";
+      }
+      if (!allowed.length) return html + "<p class='gg-note gg-no-actions'>" + gg.esc(s("case.no_actions")) + "</p>";
+      return html + "<div class='gg-actions'>" + allowed.map(function (action) {
+        var step = stepOf[c.status + ">" + action];
+        return "<button type='button' class='gg-action' data-action='" + gg.esc(action) + "' data-to='" + gg.esc(step ? step.to : "") + "'>" +
+          gg.esc(s("action." + action)) + "</button>";
       }).join("") + "</div><div class='gg-action-slot'></div>";
     }
-    /* The form of one step: only the fields that step takes (see TransitionCreate). */
-    function actionForm(c, to, candidates) {
-      var key = actionKey(c.status, to), fields = "";
-      if (to === "rejected") {
+    /* The form of one step: only the fields that step takes (cfg.steps[].fields, from
+     * gis/incidents/transitions.STEP_FIELDS). */
+    function actionForm(c, action, candidates) {
+      var step = stepOf[c.status + ">" + action], fields = "";
+      if (takes(step, "resolution")) {
         fields += "<label>" + gg.esc(s("form.resolution")) + "<select name='resolution' required>" +
           vocab.resolutions.map(function (r) { return option(r, s("resolution." + r)); }).join("") + "</select></label>" +
           "<label class='gg-duplicate-of'>" + gg.esc(s("form.duplicate_of")) + "<select name='duplicate_of'>" +
           candidates.map(function (d) { return option(d.id, d.code + " · " + d.distance_m + " m"); }).join("") + "</select></label>";
       }
-      var step = stepOf[c.status + ">" + to];
-      if (step && step.dispatch) {
+      if (takes(step, "target")) {
+        var offices = areas.filter(function (a) { return a.level === "community" || a.level === "street"; });
         fields += "<label>" + gg.esc(s("form.grid")) + "<input name='grid_code' inputmode='numeric' pattern='[0-9]{15}' value='" + gg.esc(c.grid_code || "") + "'></label>" +
-          "<label>" + gg.esc(s("form.department")) + "<input name='dispatched_to' maxlength='200' value='" + gg.esc(c.dispatched_to || "") + "'></label>" +
-          "<p class='gg-note'>" + gg.esc(s("form.deadline_note")) + "</p>";
+          "<label>" + gg.esc(s("form.area_office")) + "<select name='area_code'>" + option("", s("form.no_area_office")) + offices.map(function (a) {
+            return option(a.code, (a.level === "street" ? "" : "· ") + a.name);
+          }).join("") + "</select></label>" +
+          "<label>" + gg.esc(s("form.department")) + "<input name='dispatched_to' maxlength='200' value='" + gg.esc(c.dispatched_to || "") + "'></label>";
       }
-      fields += photoFields(to);
-      if (to === "evaluated") {
+      if (takes(step, "due_at")) {
+        // A dispatch may shorten the category's limit (dispatch_due_at, the latest allowed); an
+        // extension asks for a deadline after the current one.
+        var extension = action === "request_extension";
+        var bound = extension ? c.due_at : c.dispatch_due_at;
+        fields += "<label>" + gg.esc(s(extension ? "form.extension_due" : "form.due_at")) + "<input type='datetime-local' name='due_at' required value='" +
+          gg.esc(extension ? "" : localValue(bound)) + "'" + (bound ? (extension ? " min='" : " max='") + gg.esc(localValue(bound)) + "'" : "") + "></label>" +
+          (extension ? "" : "<p class='gg-note'>" + gg.esc(s("form.deadline_note")) + "</p>");
+      }
+      // 处置反馈 takes photos: uploaded as they are chosen, attached by id (photos.js).
+      if (takes(step, "photos")) fields += gg.photoPickerHtml("media");
+      if (takes(step, "rating")) {
         fields += "<label>" + gg.esc(s("form.rating")) + "<select name='rating'>" + [5, 4, 3, 2, 1].map(function (n) { return option(n, "★".repeat(n)); }).join("") + "</select></label>";
       }
-      fields += "<label>" + gg.esc(s("form.note")) + "<textarea name='note' rows='2' maxlength='2000'></textarea></label>";
-      return "<form class='gg-action-form' data-to='" + gg.esc(to) + "' data-action='" + gg.esc(key) + "'><h3>" + gg.esc(s("action." + key)) + "</h3>" + fields +
+      var reason = takes(step, "reason");
+      fields += "<label>" + gg.esc(s(reason ? "form.reason" : "form.note")) + "<textarea name='note' rows='2' maxlength='2000'" + (reason ? " required" : "") + "></textarea></label>";
+      return "<form class='gg-action-form' data-action='" + gg.esc(action) + "'><h3>" + gg.esc(s("action." + action)) + "</h3>" + fields +
         "<button type='submit'>" + gg.esc(s("form.submit")) + "</button> <button type='button' class='gg-action-cancel'>" + gg.esc(s("form.cancel")) + "</button></form>";
     }
-    /* 处置反馈 takes photos: uploaded as they are chosen, attached by id (photos.js). */
-    function photoFields(to) {
-      return to === "handled" ? gg.photoPickerHtml("media") : "";
-    }
     function bodyOf(formEl) {
-      var data = new FormData(formEl), body = { to: formEl.getAttribute("data-to") };
+      var data = new FormData(formEl), body = { action: formEl.getAttribute("data-action") };
       var note = (data.get("note") || "").trim();
       if (note) body.note = note;
       if (data.has("resolution")) {
@@ -374,13 +405,13 @@
         if (body.resolution === "duplicate" && data.get("duplicate_of")) body.duplicate_of = +data.get("duplicate_of");
       }
       if (data.has("grid_code")) {
-        var grid = (data.get("grid_code") || "").trim(), dept = (data.get("dispatched_to") || "").trim();
-        if (grid) body.grid_code = grid;
+        var grid = (data.get("grid_code") || "").trim(), office = data.get("area_code") || "", dept = (data.get("dispatched_to") || "").trim();
+        // An office chosen sends the case there instead of to a grid.
+        if (office) body.area_code = office;
+        else if (grid) body.grid_code = grid;
         if (dept) body.dispatched_to = dept;
       }
-      if (data.has("attachments")) {
-        body.attachments = (data.get("attachments") || "").split(/\s+/).filter(Boolean);
-      }
+      if (data.get("due_at")) body.due_at = new Date(data.get("due_at")).toISOString();
       if (data.has("media")) body.media = gg.photoIds(data, "media");
       if (data.has("rating")) body.rating = +data.get("rating");
       return body;
@@ -390,7 +421,7 @@
     function submitStep(id, body) {
       caseBody.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
       return request("POST", "/api/v1/incidents/" + id + "/transitions", body).then(function () {
-        notice = { ok: true, text: s("case.done") + "：" + s("status." + body.to) };
+        notice = { ok: true, text: s("case.done") + "：" + s("action." + body.action) };
       }).catch(function (err) {
         notice = { ok: false, status: err.status, text: s("case.conflict") + "（" + (err.status || "") + "）：" + err.message + (err.status === 409 ? " " + s("case.refreshed") : "") };
       }).then(function () {
@@ -404,15 +435,14 @@
       if (e.target.closest(".gg-case-back")) { closeCase(); return; }
       var action = e.target.closest("button.gg-action");
       if (action) {
-        var to = action.getAttribute("data-to");
-        caseBody.querySelector(".gg-action-slot").innerHTML = actionForm(c, to, candidatesOf());
+        caseBody.querySelector(".gg-action-slot").innerHTML = actionForm(c, action.getAttribute("data-action"), candidatesOf());
         var first = caseBody.querySelector(".gg-action-form select, .gg-action-form input, .gg-action-form textarea");
         if (first) first.focus();
         return;
       }
       if (e.target.closest(".gg-action-cancel")) { caseBody.querySelector(".gg-action-slot").innerHTML = ""; return; }
       var link = e.target.closest(".gg-link-duplicate");
-      if (link) submitStep(c.id, { to: "rejected", resolution: "duplicate", duplicate_of: +link.getAttribute("data-of") });
+      if (link) submitStep(c.id, { action: link.getAttribute("data-action"), resolution: "duplicate", duplicate_of: +link.getAttribute("data-of") });
     });
     function candidatesOf() {
       return Array.prototype.map.call(caseBody.querySelectorAll(".gg-candidates li[data-id]"), function (li) {
