@@ -96,22 +96,9 @@ def extensions(session: Session, incident_id: int) -> list[dict[str, Any]]:
 
 
 def work_deadlines(session: Session, case: Any, now: datetime) -> dict[str, Any]:
-    """What the case panel's forms need to know about deadlines: the handling deadline a dispatch
-    now would get from the category's rule (``dispatch_due_at``: the latest a dispatch may set)
-    and who verifies the category (``verified_by``)."""
+    """What the case panel's dispatch form needs: the handling deadline a dispatch now would get
+    from the category's rule (``dispatch_due_at``, the latest a dispatch may set)."""
+    if case.status != "registered":
+        return {}
     rule = deadline_rule(session, case.category)
-    out: dict[str, Any] = {"verified_by": verifier_of(session, case.category)}
-    if case.status == "registered":
-        out["dispatch_due_at"] = iso(
-            stage_deadline(rule, load_calendar(session), "dispatched", now)
-        )
-    return out
-
-
-def verifier_of(session: Session, category: str) -> str:
-    """Who verifies ``category``'s handled cases: ``community`` or ``centre`` (the default)."""
-    found = session.execute(
-        text("SELECT verified_by FROM incident_deadline_rule WHERE category = :c"),
-        {"c": category},
-    ).scalar_one_or_none()
-    return str(found or "centre")
+    return {"dispatch_due_at": iso(stage_deadline(rule, load_calendar(session), "dispatched", now))}

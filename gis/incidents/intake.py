@@ -436,6 +436,7 @@ def create_incident(
     if full:
         incident["escalations"] = []
         incident["duplicates"] = []
+        incident["extensions"] = []
     return IntakeResult(incident, True, duplicates)
 
 

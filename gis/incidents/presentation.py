@@ -36,7 +36,7 @@ SELECT_TEMPLATE = """
            i.assignee_id, p.name AS assignee_name, p.phone AS assignee_phone,
            i.dispatched_to, i.rework_count, i.rating, i.escalation_level, i.escalated_at,
            i.reported_at, i.due_at, i.closed_at, i.updated_at, i.token,
-           i.suspended_from, i.suspended_at,
+           i.suspended_from, i.suspended_at, coalesce(r.verified_by, 'centre') AS verified_by,
            (i.status = ANY(:late) AND i.due_at < :now) AS overdue,
            d.duplicate_of
     FROM {source} i
@@ -45,6 +45,7 @@ SELECT_TEMPLATE = """
     LEFT JOIN area g ON g.id = i.grid_id
     LEFT JOIN person p ON p.id = i.assignee_id
     LEFT JOIN incident_duplicate d ON d.incident_id = i.id
+    LEFT JOIN incident_deadline_rule r ON r.category = i.category
 """
 # A case with the names of its areas and assignee (what present() shows).
 SELECT_INCIDENT = SELECT_TEMPLATE.format(source="incident")
@@ -119,6 +120,8 @@ def _full(row: Any, viewer: Viewer) -> dict[str, Any]:
         attributes=row.attributes,
         token=str(row.token),
         suspended_at=iso(row.suspended_at),
+        # Who verifies this category's cases (核查): the community or the centre.
+        verified_by=row.verified_by,
         # In lists: the rule for this status and role; the case read (get_incident) applies the
         # case's own facts too (separation of duties, a pending extension).
         allowed_transitions=list(

@@ -137,6 +137,7 @@ def test_planning_a_downgrade_lists_what_it_undoes_and_changes_nothing(scratch_u
     assert sorted(plan.tables) == [
         ("auth_session", 0),
         ("building_stats", 0),
+        ("incident_extension", 0),
         ("media", 0),
         ("notification", 0),
         ("notification_attempt", 0),
