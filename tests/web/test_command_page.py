@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from gis.incidents.queue import QUEUE_FIELDS, SORTS, TRAYS
+from gis.incidents.transitions import STEP_FIELDS
 from gis.incidents.vocabulary import (
     CATEGORIES,
     CLOSED_STATUSES,
@@ -20,6 +21,7 @@ from gis.incidents.vocabulary import (
     REJECT_RESOLUTIONS,
     SOURCES,
     STATUSES,
+    VERIFIERS,
 )
 from gis.incidents.workflow import INCIDENT_WORKFLOW
 from tests.api.incident_helpers import ClientFor, client_for, viewer
@@ -49,9 +51,21 @@ def test_vocabulary_comes_from_its_owners(page_client: TestClient) -> None:
     assert vocab["sources"] == list(SOURCES)
     assert vocab["reject_resolutions"] == list(REJECT_RESOLUTIONS)
     assert "vocabulary" not in config  # no second copy of it in the page's own data
-    assert [(s["from"], s["to"]) for s in config["steps"]] == [
-        (s.from_status, s.to_status) for s in INCIDENT_WORKFLOW.steps
+    assert [(s["from"], s["to"], s["action"]) for s in config["steps"]] == [
+        (s.from_status, s.to_status, s.name) for s in INCIDENT_WORKFLOW.steps
     ]
+    # Each step's form fields are what the transition takes (gis/incidents/transitions.py).
+    assert {s["action"]: tuple(s["fields"]) for s in config["steps"]} == STEP_FIELDS
+    assert {f for fields in STEP_FIELDS.values() for f in fields} <= {
+        "note",
+        "reason",
+        "resolution",
+        "duplicate_of",
+        "target",
+        "due_at",
+        "attachments",
+        "rating",
+    }
     assert config["queue"]["fields"] == list(QUEUE_FIELDS)
     assert config["queue"]["sorts"] == list(SORTS) and config["queue"]["trays"] == list(TRAYS)
     # Every label the page shows for that vocabulary is in the catalogue, Chinese first.
@@ -61,8 +75,8 @@ def test_vocabulary_comes_from_its_owners(page_client: TestClient) -> None:
         + [f"js.resolution.{r}" for r in REJECT_RESOLUTIONS]
         + [f"js.queue.sort.{s}" for s in SORTS]
         + [f"js.queue.tray.{t}" for t in ("all", "overdue", *TRAYS)]
-        + [f"js.action.{s.to_status}" for s in INCIDENT_WORKFLOW.steps]
-        + ["js.action.redispatch", "js.action.rework"]
+        + [f"js.action.{s.name}" for s in INCIDENT_WORKFLOW.steps]
+        + [f"js.verifier.{v}" for v in VERIFIERS]
     )
     missing = [k for k in keys if k not in CATALOGUE or not CATALOGUE[k].get("zh-CN")]
     assert missing == []
