@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from gis.accounts import create_user
 from gis.incidents import intake as q
+from gis.incidents.vocabulary import OPEN_STATUSES
 from gis.scope import Viewer
 from gis.settings import normalise_database_url
 from tests.conftest import (
@@ -78,6 +81,15 @@ class City:
         return int(result.incident["id"]), str(result.incident["code"])
 
 
+def _first_grid(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT code FROM area WHERE level = 'grid' AND valid_to IS NULL ORDER BY code LIMIT 1"
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
 @pytest.fixture(scope="module")
 def city(server_url: str) -> Iterator[City]:
     from data.demo import load_demo
@@ -90,6 +102,8 @@ def city(server_url: str) -> Iterator[City]:
     with Session(engine) as session:
         for name in ("op_one", "op_two"):
             create_user(session, name, PASSWORD, "command_operator", "620881")
+        # The grid worker of the grid city.report() puts its cases in.
+        create_user(session, "grid_one", PASSWORD, "grid_worker", _first_grid(url))
         session.commit()
     server = LiveServer(url)
     yield City(server, url, engine)
@@ -116,7 +130,10 @@ class Operator:
     def __init__(
         self, browser: Any, city: City, username: str, width: int = 1366, height: int = 768
     ) -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": height})
+        # The centre works in Beijing time (the deadline fields are the browser's local time).
+        self.context = browser.new_context(
+            viewport={"width": width, "height": height}, timezone_id="Asia/Shanghai"
+        )
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
@@ -148,6 +165,29 @@ class Operator:
         page.click(f"ol.gg-queue li[data-code='{code}']")
         page.wait_for_selector(f"#gg-case .gg-case[data-code='{code}']", timeout=20_000)
 
+    def actions(self) -> list[str]:
+        """The step buttons the case panel shows (the case's allowed_transitions)."""
+        return list(
+            self.page.eval_on_selector_all(
+                "#gg-case button.gg-action", "els => els.map(e => e.dataset.action)"
+            )
+        )
+
+    def open_form(self, action: str) -> str:
+        self.page.click(f"#gg-case button.gg-action[data-action='{action}']")
+        form = f"#gg-case form.gg-action-form[data-action='{action}']"
+        self.page.wait_for_selector(form)
+        return form
+
+    def take(self, action: str, status: str, **fields: str) -> None:
+        """Take a step with the case panel's form and wait for the case to show ``status``."""
+        form = self.open_form(action)
+        for name, value in fields.items():
+            self.page.fill(f"{form} [name={name}]", value)
+        self.page.click(f"{form} button[type=submit]")
+        self.page.wait_for_selector(f"#gg-case .gg-case[data-status='{status}']", timeout=20_000)
+        assert self.page.locator("#gg-case .gg-case-ok").count() == 1
+
     def close(self) -> None:
         self.context.close()
 
@@ -174,44 +214,41 @@ def test_operators_work_a_case_and_the_slower_one_gets_the_409(browser: Any, cit
         reporter = page.inner_text("#gg-case [data-field='reporter'] td")
         assert "张三丰" not in reporter and "13912345678" not in reporter and reporter.strip()
         # Exactly the steps the workflow gives a command operator on a reported case.
-        shown = page.eval_on_selector_all(
-            "#gg-case button.gg-action", "els => els.map(e => e.dataset.to)"
-        )
-        assert shown == ["registered", "rejected"]
+        assert one.actions() == ["accept", "refuse"]
+        assert page.inner_text("#gg-case button.gg-action[data-action='accept']") == "受理"
 
-        # The second operator starts the same step (受理立案) but is slower.
-        two.page.click("#gg-case button.gg-action[data-to='registered']")
-        two.page.wait_for_selector("#gg-case form.gg-action-form[data-to='registered']")
+        # The second operator starts the same step (受理) but is slower.
+        two.open_form("accept")
 
-        # 受理立案.
-        page.click("#gg-case button.gg-action[data-to='registered']")
-        page.fill("#gg-case form.gg-action-form [name=note]", "受理：情况属实")
-        page.click("#gg-case form.gg-action-form button[type=submit]")
-        page.wait_for_selector("#gg-case .gg-case[data-status='registered']", timeout=20_000)
+        # 受理.
+        one.take("accept", "accepted", note="受理：情况属实")
         status, grid, _, due = _status(city, incident_id)
-        assert status == "registered" and due is not None
+        assert status == "accepted" and due is not None
         ((actor, note),) = city.sql(
             "SELECT actor, note FROM incident_transition WHERE incident_id = %s "
-            "AND to_status = 'registered'",
+            "AND action = 'accept'",
             (incident_id,),
         )
         assert (actor, note) == ("command_operator:op_one", "受理：情况属实")
-        assert page.locator("#gg-case .gg-case-ok").count() == 1
-        assert page.locator("#gg-case .gg-timeline li[data-to='registered']").count() == 1
+        assert page.locator("#gg-case .gg-timeline li[data-action='accept']").count() == 1
 
         # The live stream tells the second operator the case changed, without discarding his
         # form; he submits anyway: 409, the reason is shown, the case is refreshed.
         two.page.wait_for_selector("#gg-case .gg-case-stale", timeout=20_000)
         two.page.click("#gg-case form.gg-action-form button[type=submit]")
-        two.page.wait_for_selector("#gg-case .gg-case[data-status='registered']", timeout=20_000)
+        two.page.wait_for_selector("#gg-case .gg-case[data-status='accepted']", timeout=20_000)
         error = two.page.inner_text("#gg-case .gg-case-error")
-        assert "409" in error and "registered" in error, error
+        assert "409" in error and "accepted" in error, error
         assert city.sql(
             "SELECT count(*) FROM incident_transition WHERE incident_id = %s "
-            "AND to_status = 'registered'",
+            "AND to_status = 'accepted'",
             (incident_id,),
         ) == [(1,)]
-        assert two.page.locator("#gg-case button.gg-action[data-to='dispatched']").count() == 1
+        assert two.actions() == ["register", "reject"]
+
+        # 立案.
+        one.take("register", "registered")
+        assert _status(city, incident_id)[0] == "registered"
 
         # 派遣 to another grid and a department.
         ((target,),) = city.sql(
@@ -219,19 +256,12 @@ def test_operators_work_a_case_and_the_slower_one_gets_the_409(browser: Any, cit
             "ORDER BY code LIMIT 1",
             (grid,),
         )
-        page.click("#gg-case button.gg-action[data-to='dispatched']")
-        page.fill("#gg-case form.gg-action-form [name=grid_code]", target)
-        page.fill("#gg-case form.gg-action-form [name=dispatched_to]", "城管执法中队")
-        page.click("#gg-case form.gg-action-form button[type=submit]")
-        page.wait_for_selector("#gg-case .gg-case[data-status='dispatched']", timeout=20_000)
+        one.take("dispatch", "dispatched", grid_code=target, dispatched_to="城管执法中队")
         status, grid_after, dispatched_to, due_after = _status(city, incident_id)
         assert (status, grid_after, dispatched_to) == ("dispatched", target, "城管执法中队")
         assert due_after is not None and due_after > due
-        # Now 改派 is offered (dispatched → dispatched), labelled as such.
-        assert (
-            page.get_attribute("#gg-case button.gg-action[data-to='dispatched']", "data-action")
-            == "redispatch"
-        )
+        # Now 改派 is offered, labelled as such.
+        assert page.inner_text("#gg-case button.gg-action[data-action='redispatch']") == "改派"
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "command_case_1366.png"))
         assert one.errors == [] and two.errors == [], (one.errors, two.errors)
@@ -296,7 +326,7 @@ def test_kpi_tiles_equal_the_metrics_api(browser: Any, city: City) -> None:
 def test_queue_pages_and_fits_both_screens(browser: Any, city: City) -> None:
     ((open_cases,),) = city.sql(
         "SELECT count(*) FROM incident WHERE status = ANY(%s)",
-        (["reported", "registered", "dispatched", "in_progress", "handled"],),
+        (list(OPEN_STATUSES),),
     )
     for width, height in ((1366, 768), (1920, 1080)):
         one = Operator(browser, city, "op_one", width, height)
@@ -387,7 +417,7 @@ def test_linking_a_duplicate_with_one_click(browser: Any, city: City) -> None:
 def test_wall_display(browser: Any, city: City) -> None:
     ((open_cases,),) = city.sql(
         "SELECT count(*) FROM incident WHERE status = ANY(%s)",
-        (["reported", "registered", "dispatched", "in_progress", "handled"],),
+        (list(OPEN_STATUSES),),
     )
     one = Operator(browser, city, "op_one", 1920, 1080)
     try:
@@ -442,3 +472,164 @@ def test_a_case_falling_overdue_is_signalled(browser: Any, city: City) -> None:
         assert one.errors == [] and one.failed == [], (one.errors, one.failed)
     finally:
         one.close()
+
+
+def _last_step(city: City, incident_id: int) -> tuple[Any, ...]:
+    """The newest history row: (from, to, action, actor, note, attachments)."""
+    return city.sql(
+        "SELECT from_status, to_status, action, actor, note, attachments FROM incident_transition"
+        " WHERE incident_id = %s ORDER BY at DESC, id DESC LIMIT 1",
+        (incident_id,),
+    )[0]
+
+
+@pytest.mark.parametrize(("width", "height"), [(1366, 768), (1920, 1080)])
+def test_the_whole_loop_on_the_page(browser: Any, city: City, width: int, height: int) -> None:
+    """上报 → 受理 → 立案 → 派遣 (a shorter deadline) → 处置反馈 (the grid worker, on /command) →
+    核查 by someone else: 返工 (the slower operator gets the 409) → 处置反馈 → 核查通过 → 结案,
+    the database checked after every step."""
+    one = Operator(browser, city, "op_one", width, height)
+    two = Operator(browser, city, "op_two", width, height)
+    worker = Operator(browser, city, "grid_one", width, height)
+    try:
+        # 上报: a hotline report arrives live on the operator's page.
+        one.page.wait_for_function(
+            "() => (document.querySelector('.gg-live-status') || {}).textContent?.includes('●')",
+            timeout=20_000,
+        )
+        incident_id, code = city.report(f"浏览器全流程：井盖缺失（{width}）")
+        one.page.wait_for_selector(f".gg-arrivals li[data-code='{code}']", timeout=20_000)
+        one.open_case(code)
+        assert _status(city, incident_id)[0] == "reported"
+
+        # 受理, then 立案: two decisions.
+        assert one.actions() == ["accept", "refuse"]
+        one.take("accept", "accepted", note="信息完整，情况属实")
+        assert _last_step(city, incident_id)[:5] == (
+            "reported",
+            "accepted",
+            "accept",
+            "command_operator:op_one",
+            "信息完整，情况属实",
+        )
+        assert one.actions() == ["register", "reject"]
+        one.take("register", "registered")
+        status, grid, _, registered_due = _status(city, incident_id)
+        assert status == "registered" and registered_due is not None
+        assert _last_step(city, incident_id)[2] == "register"
+
+        # 派遣 to the case's grid with a deadline shorter than the category's limit: the form
+        # offers the limit and refuses a later one.
+        form = one.open_form("dispatch")
+        assert one.page.input_value(f"{form} [name=grid_code]") == grid
+        limit = one.page.input_value(f"{form} [name=due_at]")
+        assert one.page.get_attribute(f"{form} [name=due_at]", "max") == limit
+        shorter = datetime.strptime(limit, "%Y-%m-%dT%H:%M") - timedelta(hours=2)
+        one.page.fill(f"{form} [name=due_at]", shorter.strftime("%Y-%m-%dT%H:%M"))
+        one.page.fill(f"{form} [name=note]", "请尽快处置")
+        one.page.click(f"{form} button[type=submit]")
+        one.page.wait_for_selector("#gg-case .gg-case[data-status='dispatched']", timeout=20_000)
+        status, grid_after, _, due = _status(city, incident_id)
+        assert (status, grid_after) == ("dispatched", grid)
+        assert due == shorter.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+
+        # 处置反馈 by the grid worker, on /command (his queue is his grid's).
+        worker.open_case(code)
+        assert worker.actions() == ["start", "report_back", "request_extension"]
+        worker.take(
+            "report_back",
+            "handled",
+            attachments="https://img.example/after-1.jpg",
+            note="已清理并加装临时盖板",
+        )
+        assert _last_step(city, incident_id) == (
+            "dispatched",
+            "handled",
+            "report_back",
+            "grid_worker:grid_one",
+            "已清理并加装临时盖板",
+            ["https://img.example/after-1.jpg"],
+        )
+        # Whoever handled it does not verify it: the worker is offered nothing now.
+        assert worker.page.locator("#gg-case .gg-no-actions").count() == 1
+        assert "指挥中心" in worker.page.inner_text("#gg-case .gg-verifier")
+
+        # 核查 by the centre. Both operators open the case; op_one is slower.
+        one.page.wait_for_selector("#gg-case .gg-case[data-status='handled']", timeout=20_000)
+        two.open_case(code)
+        assert one.actions() == two.actions() == ["verify", "rework"]
+        one.open_form("verify")
+        two.take("rework", "in_progress", note="盖板不牢，需更换井盖")
+        assert _last_step(city, incident_id)[:5] == (
+            "handled",
+            "in_progress",
+            "rework",
+            "command_operator:op_two",
+            "盖板不牢，需更换井盖",
+        )
+        assert city.sql("SELECT rework_count FROM incident WHERE id = %s", (incident_id,)) == [(1,)]
+        # op_one's 核查通过 comes too late: the 409's reason, and the case as it is now.
+        one.page.wait_for_selector("#gg-case .gg-case-stale", timeout=20_000)
+        one.page.click("#gg-case form.gg-action-form button[type=submit]")
+        one.page.wait_for_selector("#gg-case .gg-case[data-status='in_progress']", timeout=20_000)
+        error = one.page.inner_text("#gg-case .gg-case-error")
+        assert "409" in error and "in_progress" in error, error
+        assert city.sql(
+            "SELECT count(*) FROM incident_transition WHERE incident_id = %s AND action = 'verify'",
+            (incident_id,),
+        ) == [(0,)]
+
+        # The worker sees the send-back live and reports back again.
+        worker.page.wait_for_selector(
+            "#gg-case .gg-case[data-status='in_progress']", timeout=20_000
+        )
+        assert worker.actions() == ["report_back", "request_extension"]
+        worker.take("report_back", "handled", note="已更换新井盖")
+        assert _last_step(city, incident_id)[:4] == (
+            "in_progress",
+            "handled",
+            "report_back",
+            "grid_worker:grid_one",
+        )
+
+        # 核查通过 (op_two), then 结案 (op_one).
+        two.page.wait_for_selector("#gg-case .gg-case[data-status='handled']", timeout=20_000)
+        two.take("verify", "verified", note="现场核查合格")
+        assert _last_step(city, incident_id)[:4] == (
+            "handled",
+            "verified",
+            "verify",
+            "command_operator:op_two",
+        )
+        one.page.wait_for_selector("#gg-case .gg-case[data-status='verified']", timeout=20_000)
+        assert one.actions() == ["close", "rework"]
+        one.take("close", "closed", note="结案")
+        ((status, closed_at),) = city.sql(
+            "SELECT status, closed_at FROM incident WHERE id = %s", (incident_id,)
+        )
+        assert status == "closed" and closed_at is not None
+        assert city.sql(
+            "SELECT action FROM incident_transition WHERE incident_id = %s ORDER BY at, id",
+            (incident_id,),
+        ) == [
+            (None,),
+            ("accept",),
+            ("register",),
+            ("dispatch",),
+            ("report_back",),
+            ("rework",),
+            ("report_back",),
+            ("verify",),
+            ("close",),
+        ]
+        # The timeline names every step by its action.
+        assert one.page.locator("#gg-case .gg-timeline li[data-action]").count() == 8
+        ARTIFACTS.mkdir(exist_ok=True)
+        one.page.screenshot(path=str(ARTIFACTS / f"command_journey_{width}.png"))
+        for who in (one, two, worker):
+            assert who.errors == [], who.errors
+        assert two.failed == [] and worker.failed == [], (two.failed, worker.failed)
+        assert [status for status, _ in one.failed] == [409], one.failed
+    finally:
+        for who in (one, two, worker):
+            who.close()
