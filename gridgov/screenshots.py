@@ -2,7 +2,8 @@
 
 :func:`capture` drives headless Chromium (Playwright) through a running server: the public city
 map and a grid chief's page, then — signed in through ``/login`` like a user — the command centre
-working a case (the first of its queue, opened) and the planner's editor. :func:`local_server`
+working a case (the first of its queue, opened; then a case waiting for verification with
+the 返工 form open) and the planner's editor. :func:`local_server`
 starts one on a free loopback port against the configured database (the demo city) for
 ``gridgov screenshots``.
 """
@@ -45,6 +46,10 @@ class Shot:
     opens_draft: bool = False
     # The command centre is shown working a case: the first case of the queue, opened.
     opens_case: bool = False
+    # … of the queue filtered to this status, with this step's form open (if the case offers it;
+    # else its first step's).
+    queue_status: str | None = None
+    opens_action: str | None = None
 
 
 def shots(grid_code: str, community_code: str) -> list[Shot]:
@@ -53,6 +58,15 @@ def shots(grid_code: str, community_code: str) -> list[Shot]:
         Shot("map.png", "/", False, "path.gg-area-grid"),
         Shot("grid.png", f"/grid/{grid_code}", False, ".leaflet-container"),
         Shot("command.png", "/command", True, "ol.gg-queue li[data-id]", opens_case=True),
+        Shot(
+            "command_case.png",
+            "/command",
+            True,
+            "ol.gg-queue li[data-id]",
+            opens_case=True,
+            queue_status="handled",
+            opens_action="rework",
+        ),
         Shot("plan.png", f"/plan?scope={community_code}", True, "#plan-discard:enabled", True),
     ]
 
@@ -114,11 +128,28 @@ def _shoot(page: Any, base_url: str, shot: Shot, out_dir: Path) -> Path:
     except PlaywrightTimeout as exc:
         raise RuntimeError(f"{shot.path} did not draw ({shot.ready})") from exc
     if shot.opens_case:
+        if shot.queue_status:
+            with page.expect_response(lambda r: "/api/v1/incidents/queue" in r.url):
+                page.select_option("#gg-queue-form [name=status]", shot.queue_status)
+            page.wait_for_timeout(300)  # the queue is drawn after its response
+            if not page.locator("ol.gg-queue li[data-id]").count():
+                # No case in that status: the open queue's first case then.
+                with page.expect_response(lambda r: "/api/v1/incidents/queue" in r.url):
+                    page.select_option("#gg-queue-form [name=status]", index=0)
+            page.wait_for_selector(shot.ready, state="attached", timeout=60000)
         page.click("ol.gg-queue li[data-id]")
         try:
             page.wait_for_selector("#gg-case .gg-case", timeout=30000)
         except PlaywrightTimeout as exc:
             raise RuntimeError(f"{shot.path}: the first case of the queue did not open") from exc
+        if shot.opens_action:
+            wanted = f"#gg-case button.gg-action[data-action='{shot.opens_action}']"
+            button = page.locator(wanted if page.locator(wanted).count() else "#gg-case .gg-action")
+            if button.count():
+                button.first.click()
+                form = page.locator("#gg-case form.gg-action-form")
+                form.wait_for(timeout=10000)
+                form.scroll_into_view_if_needed()
     if shot.opens_draft:
         # The draft's grids, then its impact preview if it comes in reasonable time.
         page.wait_for_selector("path.leaflet-interactive", state="attached", timeout=60000)

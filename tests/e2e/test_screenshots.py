@@ -50,12 +50,18 @@ def test_screenshots_capture_each_page_signed_in_where_needed(
             grid_code=grid,
             community_code=grid[:12],
         )
-        assert [p.name for p in written] == ["map.png", "grid.png", "command.png", "plan.png"]
+        assert [p.name for p in written] == [
+            "map.png",
+            "grid.png",
+            "command.png",
+            "command_case.png",
+            "plan.png",
+        ]
         assert all(p.parent == out for p in written)
         for path in written:
             assert _png_size(path) == (VIEWPORT["width"], VIEWPORT["height"])
             assert path.stat().st_size > 10_000, f"{path.name} looks blank"
-        assert len({hashlib.sha256(p.read_bytes()).hexdigest() for p in written}) == 4
+        assert len({hashlib.sha256(p.read_bytes()).hexdigest() for p in written}) == 5
         with psycopg.connect(demo_database_url) as conn:
             drafts = conn.execute(
                 "SELECT status FROM changeset WHERE created_by = 'demo_admin' AND scope_code = %s",

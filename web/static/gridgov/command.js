@@ -283,7 +283,9 @@
       if (li) { li.classList.remove("gg-selected"); li.focus(); }
     }
     function clock(c) {
-      if (!c.due_at || vocab.open.indexOf(c.status) < 0) return "";
+      // The clock runs only where a deadline is running (not while a case waits for verification
+      // or is suspended: vocabulary LATE_STATUSES).
+      if (!c.due_at || vocab.late.indexOf(c.status) < 0) return "";
       var left = new Date(c.due_at).getTime() - Date.now();
       return "<p class='gg-clock" + (left < 0 ? " gg-overdue-row" : "") + "' data-due='" + gg.esc(c.due_at) + "'>" + gg.esc(s("due")) + " " +
         gg.esc(gg.fmtTime(c.due_at)) + " · " + gg.esc(left < 0 ? s("case.overdue_by") : s("case.remaining")) + " <b>" + gg.esc(duration(left)) + "</b></p>";
