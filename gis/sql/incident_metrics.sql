@@ -22,11 +22,11 @@ WITH base AS (
 agg AS (
     SELECT area_code, period_start,
            count(*) AS reported,
-           count(*) FILTER (WHERE status NOT IN ('reported', 'rejected')) AS registered,
+           count(*) FILTER (WHERE status NOT IN ('reported', 'accepted', 'rejected')) AS registered,
            count(*) FILTER (WHERE status IN ('closed', 'evaluated')) AS closed,
            count(*) FILTER (WHERE status IN ('closed', 'evaluated') AND closed_at <= due_at)
                AS closed_on_time,
-           count(*) FILTER (WHERE status NOT IN ('reported', 'rejected') AND rework_count > 0)
+           count(*) FILTER (WHERE status NOT IN ('reported', 'accepted', 'rejected') AND rework_count > 0)
                AS reworked,
            avg(extract(epoch FROM closed_at - reported_at) / 3600.0)
                FILTER (WHERE status IN ('closed', 'evaluated')) AS avg_handling_hours,
