@@ -31,19 +31,3 @@ $$;
 ALTER TABLE incident
     DROP CONSTRAINT incident_status_check,
     ADD CONSTRAINT incident_status_check CHECK (status = ANY (incident_statuses()));
-
-DROP INDEX incident_open_geom_gist;
-CREATE INDEX incident_open_geom_gist ON incident USING gist (geom)
-    WHERE status = ANY (incident_open_statuses());
-DROP INDEX incident_open_due_idx;
-CREATE INDEX incident_open_due_idx ON incident (due_at)
-    WHERE status = ANY (incident_late_statuses());
-DROP INDEX incident_open_grid_idx;
-CREATE INDEX incident_open_grid_idx ON incident (grid_id)
-    WHERE status = ANY (incident_open_statuses());
-DROP INDEX incident_open_community_idx;
-CREATE INDEX incident_open_community_idx ON incident (community_id)
-    WHERE status = ANY (incident_open_statuses());
-DROP INDEX incident_open_street_idx;
-CREATE INDEX incident_open_street_idx ON incident (street_id)
-    WHERE status = ANY (incident_open_statuses());

@@ -71,19 +71,3 @@ CREATE TABLE incident_extension (
 CREATE UNIQUE INDEX incident_extension_pending_uq ON incident_extension (incident_id)
     WHERE decision IS NULL;
 CREATE INDEX incident_extension_incident_idx ON incident_extension (incident_id, requested_at);
-
-DROP INDEX incident_open_geom_gist;
-CREATE INDEX incident_open_geom_gist ON incident USING gist (geom)
-    WHERE status = ANY (incident_open_statuses());
-DROP INDEX incident_open_due_idx;
-CREATE INDEX incident_open_due_idx ON incident (due_at)
-    WHERE status = ANY (incident_late_statuses());
-DROP INDEX incident_open_grid_idx;
-CREATE INDEX incident_open_grid_idx ON incident (grid_id)
-    WHERE status = ANY (incident_open_statuses());
-DROP INDEX incident_open_community_idx;
-CREATE INDEX incident_open_community_idx ON incident (community_id)
-    WHERE status = ANY (incident_open_statuses());
-DROP INDEX incident_open_street_idx;
-CREATE INDEX incident_open_street_idx ON incident (street_id)
-    WHERE status = ANY (incident_open_statuses());

@@ -24,7 +24,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.execute(read_sql("0018_case_workflow_up.sql"))
+    op.execute(read_sql("0018_vocabulary_indexes.sql"))
 
 
 def downgrade() -> None:
     op.execute(read_sql("0018_case_workflow_down.sql"))
+    op.execute(read_sql("0018_vocabulary_indexes.sql"))
