@@ -127,7 +127,7 @@ def _dispatched_case(db_session: Session, client_for: ClientFor, g: Any, worker:
     iid = int(
         operator.post("/api/v1/incidents", json=_report(g.lon, g.lat)).json()["incident"]["id"]
     )
-    for to in ("registered", "dispatched"):
+    for to in ("accepted", "registered", "dispatched"):
         r = operator.post(f"/api/v1/incidents/{iid}/transitions", json={"to": to})
         assert r.status_code == 200, r.text
     r = worker.post(f"/api/v1/incidents/{iid}/transitions", json={"to": "in_progress"})
@@ -191,9 +191,14 @@ def test_feedback_photos_are_scoped_like_the_case_and_public_ones_are_public(
     # An anonymous reader sees the public photo in the history, never the internal one.
     seen = anonymous.get(f"/api/v1/incidents/{iid}").json()["history"][-1]
     assert "photos" not in seen and seen["public_photos"][0]["id"] == outside["id"]
-    # Attached once: a second step cannot take it again.
+    # Attached once: a second step cannot take it again (sent back, the worker reports back anew).
+    operator = client_for(viewer("command_operator", g.district_code))
+    sent_back = operator.post(
+        f"/api/v1/incidents/{iid}/transitions", json={"action": "rework", "note": "照片不清"}
+    )
+    assert sent_back.status_code == 200, sent_back.text
     again = worker.post(
-        f"/api/v1/incidents/{iid}/transitions", json={"to": "closed", "media": [inside["id"]]}
+        f"/api/v1/incidents/{iid}/transitions", json={"to": "handled", "media": [inside["id"]]}
     )
     assert again.status_code == 400 and again.json()["parameter"] == "media"
 

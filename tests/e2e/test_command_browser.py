@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from gis.accounts import create_user
 from gis.incidents import intake as q
 from gis.incidents.vocabulary import OPEN_STATUSES
+from gis.media.urls import media_url
 from gis.scope import Viewer
 from gis.settings import normalise_database_url
 from tests.conftest import (
@@ -32,6 +33,7 @@ from tests.conftest import (
     owner_url,
     unavailable,
 )
+from tests.gis.media.photos import jpeg_with_gps
 from web.command_page import KPI_KEYS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -536,19 +538,25 @@ def test_the_whole_loop_on_the_page(browser: Any, city: City, width: int, height
         # 处置反馈 by the grid worker, on /command (his queue is his grid's).
         worker.open_case(code)
         assert worker.actions() == ["start", "report_back", "request_extension"]
-        worker.take(
-            "report_back",
-            "handled",
-            attachments="https://img.example/after-1.jpg",
-            note="已清理并加装临时盖板",
+        # With a photo from his phone (uploaded as it is chosen, attached by its id).
+        form = worker.open_form("report_back")
+        worker.page.set_input_files(
+            f"{form} .gg-photo-picker input[type=file]",
+            files=[{"name": "现场.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}],
         )
+        photo = f"{form} .gg-photo-list li[data-media-id]"
+        worker.page.wait_for_selector(f"{photo} img", timeout=20_000)
+        media_id = int(worker.page.get_attribute(photo, "data-media-id") or 0)
+        worker.page.fill(f"{form} [name=note]", "已清理并加装临时盖板")
+        worker.page.click(f"{form} button[type=submit]")
+        worker.page.wait_for_selector("#gg-case .gg-case[data-status='handled']", timeout=20_000)
         assert _last_step(city, incident_id) == (
             "dispatched",
             "handled",
             "report_back",
             "grid_worker:grid_one",
             "已清理并加装临时盖板",
-            ["https://img.example/after-1.jpg"],
+            [media_url(media_id)],
         )
         # Whoever handled it does not verify it: the worker is offered nothing now.
         assert worker.page.locator("#gg-case .gg-no-actions").count() == 1

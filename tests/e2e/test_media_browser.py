@@ -29,7 +29,7 @@ PHONE = {"width": 390, "height": 844}
 
 
 def _case_in_progress(city: City, worker: str) -> tuple[int, str, str]:
-    """A new case, registered and dispatched by the centre, taken on by ``worker`` (whose
+    """A new case, accepted, registered and dispatched by the centre, taken on by ``worker`` (whose
     account is made for its grid)."""
     incident_id, code = city.report("处置反馈带照片：路灯杆倾斜")
     ((grid,),) = city.sql(
@@ -39,7 +39,7 @@ def _case_in_progress(city: City, worker: str) -> tuple[int, str, str]:
     operator = Viewer("op_one", "command_operator", "620881")
     with Session(city.engine) as session:
         create_user(session, worker, PASSWORD, "grid_worker", grid)
-        for to in ("registered", "dispatched"):
+        for to in ("accepted", "registered", "dispatched"):
             transitions.transition(session, operator, incident_id, transitions.TransitionInput(to))
         transitions.transition(
             session,

@@ -395,7 +395,7 @@
       }
       var reason = takes(step, "reason");
       fields += "<label>" + gg.esc(s(reason ? "form.reason" : "form.note")) + "<textarea name='note' rows='2' maxlength='2000'" + (reason ? " required" : "") + "></textarea></label>";
-      return "<form class='gg-action-form' data-action='" + gg.esc(action) + "'><h3>" + gg.esc(s("action." + action)) + "</h3>" + fields +
+      return "<form class='gg-action-form' data-action='" + gg.esc(action) + "' data-to='" + gg.esc(step ? step.to : "") + "'><h3>" + gg.esc(s("action." + action)) + "</h3>" + fields +
         "<button type='submit'>" + gg.esc(s("form.submit")) + "</button> <button type='button' class='gg-action-cancel'>" + gg.esc(s("form.cancel")) + "</button></form>";
     }
     function bodyOf(formEl) {
