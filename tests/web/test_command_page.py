@@ -63,7 +63,7 @@ def test_vocabulary_comes_from_its_owners(page_client: TestClient) -> None:
         "duplicate_of",
         "target",
         "due_at",
-        "attachments",
+        "photos",
         "rating",
     }
     assert config["queue"]["fields"] == list(QUEUE_FIELDS)
