@@ -251,7 +251,7 @@ class Incident(Base):
     token: Mapped[uuid.UUID] = mapped_column(
         Uuid, server_default=func.gen_random_uuid(), default=uuid.uuid4
     )
-    # Migration 0019_case_workflow: while suspended (挂起), the status to resume and since when.
+    # Migration 0020_case_workflow: while suspended (挂起), the status to resume and since when.
     suspended_from: Mapped[str | None] = mapped_column(Text)
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -271,7 +271,7 @@ class IncidentTransition(Base):
     # Internal: note and attachments. Public (Open311, anonymous readers): these two.
     public_note: Mapped[str | None] = mapped_column(Text)
     public_attachments: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")
-    # The workflow step taken (gis/incidents/workflow.py's action; migration 0019).
+    # The workflow step taken (gis/incidents/workflow.py's action; migration 0020).
     action: Mapped[str | None] = mapped_column(Text)
 
 

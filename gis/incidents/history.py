@@ -48,7 +48,7 @@ def history_entry(h: Any, full: bool, unmasked: bool) -> dict[str, Any]:
         "public_attachments": h.public_attachments,
         # The stored photos among the attachments, with their thumbnails (gis/media/urls.py).
         "public_photos": photos_of(h.public_attachments),
-        # The workflow step (改派, 延期申请 … keep the status); None on rows older than 0019.
+        # The workflow step (改派, 延期申请 … keep the status); None on rows older than 0020.
         "action": getattr(h, "action", None),
     }
     if full:

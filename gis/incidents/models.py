@@ -39,7 +39,7 @@ class IncidentDeadlineRule(Base):
     handle_hours: Mapped[int] = mapped_column(Integer)
     calendar_time: Mapped[bool] = mapped_column(Boolean, server_default="false")
     escalate_every_hours: Mapped[int] = mapped_column(Integer, server_default="24")
-    # Who verifies (核查) this category's handled cases: community or centre (migration 0019).
+    # Who verifies (核查) this category's handled cases: community or centre (migration 0020).
     verified_by: Mapped[str] = mapped_column(Text, server_default="centre")
 
 
@@ -91,7 +91,7 @@ class IncidentEscalation(Base):
 
 
 class IncidentExtension(Base):
-    """A deadline-extension request (延期申请) and its decision (migration 0019_case_workflow)."""
+    """A deadline-extension request (延期申请) and its decision (migration 0020_case_workflow)."""
 
     __tablename__ = "incident_extension"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

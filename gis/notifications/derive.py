@@ -60,7 +60,7 @@ _CASE = text(
     """
 )
 _LAST_STEPS = text(
-    "SELECT from_status, to_status, actor FROM incident_transition WHERE incident_id = :i "
+    "SELECT from_status, to_status, actor, action FROM incident_transition WHERE incident_id = :i "
     "ORDER BY id DESC LIMIT 20"
 )
 _GRID_STAFF = text(
@@ -99,7 +99,12 @@ def trigger_of(session: Session, incident_id: int, kind: str, status: str) -> st
     if kind != TRANSITION_EVENT:
         return None
     if status == DISPATCHED_STATUS:
-        return "dispatch"
+        # Steps that keep a dispatched case where it is (延期申请 and its decision) or bring it
+        # back (恢复) send it to nobody new.
+        last = session.execute(_LAST_STEPS, {"i": incident_id}).first()
+        if last is None or last.action in (None, "dispatch", "redispatch"):
+            return "dispatch"
+        return None
     if status in _REWORK_TARGETS:
         last = session.execute(_LAST_STEPS, {"i": incident_id}).first()
         if last is not None and last.from_status is not None:
