@@ -96,6 +96,7 @@ def step(session: Session, who: Viewer, incident_id: int, to: str, **extra: Any)
 
 def dispatched(session: Session, c: Cast, **extra: Any) -> dict[str, Any]:
     case = report(session, c)
+    step(session, c.operator, case["id"], "accepted")
     step(session, c.operator, case["id"], "registered")
     step(session, c.operator, case["id"], "dispatched", grid_code=c.grid.grid_code, **extra)
     return case
@@ -171,7 +172,8 @@ def scene(demo_engine: Engine) -> Iterator[Scene]:
                 reporter_phone="13912345678",
             ),
         ).incident
-        transition(session, operator, int(case["id"]), TransitionInput(to="registered"))
+        for to in ("accepted", "registered"):
+            transition(session, operator, int(case["id"]), TransitionInput(to=to))
         session.commit()
     yield Scene(g.code, int(case["id"]), str(case["code"]))
     with demo_engine.begin() as conn:

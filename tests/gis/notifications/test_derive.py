@@ -28,7 +28,8 @@ def test_a_dispatch_tells_the_grid_chief_workers_and_staff_not_the_dispatcher(
 ) -> None:
     c = cast(db_session)
     case = report(db_session, c)
-    # Reporting and registering tell nobody.
+    # Reporting, accepting and registering tell nobody.
+    step(db_session, c.operator, case["id"], "accepted")
     step(db_session, c.operator, case["id"], "registered")
     assert (
         db_session.execute(
@@ -59,9 +60,9 @@ def test_a_send_back_tells_the_handler(db_session: Session) -> None:
     case = dispatched(db_session, c)
     step(db_session, c.worker, case["id"], "in_progress")
     step(db_session, c.worker, case["id"], "handled")
-    # Taking on and reporting back tell nobody; the chief's send-back tells the worker.
+    # Taking on and reporting back tell nobody; the centre's send-back tells the worker.
     assert told(db_session, case["id"], "send_back") == {}
-    step(db_session, c.chief, case["id"], "in_progress", note="未清理干净")
+    step(db_session, c.operator, case["id"], "in_progress", note="未清理干净")
     got = told(db_session, case["id"], "send_back")
     assert "n_worker" in got and "n_chief" not in got and "n_other" not in got
     assert "n_community" not in got
@@ -105,6 +106,7 @@ def test_an_escalation_tells_the_desk_at_the_new_level(db_session: Session) -> N
 def test_a_step_that_does_not_commit_tells_nobody(db_session: Session) -> None:
     c = cast(db_session)
     case = report(db_session, c)
+    step(db_session, c.operator, case["id"], "accepted")
     step(db_session, c.operator, case["id"], "registered")
     savepoint = db_session.begin_nested()
     step(db_session, c.operator, case["id"], "dispatched", grid_code=c.grid.grid_code)
