@@ -251,7 +251,7 @@ class Incident(Base):
     token: Mapped[uuid.UUID] = mapped_column(
         Uuid, server_default=func.gen_random_uuid(), default=uuid.uuid4
     )
-    # Migration 0020_case_workflow: while suspended (挂起), the status to resume and since when.
+    # Migration 0021_case_workflow: while suspended (挂起), the status to resume and since when.
     suspended_from: Mapped[str | None] = mapped_column(Text)
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

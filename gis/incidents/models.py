@@ -91,7 +91,7 @@ class IncidentEscalation(Base):
 
 
 class IncidentExtension(Base):
-    """A deadline-extension request (延期申请) and its decision (migration 0020_case_workflow)."""
+    """A deadline-extension request (延期申请) and its decision (migration 0021_case_workflow)."""
 
     __tablename__ = "incident_extension"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

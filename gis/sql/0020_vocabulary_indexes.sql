@@ -1,4 +1,4 @@
--- The partial indexes on the vocabulary's sets, built again after 0020_case_workflow replaced
+-- The partial indexes on the vocabulary's sets, built again after 0021_case_workflow replaced
 -- the functions (up) or put the old ones back (down): a partial index's predicate was folded to
 -- the constant list when it was built.
 DROP INDEX incident_open_geom_gist;

@@ -87,7 +87,7 @@ _STATUS_LITERAL = re.compile(r"""['"](in_progress|dispatched|registered)['"]""")
 
 def test_no_sql_file_or_page_script_restates_the_status_lists() -> None:
     # Migrations up to 0011 are history (0012 replaced what they built); 0012 and every later
-    # migration that replaces the vocabulary functions (0020_case_workflow) are the copy.
+    # migration that replaces the vocabulary functions (0021_case_workflow) are the copy.
     sql = [
         p
         for p in (ROOT / "gis" / "sql").glob("*.sql")
