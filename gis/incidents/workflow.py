@@ -33,7 +33,8 @@ from gis.incidents.vocabulary import ESCALATION_LEVELS
 # Who works the loop. The command centre (指挥中心) accepts, registers and dispatches; the grid
 # (and the department it was dispatched to, acting through a grid or command account) handles;
 # the community or the centre verifies, as the category says (never who handled it: CaseFacts);
-# the centre closes; supervisors suspend, resume and decide extensions; the reporter rates (see REPORTER).
+# the centre closes; supervisors suspend, resume and decide extensions; the reporter rates
+# (see REPORTER).
 _INTAKE = frozenset({"admin", "command_operator", "street_secretary", "community_secretary"})
 _REGISTER = frozenset({"admin", "command_operator", "street_secretary"})
 _DISPATCH = frozenset({"admin", "command_operator", "street_secretary"})

@@ -14,12 +14,11 @@ from gis.accounts import create_api_client
 from gis.errors import Forbidden
 from gis.incidents import rating, transitions
 from gis.scope import ANONYMOUS
-from tests.api.incident_helpers import ClientFor, client_for, grid_point, viewer
+from tests.api.incident_helpers import ClientFor, client_for, grid_point, viewer, work_case
 
 __all__ = ["client_for"]
 
 ADMIN = viewer("admin", "620881")
-LOOP = ("registered", "dispatched", "in_progress", "handled", "closed")
 
 
 def _report(session: Session, client_for: ClientFor) -> dict[str, Any]:
@@ -41,8 +40,7 @@ def _report(session: Session, client_for: ClientFor) -> dict[str, Any]:
 
 
 def _work(session: Session, incident_id: int, until: str) -> None:
-    for to in LOOP[: LOOP.index(until) + 1]:
-        transitions.transition(session, ADMIN, incident_id, transitions.TransitionInput(to=to))
+    work_case(session, incident_id, until)
 
 
 def _row(session: Session, incident_id: int) -> Any:
@@ -70,7 +68,7 @@ def test_the_reporter_rates_once_after_closing_with_his_link(
     assert anon.post(f"/api/v1/ratings/{credential}", json={"rating": 5}).status_code == 409
     assert _row(db_session, case["id"]) == ("handled", None)
 
-    transitions.transition(db_session, ADMIN, case["id"], transitions.TransitionInput(to="closed"))
+    work_case(db_session, case["id"], "closed")
     assert anon.get(f"/api/v1/ratings/{credential}").json()["can_rate"] is True
 
     # Bad stars are refused with nothing written.
