@@ -145,7 +145,7 @@ def test_control_characters_never_break_the_xml_feed(
     op = client_for(viewer("command_operator", g.district_code))
     moved = op.post(
         f"/api/v1/incidents/{iid}/transitions",
-        json={"to": "registered", "public_note": "已立案\x0b请等待\x01"},
+        json={"to": "accepted", "public_note": "已受理\x0b请等待\x01"},
     )
     assert moved.status_code == 200, moved.text
     for path in (f"/requests/{code}.xml", "/requests.xml", "/servicerequestupdates.xml"):
