@@ -21,7 +21,9 @@ import web
 from api.errors import install_error_handlers
 from api.input_limits import install_input_guard
 from api.security import install_security
+from gis.db import get_sessionmaker
 from gis.eventhub import close_hub
+from gis.incidents.escalation_runner import EscalationRunner
 from gis.notifications.outbox import start_sender, stop_sender
 from gis.settings import get_settings
 
@@ -52,12 +54,24 @@ def discover_page_routers() -> list[APIRouter]:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = app.state.settings
     # The outbox sender of notifications (gis/notifications/outbox.py), when channels exist.
-    sender = start_sender(app.state.settings)
-    yield
-    await stop_sender(sender)
-    # The worker's database listener of the live streams (gis/eventhub.py).
-    await close_hub()
+    sender = start_sender(settings)
+    # Escalation, overdue marking and due-soon announcements by themselves (one worker at a
+    # time acts, under an advisory lock): gis/incidents/escalation_runner.py.
+    runner = None
+    if settings.escalation_runner:
+        runner = EscalationRunner(get_sessionmaker, settings.escalation_interval_seconds)
+        runner.start()
+    app.state.escalation_runner = runner
+    try:
+        yield
+    finally:
+        if runner is not None:
+            await runner.stop()
+        await stop_sender(sender)
+        # The worker's database listener of the live streams (gis/eventhub.py).
+        await close_hub()
 
 
 def create_app() -> FastAPI:

@@ -46,6 +46,8 @@ API_CLIENT_CHANGE = "api_client.change"
 # A backup reads every person's data at once; a restore replaces a database with such a read.
 BACKUP_CREATE = "backup.create"
 BACKUP_RESTORE = "backup.restore"
+# A day of the working-time calendar added, changed or removed, or a CSV imported.
+CALENDAR_CHANGE = "calendar.change"
 MAX_QUERY_ROWS = 10_000
 
 

@@ -39,8 +39,28 @@ def alembic_config(url: str | None = None, app_role: str | None = None) -> Confi
 
 
 def upgrade(url: str | None = None, revision: str = "head", app_role: str | None = None) -> None:
-    """Migrate the database up to ``revision`` (the head by default), then grant the app role."""
+    """Migrate the database up to ``revision`` (the head by default), then grant the app role.
+
+    At the head it also copies the holiday schedules this release ships for years the database
+    has none of yet (:func:`gis.incidents.holidays.load_shipped`; idempotent).
+    """
     command.upgrade(alembic_config(url, app_role), revision)
+    if revision == "head":
+        load_shipped_holidays(url)
+
+
+def load_shipped_holidays(url: str | None = None) -> list[int]:
+    """The shipped holiday years newly copied into the ``holiday`` table (as the owner)."""
+    from gis.incidents.holidays import load_shipped
+
+    engine = create_engine(
+        normalise_database_url(url or migration_database_url()), poolclass=pool.NullPool
+    )
+    try:
+        with engine.begin() as conn:
+            return load_shipped(conn)
+    finally:
+        engine.dispose()
 
 
 def downgrade(url: str | None, revision: str, app_role: str | None = None) -> None:

@@ -278,6 +278,19 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
 
+    # --- working time and escalation (docs/command-centre.md, "Working time and escalation") ---
+    # Deadlines run in office hours on working days, read in this time zone.
+    timezone: str = "Asia/Shanghai"
+    office_hours: str = "08:30-12:00,14:00-17:30"
+    # The in-service runner that escalates overdue cases and announces approaching deadlines
+    # (one worker at a time, under a PostgreSQL advisory lock); off: run `gridgov incidents
+    # escalate` from cron instead.
+    escalation_runner: bool = True
+    escalation_interval_seconds: int = Field(default=60, ge=5, le=24 * 3600)
+    # A case is "due soon" (event due_soon, once per stage) when this much working time (clock
+    # time for round-the-clock categories) is left before its deadline; 0 turns it off.
+    due_soon_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+
     @field_validator("database_url")
     @classmethod
     def _normalise_url(cls, value: str | None) -> str | None:
@@ -292,6 +305,27 @@ class Settings(BaseSettings):
     @classmethod
     def _normalise_replica_url(cls, value: str | None) -> str | None:
         return normalise_database_url(value) if value else None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"GRIDGOV_TIMEZONE: unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("office_hours")
+    @classmethod
+    def _valid_office_hours(cls, value: str) -> str:
+        from gis.incidents.workcalendar import OfficeHours
+
+        try:
+            return str(OfficeHours.parse(value))
+        except ValueError as exc:
+            raise ValueError(f"GRIDGOV_OFFICE_HOURS: {exc}") from exc
 
     @model_validator(mode="after")
     def _resolve_and_refuse_unsafe(self) -> Settings:

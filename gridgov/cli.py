@@ -143,6 +143,10 @@ def migrate(
     except DBAPIError as exc:  # e.g. the app role named by GRIDGOV_DATABASE_URL does not exist
         raise _fail(str(exc.orig).strip()) from exc
     console.print(f"schema at {', '.join(sorted(heads)) or 'base'}")
+    if down is None and revision == "head":
+        from gridgov.commands_calendar import warn_missing_years
+
+        warn_missing_years()
 
 
 def _migrate_down(revision: str, yes: bool) -> None:

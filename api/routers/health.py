@@ -7,6 +7,7 @@ and whether the schema is current.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import psycopg
@@ -19,6 +20,7 @@ from api.deps import SessionDep
 from api.errors import UNAVAILABLE_RETRY_SECONDS
 from api.security import get_viewer
 from gis.db import server_versions
+from gis.incidents.holidays import years_without_data
 from gis.migrate import script_head
 from gis.scope import ANONYMOUS, Viewer
 
@@ -45,6 +47,10 @@ class Health(BaseModel):
     postgis: str | None = None
     schema_revision: str | None = None
     schema_current: bool = False
+    # This year and next, those without public holidays in the working-time calendar: their
+    # holidays would count as working days (add them: `gridgov calendar import`). A warning,
+    # not a failure: the State Council publishes next year's schedule late in the year.
+    calendar_missing_years: list[int] = []
 
 
 @router.get(
@@ -72,11 +78,15 @@ def health(
     revision = versions["revision"]
     current = revision == script_head()
     status = "ok" if current else "degraded"
+    missing = years_without_data(session, datetime.now(UTC).date()) if current else []
     if viewer.role != "admin":
-        return Health(status=status, database=True, schema_current=current)
+        return Health(
+            status=status, database=True, schema_current=current, calendar_missing_years=missing
+        )
     return Health(
         status=status,
         database=True,
+        calendar_missing_years=missing,
         postgres=versions["postgres"],
         postgis=versions["postgis"],
         schema_revision=revision,

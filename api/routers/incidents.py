@@ -23,7 +23,7 @@ from gis import audit
 from gis.errors import Forbidden, InvalidInput
 from gis.incidents import (
     aggregates,
-    escalation,
+    escalation_runner,
     intake,
     listing,
     metrics,
@@ -31,6 +31,7 @@ from gis.incidents import (
     rating,
     transitions,
 )
+from gis.incidents.timestamps import iso
 from gis.queries.spatial_params import parse_bbox, point_to_wgs84
 from gis.scope import Viewer
 
@@ -274,8 +275,21 @@ def transition_incident(
 
 @router.post("/incidents/escalations")
 def run_escalation(session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
-    """Escalate overdue cases now (what ``gridgov incidents escalate`` does on a timer)."""
+    """Escalate overdue cases and announce approaching deadlines now: the sweep the service
+    runs by itself every ``GRIDGOV_ESCALATION_INTERVAL_SECONDS`` (for cron users who turn the
+    runner off). ``busy`` is true when another sweep was at work: it does the same, so nothing
+    was done here."""
     if viewer.role not in ("admin", "command_operator"):
         raise Forbidden("only the command centre or an admin may run escalation")
-    done = escalation.escalate_overdue(session)
-    return {"escalated": done, "at": datetime.now(UTC).isoformat()}
+    result = escalation_runner.sweep(session)
+    if result is None:
+        return {"escalated": [], "due_soon": [], "busy": True, "at": datetime.now(UTC).isoformat()}
+    return {
+        "escalated": result.escalated,
+        "due_soon": [
+            {"incident_id": d["incident_id"], "stage": d["stage"], "due_at": iso(d["due_at"])}
+            for d in result.due_soon
+        ],
+        "busy": False,
+        "at": result.at.isoformat(),
+    }

@@ -357,9 +357,10 @@ def test_a_holiday_added_moves_the_next_intake_deadline_at_once(db_session: Sess
         result = intake.create_incident(db_session, ANONYMOUS, data, now=now)
         return datetime.fromisoformat(result.incident["due_at"])
 
-    assert due() == datetime(2027, 3, 10, 16, 30, tzinfo=UTC)  # Thursday 00:30
+    # One working hour from after hours: Thursday 09:30 Beijing (01:30 UTC).
+    assert due() == datetime(2027, 3, 11, 1, 30, tzinfo=UTC)
     db_session.execute(text("INSERT INTO holiday (day, name) VALUES ('2027-03-11', '测试假日')"))
-    assert due() == datetime(2027, 3, 11, 16, 30, tzinfo=UTC)  # Friday 00:30
+    assert due() == datetime(2027, 3, 12, 1, 30, tzinfo=UTC)  # Friday 09:30 Beijing
 
 
 def test_idempotency_key_makes_one_incident(db_session: Session, client_for: ClientFor) -> None:
@@ -407,7 +408,7 @@ def test_the_full_loop_with_history_rework_and_rating(
     assert step(operator, "registered").status_code == 200
     r = step(operator, "dispatched", dispatched_to="华亭市城市管理综合执法局")
     assert r.status_code == 200 and r.json()["dispatched_to"] == "华亭市城市管理综合执法局"
-    # The handling deadline: the category's 48 hours on working days from dispatch.
+    # The handling deadline: the category's 2 working days (14 working hours) from dispatch.
     row = db_session.execute(
         text(
             "SELECT due_at, (SELECT at FROM incident_transition WHERE incident_id = :id "
@@ -415,7 +416,9 @@ def test_the_full_loop_with_history_rework_and_rating(
         ),
         {"id": iid},
     ).one()
-    assert row.due_at == deadlines.load_calendar(db_session).add(row.at, timedelta(hours=48))
+    rule = deadlines.deadline_rule(db_session, "市容环境")
+    assert rule.handle == timedelta(hours=14) and not rule.calendar_time
+    assert row.due_at == deadlines.load_calendar(db_session).add(row.at, rule.handle)
     assert step(worker, "in_progress").status_code == 200
     assert step(worker, "handled", attachments=["https://img.example/1.jpg"]).status_code == 200
     # The grid that handled it does not verify it (separation of duties): the centre does.
@@ -648,7 +651,8 @@ def test_escalation_climbs_one_level_and_emits_an_event(db_session: Session) -> 
     due = db_session.execute(
         text("SELECT due_at FROM incident WHERE id = :i"), {"i": iid}
     ).scalar_one()
-    assert due == reported + timedelta(hours=1)
+    # 17:00 Beijing: 30 working minutes left on Monday, 30 more from 08:30 on Tuesday.
+    assert due == datetime(2026, 11, 17, 1, 0, tzinfo=UTC)
     assert all(
         e["incident_id"] != iid for e in escalation.escalate_overdue(db_session, due - timedelta(1))
     )
@@ -660,9 +664,11 @@ def test_escalation_climbs_one_level_and_emits_an_event(db_session: Session) -> 
     assert first == [
         {"incident_id": iid, "from": "grid", "to": "community", "area_id": g.community_id}
     ]
-    # Not again within the escalation interval (24 h), then one more level.
-    again = escalation.escalate_overdue(db_session, due + timedelta(hours=2))
-    assert all(e["incident_id"] != iid for e in again)
+    # Not again within the escalation interval (7 working hours, one working day), even 8
+    # clock hours later (17:01 Beijing: 6 working hours), then one more level.
+    for later_by in (timedelta(hours=2), timedelta(hours=8)):
+        again = escalation.escalate_overdue(db_session, due + later_by)
+        assert all(e["incident_id"] != iid for e in again)
     later = [
         e
         for e in escalation.escalate_overdue(db_session, due + timedelta(hours=25))
