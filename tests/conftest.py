@@ -42,6 +42,10 @@ from gis.settings import Settings, get_settings, libpq_url, normalise_database_u
 from gridgov.liveserver import AppServer
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# An in-process app (TestClient) would start the escalation runner against whatever database the
+# settings name, racing the test's own writes: off here. The live server turns it on (LiveServer
+# below), and the runner's own tests turn it on themselves.
+os.environ.setdefault("GRIDGOV_ESCALATION_RUNNER", "false")
 TEST_DB_PREFIX = "gridgov_test_"
 # The demo city the tests run against is the real generator at a size that loads in seconds.
 TEST_CITY_HOUSEHOLDS = 20_000
@@ -336,6 +340,8 @@ class LiveServer(AppServer):
             {
                 "GRIDGOV_DATABASE_URL": database_url,
                 "GRIDGOV_ENVIRONMENT": "test",
+                # The served app escalates and announces deadlines by itself, as in production.
+                "GRIDGOV_ESCALATION_RUNNER": "true",
                 **(extra_env or {}),
             }
         )

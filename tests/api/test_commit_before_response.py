@@ -463,6 +463,21 @@ WRITES: dict[tuple[str, str], Callable[[World], list[Call]]] = {
     ("POST", "/api/v1/notifications/read-all"): lambda w: [
         Call("grid_worker", "POST", "/api/v1/notifications/read-all")
     ],
+    ("PUT", "/api/v1/admin/calendar/days/{day}"): lambda w: [
+        Call("admin", "PUT", "/api/v1/admin/calendar/days/2027-10-01", {"json": {"name": "国庆节"}})
+    ],
+    # A shipped day (migration 0020 loads the State Council schedules).
+    ("DELETE", "/api/v1/admin/calendar/days/{day}"): lambda w: [
+        Call("admin", "DELETE", "/api/v1/admin/calendar/days/2025-01-01")
+    ],
+    ("POST", "/api/v1/admin/calendar/import"): lambda w: [
+        Call(
+            "admin",
+            "POST",
+            "/api/v1/admin/calendar/import",
+            {"json": {"csv": "day,name,is_workday\n2027-01-01,元旦,false\n"}},
+        )
+    ],
 }
 # State-changing by method but not by nature: they must write nothing (the probe stays put).
 NO_WRITE: dict[tuple[str, str], Callable[[World], list[Call]]] = {

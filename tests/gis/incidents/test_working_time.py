@@ -294,6 +294,7 @@ def test_the_app_starts_and_stops_its_runner_unless_turned_off(
 
     from api.app import create_app
 
+    monkeypatch.setenv("GRIDGOV_ESCALATION_RUNNER", "true")  # tests/conftest.py turns it off
     app = create_app()
     with TestClient(app):
         runner = app.state.escalation_runner
