@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import SessionDep
-from api.security import SignedInViewerDep, client_address
+from api.security import SignedInViewerDep, client_address, scope_decision
 from gis import audit
 from gis.errors import Forbidden, InvalidInput
 from gis.incidents import holidays
@@ -29,6 +29,8 @@ ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not signed in"},
     403: {"description": "Not an admin"},
 }
+# Holidays and office hours are public facts; only admins may see and change the table.
+NO_PERSONAL_DATA = scope_decision("public")
 DayPath = Annotated[date, Path(description="The day, YYYY-MM-DD")]
 
 
@@ -99,7 +101,12 @@ def _record(
     )
 
 
-@router.get("/admin/calendar", response_model=CalendarYear, responses=ADMIN_ONLY)
+@router.get(
+    "/admin/calendar",
+    response_model=CalendarYear,
+    responses=ADMIN_ONLY,
+    openapi_extra=NO_PERSONAL_DATA,
+)
 def calendar_year(
     session: SessionDep,
     viewer: SignedInViewerDep,
@@ -128,6 +135,7 @@ def calendar_year(
     "/admin/calendar/days/{day}",
     response_model=DayChanged,
     responses={**ADMIN_ONLY, 201: {"description": "Added"}, 400: {"description": "Invalid day"}},
+    openapi_extra=NO_PERSONAL_DATA,
 )
 def put_day(
     day: DayPath,
@@ -155,6 +163,7 @@ def put_day(
     "/admin/calendar/days/{day}",
     status_code=204,
     responses={**ADMIN_ONLY, 404: {"description": "The day is not in the calendar"}},
+    openapi_extra=NO_PERSONAL_DATA,
 )
 def delete_day(
     day: DayPath, request: Request, session: SessionDep, viewer: SignedInViewerDep
@@ -170,6 +179,7 @@ def delete_day(
     "/admin/calendar/import",
     response_model=Imported,
     responses={**ADMIN_ONLY, 400: {"description": "A line of the CSV is wrong (it says which)"}},
+    openapi_extra=NO_PERSONAL_DATA,
 )
 def import_days(
     body: CalendarImport, request: Request, session: SessionDep, viewer: SignedInViewerDep
@@ -191,7 +201,12 @@ def import_days(
     return {"imported": written, "years": years}
 
 
-@router.get("/admin/calendar/deadline", response_model=Deadline, responses=ADMIN_ONLY)
+@router.get(
+    "/admin/calendar/deadline",
+    response_model=Deadline,
+    responses=ADMIN_ONLY,
+    openapi_extra=NO_PERSONAL_DATA,
+)
 def compute_deadline(
     session: SessionDep,
     viewer: SignedInViewerDep,
