@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gis.incidents.holidays import shipped
@@ -119,6 +119,8 @@ def test_the_shipped_schedules_match_the_state_council_notices() -> None:
     assert all(d.day.weekday() >= 5 for d in days.values() if d.is_workday)
 
 
+# No per-example deadline: the machine is shared, and a slow example is not a wrong one.
+@settings(deadline=None)
 @given(
     st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2026, 12, 31)),
     st.integers(min_value=0, max_value=60 * 7 * 20),
