@@ -149,8 +149,9 @@ def announce_due_soon(
         {
             "late": list(LATE_STATUSES),
             "now": now,
-            # No deadline more than the threshold plus ten days of closed office is near.
-            "horizon": now + threshold + timedelta(days=10),
+            # No deadline more than the threshold plus the longest closed stretch (春节 or
+            # 国庆 with their weekends: under two weeks) away can be near in working time.
+            "horizon": now + threshold + timedelta(days=15),
         },
     ).all()
     done = []

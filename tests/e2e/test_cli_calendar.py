@@ -1,4 +1,4 @@
-"""``gridgov calendar``: list, add, remove, import, office hours and deadlines, as a user runs it."""
+"""``gridgov calendar``: list, add, remove, import, office hours, deadlines, as a user runs it."""
 
 from __future__ import annotations
 
