@@ -120,3 +120,10 @@ def test_office_hours_and_deadlines(calendar_db: str) -> None:
         calendar_db, "calendar", "deadline", "2026-10-01T02:00", "--hours", "4", "--clock"
     )
     assert clock.stdout.strip() == "2026-10-01T06:00:00+08:00"
+
+
+def test_incidents_escalate_runs_the_sweep_for_cron_users(calendar_db: str) -> None:
+    # An empty city: nothing to escalate, but the sweep ran (took the lock, reported).
+    swept = gridgov(calendar_db, "incidents", "escalate")
+    assert swept.returncode == 0, swept.stderr
+    assert "0 case(s) escalated, 0 approaching deadline(s) announced" in swept.stdout
