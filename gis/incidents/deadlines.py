@@ -4,7 +4,7 @@ The one owner of "when is this step due": intake, transitions, service orders an
 call :func:`stage_deadline` / :func:`load_calendar`; the metrics compare ``closed_at`` with the
 ``due_at`` written here, so 按期 is judged in working time too.
 
-Units of ``incident_deadline_rule`` (migration 0019 converted the shipped rows): every limit is
+Units of ``incident_deadline_rule`` (migration 0020 converted the shipped rows): every limit is
 working time — office hours (``GRIDGOV_OFFICE_HOURS``) on working days — unless the row has
 ``calendar_time`` (emergencies), when it is clock time. ``accept_minutes`` and
 ``dispatch_minutes`` are minutes, ``handle_hours`` and ``escalate_every_hours`` hours; at the
@@ -64,7 +64,7 @@ def load_calendar(session: Session, signature: str | None = None) -> WorkCalenda
 
 
 # Working hours in one working day at the default office hours (08:30–12:00, 14:00–17:30): the
-# unit the shipped rules were converted with (migration 0019).
+# unit the shipped rules were converted with (migration 0020).
 WORKING_DAY_HOURS = 7
 
 

@@ -159,7 +159,7 @@ def _gridgov(url: str, *args: str, stdin: str = "") -> subprocess.CompletedProce
 def test_migrate_down_names_its_revision_says_what_it_drops_and_asks(scratch_url: str) -> None:
     owner = owner_url(scratch_url)
     with psycopg.connect(owner) as conn:
-        # A day beside the shipped schedules (migration 0019 loads those).
+        # A day beside the shipped schedules (migration 0020 loads those).
         conn.execute("INSERT INTO holiday (day, name) VALUES ('2030-10-01', '国庆节')")
         conn.commit()
 

@@ -1,6 +1,6 @@
 """Deadlines, 按期 and the escalation runner in working time, against the real PostGIS.
 
-The calendar is the one migration 0019 loads (the State Council schedules 2025–2026); every
+The calendar is the one migration 0020 loads (the State Council schedules 2025–2026); every
 instant is given (``now=``), so nothing depends on when the tests run.
 """
 
@@ -74,7 +74,7 @@ def test_round_the_clock_categories_keep_clock_time(db_session: Session) -> None
 
 
 def test_the_shipped_rules_are_in_working_hours(db_session: Session) -> None:
-    # Migration 0019 converted "24-hour days on working days" to working hours (7 per day).
+    # Migration 0020 converted "24-hour days on working days" to working hours (7 per day).
     handle = {
         r.category: (r.handle_hours, r.escalate_every_hours, r.calendar_time)
         for r in db_session.execute(text("SELECT * FROM incident_deadline_rule"))
