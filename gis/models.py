@@ -243,7 +243,7 @@ class Incident(Base):
     dispatched_to: Mapped[str | None] = mapped_column(Text)
     escalation_level: Mapped[str] = mapped_column(Text, server_default="grid")
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Added by migration 0020_working_time: the deadline a due_soon event was sent for.
+    # Added by migration 0022_working_time: the deadline a due_soon event was sent for.
     due_soon_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reporter_email: Mapped[str | None] = mapped_column(Text)
     device_id: Mapped[str | None] = mapped_column(Text)

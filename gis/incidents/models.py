@@ -39,7 +39,8 @@ class IncidentDeadlineRule(Base):
     handle_hours: Mapped[int] = mapped_column(Integer)
     calendar_time: Mapped[bool] = mapped_column(Boolean, server_default="false")
     escalate_every_hours: Mapped[int] = mapped_column(Integer, server_default="7")
-    # Who verifies (核查) this category's handled cases: community or centre (migration 0021_case_workflow).
+    # Who verifies (核查) this category's handled cases: community or centre
+    # (migration 0021_case_workflow).
     verified_by: Mapped[str] = mapped_column(Text, server_default="centre")
 
 

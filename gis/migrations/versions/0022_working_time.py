@@ -1,7 +1,7 @@
 """Working time: rule units in office hours, due_soon bookkeeping, the shipped holiday schedules.
 
-Revision ID: 0020_working_time
-Revises: 0019_notifications
+Revision ID: 0022_working_time
+Revises: 0021_case_workflow
 Create Date: 2026-11-29
 """
 
@@ -14,14 +14,14 @@ from alembic import op
 from gis.incidents.holidays import load_shipped, shipped
 from gis.sqlfiles import read_sql
 
-revision: str = "0020_working_time"
-down_revision: str | Sequence[str] | None = "0019_notifications"
+revision: str = "0022_working_time"
+down_revision: str | Sequence[str] | None = "0021_case_workflow"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute(read_sql("0020_working_time_up.sql"))
+    op.execute(read_sql("0022_working_time_up.sql"))
     # The State Council schedules gridgov ships; `gridgov migrate` adds later shipped years.
     load_shipped(op.get_bind())
 
@@ -35,4 +35,4 @@ def downgrade() -> None:
             "AND is_workday = %(is_workday)s",
             {"day": day.day, "name": day.name, "is_workday": day.is_workday},
         )
-    op.execute(read_sql("0020_working_time_down.sql"))
+    op.execute(read_sql("0022_working_time_down.sql"))
