@@ -699,7 +699,11 @@ def test_cli_escalate_command_is_registered() -> None:
 
 
 def test_concurrent_transitions_cannot_both_win(demo_engine: Engine) -> None:
-    """Two sessions move one committed case at once: one wins, the other gets 409."""
+    """Two operators accept one committed case at once: one wins, the other gets 409.
+
+    (Both take the same step: 受理 vs 不予受理 would not do, since 不予立案 is still allowed once
+    the case is accepted, so whichever came second could win too.)
+    """
     with Session(demo_engine) as setup:
         g = grid_point(setup, 8)
         op = viewer("command_operator", g.district_code)
@@ -723,7 +727,7 @@ def test_concurrent_transitions_cannot_both_win(demo_engine: Engine) -> None:
                 outcomes.append("conflict")
 
     try:
-        threads = [threading.Thread(target=attempt, args=(t,)) for t in ("accepted", "rejected")]
+        threads = [threading.Thread(target=attempt, args=(t,)) for t in ("accepted", "accepted")]
         for t in threads:
             t.start()
         for t in threads:
