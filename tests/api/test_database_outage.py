@@ -46,6 +46,9 @@ SERVES_WITHOUT_DATABASE = {
     "GET /plan",  # the planner's page shell; its data comes from the API
     "GET /admin/audit",  # the admins' page shell (a visitor is sent to sign in); data via API
     "GET /ogc/collections/{collection_id}/tiles",  # the tileset list of a collection
+    "GET /ogc/api",  # the OGC routes' OpenAPI document, built from the code
+    # The queryables are the collections' declared schema (gis/collections.py), not data.
+    "GET /ogc/collections/{collection_id}/queryables",
 }
 ROUTES = [r for r in iter_routes(create_app()) if hasattr(r.route, "dependant")]
 
