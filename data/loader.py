@@ -279,15 +279,18 @@ def load_city(
             "phone",
             "relation",
             "district_code",
+            "special_groups",
         )
         # Residents are ≈2.7 per household; the bar's total is an estimate until the end.
         with _Copy(cur, "resident", res_cols, progress, round(city.households * 2.71)) as cp:
             for pop in iter_population(city):
                 for r, h, name, gender, year, idn, phone, rel in pop.residents:
-                    # Hot path, as for households: generated names need no escaping.
+                    # Hot path, as for households: generated names need no escaping; the group
+                    # keys are plain identifiers, so the array literal needs no quoting either.
+                    groups = "{" + ",".join(pop.groups.get(r, ())) + "}"
                     cp.raw(
                         f"{rid0 + r}\t{hid0 + h}\t{name}\t{gender}\t{year}\t{idn}"
-                        f"\t{phone or NULL}\t{rel}\t{DISTRICT_CODE}\n"
+                        f"\t{phone or NULL}\t{rel}\t{DISTRICT_CODE}\t{groups}\n"
                     )
                 extra_persons += pop.persons
                 extra_orgs += pop.orgs

@@ -57,6 +57,7 @@ class GridPopulation:
     persons: (index, PersonRec) — secretaries drawn from the residents
     orgs: (index, OrgRec) — 楼栋党小组 and 党员中心户
     members: (resident, org, joined_on, status, in_service, work_unit, community, registered_on)
+    groups: resident → the special groups the grid looks after (gis/special_groups.py)
     """
 
     grid: int
@@ -69,6 +70,52 @@ class GridPopulation:
     members: list[
         tuple[int, int, datetime.date, str, bool, str | None, int | None, datetime.date | None]
     ] = field(default_factory=list)
+    groups: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+
+# Shares of the special groups among the people they can apply to (demo figures in the range
+# street offices report: a few per cent of residents, most of them elderly).
+_GROUP_SHARES = {
+    "empty_nest": 0.6,  # of the people of an all-60+ household of two or more
+    "hardship": 0.03,  # of households (every member is flagged)
+    "disabled": 0.015,
+    "left_behind_child": 0.05,  # of children under 16 (mostly where a parent lives away)
+    "veteran": 0.025,  # of men aged 22 to 80
+}
+
+
+def special_groups(
+    rng: random.Random, household: list[tuple[int, int, str, str]]
+) -> dict[int, tuple[str, ...]]:
+    """The special groups of one household's residents, given (index, age, gender, relation).
+
+    An old person living alone is always 独居老人; the other groups are drawn with
+    :data:`_GROUP_SHARES`. Keys are those of gis.special_groups.SPECIAL_GROUPS.
+
+    >>> special_groups(random.Random(1), [(7, 81, "女", "户主")])[7][0]
+    'elderly_alone'
+    """
+    out: dict[int, list[str]] = {r: [] for r, *_ in household}
+    ages = [age for _, age, _, _ in household]
+    hardship = rng.random() < _GROUP_SHARES["hardship"]
+    adults_present = sum(1 for _, age, _, rel in household if age >= 18 and rel != "父母")
+    all_old = len(household) >= 2 and min(ages) >= 60
+    for r, age, gender, _relation in household:
+        if len(household) == 1 and age >= 65:
+            out[r].append("elderly_alone")
+        elif all_old and rng.random() < _GROUP_SHARES["empty_nest"]:
+            out[r].append("empty_nest")
+        if hardship:
+            out[r].append("hardship")
+        if rng.random() < _GROUP_SHARES["disabled"]:
+            out[r].append("disabled")
+        # Children whose parents work away: far likelier where fewer than two adults live.
+        away = _GROUP_SHARES["left_behind_child"] * (6 if adults_present < 2 else 0.2)
+        if age < 16 and rng.random() < away:
+            out[r].append("left_behind_child")
+        if gender == "男" and 22 <= age <= 80 and rng.random() < _GROUP_SHARES["veteran"]:
+            out[r].append("veteran")
+    return {r: tuple(g) for r, g in out.items() if g}
 
 
 def _weight(age: int) -> float:
@@ -132,6 +179,8 @@ def iter_population(city: City) -> Iterator[GridPopulation]:
     comm_org = {o.area: i for i, o in enumerate(city.orgs) if o.level == "community"}
     for gi, g in enumerate(city.grids):
         rng = random.Random(f"gridgov-demo/{city.seed}/grid/{gi}")
+        # Own stream, so adding the groups left every other generated row as it was.
+        groups_rng = random.Random(f"gridgov-demo/{city.seed}/groups/{gi}")
         pop = GridPopulation(gi)
         # (resident index, age, household index, building index, name, gender, phone, id)
         adults: list[tuple[int, int, int, int, str, str, str | None, str]] = []
@@ -141,6 +190,7 @@ def iter_population(city: City) -> Iterator[GridPopulation]:
             head_family = surname(rng)
             spouse_family = surname(rng)
             head_male = members[0].gender == "男"
+            household: list[tuple[int, int, str, str]] = []
             for m in members:
                 if m.relation == "户主":
                     family = head_family
@@ -159,9 +209,11 @@ def iter_population(city: City) -> Iterator[GridPopulation]:
                 age = as_of.year - year
                 phone = mobile(rng) if age >= 16 and rng.random() < 0.92 else None
                 pop.residents.append((res_next, h, name, m.gender, year, idn, phone, m.relation))
+                household.append((res_next, age, m.gender, m.relation))
                 if age >= 18:
                     adults.append((res_next, age, h, b_idx, name, m.gender, phone, idn))
                 res_next += 1
+            pop.groups.update(special_groups(groups_rng, household))
         hh_next += len(pop.households)
 
         # Party members: 6.2-7.8 % of the grid's adults, older people more likely.

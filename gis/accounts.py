@@ -638,6 +638,10 @@ DEMO_ROLE_LEVEL = {
 }
 
 
+# The grid_staff post each grid-level demo account holds.
+DEMO_STAFF_POST = {"grid_chief": "chief", "grid_worker": "worker", "party_instructor": "instructor"}
+
+
 def demo_username(role: str) -> str:
     return "demo_" + role
 
@@ -695,6 +699,17 @@ def ensure_demo_accounts(
                 "INSERT INTO app_user (username, password_hash, role, scope_code, is_demo)"
                 " VALUES (%s, %s, %s, %s, true)",
                 (username, password_hash, role, scope),
+            )
+        # The grid's demo accounts are its real staff (一长两员), so "my cases" (the cases
+        # routed to the worker) and the staff list on the grid page name the same people.
+        for role, post in DEMO_STAFF_POST.items():
+            cur.execute(
+                "UPDATE app_user u SET person_id = ("
+                "  SELECT gs.person_id FROM grid_staff gs JOIN area a ON a.id = gs.area_id"
+                "  WHERE a.code = u.scope_code AND a.valid_to IS NULL AND gs.role = %s"
+                "  ORDER BY gs.person_id LIMIT 1)"
+                " WHERE u.username = %s AND u.person_id IS NULL",
+                (post, demo_username(role)),
             )
     return wanted, generated
 

@@ -26,7 +26,7 @@ from sqlalchemy import (
     Uuid,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SRID = 4326
@@ -139,6 +139,8 @@ class Resident(Base):
     phone: Mapped[str | None] = mapped_column(Text)
     relation: Mapped[str] = mapped_column(Text)
     district_code: Mapped[str] = mapped_column(CHAR(6))
+    # Added by migration 0020_special_groups: keys of gis.special_groups.SPECIAL_GROUPS.
+    special_groups: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
 
 
 class PartyOrg(Base):

@@ -1,9 +1,9 @@
 """Screenshots of the map pages for the README: a command, never a side effect of the tests.
 
 :func:`capture` drives headless Chromium (Playwright) through a running server: the public city
-map and a grid chief's page, then — signed in through ``/login`` like a user — the command centre
-working a case (the first of its queue, opened; then a case waiting for verification with
-the 返工 form open) and the planner's editor. :func:`local_server`
+map and a grid's page, then — signed in through ``/login`` like a user — the grid workbench on a
+phone, the command centre working a case (the first of its queue, opened; then a case waiting
+for verification with the 返工 form open) and the planner's editor. :func:`local_server`
 starts one on a free loopback port against the configured database (the demo city) for
 ``gridgov screenshots``.
 """
@@ -31,6 +31,8 @@ CHROMIUM_ARGS = (
     "--no-first-run",
 )
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+# The phone the grid workbench is built for (issue 16): 390×844 CSS pixels, touch.
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Shot:
     # else its first step's).
     queue_status: str | None = None
     opens_action: str | None = None
+    # Taken on a phone (the grid workbench as a grid worker sees it in the field).
+    phone: bool = False
 
 
 def shots(grid_code: str, community_code: str) -> list[Shot]:
@@ -57,6 +61,7 @@ def shots(grid_code: str, community_code: str) -> list[Shot]:
     return [
         Shot("map.png", "/", False, "path.gg-area-grid"),
         Shot("grid.png", f"/grid/{grid_code}", False, ".leaflet-container"),
+        Shot("grid-phone.png", f"/grid/{grid_code}", True, "#gg-staff li", phone=True),
         Shot("command.png", "/command", True, "ol.gg-queue li[data-id]", opens_case=True),
         Shot(
             "command_case.png",
@@ -92,11 +97,18 @@ def capture(
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=list(CHROMIUM_ARGS))
         try:
-            public = browser.new_context(viewport=VIEWPORT)
-            signed = browser.new_context(viewport=VIEWPORT)
-            _sign_in(signed.new_page(), base_url, username, password)
+            contexts: dict[tuple[bool, bool], Any] = {}
             for shot in shots(grid_code, community_code):
-                page = (signed if shot.signed_in else public).new_page()
+                key = (shot.signed_in, shot.phone)
+                if key not in contexts:
+                    contexts[key] = browser.new_context(
+                        viewport=PHONE if shot.phone else VIEWPORT,
+                        has_touch=shot.phone,
+                        is_mobile=shot.phone,
+                    )
+                    if shot.signed_in:
+                        _sign_in(contexts[key].new_page(), base_url, username, password)
+                page = contexts[key].new_page()
                 written.append(_shoot(page, base_url, shot, out_dir))
                 page.close()
         finally:

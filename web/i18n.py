@@ -26,7 +26,7 @@ _STATUS_EN = {
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "app.title": {"zh-CN": "党建电子地图", "en": "Party-building e-map"},
-    "app.grid_title": {"zh-CN": "网格长工作图", "en": "Grid chief's map"},
+    "app.grid_title": {"zh-CN": "网格工作台", "en": "Grid workbench"},
     "app.command_title": {"zh-CN": "指挥中心", "en": "Command centre"},
     "app.name": {"zh-CN": "网格化治理", "en": "gridgov"},
     "layer.streets": {"zh-CN": "街道/乡镇", "en": "Streets"},
@@ -61,6 +61,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "nav.city": {"zh-CN": "全市地图", "en": "City map"},
     "nav.command": {"zh-CN": "指挥中心", "en": "Command centre"},
     "nav.print": {"zh-CN": "打印", "en": "Print"},
+    "nav.my_grid": {"zh-CN": "我的网格", "en": "My grid"},
+    "nav.my_area": {"zh-CN": "我的辖区", "en": "My area"},
+    "nav.sign_in": {"zh-CN": "登录", "en": "Sign in"},
     "viewer.public": {"zh-CN": "公众访问", "en": "Public"},
     # --- the audit page /admin/audit (web/admin_audit.py) ---
     "audit.title": {"zh-CN": "个人信息查阅记录", "en": "Personal data disclosures"},
@@ -315,6 +318,67 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "bell.mark_read": {"zh-CN": "标为已读", "en": "Mark read"},
     "bell.new": {"zh-CN": "新通知", "en": "New notification"},
+    # The grid workbench (web/grid_page.py, grid.js).
+    "grid.purpose.visit": {"zh-CN": "入户走访", "en": "Household visit"},
+    "grid.purpose.case": {"zh-CN": "事件处置", "en": "Handling a case"},
+    "grid.purpose.care": {"zh-CN": "关爱帮扶", "en": "Care for a special group"},
+    "grid.purpose.check": {"zh-CN": "人口信息核查", "en": "Checking population records"},
+    "js.grid.cases": {"zh-CN": "本网格案件", "en": "This grid's cases"},
+    "js.grid.report": {"zh-CN": "上报事件", "en": "Report a problem"},
+    "js.grid.residents": {"zh-CN": "住户与居民", "en": "Households and residents"},
+    "js.grid.mine": {"zh-CN": "我的", "en": "Mine"},
+    "js.grid.feedback_note": {"zh-CN": "处置情况（内部）", "en": "What was done (internal)"},
+    "js.grid.public_note": {
+        "zh-CN": "对群众公开的说明（可不填，勿写个人信息）",
+        "en": "Public note (optional, nothing personal)",
+    },
+    "js.grid.failed": {"zh-CN": "操作未成功", "en": "Not done"},
+    "js.grid.use_gps": {"zh-CN": "使用我的位置", "en": "Use my position"},
+    "js.grid.tap_map": {"zh-CN": "在地图上点选", "en": "Tap the map"},
+    "js.grid.tap_hint": {"zh-CN": "请在地图上点击问题所在位置", "en": "Tap where the problem is"},
+    "js.grid.tapped": {"zh-CN": "已选位置", "en": "Chosen point"},
+    "js.grid.located": {"zh-CN": "已定位", "en": "Located"},
+    "js.grid.accuracy": {"zh-CN": "精度", "en": "accuracy"},
+    "js.grid.gps_failed": {
+        "zh-CN": "无法获取位置，请在地图上点选",
+        "en": "No position; tap the map instead",
+    },
+    "js.grid.no_position": {
+        "zh-CN": "请先定位或在地图上点选位置",
+        "en": "Locate yourself or tap the map first",
+    },
+    "js.grid.outside": {"zh-CN": "该位置不在本网格", "en": "outside this grid"},
+    "js.grid.description": {"zh-CN": "问题描述", "en": "What is wrong"},
+    "js.grid.reported_ok": {"zh-CN": "已上报", "en": "Reported"},
+    "js.grid.grid_of": {"zh-CN": "所属网格", "en": "grid"},
+    "js.grid.search": {"zh-CN": "搜索户号、地址或姓名", "en": "Household code, address or name"},
+    "js.grid.groups": {"zh-CN": "重点人群", "en": "Special groups"},
+    "js.grid.group_all": {"zh-CN": "全部人群", "en": "Everyone"},
+    "js.grid.masked": {
+        "zh-CN": "姓名、电话、身份证号已脱敏。",
+        "en": "Names, phones and ID numbers are masked.",
+    },
+    "js.grid.masked_role": {
+        "zh-CN": "您的角色只能查看脱敏信息。",
+        "en": "Your role sees masked records only.",
+    },
+    "js.grid.unmask": {"zh-CN": "查看完整信息", "en": "Show full details"},
+    "js.grid.remask": {"zh-CN": "恢复脱敏", "en": "Mask again"},
+    "js.grid.purpose": {"zh-CN": "查看目的", "en": "Purpose"},
+    "js.grid.purpose_hint": {
+        "zh-CN": "完整个人信息仅限工作需要，每次查看都将记录查看人、时间和目的。",
+        "en": "Full personal data is for work only; every view is logged with who, when and why.",
+    },
+    "js.grid.unmasked": {
+        "zh-CN": "完整信息（已记录）· 目的",
+        "en": "Full details (logged) · purpose",
+    },
+    "js.grid.people": {"zh-CN": "人", "en": "people"},
+    "js.grid.more": {"zh-CN": "加载更多", "en": "Load more"},
+    "js.grid.north": {"zh-CN": "北", "en": "N"},
+    "js.grid.org.grid": {"zh-CN": "网格党支部", "en": "Grid party branch"},
+    "js.grid.org.building": {"zh-CN": "楼栋党小组", "en": "Building party group"},
+    "js.grid.org.household": {"zh-CN": "党员中心户", "en": "Central party household"},
 }
 
 

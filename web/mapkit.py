@@ -33,6 +33,7 @@ from gis.scope import ANONYMOUS, Viewer
 from gis.settings import Settings, get_settings
 from web.assets import localise, vendored_url
 from web.basemaps import basemap
+from web.home import home_of
 from web.i18n import js_strings, t
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -254,6 +255,7 @@ class Page:
             t=lambda key: t(key, self.lang),
             viewer=self.viewer,
             bell=bell_html(self.viewer, self.lang),
+            home=home_of(self.viewer),
             **chrome,
         )
         self.root.html.add_child(Element(chrome_html), name="chrome", index=0)

@@ -18,7 +18,7 @@ from gis.queries.areas import area_features
 from gis.scope import Viewer
 from web.i18n import t
 from web.mapkit import Page, PageViewerDep, SessionDep
-from web.page_data import bounds_of_city
+from web.page_data import area_shell, bounds_of_city
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,8 +34,11 @@ def metric_label(metric: str, lang: str) -> str:
     return t("layer.density" if metric == "density" else f"js.stat.{metric}", lang)
 
 
-def city_page(request: Request, session: Session, viewer: Viewer | None = None) -> str:
-    """The HTML of the city map for the request's viewer."""
+def city_page(
+    request: Request, session: Session, viewer: Viewer | None = None, area: str | None = None
+) -> str:
+    """The HTML of the city map for the request's viewer, zoomed to ``area`` when given (the
+    "my area" of a secretary, web/home.py; an unknown code shows the whole city)."""
     page = Page(request, title_key="app.title", body_class="gg-city", viewer=viewer)
     lang = page.lang
     for level, key in (
@@ -109,6 +112,12 @@ def city_page(request: Request, session: Session, viewer: Viewer | None = None) 
     }
     page.add_controls(overlay_tree)
     bounds = bounds_of_city(session)
+    shell = area_shell(session, area) if area else None
+    focus = (
+        None
+        if shell is None
+        else {"code": shell.code, "name": shell.name, "level": shell.level, "bounds": shell.bounds}
+    )
     sections = [
         {"id": "area", "heading": t("js.panel", lang), "body": t("js.click_hint", lang)},
     ]
@@ -116,6 +125,7 @@ def city_page(request: Request, session: Session, viewer: Viewer | None = None) 
         "cityPage",
         {
             "bounds": bounds,
+            "focus": focus,
             "fallbackLevels": FALLBACK_LEVELS,
             "metrics": CHOROPLETH_METRICS,
             # The incidents API's largest page: asking for more is a 422.
@@ -135,8 +145,13 @@ def city_page(request: Request, session: Session, viewer: Viewer | None = None) 
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, session: SessionDep, viewer: PageViewerDep) -> HTMLResponse:
-    return HTMLResponse(city_page(request, session, viewer))
+def index(
+    request: Request,
+    session: SessionDep,
+    viewer: PageViewerDep,
+    area: Annotated[str | None, Query(pattern=r"^[0-9]{6}([0-9]{6}([0-9]{3})?)?$")] = None,
+) -> HTMLResponse:
+    return HTMLResponse(city_page(request, session, viewer, area))
 
 
 @router.get("/map/layers/{level}.geojson")

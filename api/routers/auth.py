@@ -49,6 +49,7 @@ from gis.accounts import (
 )
 from gis.scope import PERSONAL_DATA_ROLES, Viewer
 from gis.settings import get_settings
+from web.home import landing_path
 
 PREFIX = ""
 router = APIRouter(tags=["auth"])
@@ -263,14 +264,15 @@ def me(viewer: SignedInViewerDep, session: SessionDep) -> Me:
     )
 
 
-def _safe_next(target: str | None) -> str:
-    """Only local paths, so the sign-in page cannot be used to redirect elsewhere."""
+def _safe_next(target: str | None) -> str | None:
+    """Only local paths, so the sign-in page cannot be used to redirect elsewhere; None when
+    there is no usable destination (the account then lands on its own place, web.home)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
+        return None
     return target
 
 
-def _page(message: str | None, next_url: str, status: int = 200) -> HTMLResponse:
+def _page(message: str | None, next_url: str | None, status: int = 200) -> HTMLResponse:
     lang = get_settings().language
     t = TEXT[lang]
     note = f'<p class="msg" role="alert">{html.escape(message)}</p>' if message else ""
@@ -289,7 +291,7 @@ border-radius:4px;font-size:1rem}} .msg{{color:#b71c1c}} a{{color:#555;font-size
 </style></head><body>
 <form method="post" action="/login">
 <h1>{html.escape(t["heading"])}</h1>{note}
-<input type="hidden" name="next" value="{html.escape(next_url)}">
+<input type="hidden" name="next" value="{html.escape(next_url or "")}">
 <label for="username">{html.escape(t["username"])}</label>
 <input id="username" name="username" autocomplete="username" required maxlength="64">
 <label for="password">{html.escape(t["password"])}</label>
@@ -318,6 +320,9 @@ def login(
     target = _safe_next(next)
     if account is None:
         return _page(TEXT[get_settings().language]["failed"], target, status=401)
+    if target is None:
+        # No (usable) destination: each role lands on its own place, a grid chief on his grid.
+        target = landing_path(Viewer(account.username, account.role, account.scope_code))
     hours = get_settings().session_hours
     started = start_session(
         session,

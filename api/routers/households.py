@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from api.deps import SessionDep
 from api.security import SignedInViewerDep, scope_decision
 from gis.queries import households as queries
+from gis.special_groups import SPECIAL_GROUPS
 
 router = APIRouter(tags=["households"])
 PERSONAL = scope_decision("personal")
@@ -37,6 +38,10 @@ class HouseholdSummary(BaseModel):
     lat: float
     residents: int
     head_name: str | None
+    special_groups: list[str] = Field(
+        description="Special groups of its residents (gis/special_groups.py); empty for roles "
+        "that do not work with people"
+    )
     masked: bool
 
 
@@ -55,6 +60,7 @@ class Resident(BaseModel):
     id_number: str | None
     phone: str | None
     relation: str
+    special_groups: list[str] = Field(description="Empty for roles that do not work with people")
     party_member: bool
 
 
@@ -83,11 +89,38 @@ def list_households(
             description="An area code (district, street, community or grid); default: your scope",
         ),
     ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=50,
+            description="A household code, part of an address, or part of a resident's name "
+            "(names only for roles that work with people)",
+        ),
+    ] = None,
+    group: Annotated[
+        str | None,
+        Query(
+            description="Only households with someone in this special group: "
+            + ", ".join(SPECIAL_GROUPS)
+        ),
+    ] = None,
+    building: Annotated[
+        str | None, Query(max_length=40, description="Only this building's households")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HouseholdPage:
     """Households in your scope, ordered by code; the head of household's name masked."""
-    page = queries.list_households(session, viewer, within=within, limit=limit, offset=offset)
+    page = queries.list_households(
+        session,
+        viewer,
+        within=within,
+        q=q,
+        group=group,
+        building=building,
+        limit=limit,
+        offset=offset,
+    )
     return HouseholdPage.model_validate(page)
 
 

@@ -28,7 +28,9 @@ from gis.masking import (
     show_name,
     show_phone,
 )
+from gis.queries.areas import escape_like
 from gis.scope import PERSONAL_DATA_ROLES, Viewer
+from gis.special_groups import SPECIAL_GROUPS
 
 # Roles that need household records; planners and the command centre see them masked.
 HOUSEHOLD_ROLES = PERSONAL_DATA_ROLES | {"command_operator", "planner"}
@@ -36,6 +38,8 @@ AREA_CODE_RE = re.compile(r"^[0-9]{6}([0-9]{6}([0-9]{3})?)?$")
 HOUSEHOLD_CODE_RE = re.compile(r"^[0-9]{6}H[0-9]{9}$")
 MAX_LIMIT = 500
 
+# ``:q`` matches the household code, the flat's address, or (``:names``) any resident's name;
+# ``:group`` keeps households with a resident in that special group. Both are optional.
 _LIST_SQL = text(
     """
     WITH grids AS (
@@ -46,6 +50,9 @@ _LIST_SQL = text(
            b.address AS building_address,
            g.code AS grid_code, ST_X(b.anchor) AS lon, ST_Y(b.anchor) AS lat,
            (SELECT count(*) FROM resident r WHERE r.household_id = h.id) AS residents,
+           (SELECT coalesce(array_agg(DISTINCT gr ORDER BY gr), '{}')
+              FROM resident r, unnest(r.special_groups) gr
+             WHERE r.household_id = h.id) AS special_groups,
            head.id AS head_id, head.name AS head_name,
            count(*) OVER () AS total
     FROM grids g
@@ -53,6 +60,13 @@ _LIST_SQL = text(
     JOIN household h ON h.building_id = b.id
     LEFT JOIN LATERAL (SELECT r.id, r.name FROM resident r WHERE r.household_id = h.id
                        ORDER BY (r.relation = '户主') DESC, r.id LIMIT 1) head ON true
+    WHERE (CAST(:building AS text) IS NULL OR b.code = :building)
+      AND (CAST(:group AS text) IS NULL OR EXISTS (
+               SELECT 1 FROM resident r WHERE r.household_id = h.id
+                  AND r.special_groups @> ARRAY[CAST(:group AS text)]))
+      AND (CAST(:q AS text) IS NULL OR h.code = :q OR h.address LIKE :pattern
+           OR (:names AND EXISTS (SELECT 1 FROM resident r WHERE r.household_id = h.id
+                                   AND r.name LIKE :pattern)))
     ORDER BY h.code
     LIMIT :limit OFFSET :offset
     """
@@ -73,7 +87,7 @@ _HOUSEHOLD_SQL = text(
 _RESIDENTS_SQL = text(
     """
     SELECT r.id, r.name, r.gender, r.birth_year, r.id_number, r.phone, r.relation,
-           (pm.id IS NOT NULL) AS party_member
+           r.special_groups, (pm.id IS NOT NULL) AS party_member
     FROM resident r LEFT JOIN party_member pm ON pm.resident_id = r.id
     WHERE r.household_id = :household_id
     ORDER BY (r.relation = '户主') DESC, r.id
@@ -143,18 +157,49 @@ def list_households(
     viewer: Viewer,
     *,
     within: str | None = None,
+    q: str | None = None,
+    group: str | None = None,
+    building: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> dict[str, Any]:
-    """Households in the viewer's scope (optionally a sub-area), paged, head names masked."""
+    """Households in the viewer's scope (optionally a sub-area), paged, head names masked.
+
+    ``q`` finds a household by its code, part of its address or (for roles that work with
+    people's names) part of a resident's name; ``group`` keeps households with someone in that
+    special group (gis.special_groups), which only those roles may ask, since membership is
+    itself personal data; ``building`` keeps one building's households.
+    """
     _check_role(viewer)
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", parameter="limit")
     if offset < 0:
         raise InvalidInput("offset must not be negative", parameter="offset")
+    query = q.strip() if q is not None else None
+    if q is not None and not 1 <= len(query or "") <= 50:
+        raise InvalidInput("q needs 1 to 50 characters besides spaces", parameter="q")
+    if group is not None:
+        if group not in SPECIAL_GROUPS:
+            raise InvalidInput(
+                f"group must be one of {', '.join(SPECIAL_GROUPS)}", parameter="group"
+            )
+        if not viewer.may_unmask:
+            raise Forbidden(
+                f"the role {viewer.role} may not list people by special group", parameter="group"
+            )
     area = effective_area(viewer, within)
     rows = session.execute(
-        _LIST_SQL, {"prefix": subtree_prefix(area) + "%", "limit": limit, "offset": offset}
+        _LIST_SQL,
+        {
+            "prefix": subtree_prefix(area) + "%",
+            "limit": limit,
+            "offset": offset,
+            "q": query,
+            "pattern": f"%{escape_like(query)}%" if query else None,
+            "names": viewer.may_unmask,
+            "group": group,
+            "building": building,
+        },
     ).all()
     total = rows[0].total if rows else 0
     shown: list[str] = []
@@ -175,9 +220,12 @@ def list_households(
                 "lat": row.lat,
                 "residents": row.residents,
                 "head_name": show_name(row.head_name, level),
+                "special_groups": show_demographic(list(row.special_groups), level) or [],
                 "masked": level is not Exposure.EXACT,
             }
         )
+    # A search or a special-group filter says what was looked for: the log keeps it.
+    asked = {k: v for k, v in (("q", query), ("group", group), ("building", building)) if v}
     if shown:
         audit.disclose(
             session,
@@ -186,6 +234,7 @@ def list_households(
             subjects=shown,
             rows=sum(not item["masked"] for item in items),
             area_code=area,
+            detail=asked,
         )
     elif rows:
         # A page of households is a bulk read even masked: the log says who listed an area.
@@ -196,6 +245,7 @@ def list_households(
             rows=len(rows),
             area_code=area,
             action=audit.READ_MASKED_BULK,
+            detail=asked,
         )
     return {"within": area, "total": total, "limit": limit, "offset": offset, "items": items}
 
@@ -229,6 +279,7 @@ def household(
                 "id_number": show_id_number(r.id_number, level),
                 "phone": show_phone(r.phone, level),
                 "relation": r.relation,
+                "special_groups": show_demographic(list(r.special_groups), level) or [],
                 "party_member": r.party_member,
             }
         )

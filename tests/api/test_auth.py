@@ -288,18 +288,56 @@ def test_sign_in_page_sets_an_httponly_lax_cookie_that_signs_in_the_maps(
     assert client.get("/api/v1/auth/me").status_code == 401
 
 
-def test_sign_in_page_failure_and_no_open_redirect(client: TestClient, chief: str) -> None:
+def test_sign_in_page_failure_and_no_open_redirect(
+    client: TestClient, chief: str, db_session: Session
+) -> None:
     failed = client.post("/login", data={"username": chief, "password": "bad-password"})
     assert failed.status_code == 401
     assert "用户名或密码错误" in failed.text
     assert "set-cookie" not in failed.headers
+    own_grid = f"/grid/{demo_areas(db_session).grid}"
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
         response = client.post(
             "/login",
             data={"username": chief, "password": PASSWORD, "next": target},
             follow_redirects=False,
         )
-        assert response.headers["location"] == "/"
+        # Never elsewhere: an unusable destination lands the account on its own place.
+        assert response.headers["location"] == own_grid
+
+
+def test_sign_in_without_destination_lands_each_role_on_its_own_place(
+    client: TestClient, db_session: Session
+) -> None:
+    areas = demo_areas(db_session)
+    expected = {
+        "grid_chief": (areas.grid, f"/grid/{areas.grid}"),
+        "grid_worker": (areas.grid, f"/grid/{areas.grid}"),
+        "community_secretary": (areas.community, f"/?area={areas.community}"),
+        "street_secretary": (areas.street, f"/?area={areas.street}"),
+        "command_operator": (areas.district, "/command"),
+        "planner": (areas.district, "/plan"),
+    }
+    for role, (scope, _) in expected.items():
+        add_account(db_session, f"home_{role}", role, scope)
+    db_session.commit()
+    for role, (_, place) in expected.items():
+        client.cookies.clear()
+        response = client.post(
+            "/login",
+            data={"username": f"home_{role}", "password": PASSWORD},
+            follow_redirects=False,
+        )
+        assert (role, response.status_code, response.headers["location"]) == (role, 303, place)
+        # "我的网格 / 我的辖区" is one tap away on the map pages, pointing at the same place.
+        page = client.get(f"/grid/{areas.grid}")
+        label = "我的网格" if place.startswith("/grid/") else "我的辖区"
+        assert f'<a class="gg-home" href="{place.replace("&", "&amp;")}">{label}</a>' in page.text
+    # The secretary's place is the city map zoomed to the area, its panel on that area.
+    client.cookies.clear()
+    client.post("/login", data={"username": "home_community_secretary", "password": PASSWORD})
+    city = client.get(f"/?area={areas.community}")
+    assert city.status_code == 200 and f'"focus": {{"code": "{areas.community}"' in city.text
 
 
 def test_a_stale_cookie_makes_the_visitor_anonymous(client: TestClient) -> None:

@@ -126,7 +126,7 @@ def _residents(session: Session, code: str) -> list[Any]:
     return session.execute(
         text(
             "SELECT r.name, r.gender, r.birth_year, r.id_number, r.phone, r.relation,"
-            " (pm.id IS NOT NULL) AS party_member"
+            " r.special_groups, (pm.id IS NOT NULL) AS party_member"
             " FROM resident r JOIN household h ON h.id = r.household_id"
             " LEFT JOIN party_member pm ON pm.resident_id = r.id"
             " WHERE h.code = :c ORDER BY (r.relation = '户主') DESC, r.id"
@@ -151,6 +151,7 @@ def test_household_detail_masked_and_unmasked(
             "id_number": mask_id_number(r.id_number),
             "phone": mask_phone(r.phone),
             "relation": r.relation,
+            "special_groups": r.special_groups,
             "party_member": r.party_member,
         }
         for r in expected
@@ -268,3 +269,89 @@ def test_bad_parameters_are_422_with_the_parameter_named(
     response = client.get("/api/v1/households", params=params, headers=headers)
     assert response.status_code == 422
     assert next(iter(params)) in response.json()["detail"]
+
+
+def _group_counts(session: Session, grid: str) -> list[Any]:
+    """Households of a grid per special group of any of their residents, largest first."""
+    return session.execute(
+        text(
+            "SELECT gr, array_agg(DISTINCT h.code ORDER BY h.code) AS codes"
+            " FROM resident r, unnest(r.special_groups) gr, household h, building b, area g"
+            " WHERE h.id = r.household_id AND b.id = h.building_id AND g.id = b.grid_id"
+            " AND g.code = :g GROUP BY gr ORDER BY count(DISTINCT h.id) DESC, gr"
+        ),
+        {"g": grid},
+    ).all()
+
+
+def test_special_groups_are_flagged_and_filterable_by_roles_that_work_with_people(
+    client: TestClient, db_session: Session, areas: DemoAreas
+) -> None:
+    counts = _group_counts(db_session, areas.grid)
+    assert counts, "the demo city flags special groups in every sizeable grid"
+    group, codes = counts[0]
+    chief = _as(db_session, "chief", "grid_chief", areas.grid)
+    response = client.get(
+        "/api/v1/households", params={"group": group, "limit": 500}, headers=chief
+    )
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert [i["code"] for i in page["items"]] == codes and page["total"] == len(codes)
+    assert all(group in i["special_groups"] for i in page["items"])
+    # The masked listing is still logged as a bulk read, and says what was asked for.
+    ((detail,),) = db_session.execute(
+        text(
+            "SELECT detail FROM audit_log WHERE username = 'chief'"
+            " AND action = 'read.masked_bulk' ORDER BY id DESC LIMIT 1"
+        )
+    ).all()
+    assert detail["group"] == group
+    # One household: the resident in the group carries it.
+    one = client.get(f"/api/v1/households/{codes[0]}", headers=chief).json()
+    assert any(group in r["special_groups"] for r in one["residents"])
+    # Roles without the need neither see the groups nor may filter by them.
+    planner = _as(db_session, "planner1", "planner", areas.district)
+    listed = client.get(
+        "/api/v1/households", params={"within": areas.grid, "limit": 500}, headers=planner
+    ).json()
+    assert all(i["special_groups"] == [] for i in listed["items"])
+    refused = client.get("/api/v1/households", params={"group": group}, headers=planner)
+    assert refused.status_code == 403 and "special group" in refused.json()["detail"]
+    unknown = client.get("/api/v1/households", params={"group": "vip"}, headers=chief)
+    assert unknown.status_code == 400 and "elderly_alone" in unknown.json()["detail"]
+
+
+def test_search_finds_households_by_address_code_and_resident_name(
+    client: TestClient, db_session: Session, areas: DemoAreas
+) -> None:
+    chief = _as(db_session, "chief", "grid_chief", areas.grid)
+    row = db_session.execute(
+        text(
+            "SELECT h.code, h.address, r.name FROM household h"
+            " JOIN building b ON b.id = h.building_id JOIN area g ON g.id = b.grid_id"
+            " JOIN resident r ON r.household_id = h.id WHERE g.code = :g"
+            " ORDER BY h.code DESC, r.id LIMIT 1"
+        ),
+        {"g": areas.grid},
+    ).one()
+    by_code = client.get("/api/v1/households", params={"q": row.code}, headers=chief).json()
+    assert [i["code"] for i in by_code["items"]] == [row.code]
+    by_name = client.get("/api/v1/households", params={"q": row.name}, headers=chief).json()
+    assert row.code in [i["code"] for i in by_name["items"]]
+    expected = db_session.execute(
+        text(
+            "SELECT count(DISTINCT h.id) FROM household h JOIN building b ON b.id = h.building_id"
+            " JOIN area g ON g.id = b.grid_id JOIN resident r ON r.household_id = h.id"
+            " WHERE g.code = :g AND (r.name LIKE :p OR h.address LIKE :p OR h.code = :q)"
+        ),
+        {"g": areas.grid, "p": f"%{row.name}%", "q": row.name},
+    ).scalar_one()
+    assert by_name["total"] == expected
+    # A planner cannot probe names: the same search by name finds nothing for that role.
+    planner = _as(db_session, "planner1", "planner", areas.district)
+    probe = client.get(
+        "/api/v1/households", params={"q": row.name, "within": areas.grid}, headers=planner
+    ).json()
+    assert probe["total"] == len([i for i in probe["items"] if row.name in i["address"]])
+    blank = client.get("/api/v1/households", params={"q": "  "}, headers=chief)
+    assert blank.status_code == 400

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gridgov.screenshots import CHROMIUM, VIEWPORT, capture, local_server
+from gridgov.screenshots import CHROMIUM, PHONE, VIEWPORT, capture, local_server
 from tests.conftest import unavailable
 
 pytestmark = pytest.mark.browser  # launches Chromium itself, outside the `browser` fixture
@@ -53,13 +53,15 @@ def test_screenshots_capture_each_page_signed_in_where_needed(
         assert [p.name for p in written] == [
             "map.png",
             "grid.png",
+            "grid-phone.png",
             "command.png",
             "command_case.png",
             "plan.png",
         ]
         assert all(p.parent == out for p in written)
         for path in written:
-            assert _png_size(path) == (VIEWPORT["width"], VIEWPORT["height"])
+            size = PHONE if path.name == "grid-phone.png" else VIEWPORT
+            assert _png_size(path) == (size["width"], size["height"])
             assert path.stat().st_size > 10_000, f"{path.name} looks blank"
         assert len({hashlib.sha256(p.read_bytes()).hexdigest() for p in written}) == 5
         with psycopg.connect(demo_database_url) as conn:

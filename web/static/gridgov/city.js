@@ -72,7 +72,9 @@
     if (cfg.bounds) {
       // Not animated: an animated fit would leave the first tile and data requests at the
       // provisional zoom (wasted work that delays the real first view on a big city).
-      map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], { animate: false });
+      // ``?area=<code>`` (a secretary's "my area", web/home.py) fits that area instead.
+      var fit = cfg.focus ? cfg.focus.bounds : cfg.bounds;
+      map.fitBounds([[fit[1], fit[0]], [fit[3], fit[2]]], { animate: false });
     } else if (cfg.empty) {
       gg.section("area").innerHTML = "<b>" + gg.esc(cfg.empty.title) + "</b><p>" + gg.esc(cfg.empty.body) + "</p>";
       return;
@@ -600,6 +602,7 @@
     LEVELS.forEach(function (level) { groups["area_" + level].on("add", function () { state.loaded[level] = null; loadAreas(); }); });
     updateLabelClasses(); loadAreas();
     afterBoundaries(function () { loadOrgs(); loadFacilities(); loadIncidents(); });
+    if (cfg.focus) showArea(cfg.focus.level, { properties: { code: cfg.focus.code, name: cfg.focus.name } });
     gg.city = { state: state, showArea: showArea, refresh: refresh };
   };
 })();
