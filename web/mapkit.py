@@ -233,6 +233,8 @@ class Page:
             "strings": js_strings(self.lang),
             "map": self.map.get_name(),
             "groups": {key: group.get_name() for key, group in self.groups.items()},
+            # Folium writes <body> itself; the page script puts the page's class on it.
+            "bodyClass": self.body_class,
             "services": self.services,
             "basemap": self.basemap.as_config(),
             "gcj02": gcj02_parameters(),

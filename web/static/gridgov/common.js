@@ -113,6 +113,7 @@
     // The incident vocabulary comes from the server (gis/incidents/vocabulary.py), never a copy.
     gg.vocabulary = cfg.incidents;
     document.body.classList.add("gg-page");
+    if (cfg.bodyClass) document.body.classList.add(cfg.bodyClass);
     var toggle = document.querySelector(".gg-panel-toggle");
     if (window.matchMedia("(max-width: 700px)").matches) document.body.classList.add("gg-panel-closed");
     if (toggle) {
