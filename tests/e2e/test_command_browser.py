@@ -33,17 +33,10 @@ from tests.conftest import (
     owner_url,
     unavailable,
 )
+from tests.e2e.browser_helpers import ARGS, CHROMIUM
 from tests.gis.media.photos import jpeg_with_gps
 from web.command_page import KPI_KEYS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 PASSWORD = "command-e2e-Password-1"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 

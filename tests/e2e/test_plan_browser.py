@@ -26,15 +26,8 @@ from tests.conftest import (
     owner_url,
     unavailable,
 )
+from tests.e2e.browser_helpers import ARGS, CHROMIUM
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 PASSWORD = "plan-e2e-Password-1"
 
 pytestmark = pytest.mark.browser
