@@ -3,10 +3,11 @@
 Runs against its own committed database and live server (the steps write cases and audit rows).
 A grid chief signs in and lands on his grid; the residents list is masked until he states a
 purpose, and the unmasked read is in the audit log; the party organisations listed are exactly
-those the grid owns; a grid worker takes a dispatched case and reports back, and the chief sees
-its new state; a report at the phone's (simulated) GPS position lands on that point and grid;
-nothing scrolls sideways and every control is a 44 px tap target; the print layout puts the
-whole grid map, legend, scale bar, north arrow and staff board on one A4 landscape page.
+those the grid owns; a grid worker takes a dispatched case and reports back with a note and a
+photo, and the chief sees its new state; a report at the phone's (simulated) GPS position lands
+on that point and grid; nothing scrolls sideways and every control is a 44 px tap target; the
+print layout puts the whole grid map, legend, scale bar, north arrow and staff board on one A4
+landscape page.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from tests.e2e.browser_helpers import (
     sign_in,
     small_tap_targets,
 )
+from tests.gis.media.photos import jpeg_with_gps
 
 PASSWORD = "grid-e2e-Password-1"
 PURPOSE = "入户走访"
@@ -309,11 +311,23 @@ def test_the_worker_takes_his_case_and_reports_back_and_the_chief_sees_it(
         assert bench.sql("SELECT status FROM incident WHERE id = %s", (bench.case_id,)) == [
             ("in_progress",)
         ]
-        # 处置反馈 with a note.
+        # 处置反馈 with a note and a photo from the phone (uploaded as chosen, attached by id).
         page.tap(f"{row} button.gg-action[data-to='handled']")
-        page.fill(f"{row} form.gg-action-form textarea[name=note]", "杂物已清理，楼道畅通")
-        page.tap(f"{row} form.gg-action-form button[type=submit]")
+        form = f"{row} form.gg-action-form"
+        page.fill(f"{form} textarea[name=note]", "杂物已清理，楼道畅通")
+        page.set_input_files(
+            f"{form} .gg-photo-picker input[type=file]",
+            files=[{"name": "现场.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}],
+        )
+        page.wait_for_selector(f"{form} .gg-photo-list li[data-media-id] img", timeout=20_000)
+        media_id = int(page.get_attribute(f"{form} .gg-photo-list li", "data-media-id") or 0)
+        page.tap(f"{form} button[type=submit]")
         page.wait_for_selector(f"{row}[data-status='handled']", timeout=20_000)
+        assert bench.sql(
+            "SELECT m.id, t.to_status, t.note FROM media m"
+            " JOIN incident_transition t ON t.id = m.transition_id WHERE m.incident_id = %s",
+            (bench.case_id,),
+        ) == [(media_id, "handled", "杂物已清理，楼道畅通")]
         history = bench.sql(
             "SELECT from_status, to_status, actor, note FROM incident_transition"
             " WHERE incident_id = %s AND actor = 'grid_worker:worker_e2e' ORDER BY id",

@@ -27,14 +27,13 @@ def test_the_check_constraint_lists_the_vocabulary(db_session: Session) -> None:
 
 
 def test_an_unknown_group_is_refused_by_the_database(db_session: Session) -> None:
-    with pytest.raises(IntegrityError):
-        with db_session.begin_nested():
-            db_session.execute(
-                text(
-                    "UPDATE resident SET special_groups = ARRAY['vip']"
-                    " WHERE id = (SELECT min(id) FROM resident)"
-                )
+    with pytest.raises(IntegrityError), db_session.begin_nested():
+        db_session.execute(
+            text(
+                "UPDATE resident SET special_groups = ARRAY['vip']"
+                " WHERE id = (SELECT min(id) FROM resident)"
             )
+        )
 
 
 def test_the_demo_city_flags_every_group_and_old_people_living_alone(

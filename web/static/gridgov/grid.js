@@ -159,6 +159,8 @@
         "<form class='gg-action-form' data-id='" + gg.esc(c.id) + "' data-to='" + gg.esc(openForm.to) + "'><h3>" + gg.esc(gg.actionLabel(wb.steps, c.status, openForm.to)) + "</h3>" +
         "<label>" + gg.esc(s("grid.feedback_note")) + "<textarea name='note' rows='3' maxlength='2000'" + (openForm.to === c.status ? "" : " required") + "></textarea></label>" +
         "<label>" + gg.esc(s("grid.public_note")) + "<input name='public_note' maxlength='2000'></label>" +
+        // Photos of the step (uploaded as chosen, attached internally by id: photos.js).
+        gg.photoPickerHtml("media") +
         "<div class='gg-actions'><button type='submit' class='gg-action'>" + gg.esc(s("form.submit")) + "</button><button type='button' class='gg-cancel'>" + gg.esc(s("form.cancel")) + "</button></div></form>" : "";
       return "<li class='gg-case-row" + (inc.overdue ? " gg-overdue-row" : "") + "' data-id='" + gg.esc(c.id) + "' data-code='" + gg.esc(c.code) + "' data-status='" + gg.esc(c.status) + "'>" +
         "<b>" + gg.esc(c.code) + "</b> " + gg.esc(c.category) + " · <span class='gg-case-status'>" + gg.esc(s("status." + c.status)) + "</span>" +
@@ -202,6 +204,8 @@
       e.preventDefault();
       var form = e.target, data = new FormData(form), body = { to: form.dataset.to };
       ["note", "public_note"].forEach(function (k) { var v = String(data.get(k) || "").trim(); if (v) body[k] = v; });
+      var photos = gg.photoIds(data, "media");
+      if (photos.length) body.media = photos;
       form.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
       send("/api/v1/incidents/" + encodeURIComponent(form.dataset.id) + "/transitions", "POST", body).then(function (c) {
         openForm = null; casesNote = c.code + " · " + s("case.done") + " · " + s("status." + c.status);
@@ -227,6 +231,7 @@
         "<p class='gg-note gg-position' aria-live='polite'>" + gg.esc(s("grid.no_position")) + "</p>" +
         "<label>" + gg.esc(s("filter.category")) + "<select name='category' required>" + options + "</select></label>" +
         "<label>" + gg.esc(s("grid.description")) + "<textarea name='description' rows='3' maxlength='4000' required></textarea></label>" +
+        gg.photoPickerHtml("media") +
         "<button type='submit' class='gg-action'>" + gg.esc(s("grid.report")) + "</button>" +
         "<p class='gg-report-result' role='status'></p></form>";
       var form = reportBody.querySelector("form"), posNote = form.querySelector(".gg-position"), result = form.querySelector(".gg-report-result");
@@ -271,15 +276,19 @@
         idempotencyKey = idempotencyKey || (window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
         var submit = form.querySelector("button[type=submit]");
         submit.disabled = true;
-        send("/api/v1/incidents", "POST", {
+        var report = {
           category: data.get("category"), description: String(data.get("description") || "").trim(),
           geometry: { type: "Point", coordinates: [position.lon, position.lat] }, source: wb.reportSource,
-        }, { "Idempotency-Key": idempotencyKey }).then(function (json) {
+        };
+        var photos = gg.photoIds(data, "media");
+        if (photos.length) report.media = photos;
+        send("/api/v1/incidents", "POST", report, { "Idempotency-Key": idempotencyKey }).then(function (json) {
           var c = json.incident || {};
           result.className = "gg-report-result gg-case-ok";
           result.dataset.code = c.code || "";
           result.textContent = s("grid.reported_ok") + " " + (c.code || "") + (c.grid && c.grid.name ? " · " + s("grid.grid_of") + " " + c.grid.name : "");
           form.querySelector("textarea").value = ""; idempotencyKey = null;
+          form.querySelectorAll(".gg-photo-list li").forEach(function (li) { li.remove(); });
           return loadCases();
         }).catch(function (err) {
           result.className = "gg-report-result gg-case-error";
