@@ -139,7 +139,7 @@ class Resident(Base):
     phone: Mapped[str | None] = mapped_column(Text)
     relation: Mapped[str] = mapped_column(Text)
     district_code: Mapped[str] = mapped_column(CHAR(6))
-    # Added by migration 0021_special_groups: keys of gis.special_groups.SPECIAL_GROUPS.
+    # Added by migration 0023_special_groups: keys of gis.special_groups.SPECIAL_GROUPS.
     special_groups: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
 
 

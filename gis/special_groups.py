@@ -1,7 +1,7 @@
 """The special groups a grid looks after (重点关爱人群): the one owner of the vocabulary.
 
 Residents carry zero or more of these keys (``resident.special_groups``, migration
-``0021_special_groups``, whose CHECK constraint lists the same keys; a test compares them).
+``0023_special_groups``, whose CHECK constraint lists the same keys; a test compares them).
 The households API filters by them, the demo generator assigns them, and the grid page receives
 keys and labels from the server (:func:`for_pages`), never a copy in JavaScript.
 

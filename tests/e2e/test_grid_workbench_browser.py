@@ -103,6 +103,7 @@ def bench(server_url: str) -> Iterator[Workbench]:
         )
         case_id = int(created.incident["id"])
         for step in (
+            transitions.TransitionInput(to="accepted"),
             transitions.TransitionInput(to="registered"),
             transitions.TransitionInput(to="dispatched", grid_code=grid),
         ):
@@ -303,7 +304,7 @@ def test_the_worker_takes_his_case_and_reports_back_and_the_chief_sees_it(
         assert page.locator(f"{row} .gg-mine").count() == 1  # routed to him
         assert horizontal_overflow(page) <= 0
         # 签收: the step the API allows from "dispatched" for his role.
-        page.tap(f"{row} button.gg-action[data-to='in_progress']")
+        page.tap(f"{row} button.gg-action[data-action='start']")
         page.fill(f"{row} form.gg-action-form textarea[name=note]", "已签收，马上到场")
         assert small_tap_targets(page, TAP_TARGETS) == []
         page.tap(f"{row} form.gg-action-form button[type=submit]")
@@ -312,7 +313,7 @@ def test_the_worker_takes_his_case_and_reports_back_and_the_chief_sees_it(
             ("in_progress",)
         ]
         # 处置反馈 with a note and a photo from the phone (uploaded as chosen, attached by id).
-        page.tap(f"{row} button.gg-action[data-to='handled']")
+        page.tap(f"{row} button.gg-action[data-action='report_back']")
         form = f"{row} form.gg-action-form"
         page.fill(f"{form} textarea[name=note]", "杂物已清理，楼道畅通")
         page.set_input_files(
@@ -344,11 +345,12 @@ def test_the_worker_takes_his_case_and_reports_back_and_the_chief_sees_it(
     try:
         chief.page.wait_for_selector(f"{row}[data-status='handled']", timeout=20_000)
         assert "处置反馈" in chief.page.inner_text(f"{row} .gg-case-status")
-        # The chief verifies (the worker who handled it may too: the workflow's rule).
+        # Separation of duties: the grid that handled the case neither verifies nor closes it
+        # (the community or the centre does), so the chief is offered no step on it.
         offered = chief.page.eval_on_selector_all(
-            f"{row} button.gg-action", "els => els.map(e => e.dataset.to)"
+            f"{row} button.gg-action[data-action]", "els => els.map(e => e.dataset.action)"
         )
-        assert "closed" in offered
+        assert offered == []
     finally:
         chief.close()
 

@@ -220,19 +220,8 @@
     return gg.esc(branch.name) + (branch.secretary ? "（" + gg.esc(gg.s("secretary")) + " " + gg.personHtml(branch.secretary) + "）" : "");
   };
 
-  /* The i18n key (``action.<key>``) of a workflow step, from the server's list of steps
-   * ({from, to, rework, dispatch}): a rework or a re-dispatch has its own label. */
-  gg.actionKey = function (steps, from, to) {
-    var step = (steps || []).filter(function (st) { return st.from === from && st.to === to; })[0];
-    if (step && step.rework) return "rework";
-    if (from === to && step && step.dispatch) return "redispatch";
-    return to;
-  };
-  /* The label of a step: the catalogue's action label, else the vocabulary's status label. */
-  gg.actionLabel = function (steps, from, to) {
-    var key = "action." + gg.actionKey(steps, from, to), text = gg.s(key);
-    return text !== key ? text : (gg.vocabulary.status_labels_zh || {})[to] || to;
-  };
+  /* The label of a workflow step, by its action name (a case's allowed_transitions). */
+  gg.actionLabel = function (action) { return gg.s("action." + action); };
 
   gg.mayReadIncidents = function (cfg) {
     return cfg.services.incidents && cfg.viewer.role !== "public";

@@ -150,14 +150,28 @@
 
     // ---- cases: the grid's open cases and the steps this viewer may take -------------------------
     var casesBody = gg.section("incidents"), cases = [], openForm = null, casesNote = "";
+    // The workflow's steps (from the server) by status and action, and what each asks for. This
+    // phone form takes a note (or a reason) and photos; a step that needs more (a target, a new
+    // deadline) is taken on /command.
+    var stepOf = {};
+    (wb.steps || []).forEach(function (st) { stepOf[st.from + ">" + st.action] = st; });
+    var FORM_FIELDS = ["note", "reason", "photos"];
+    function onThisPage(status, action) {
+      var st = stepOf[status + ">" + action];
+      return !!st && st.fields.every(function (f) { return FORM_FIELDS.indexOf(f) >= 0; });
+    }
+    function noteRequired(status, action) {
+      var st = stepOf[status + ">" + action];
+      return !!st && (action === "report_back" || st.fields.indexOf("reason") >= 0);
+    }
     function caseRow(c) {
       var inc = gg.incident(c), mine = wb.personId && c.assignee && c.assignee.id === wb.personId;
-      var steps = (c.allowed_transitions || []).map(function (to) {
-        return "<button type='button' class='gg-action' data-id='" + gg.esc(c.id) + "' data-to='" + gg.esc(to) + "' data-from='" + gg.esc(c.status) + "'>" + gg.esc(gg.actionLabel(wb.steps, c.status, to)) + "</button>";
+      var steps = (c.allowed_transitions || []).filter(function (action) { return onThisPage(c.status, action); }).map(function (action) {
+        return "<button type='button' class='gg-action' data-id='" + gg.esc(c.id) + "' data-action='" + gg.esc(action) + "' data-from='" + gg.esc(c.status) + "'>" + gg.esc(gg.actionLabel(action)) + "</button>";
       }).join("");
       var form = openForm && openForm.id === c.id ?
-        "<form class='gg-action-form' data-id='" + gg.esc(c.id) + "' data-to='" + gg.esc(openForm.to) + "'><h3>" + gg.esc(gg.actionLabel(wb.steps, c.status, openForm.to)) + "</h3>" +
-        "<label>" + gg.esc(s("grid.feedback_note")) + "<textarea name='note' rows='3' maxlength='2000'" + (openForm.to === c.status ? "" : " required") + "></textarea></label>" +
+        "<form class='gg-action-form' data-id='" + gg.esc(c.id) + "' data-action='" + gg.esc(openForm.action) + "'><h3>" + gg.esc(gg.actionLabel(openForm.action)) + "</h3>" +
+        "<label>" + gg.esc(s("grid.feedback_note")) + "<textarea name='note' rows='3' maxlength='2000'" + (noteRequired(c.status, openForm.action) ? " required" : "") + "></textarea></label>" +
         "<label>" + gg.esc(s("grid.public_note")) + "<input name='public_note' maxlength='2000'></label>" +
         // Photos of the step (uploaded as chosen, attached internally by id: photos.js).
         gg.photoPickerHtml("media") +
@@ -196,13 +210,13 @@
       }).catch(function () { unavailable("incidents"); });
     }
     casesBody.addEventListener("click", function (e) {
-      var btn = e.target.closest("button.gg-action[data-to]");
-      if (btn && !btn.closest("form")) { openForm = { id: +btn.dataset.id, to: btn.dataset.to }; casesNote = ""; renderCases(); return; }
+      var btn = e.target.closest("button.gg-action[data-action]");
+      if (btn && !btn.closest("form")) { openForm = { id: +btn.dataset.id, action: btn.dataset.action }; casesNote = ""; renderCases(); return; }
       if (e.target.closest("button.gg-cancel")) { openForm = null; renderCases(); }
     });
     casesBody.addEventListener("submit", function (e) {
       e.preventDefault();
-      var form = e.target, data = new FormData(form), body = { to: form.dataset.to };
+      var form = e.target, data = new FormData(form), body = { action: form.dataset.action };
       ["note", "public_note"].forEach(function (k) { var v = String(data.get(k) || "").trim(); if (v) body[k] = v; });
       var photos = gg.photoIds(data, "media");
       if (photos.length) body.media = photos;

@@ -1,7 +1,7 @@
 """Residents carry the special groups the grid looks after (独居老人、困难群众 …).
 
-Revision ID: 0021_special_groups
-Revises: 0020_incident_source_code
+Revision ID: 0023_special_groups
+Revises: 0022_working_time
 Create Date: 2026-11-29
 """
 
@@ -13,15 +13,15 @@ from alembic import op
 
 from gis.sqlfiles import read_sql
 
-revision: str = "0021_special_groups"
-down_revision: str | Sequence[str] | None = "0020_incident_source_code"
+revision: str = "0023_special_groups"
+down_revision: str | Sequence[str] | None = "0022_working_time"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute(read_sql("0021_special_groups_up.sql"))
+    op.execute(read_sql("0023_special_groups_up.sql"))
 
 
 def downgrade() -> None:
-    op.execute(read_sql("0021_special_groups_down.sql"))
+    op.execute(read_sql("0023_special_groups_down.sql"))
