@@ -71,7 +71,9 @@ def install_error_handlers(app: FastAPI) -> None:
         status = next(
             (code for kind, code in STATUS_BY_ERROR.items() if isinstance(exc, kind)), 400
         )
-        extra = {"parameter": exc.parameter} if exc.parameter else {}
+        extra: dict[str, Any] = {"parameter": exc.parameter} if exc.parameter else {}
+        if exc.key:
+            extra |= {"key": exc.key, "values": exc.values}
         return problem(status, exc.title, exc.detail, **extra)
 
     @app.exception_handler(RequestValidationError)

@@ -101,7 +101,7 @@ def run_once(url: str) -> dict[str, float]:
             PLANNER,
             draft.id,
             "bench",
-            {"party_branches": branches, "chiefs": dict.fromkeys(new)},
+            {"party_branches": branches, "blank_grids": new[1:], "chiefs": dict.fromkeys(new)},
         )
         session.flush()
         timings["commit"] = time.perf_counter() - t

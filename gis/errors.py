@@ -8,10 +8,21 @@ class GridgovError(Exception):
 
     title = "Request cannot be processed"
 
-    def __init__(self, detail: str, *, parameter: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        parameter: str | None = None,
+        key: str | None = None,
+        values: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.parameter = parameter
+        # A message key and its values, so a page can say the same in the user's language
+        # (the page's catalogue, web/i18n.py, has a template for each key it knows).
+        self.key = key
+        self.values = values or {}
 
 
 class NotFound(GridgovError):

@@ -78,3 +78,24 @@ class AreaLineage(Base):
     area_m2: Mapped[float] = mapped_column(DOUBLE_PRECISION)
     households_moved: Mapped[int] = mapped_column(Integer)
     buildings_moved: Mapped[int] = mapped_column(Integer)
+
+
+class ChangesetAttachment(Base):
+    """An attachment a commit changed that does not follow a location (migration 0018).
+
+    Grid party branches moved, created or dissolved, party members and building party groups
+    re-pointed to the branch of their new grid; a revert replays these backwards.
+    """
+
+    __tablename__ = "changeset_attachment"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    changeset_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("changeset.id", ondelete="CASCADE")
+    )
+    action: Mapped[str] = mapped_column(Text)
+    entity: Mapped[str] = mapped_column(Text)
+    entity_id: Mapped[int] = mapped_column(BigInteger)
+    field: Mapped[str | None] = mapped_column(Text)
+    old_value: Mapped[int | None] = mapped_column(BigInteger)
+    new_value: Mapped[int | None] = mapped_column(BigInteger)
+    row_data: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

@@ -379,6 +379,240 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "js.grid.org.grid": {"zh-CN": "网格党支部", "en": "Grid party branch"},
     "js.grid.org.building": {"zh-CN": "楼栋党小组", "en": "Building party group"},
     "js.grid.org.household": {"zh-CN": "党员中心户", "en": "Central party household"},
+    # --- the planner's editor /plan and history /plan/history (web/plan.py, static/plan) ---
+    "plan.title": {"zh-CN": "网格边界规划", "en": "Grid boundary planning"},
+    "plan.history_title": {"zh-CN": "网格调整历史", "en": "Boundary history"},
+    "plan.community": {"zh-CN": "选择社区", "en": "Community"},
+    "plan.choose_community": {"zh-CN": "— 选择要调整的社区 —", "en": "— choose a community —"},
+    "plan.resume_mark": {"zh-CN": "（有草稿）", "en": " (draft open)"},
+    "plan.no_draft": {
+        "zh-CN": "在地图上点击社区，或从上方列表选择社区，开始或继续调整。",
+        "en": "Click a community on the map, or choose one above, to start or resume.",
+    },
+    "plan.draft": {"zh-CN": "草稿", "en": "Draft"},
+    "plan.steps": {"zh-CN": "步", "en": "steps"},
+    "plan.status.draft": {"zh-CN": "编辑中", "en": "editing"},
+    "plan.status.committed": {"zh-CN": "已提交", "en": "committed"},
+    "plan.status.discarded": {"zh-CN": "已放弃", "en": "discarded"},
+    "plan.mode.select": {"zh-CN": "查看", "en": "Inspect"},
+    "plan.mode.split": {"zh-CN": "拆分", "en": "Split"},
+    "plan.mode.merge": {"zh-CN": "合并", "en": "Merge"},
+    "plan.mode.reshape": {"zh-CN": "调整共用边", "en": "Move a shared edge"},
+    "plan.mode.transfer": {"zh-CN": "划转楼栋", "en": "Transfer buildings"},
+    "plan.hint.select": {
+        "zh-CN": "点击网格查看其户数、人口、党员和党支部。",
+        "en": "Click a grid to see its households, residents, party members and branch.",
+    },
+    "plan.hint.split": {
+        "zh-CN": "在地图上逐点单击画一条穿过网格的线（从网格外画到对侧网格外），"
+        "双击或点“完成”结束。画线时点击不会选中网格。",
+        "en": "Click point by point to draw a line across a grid (from outside one edge to "
+        "outside the opposite edge); double-click or press Finish. Clicks never select a grid "
+        "while drawing.",
+    },
+    "plan.hint.merge": {
+        "zh-CN": "依次点击两个或多个相邻网格，再点“合并所选网格”。",
+        "en": "Click two or more neighbouring grids, then press Merge selected grids.",
+    },
+    "plan.hint.reshape": {
+        "zh-CN": "拖动边界上的顶点（自动吸附）：共用这条边的两个网格一起变化。",
+        "en": "Drag a boundary vertex (snapping on): both grids sharing the edge change together.",
+    },
+    "plan.hint.transfer": {
+        "zh-CN": "点击要划转的楼栋（可多选），再点击接收的相邻网格。",
+        "en": "Click the buildings to transfer (several allowed), then the neighbouring grid "
+        "that receives them.",
+    },
+    "plan.undo": {"zh-CN": "撤销", "en": "Undo"},
+    "plan.redo": {"zh-CN": "重做", "en": "Redo"},
+    "plan.merge_selected": {"zh-CN": "合并所选网格", "en": "Merge selected grids"},
+    "plan.selected": {"zh-CN": "已选", "en": "Selected"},
+    "plan.grids": {"zh-CN": "网格（户数标准 300–500）", "en": "Grids (norm 300–500 households)"},
+    "plan.grid": {"zh-CN": "网格", "en": "Grid"},
+    "plan.households": {"zh-CN": "户数", "en": "Households"},
+    "plan.residents": {"zh-CN": "人口", "en": "Residents"},
+    "plan.party_members": {"zh-CN": "党员", "en": "Party members"},
+    "plan.party_orgs": {"zh-CN": "党组织", "en": "Party orgs"},
+    "plan.open_incidents": {"zh-CN": "未结事件", "en": "Open incidents"},
+    "plan.buildings": {"zh-CN": "楼栋", "en": "Buildings"},
+    "plan.branch": {"zh-CN": "网格党支部", "en": "Grid party branch"},
+    "plan.blank_spot": {"zh-CN": "党建空白点", "en": "Blank spot (no branch)"},
+    "plan.findings": {"zh-CN": "校验结果", "en": "Validation"},
+    "plan.findings_ok": {"zh-CN": "没有错误", "en": "No errors"},
+    "plan.impact": {"zh-CN": "影响预览", "en": "Impact preview"},
+    "plan.before": {"zh-CN": "调整前", "en": "Before"},
+    "plan.after": {"zh-CN": "调整后", "en": "After"},
+    "plan.moves": {"zh-CN": "随边界迁移", "en": "What moves"},
+    "plan.move.building": {"zh-CN": "楼栋", "en": "Building"},
+    "plan.move.incident": {"zh-CN": "未结事件", "en": "Open incident"},
+    "plan.move.party_branch": {"zh-CN": "网格党支部", "en": "Grid party branch"},
+    "plan.choices": {"zh-CN": "提交前需要决定", "en": "Decide before committing"},
+    "plan.branch_goes": {"zh-CN": "党支部去向", "en": "Where the branch goes"},
+    "plan.branch_to": {"zh-CN": "划入网格", "en": "Move to grid"},
+    "plan.branch_merge": {"zh-CN": "并入党支部", "en": "Merge into branch"},
+    "plan.grid_branch": {"zh-CN": "该网格的党支部", "en": "This grid's branch"},
+    "plan.new_branch": {"zh-CN": "新建网格党支部", "en": "Create a grid party branch"},
+    "plan.confirm_blank": {
+        "zh-CN": "确认暂为党建空白点",
+        "en": "Confirm it stays a blank spot for now",
+    },
+    "plan.staff_of": {"zh-CN": "一长两员", "en": "Grid staff"},
+    "plan.chief": {"zh-CN": "网格长", "en": "Grid chief"},
+    "plan.workers": {"zh-CN": "网格员", "en": "Grid workers"},
+    "plan.instructor": {"zh-CN": "党建指导员", "en": "Party instructor"},
+    "plan.vacant": {"zh-CN": "暂缺", "en": "Vacant"},
+    "plan.choose": {"zh-CN": "— 请选择 —", "en": "— choose —"},
+    "plan.reason": {"zh-CN": "调整原因（必填）", "en": "Reason (required)"},
+    "plan.commit": {"zh-CN": "提交调整", "en": "Commit"},
+    "plan.discard": {"zh-CN": "放弃草稿", "en": "Discard draft"},
+    "plan.confirm_discard": {"zh-CN": "确定放弃此草稿？", "en": "Discard this draft?"},
+    "plan.committed": {"zh-CN": "已提交，变更编号", "en": "Committed as changeset"},
+    "plan.history": {"zh-CN": "调整历史", "en": "History"},
+    "plan.revert": {"zh-CN": "撤销此次调整", "en": "Revert this changeset"},
+    "plan.reverted_draft": {
+        "zh-CN": "已生成撤销草稿，请核对后提交",
+        "en": "A revert draft was opened; check it and commit",
+    },
+    "plan.new": {"zh-CN": "新", "en": "new"},
+    "plan.reshaped": {"zh-CN": "已调整", "en": "changed"},
+    "plan.unchanged": {"zh-CN": "未变", "en": "unchanged"},
+    "plan.working": {"zh-CN": "处理中…", "en": "Working…"},
+    "plan.failed": {"zh-CN": "操作未完成", "en": "Not done"},
+    "plan.show_on_map": {"zh-CN": "在地图上查看", "en": "Show on the map"},
+    "plan.err.split_none": {
+        "zh-CN": "这条线没有把任何网格分成两部分。请从网格一侧的边界外开始，穿过网格，"
+        "画到对侧边界外再结束。",
+        "en": "The line divides no grid. Start outside one edge of the grid, cross it and end "
+        "outside the opposite edge.",
+    },
+    "plan.err.split_many": {
+        "zh-CN": "这条线同时分开了网格 {grids}。一次只拆分一个网格：请只穿过一个网格。",
+        "en": "The line divides grids {grids}. Split one grid at a time: cross only one grid.",
+    },
+    "plan.err.split_misses": {
+        "zh-CN": "分割线没有穿过网格 {grid}：请从网格外画到对侧网格外。",
+        "en": "The line does not cross grid {grid}: draw it from outside to outside.",
+    },
+    "plan.err.split_not_through": {
+        "zh-CN": "分割线没有完整穿过网格 {grid}：请把线的两端都延长到网格边界以外。",
+        "en": "The line does not cross grid {grid} from edge to edge: extend both ends past it.",
+    },
+    "plan.err.merge_not_adjacent": {
+        "zh-CN": "网格 {grids} 不相邻（没有共用边），只能合并相邻网格。",
+        "en": "Grids {grids} share no edge; only neighbouring grids can be merged.",
+    },
+    "plan.err.merge_needs_two": {
+        "zh-CN": "请至少选择两个不同的网格再合并。",
+        "en": "Select at least two different grids to merge.",
+    },
+    "plan.err.merge_communities": {
+        "zh-CN": "不同社区的网格不能合并，请先调整社区边界。",
+        "en": "Grids of different communities cannot be merged; move the community boundary first.",
+    },
+    "plan.err.vertex_invalid": {
+        "zh-CN": "这样移动顶点会使网格 {grid} 自相交，请少移动一些。",
+        "en": "Moving the vertex that far makes grid {grid} cross itself; move it less.",
+    },
+    "plan.err.vertex_none": {
+        "zh-CN": "这里没有网格顶点，请从边界顶点开始拖动。",
+        "en": "No grid vertex here; start the drag on a boundary vertex.",
+    },
+    "plan.err.findings": {
+        "zh-CN": "调整未被接受：{first}",
+        "en": "Not accepted: {first}",
+    },
+    "plan.err.choices": {"zh-CN": "提交前还需要：", "en": "Before committing:"},
+    "plan.err.branch_unplaced": {
+        "zh-CN": "网格 {grid} 将被撤销，请为其党支部 {branch}（{name}）"
+        "选择划入的网格或并入的党支部。",
+        "en": "Grid {grid} retires: choose where its branch {branch} ({name}) goes, or merge it "
+        "into another branch.",
+    },
+    "plan.err.branch_target": {
+        "zh-CN": "党支部 {branch} 不能划入 {grid}：不是本草稿的网格。",
+        "en": "Branch {branch} cannot go to {grid}: not a grid of this draft.",
+    },
+    "plan.err.branch_merge_target": {
+        "zh-CN": "党支部 {branch} 不能并入 {into}，请选择保留的党支部。",
+        "en": "Branch {branch} cannot merge into {into}; choose the branch that stays.",
+    },
+    "plan.err.two_branches": {
+        "zh-CN": "网格 {grid} 将有两个网格党支部（{branches}）："
+        "请把其中一个划到别的网格，或并入另一个。",
+        "en": "Grid {grid} would have two branches ({branches}): move one elsewhere or merge one "
+        "into the other.",
+    },
+    "plan.err.blank_unconfirmed": {
+        "zh-CN": "网格 {grid} 将没有网格党支部：请新建党支部，或确认其暂为党建空白点。",
+        "en": "Grid {grid} would have no party branch: create one or confirm the blank spot.",
+    },
+    "plan.err.chief_unchosen": {
+        "zh-CN": "请为新网格 {grid} 选择网格长（或选“暂缺”）。",
+        "en": "Choose the chief of new grid {grid} (or Vacant).",
+    },
+    "plan.err.no_person": {"zh-CN": "人员 {ids} 不存在。", "en": "No person {ids}."},
+    "plan.err.choices_shape": {"zh-CN": "选择的格式不正确。", "en": "The choices are malformed."},
+    "plan.err.reason": {"zh-CN": "请填写调整原因。", "en": "Say why the boundaries change."},
+    "plan.err.conflict": {
+        "zh-CN": "其他人已经调整了这些网格，本草稿无法提交：",
+        "en": "Someone else changed these grids; this draft cannot be committed:",
+    },
+    "plan.finding.gap": {
+        "zh-CN": "此处有约 {area} 平方米不属于任何网格的缝隙：拖动相邻边界把它闭合。",
+        "en": "A gap of about {area} m² belongs to no grid here: drag the neighbouring edge to "
+        "close it.",
+    },
+    "plan.finding.overlap": {
+        "zh-CN": "网格 {grids} 在此重叠约 {area} 平方米：移动其中一条边界消除重叠。",
+        "en": "Grids {grids} overlap by about {area} m² here: move one edge to remove it.",
+    },
+    "plan.finding.outside_community": {
+        "zh-CN": "网格 {grids} 超出社区边界约 {area} 平方米：把边界收回社区内。",
+        "en": "Grid {grids} leaves its community by about {area} m²: pull the edge back inside.",
+    },
+    "plan.finding.mismatched_edge": {
+        "zh-CN": "网格 {grids} 的这条边与相邻网格没有完全重合：用“调整共用边”吸附到相邻边。",
+        "en": "This edge of grid {grids} does not meet its neighbour's: snap it with Move a "
+        "shared edge.",
+    },
+    "plan.finding.multipart": {
+        "zh-CN": "网格 {grids} 被分成了几块不相连的部分：每个网格必须是一整块。",
+        "en": "Grid {grids} is in several separate pieces: a grid must be one piece.",
+    },
+    "plan.finding.building_cut": {
+        "zh-CN": "楼栋 {subject} 被网格 {grids} 的边界切开：把线画在楼栋之间，或把楼栋整体划转。",
+        "en": "Building {subject} is cut by the edge of grids {grids}: draw between buildings or "
+        "transfer it whole.",
+    },
+    "plan.finding.household_count": {
+        "zh-CN": "网格 {grids} 将有 {value} 户，超出 300–500 户的常规范围。",
+        "en": "Grid {grids} would have {value} households, outside the usual 300–500.",
+    },
+    "plan.finding.compactness": {
+        "zh-CN": "网格 {grids} 紧凑度 {value}（越接近 1 越规整）。",
+        "en": "Grid {grids}: compactness {value} (closer to 1 is more regular).",
+    },
+    "plan.notice.branch_unplaced": {
+        "zh-CN": "网格 {grid} 的党支部 {branch} 尚未确定去向。",
+        "en": "Branch {branch} of grid {grid} has no destination yet.",
+    },
+    "plan.notice.blank_spot": {
+        "zh-CN": "网格 {grid} 目前没有网格党支部（党建空白点）。",
+        "en": "Grid {grid} has no party branch yet (a blank spot).",
+    },
+    "plan.timeline": {"zh-CN": "调整记录", "en": "Changesets"},
+    "plan.who": {"zh-CN": "提交人", "en": "Who"},
+    "plan.when": {"zh-CN": "时间", "en": "When"},
+    "plan.why": {"zh-CN": "原因", "en": "Why"},
+    "plan.as_of": {"zh-CN": "查看某一时刻的网格", "en": "Grids as of"},
+    "plan.lineage": {"zh-CN": "网格沿革", "en": "Lineage"},
+    "plan.export_gpkg": {"zh-CN": "导出 GeoPackage", "en": "Export GeoPackage"},
+    "plan.kind.split": {"zh-CN": "拆分", "en": "split"},
+    "plan.kind.merge": {"zh-CN": "合并", "en": "merge"},
+    "plan.kind.reshape": {"zh-CN": "调整", "en": "reshape"},
+    "plan.kind.transfer": {"zh-CN": "划转", "en": "transfer"},
+    "plan.open_editor": {"zh-CN": "返回规划编辑", "en": "Back to the editor"},
+    "plan.sign_in": {"zh-CN": "请以规划人员身份登录。", "en": "Sign in as a planner."},
 }
 
 

@@ -1,111 +1,126 @@
-"""The planner's page ``/plan``: redraw grid boundaries in a draft, see findings and impact live.
+"""The planner's pages: the editor ``/plan`` and the history ``/plan/history``.
 
-Folium draws the map with Leaflet-Geoman (``folium.plugins.GeoMan``): the planner draws a split
-line or drags a shared vertex (snapping on); ``web/static/plan/plan.js`` sends each edit to the
-draft API (``/api/v1/plan/...``), redraws the draft's grids and shows the validation findings and
-the impact table, with undo/redo, commit (reason + the required choices) and discard.
-Layers are fetched by the browser from the API, never inlined.
+The editor opens on the planner's own scope: streets and communities are drawn from the API
+(``/api/v1/plan/workbench``); choosing a community (on the map or in the list) resumes its open
+draft or opens one, and draws its grids and buildings with household counts. Each gesture is a
+mode of its own (inspect, split, merge, move a shared edge, transfer buildings): in split mode the
+map only draws, so a click never selects a neighbour. Geoman (``folium.plugins.GeoMan``) speaks
+its own Chinese locale; every other text comes from web/i18n.py (``plan.*`` keys). The side panel
+is a column beside the map, never over it. ``web/static/plan/plan.js`` sends every edit to the
+draft API and redraws what the server answers. See docs/boundaries.md, "The planner's page".
 """
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import quote
 
 import folium
 from branca.element import Element, Figure
-from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from folium.plugins import GeoMan
+from markupsafe import escape
 
-from gis.scope import ANONYMOUS, Viewer
+from gis.boundaries.validation import HOUSEHOLDS_MAX, HOUSEHOLDS_MIN
 from gis.settings import get_settings
 from web.assets import localise
 from web.bell import bell_html
-from web.mapkit import PageViewerDep
+from web.i18n import CATALOGUE, t
+from web.mapkit import PageViewerDep, static_url
 
 router = APIRouter(include_in_schema=False)
 
 DEFAULT_CENTRE = (35.22, 106.65)
-STRINGS: dict[str, dict[str, str]] = {
-    "title": {"zh-CN": "网格边界规划", "en": "Grid boundary planning"},
-    "scope": {"zh-CN": "社区或街道代码", "en": "Community or street code"},
-    "open": {"zh-CN": "新建草稿", "en": "Open draft"},
-    "resume": {"zh-CN": "继续草稿", "en": "Resume draft"},
-    "undo": {"zh-CN": "撤销", "en": "Undo"},
-    "redo": {"zh-CN": "重做", "en": "Redo"},
-    "merge": {"zh-CN": "合并所选网格", "en": "Merge selected grids"},
-    "commit": {"zh-CN": "提交", "en": "Commit"},
-    "discard": {"zh-CN": "放弃草稿", "en": "Discard draft"},
-    "reason": {"zh-CN": "调整原因", "en": "Reason"},
-    "findings": {"zh-CN": "校验结果", "en": "Validation findings"},
-    "impact": {"zh-CN": "影响预览", "en": "Impact preview"},
-    "choices": {"zh-CN": "需要决定", "en": "Choices to make"},
-    "hint": {
-        "zh-CN": "点击网格选中；用折线工具画分割线；编辑模式下拖动共享顶点（自动吸附）。",
-        "en": "Click a grid to select it; draw a line to split it; drag shared vertices in edit "
-        "mode (snapping on).",
-    },
-    "no_draft": {"zh-CN": "尚未打开草稿", "en": "No draft open"},
-    "confirm_discard": {"zh-CN": "确定放弃此草稿？", "en": "Discard this draft?"},
-    "households": {"zh-CN": "户数", "en": "Households"},
-    "residents": {"zh-CN": "人口", "en": "Residents"},
-    "party_members": {"zh-CN": "党员", "en": "Party members"},
-    "party_orgs": {"zh-CN": "党组织", "en": "Party orgs"},
-    "open_incidents": {"zh-CN": "未结事件", "en": "Open incidents"},
-    "before": {"zh-CN": "调整前", "en": "Before"},
-    "after": {"zh-CN": "调整后", "en": "After"},
-    "moves": {"zh-CN": "迁移清单", "en": "What moves"},
-    "branch_to": {"zh-CN": "网格党支部划入", "en": "Grid party branch goes to"},
-    "chief_of": {
-        "zh-CN": "网格长（人员ID，留空为空缺）",
-        "en": "Chief (person id; empty = vacant)",
-    },
-}
+# Geoman's own locales (bundled in its JS): the page's language → Geoman's name for it.
+GEOMAN_LANG = {"zh-CN": "zh", "en": "en"}
+MODES = ("select", "split", "merge", "reshape", "transfer")
 
 
 def strings(lang: str) -> dict[str, str]:
-    return {key: value.get(lang) or value["zh-CN"] for key, value in STRINGS.items()}
+    """Every ``plan.`` string of the catalogue in ``lang``, keyed without the prefix."""
+    return {key[5:]: t(key, lang) for key in CATALOGUE if key.startswith("plan.")}
 
 
 PANEL = """
-<div id="plan-panel" class="plan-panel">
+<header class="plan-bar">
   <h1>{title}</h1>
-  <div class="plan-row">
-    <input id="plan-scope" placeholder="{scope}" pattern="[0-9]{{12}}" size="14">
-    <button id="plan-open">{open}</button>
-    <input id="plan-draft-id" placeholder="#" size="5">
-    <button id="plan-resume">{resume}</button>
-  </div>
-  <p class="plan-hint">{hint}</p>
+  <label class="plan-community-label">{community}
+    <select id="plan-community"><option value="">{choose_community}</option></select>
+  </label>
+  <a id="plan-history-link" href="/plan/history">{history}</a>
+  <span class="plan-viewer">{viewer}</span>
+</header>
+<aside id="plan-panel" class="plan-panel" aria-label="{title}">
   <div id="plan-status" class="plan-status">{no_draft}</div>
-  <div class="plan-row">
+  <div class="plan-row plan-modes" role="toolbar">
+    {mode_buttons}
     <button id="plan-undo" disabled>{undo}</button>
     <button id="plan-redo" disabled>{redo}</button>
-    <button id="plan-merge" disabled>{merge}</button>
   </div>
+  <p id="plan-hint" class="plan-hint"></p>
+  <div class="plan-row">
+    <button id="plan-merge" disabled>{merge_selected}</button>
+    <span id="plan-selection"></span>
+  </div>
+  <div id="plan-error" class="plan-error" role="alert"></div>
+  <h2>{grids}</h2><div id="plan-grids"></div>
   <h2>{findings}</h2><ul id="plan-findings" class="plan-findings"></ul>
   <h2>{impact}</h2><div id="plan-impact"></div>
   <h2>{choices}</h2><div id="plan-choices"></div>
   <div class="plan-row">
-    <input id="plan-reason" placeholder="{reason}" size="24">
+    <input id="plan-reason" placeholder="{reason}" aria-label="{reason}">
+  </div>
+  <div class="plan-row">
     <button id="plan-commit" class="plan-commit" disabled>{commit}</button>
     <button id="plan-discard" class="plan-discard" disabled>{discard}</button>
   </div>
-  <div id="plan-error" class="plan-error" role="alert"></div>
-</div>
+</aside>
 """
 
 
+def _shell(title: str, lang: str) -> tuple[folium.Map, Figure]:
+    fmap = folium.Map(
+        location=DEFAULT_CENTRE,
+        zoom_start=13,
+        tiles=None,
+        control_scale=True,
+        max_zoom=22,
+        zoom_snap=0.25,
+    )
+    root = fmap.get_root()
+    assert isinstance(root, Figure)
+    root.header.add_child(Element(f"<title>{escape(title)}</title>"))
+    root.header.add_child(
+        Element(f'<link rel="stylesheet" href="{static_url("plan/plan.css")}">'), name="plancss"
+    )
+    root.header.add_child(
+        Element(
+            f'<link rel="icon" type="image/svg+xml" href="{static_url("gridgov/favicon.svg")}">'
+        ),
+        name="favicon",
+    )
+    return fmap, root
+
+
+def _hand_over(root: Figure, fmap: folium.Map, config: dict[str, Any], script: str) -> str:
+    # JSON inside <script>: "<" escaped so no value can close the element.
+    payload = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
+    root.script.add_child(Element(f"window.gridgovPlan = Object.assign({{}}, {payload});"))
+    root.html.add_child(Element(f'<script src="{static_url(script)}" defer></script>'))
+    localise(root)
+    html = root.render()
+    return html.replace("<html>", f'<html lang="{config["lang"]}">', 1)
+
+
 def plan_map(
-    draft_id: int | None = None, scope: str | None = None, viewer: Viewer = ANONYMOUS
-) -> folium.Map:
-    """The planner's map: Geoman tools, the side panel, and the page script."""
+    viewer: Any, draft_id: int | None = None, scope: str | None = None
+) -> tuple[folium.Map, str]:
+    """The editor: Geoman tools (in the page's language), the side panel, the page script."""
     lang = get_settings().language
     text = strings(lang)
-    fmap = folium.Map(
-        location=DEFAULT_CENTRE, zoom_start=15, tiles=None, control_scale=True, max_zoom=22
-    )
+    fmap, root = _shell(text["title"], lang)
     GeoMan(
         position="topleft",
         drawMarker=False,
@@ -114,41 +129,97 @@ def plan_map(
         drawText=False,
         drawRectangle=False,
         drawPolygon=False,
+        drawPolyline=False,
+        editMode=False,
+        removalMode=False,
         cutPolygon=False,
         rotateMode=False,
         dragMode=False,
     ).add_to(fmap)
-    root = fmap.get_root()
-    assert isinstance(root, Figure)
-    root.header.add_child(Element(f"<title>{text['title']}</title>"))
-    root.header.add_child(Element('<link rel="stylesheet" href="/static/plan/plan.css">'))
-    root.html.add_child(Element(PANEL.format(**text)))
+    buttons = "\n    ".join(
+        f'<button class="plan-mode" data-mode="{m}" aria-pressed="false">{text[f"mode.{m}"]}'
+        "</button>"
+        for m in MODES
+    )
+    root.html.add_child(
+        Element(
+            PANEL.format(
+                mode_buttons=buttons,
+                viewer=escape(viewer.username or ""),
+                **{k: escape(v) for k, v in text.items() if "." not in k},
+            )
+        )
+    )
     root.html.add_child(Element(bell_html(viewer, lang)))
     config = {
         "map": fmap.get_name(),
         "api": "/api/v1",
         "draft": draft_id,
         "scope": scope,
+        "lang": lang,
+        "geoman_lang": GEOMAN_LANG.get(lang, "en"),
         "strings": text,
+        "modes": list(MODES),
+        "norm": [HOUSEHOLDS_MIN, HOUSEHOLDS_MAX],
+        "viewer": {"username": viewer.username, "role": viewer.role, "scope": viewer.scope_code},
     }
-    # The config is JSON (no user input is formatted into script); plan.js reads it on load.
-    root.script.add_child(
-        Element(
-            "window.gridgovPlan = Object.assign({}, "
-            + json.dumps(config, ensure_ascii=False)
-            + ");"
-        )
-    )
-    root.html.add_child(Element('<script src="/static/plan/plan.js" defer></script>'))
-    localise(root)
-    return fmap
+    return fmap, _hand_over(root, fmap, config, "plan/plan.js")
 
 
 @router.get("/plan", response_class=HTMLResponse)
 def plan_page(
+    request: Request,
     viewer: PageViewerDep,
     draft: Annotated[int | None, Query(ge=1)] = None,
     scope: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
+) -> Response:
+    """The planner's editor; a visitor is sent to sign in first (the API enforces the role)."""
+    if viewer.is_public:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    return HTMLResponse(plan_map(viewer, draft, scope)[1], headers={"Cache-Control": "no-store"})
+
+
+HISTORY_PANEL = """
+<header class="plan-bar">
+  <h1>{history_title}</h1>
+  <a href="/plan">{open_editor}</a>
+  <span class="plan-viewer">{viewer}</span>
+</header>
+<aside id="plan-panel" class="plan-panel" aria-label="{history_title}">
+  <label for="plan-asof">{as_of}: <output id="plan-asof-label"></output></label>
+  <input id="plan-asof" type="range" min="0" max="0" step="1" value="0">
+  <h2>{timeline}</h2><ol id="plan-timeline" class="plan-timeline"></ol>
+  <h2>{lineage}</h2><div id="plan-lineage"></div>
+  <div id="plan-error" class="plan-error" role="alert"></div>
+</aside>
+"""
+
+
+@router.get("/plan/history", response_class=HTMLResponse)
+def history_page(
+    viewer: PageViewerDep,
+    scope: Annotated[str | None, Query(pattern=r"^[0-9]{6,15}$")] = None,
 ) -> HTMLResponse:
-    """The planner's page (the API it calls enforces the planner role)."""
-    return HTMLResponse(plan_map(draft, scope, viewer).get_root().render())
+    """Timeline of committed changesets, before/after map, lineage, as-of slider, revert."""
+    lang = get_settings().language
+    text = strings(lang)
+    fmap, root = _shell(text["history_title"], lang)
+    root.html.add_child(
+        Element(
+            HISTORY_PANEL.format(
+                viewer=escape(viewer.username or ""),
+                **{k: escape(v) for k, v in text.items() if "." not in k},
+            )
+        )
+    )
+    root.html.add_child(Element(bell_html(viewer, lang)))
+    config = {
+        "map": fmap.get_name(),
+        "api": "/api/v1",
+        "lang": lang,
+        "strings": text,
+        "scope": scope or viewer.scope_code,
+        "viewer": {"username": viewer.username, "role": viewer.role, "scope": viewer.scope_code},
+    }
+    return HTMLResponse(_hand_over(root, fmap, config, "plan/history.js"))

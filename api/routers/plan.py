@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +21,7 @@ from api.deps import SessionDep
 from api.errors import problem
 from api.security import ViewerDep
 from gis.boundaries import commit as commits
-from gis.boundaries import drafts, history
+from gis.boundaries import drafts, history, workbench
 from gis.boundaries.drafts import Draft, ValidationFailed
 from gis.boundaries.geometry import parse_polygonal
 from gis.boundaries.validation import repair_preview
@@ -109,8 +110,30 @@ def _draft_body(
             for o in draft.operations
         ],
         "grids": drafts.state_features(draft, state),
+        "counts": workbench.grid_counts(session, draft, state),
         "findings": findings,
     }
+
+
+@router.get("/plan/workbench")
+def planner_workbench(session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
+    """The planner's scope: streets and communities (GeoJSON) with each community's open draft."""
+    return workbench.scope_overview(session, viewer)
+
+
+@router.get("/plan/communities/{code}/buildings")
+def community_buildings(
+    code: Annotated[str, PathParam(pattern=r"^[0-9]{12}$")], session: SessionDep, viewer: ViewerDep
+) -> dict[str, Any]:
+    """Current buildings of a community with households, residents, party members and grid."""
+    return workbench.community_buildings(session, viewer, code)
+
+
+@router.get("/plan/drafts/{changeset_id}/staff")
+def draft_staff(changeset_id: int, session: SessionDep, viewer: ViewerDep) -> list[dict[str, Any]]:
+    """People holding posts in the draft's communities (masked names), for the staff pickers."""
+    draft = drafts.load_draft(session, viewer, changeset_id)
+    return workbench.staff_choices(session, viewer, draft)
 
 
 @router.post("/plan/drafts", status_code=201)

@@ -20,6 +20,7 @@ from shapely.geometry import mapping
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.boundaries import attachments
 from gis.boundaries.drafts import (
     Draft,
     ValidationFailed,
@@ -59,19 +60,28 @@ def _draft_json(state: DraftState, codes: list[str]) -> str:
     )
 
 
-def required_choices(session: Session, draft: Draft, state: DraftState) -> dict[str, Any]:
-    """What the planner must decide before commit: branches of retired grids, chiefs of new ones."""
-    _old, new, retired = affected(draft, state)
+def _branch_inputs(
+    session: Session, draft: Draft, state: DraftState
+) -> tuple[list[attachments.Branch], list[str], set[str], dict[str, str]]:
+    """Affected branches, changed/new grids, new-code grids, branches of unchanged grids."""
+    old, new, _retired = affected(draft, state)
     base = draft.base["grids"]
-    branches = session.execute(
-        text(
-            "SELECT o.code, o.name, a.code AS grid FROM party_org o "
-            "JOIN area a ON a.id = o.area_id "
-            "WHERE o.level = 'grid' AND o.area_id = ANY(:ids) ORDER BY o.code"
-        ),
-        {"ids": [base[c]["id"] for c in retired]},
-    ).all()
-    new_grids = [c for c in new if state.grids[c].base_code is None]
+    kept = {c for c in old if c in state.grids}
+    branches = attachments.affected_branches(session, base, old, kept)
+    unchanged = [c for c in state.grids if c in base and c not in old]
+    return (
+        branches,
+        new,
+        {c for c in new if state.grids[c].base_code is None},
+        attachments.branches_of_grids(session, base, unchanged),
+    )
+
+
+def required_choices(session: Session, draft: Draft, state: DraftState) -> dict[str, Any]:
+    """What the planner decides before commit: where branches go, new grids' chiefs and staff."""
+    _old, _new, retired = affected(draft, state)
+    base = draft.base["grids"]
+    branches, after, new_grids, unchanged = _branch_inputs(session, draft, state)
     staff = session.execute(
         text(
             "SELECT a.code AS grid, s.role, s.person_id FROM grid_staff s "
@@ -79,11 +89,37 @@ def required_choices(session: Session, draft: Draft, state: DraftState) -> dict[
         ),
         {"ids": [base[c]["id"] for c in retired]},
     ).all()
+    defaults = attachments.plan_branches(
+        branches, set(state.grids), after, new_grids, unchanged, {}
+    )
+    held = set(defaults.moves.values()) | set(unchanged)
     return {
         "party_branches": {
-            r.grid: {"branch": r.code, "name": r.name, "choose_one_of": sorted(state.grids)}
-            for r in branches
+            b.grid: {"branch": b.code, "name": b.name, "choose_one_of": sorted(state.grids)}
+            for b in branches
+            if b.retired
         },
+        "branches": [
+            {
+                "code": b.code,
+                "name": b.name,
+                "grid": b.grid,
+                "retired": b.retired,
+                "default": None if b.retired else b.grid,
+                "to_one_of": sorted(state.grids),
+                "merge_into_one_of": sorted(
+                    {x.code for x in branches if x.code != b.code} | set(unchanged.values())
+                ),
+            }
+            for b in branches
+        ],
+        # Grids that end with no branch unless a branch is moved there, one is created, or the
+        # planner confirms the blank spot (党建空白点).
+        "grids_needing_branch": [
+            g
+            for g in after
+            if g not in held and (g in new_grids or g in {b.grid for b in branches})
+        ],
         "chiefs": {
             code: {"choose": "a person id, or null to leave the post vacant"} for code in new_grids
         },
@@ -95,10 +131,10 @@ def required_choices(session: Session, draft: Draft, state: DraftState) -> dict[
 
 def check_choices(
     session: Session, draft: Draft, state: DraftState, choices: dict[str, Any] | None
-) -> dict[str, Any]:
-    """Refuse to guess: every retired grid's branch and every new grid's chief must be chosen."""
+) -> tuple[dict[str, Any], attachments.BranchPlan | None]:
+    """Refuse to guess: every affected branch placed, every blank grid confirmed, every new
+    grid's chief chosen. A revert needs none of these: it restores what the changeset replaced."""
     choices = choices or {}
-    needed = required_choices(session, draft, state)
     branches = choices.get("party_branches") or {}
     chiefs = choices.get("chiefs") or {}
     staff = choices.get("staff") or {}
@@ -110,25 +146,24 @@ def check_choices(
             "grid code",
             parameter="choices",
         )
-    problems = []
-    for grid, info in needed["party_branches"].items():
-        target = branches.get(grid)
-        if target is None:
-            problems.append(
-                f"choose which grid the party branch {info['branch']} of retired grid {grid} "
-                f"goes to (choices.party_branches[{grid!r}] = one of "
-                f"{', '.join(info['choose_one_of'])})"
-            )
-        elif target not in state.grids:
-            problems.append(
-                f"party branch of {grid} cannot go to {target}: not a grid of the draft"
-            )
-    for grid in needed["chiefs"]:
-        if grid not in chiefs:
-            problems.append(
-                f"choose the chief of new grid {grid} (choices.chiefs[{grid!r}] = a person id, "
-                "or null to leave it vacant)"
-            )
+    if not isinstance(choices.get("branches") or {}, dict):
+        raise InvalidInput("choices.branches must be an object keyed by branch code")
+    problems: list[attachments.Problem] = []
+    plan = None
+    if draft.reverts_changeset_id is None:
+        inputs = _branch_inputs(session, draft, state)
+        plan = attachments.plan_branches(inputs[0], set(state.grids), *inputs[1:], choices)
+        problems.extend(plan.problems)
+        for grid in required_choices(session, draft, state)["chiefs"]:
+            if grid not in chiefs:
+                problems.append(
+                    attachments.Problem(
+                        "chief_unchosen",
+                        {"grid": grid},
+                        f"choose the chief of new grid {grid} (choices.chiefs[{grid!r}] = a "
+                        "person id, or null to leave it vacant)",
+                    )
+                )
     people = [p for p in chiefs.values() if p is not None]
     for role_list in staff.values():
         people.extend(role_list.get("workers") or [])
@@ -144,10 +179,28 @@ def check_choices(
         )
         missing = sorted(set(people) - found)
         if missing:
-            problems.append(f"no person with id {', '.join(map(str, missing))}")
+            problems.append(
+                attachments.Problem(
+                    "no_person",
+                    {"ids": missing},
+                    f"no person with id {', '.join(map(str, missing))}",
+                )
+            )
     if problems:
-        raise InvalidInput("; ".join(problems), parameter="choices")
-    return {"party_branches": branches, "chiefs": chiefs, "staff": staff}
+        raise InvalidInput(
+            "; ".join(p.message for p in problems),
+            parameter="choices",
+            key="choices",
+            values={"problems": [{"key": p.key, **p.values} for p in problems]},
+        )
+    return {
+        "party_branches": branches,
+        "branches": choices.get("branches") or {},
+        "new_branches": plan.create if plan else {},
+        "blank_grids": plan.blank if plan else [],
+        "chiefs": chiefs,
+        "staff": staff,
+    }, plan
 
 
 def impact(session: Session, viewer: Viewer, changeset_id: int) -> dict[str, Any]:
@@ -255,15 +308,20 @@ def _impact(
         )
     moves.extend(dict(m) for m in branch_moves if m["new_code"] != m["old_code"])
     warnings = []
+    notices: list[dict[str, Any]] = []
     for move in branch_moves:
         if move["new_code"] is None:
             warnings.append(
                 f"choose where party branch {move['code']} of retired grid {move['old_code']} goes"
             )
+            notices.append(
+                {"key": "branch_unplaced", "branch": move["code"], "grid": move["old_code"]}
+            )
     covered = {m["new_code"] for m in branch_moves if m["new_code"]}
     for code in new:
         if code not in covered:
             warnings.append(f"grid {code} would have no grid party branch (a blank spot 空白点)")
+            notices.append({"key": "blank_spot", "grid": code})
     return {
         "changeset_id": draft.id,
         "retired": retired,
@@ -281,6 +339,7 @@ def _impact(
         "moves": moves,
         "unassigned_buildings": unassigned,
         "warnings": warnings,
+        "notices": notices,
         "required_choices": required_choices(session, draft, state),
     }
 
@@ -371,7 +430,7 @@ def commit(
     report = validate_state(session, draft, state)
     if not report.ok:
         raise ValidationFailed(f"commit rejected: {report.errors[0].message}", report.as_list())
-    chosen = check_choices(session, draft, state, choices)
+    chosen, plan = check_choices(session, draft, state, choices)
     base = draft.base["grids"]
     at = session.execute(text("SELECT clock_timestamp()")).scalar_one()
     old_ids = [base[c]["id"] for c in old]
@@ -435,7 +494,7 @@ def commit(
         "new_ids": list(new_ids.values()),
         "open": list(OPEN_STATUSES),
     }
-    counts = {}
+    counts: dict[str, int] = {}
     for name in ("buildings", "incidents", "facilities"):
         result = session.execute(text(read_sql(f"boundaries_repoint_{name}.sql")), repoint)
         counts[name] = int(getattr(result, "rowcount", 0))
@@ -447,26 +506,49 @@ def commit(
         raise InvalidInput(
             f"{stranded} buildings would fall in no grid; close the gap before committing"
         )
-    # Grid party branches: reshaped grids keep theirs; retired grids' go where the planner chose.
-    branch_target = {c: new_ids[c] for c in old if c in new_ids}
-    for old_code, target in chosen["party_branches"].items():
-        branch_target[old_code] = new_ids.get(target) or base.get(target, {}).get("id")
-    for old_code, target_id in branch_target.items():
-        if old_code in base and target_id:
-            session.execute(
-                text("UPDATE party_org SET area_id = :new WHERE level = 'grid' AND area_id = :old"),
-                {"new": target_id, "old": base[old_code]["id"]},
-            )
-    # Staff: a reshaped grid's posts carry over to its new version; new grids get the choices.
+    area_id_of = {c: new_ids.get(c) or base[c]["id"] for c in state.grids}
+    if plan is not None:
+        branches = _branch_inputs(session, draft, state)[0]
+        counts |= attachments.apply_branches(session, draft.id, plan, branches, area_id_of)
+    else:
+        # A revert: reshaped grids keep their branch, then what the reverted changeset
+        # re-attached is replayed backwards onto the restored versions.
+        for code in old:
+            if code in new_ids:
+                session.execute(
+                    text(
+                        "UPDATE party_org SET area_id = :new "
+                        "WHERE level = 'grid' AND area_id = :old"
+                    ),
+                    {"new": new_ids[code], "old": base[code]["id"]},
+                )
+        assert draft.reverts_changeset_id is not None
+        counts["replayed"] = attachments.replay_backwards(
+            session, draft.reverts_changeset_id, draft.id, area_id_of
+        )
+    stray = session.execute(
+        text(
+            "SELECT string_agg(code, ', ') FROM party_org "
+            "WHERE level = 'grid' AND area_id = ANY(:ids)"
+        ),
+        {"ids": old_ids},
+    ).scalar_one()
+    if stray:
+        raise InvalidInput(f"party branches {stray} would serve retired grids; place them first")
+    counts |= attachments.follow_buildings(session, draft.id, list(new_ids.values()))
+    restored_from = _restored_versions(session, draft, [c for c in new if c not in base])
+    # Staff: a reshaped grid's posts carry over to its new version, a restored grid gets the
+    # posts of the version the revert brings back; new grids get the planner's choices.
     for code in new:
-        if code in base:
+        source = base[code]["id"] if code in base else restored_from.get(code)
+        if source is not None:
             session.execute(
                 text(
                     "INSERT INTO grid_staff (area_id, person_id, role) "
                     "SELECT :new, person_id, role "
                     "FROM grid_staff WHERE area_id = :old"
                 ),
-                {"new": new_ids[code], "old": base[code]["id"]},
+                {"new": new_ids[code], "old": source},
             )
             continue
         posts: list[tuple[int, str]] = []
@@ -530,6 +612,20 @@ def commit(
         "audit": "gis.audit" if audited else "changeset",
         "tile_cache_invalidated": tiles,
     }
+
+
+def _restored_versions(session: Session, draft: Draft, codes: list[str]) -> dict[str, int]:
+    """{code: id of the version the reverted changeset retired} for grids a revert restores."""
+    if draft.reverts_changeset_id is None or not codes:
+        return {}
+    rows = session.execute(
+        text(
+            "SELECT a.code, a.id FROM changeset_area ca JOIN area a ON a.id = ca.area_id "
+            "WHERE ca.changeset_id = :cs AND ca.role = 'retired' AND a.code = ANY(:codes)"
+        ),
+        {"cs": draft.reverts_changeset_id, "codes": codes},
+    ).all()
+    return {r.code: int(r.id) for r in rows}
 
 
 def _audit(

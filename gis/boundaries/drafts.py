@@ -37,7 +37,7 @@ class ValidationFailed(InvalidInput):
     """An operation or commit would leave an invalid partition; ``findings`` say where."""
 
     def __init__(self, detail: str, findings: list[dict[str, Any]]) -> None:
-        super().__init__(detail)
+        super().__init__(detail, key="findings")
         self.findings = findings
 
 
@@ -332,6 +332,21 @@ def _prepare_params(
                 raise InvalidInput(f"building {code} is outside this draft's scope")
             buildings.append({"code": code, "geometry": json.loads(found[code].g), "grid": owner})
         return {"to": params.get("to"), "buildings": buildings}
+    if kind == "split" and not params.get("code") and params.get("line"):
+        # The page sends only the line: the grid is the one it divides (never a click-selection).
+        divided = ops.grids_divided_by(state, params["line"])
+        if len(divided) != 1:
+            key = "split_none" if not divided else "split_many"
+            raise InvalidInput(
+                "the line divides no grid: draw it across one grid, from outside its edge to "
+                "outside the opposite edge"
+                if not divided
+                else f"the line divides grids {', '.join(divided)}; draw it across one grid only",
+                parameter="line",
+                key=key,
+                values={"grids": divided},
+            )
+        return {**params, "code": divided[0]}
     if kind not in ops.OPERATION_KINDS or kind == "revert":
         raise InvalidInput(
             f"unknown operation {kind}; use one of split, merge, move_vertices, reshape, "

@@ -209,7 +209,9 @@ def apply(
             editor,
             draft.id,
             reason,
-            {"chiefs": dict.fromkeys(plan.new_codes)},  # new grids start with the post vacant
+            # New grids start with the chief's post vacant and no party branch: the import
+            # confirms them as blank spots (党建空白点), which the result and history show.
+            {"chiefs": dict.fromkeys(plan.new_codes), "blank_grids": plan.new_codes},
         )
         changesets.append(result)
     return {"area": counts, "changesets": changesets}

@@ -136,6 +136,8 @@ def split(state: DraftState, code: str, line_geojson: Any, names: Sequence[str] 
             f"the split line does not cross grid {code}: draw it from one side of the grid "
             "to the other, starting and ending outside it",
             parameter="line",
+            key="split_misses",
+            values={"grid": code},
         )
     parts = _pieces(shapely_ops.split(shapely.make_valid(grid.geom), line))
     parts = [p for p in parts if p.area > 0]
@@ -144,6 +146,8 @@ def split(state: DraftState, code: str, line_geojson: Any, names: Sequence[str] 
             f"the split line does not cross grid {code} from boundary to boundary; extend both "
             "ends past the grid's edge",
             parameter="line",
+            key="split_not_through",
+            values={"grid": code},
         )
     # Number pieces west→east, north→south like the code scheme.
     parts.sort(key=lambda p: (-round(p.centroid.y, 4), p.centroid.x))
@@ -166,16 +170,38 @@ def split(state: DraftState, code: str, line_geojson: Any, names: Sequence[str] 
     return new, f"split {code} into {', '.join(created)}"
 
 
+def grids_divided_by(state: DraftState, line_geojson: Any) -> list[str]:
+    """Codes of the grids a drawn line cuts into two or more pieces (the grids it splits).
+
+    A planner draws the line across one grid, overshooting into its neighbours; the neighbours
+    are only touched, not divided, so they are not candidates.
+    """
+    line = parse_line(line_geojson, "line")
+    found = []
+    for code, grid in sorted(state.grids.items()):
+        if not line.intersects(grid.geom) or line.within(grid.geom):
+            continue
+        parts = _pieces(shapely_ops.split(shapely.make_valid(grid.geom), line))
+        if len([p for p in parts if p.area > 0]) >= 2:
+            found.append(code)
+    return found
+
+
 def merge(state: DraftState, codes: Sequence[str], name: str | None = None):
     """Merge adjacent grids of one community into one new grid."""
     if len(set(codes)) < 2:
-        raise InvalidInput("merge needs at least two different grid codes", parameter="codes")
+        raise InvalidInput(
+            "merge needs at least two different grid codes",
+            parameter="codes",
+            key="merge_needs_two",
+        )
     grids = [state.grid(c) for c in dict.fromkeys(codes)]
     communities = {g.community_code for g in grids}
     if len(communities) > 1:
         raise InvalidInput(
             "grids of different communities cannot be merged; move the community boundary first",
             parameter="codes",
+            key="merge_communities",
         )
     merged = polygonal(shapely.union_all([g.geom for g in grids]))
     if len(_pieces(merged)) > 1:
@@ -183,6 +209,8 @@ def merge(state: DraftState, codes: Sequence[str], name: str | None = None):
             f"grids {', '.join(g.code for g in grids)} are not adjacent (they share no edge); "
             "only neighbouring grids can be merged",
             parameter="codes",
+            key="merge_not_adjacent",
+            values={"grids": [g.code for g in grids]},
         )
     new = state.copy()
     community = grids[0].community_code
@@ -240,6 +268,8 @@ def move_vertices(state: DraftState, moves: Sequence[Any], tolerance_m: float = 
                     f"moving the vertex at {list(src)} to {list(dst)} makes grid {grid.code} "
                     f"invalid ({shapely.is_valid_reason(moved)}); move it less far",
                     parameter=f"moves[{i}]",
+                    key="vertex_invalid",
+                    values={"grid": grid.code, "at": list(dst)},
                 )
             grid.geom = polygonal(moved)
             changed.add(grid.code)
@@ -247,6 +277,8 @@ def move_vertices(state: DraftState, moves: Sequence[Any], tolerance_m: float = 
             raise InvalidInput(
                 f"no grid vertex within {tolerance_m} m of {list(src)}; snap to a vertex",
                 parameter=f"moves[{i}].from",
+                key="vertex_none",
+                values={"at": list(src)},
             )
     for code in changed:
         new.mark(code, "reshape")

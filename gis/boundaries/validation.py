@@ -56,6 +56,8 @@ class Finding:
     grids: tuple[str, ...] = ()
     area_m2: float | None = None
     value: float | None = None
+    # What the finding is about besides grids (a building's code), for the page's message.
+    subject: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -249,6 +251,7 @@ def check_buildings(
                         "its point on surface",
                         location_of(building.geom),
                         tuple(sorted(cut)),
+                        subject=building.code,
                     )
                 )
     return findings, households

@@ -193,6 +193,26 @@ def test_split_impact_commit_history_revert(planner: TestClient, db_session: Ses
             },
         },
     )
+    # The second new grid would have no branch: the planner must say so (a blank spot).
+    assert committed.status_code == 400
+    assert committed.json()["values"]["problems"] == [{"key": "blank_unconfirmed", "grid": second}]
+    staff_before = {
+        tuple(r)
+        for r in db_session.execute(
+            text("SELECT person_id, role FROM grid_staff WHERE area_id = :g"), {"g": grid.id}
+        )
+    }
+    committed = planner.post(
+        f"/api/v1/plan/drafts/{draft['id']}/commit",
+        json={
+            "reason": "人口增长，拆分网格",
+            "choices": {
+                "party_branches": {grid.code: first},
+                "blank_grids": [second],
+                "chiefs": {first: chief, second: None},
+            },
+        },
+    )
     assert committed.status_code == 200, committed.text
     result = committed.json()
     t1 = now(db_session)
@@ -236,6 +256,17 @@ def test_split_impact_commit_history_revert(planner: TestClient, db_session: Ses
         {"i": result["created"][first]["id"]},
     ).scalar_one()
     assert branch_area == first
+    branch_code = db_session.execute(
+        text("SELECT code FROM party_org WHERE level = 'grid' AND area_id = :i"),
+        {"i": result["created"][first]["id"]},
+    ).scalar_one()
+    assert (
+        db_session.execute(
+            text("SELECT count(*) FROM party_org WHERE level = 'grid' AND area_id = :i"),
+            {"i": result["created"][second]["id"]},
+        ).scalar_one()
+        == 0
+    )
     assert (
         db_session.execute(
             text("SELECT person_id FROM grid_staff WHERE area_id = :a AND role = 'chief'"),
@@ -277,19 +308,39 @@ def test_split_impact_commit_history_revert(planner: TestClient, db_session: Ses
     assert then["grid"]["code"] == grid.code and then["grid"]["chief_person_id"] == chief
 
     # Revert: a new draft restoring the old grid, committed like any other.
+    assert db_session.execute(
+        text("SELECT choices -> 'blank_grids' FROM changeset WHERE id = :i"),
+        {"i": draft["id"]},
+    ).scalar_one() == [second]
     reverted = planner.post(f"/api/v1/plan/changesets/{draft['id']}/revert")
     assert reverted.status_code == 201, reverted.text
     revert_draft = reverted.json()
     assert revert_draft["reverts_changeset_id"] == draft["id"]
     assert sorted(revert_draft["grids"]["retired"]) == sorted([first, second])
+    # A revert restores what the changeset replaced: no choices to make.
     done = planner.post(
-        f"/api/v1/plan/drafts/{revert_draft['id']}/commit",
-        json={
-            "reason": "撤销拆分",
-            "choices": {"party_branches": {first: grid.code}, "chiefs": {grid.code: chief}},
-        },
+        f"/api/v1/plan/drafts/{revert_draft['id']}/commit", json={"reason": "撤销拆分"}
     )
     assert done.status_code == 200, done.text
+    restored_id = done.json()["created"][grid.code]["id"]
+    # The branch is back on the restored grid, and so are all of its posts.
+    assert (
+        db_session.execute(
+            text("SELECT area_id FROM party_org WHERE level = 'grid' AND code = :c"),
+            {"c": branch_code},
+        ).scalar_one()
+        == restored_id
+    )
+    assert {
+        tuple(r)
+        for r in db_session.execute(
+            text("SELECT person_id, role FROM grid_staff WHERE area_id = :g"), {"g": restored_id}
+        )
+    } == staff_before
+    assert {(e["predecessor"], e["successor"]) for e in done.json()["lineage"]} == {
+        (first, grid.code),
+        (second, grid.code),
+    }
     restored = db_session.execute(
         text(
             "SELECT version, ST_Area(ST_SymDifference(geom, (SELECT geom FROM area WHERE id = :i))"
@@ -504,7 +555,11 @@ def test_two_planners_commit_to_one_community(concurrency_engine: Engine) -> Non
 
     def run(i: int) -> None:
         changeset_id, code, new = drafts[i]
-        choices = {"party_branches": {code: new[0]}, "chiefs": dict.fromkeys(new)}
+        choices = {
+            "party_branches": {code: new[0]},
+            "blank_grids": new[1:],
+            "chiefs": dict.fromkeys(new),
+        }
         barrier.wait()
         response = clients[i].post(
             f"/api/v1/plan/drafts/{changeset_id}/commit",

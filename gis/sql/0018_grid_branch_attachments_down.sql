@@ -1,0 +1,2 @@
+DROP TABLE changeset_attachment;
+DROP INDEX party_org_one_branch_per_grid;
