@@ -129,7 +129,7 @@ def plan_map(
         drawText=False,
         drawRectangle=False,
         drawPolygon=False,
-        drawPolyline=False,
+        drawPolyline=True,
         editMode=False,
         removalMode=False,
         cutPolygon=False,

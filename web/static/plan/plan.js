@@ -21,7 +21,8 @@
   const findingLayer = L.layerGroup().addTo(map);
   const selected = new Set(); // grids picked for a merge
   const picked = new Set(); // buildings picked for a transfer
-  window.gridgovPlanState = () => ({ draft, mode, selected: [...selected], picked: [...picked] });
+  let busy = 0; // requests under way (the page's tests wait for 0)
+  window.gridgovPlanState = () => ({ draft, mode, busy, selected: [...selected], picked: [...picked] });
 
   map.pm.setLang(cfg.geoman_lang);
   map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false });
@@ -81,10 +82,11 @@
   }
   async function act(fn) {
     say(S.working);
+    busy += 1;
     try { await fn(); say(""); } catch (err) {
       say(err.message);
       if (err.problem && err.problem.findings) showFindings(err.problem.findings, true);
-    }
+    } finally { busy -= 1; }
   }
 
   // --- the scope: streets and communities, and the community picker ---
@@ -341,16 +343,17 @@
   async function operate(body) {
     if (!draft) return;
     say(S.working);
+    busy += 1;
     try {
       await showDraft(await call("POST", `/plan/drafts/${draft.id}/operations`, body), false);
       say("");
     } catch (err) {
       // Rejected: nothing was stored; redraw the last good state and point at the problem.
       const problem = err.problem;
-      await showDraft(await call("GET", `/plan/drafts/${draft.id}`), false);
+      try { await showDraft(await call("GET", `/plan/drafts/${draft.id}`), false); } catch (_) { /* shown below */ }
       say(err.message);
       if (problem && problem.findings) showFindings(problem.findings, true);
-    }
+    } finally { busy -= 1; }
   }
 
   map.on("pm:create", (e) => {
