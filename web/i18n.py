@@ -473,6 +473,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh-CN": "已生成撤销草稿，请核对后提交",
         "en": "A revert draft was opened; check it and commit",
     },
+    "plan.revert_restores": {
+        "zh-CN": "这是撤销变更 {id} 的草稿：提交后恢复原网格及其党支部、党员隶属和一长两员，"
+        "无需另行选择。",
+        "en": "This draft reverts changeset {id}: committing brings back the grids with their "
+        "branches, members and staff; nothing to choose.",
+    },
     "plan.new": {"zh-CN": "新", "en": "new"},
     "plan.reshaped": {"zh-CN": "已调整", "en": "changed"},
     "plan.unchanged": {"zh-CN": "未变", "en": "unchanged"},

@@ -78,7 +78,18 @@ def _branch_inputs(
 
 
 def required_choices(session: Session, draft: Draft, state: DraftState) -> dict[str, Any]:
-    """What the planner decides before commit: where branches go, new grids' chiefs and staff."""
+    """What the planner decides before commit: where branches go, new grids' chiefs and staff.
+
+    A revert decides nothing: it brings back the branches and posts the changeset replaced."""
+    if draft.reverts_changeset_id is not None:
+        return {
+            "party_branches": {},
+            "branches": [],
+            "grids_needing_branch": [],
+            "chiefs": {},
+            "staff_of_retired_grids": [],
+            "restores": draft.reverts_changeset_id,
+        }
     _old, _new, retired = affected(draft, state)
     base = draft.base["grids"]
     branches, after, new_grids, unchanged = _branch_inputs(session, draft, state)

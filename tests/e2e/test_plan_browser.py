@@ -352,3 +352,252 @@ def test_the_editor_opens_on_the_scope_and_splits_a_bordered_grid_by_clicking(
     # The panel shows the committed grids with their branches.
     expect_branch = page.locator(f"#plan-grids tr[data-grid='{second}'] td").nth(4)
     assert expect_branch.inner_text() != "党建空白点"
+
+
+def free_spot(city: City, code: str) -> tuple[float, float]:
+    """A point inside a current grid away from its buildings (a click there hits the grid)."""
+    lon, lat = city.one(
+        """
+        SELECT ST_X(p), ST_Y(p) FROM (
+          SELECT ST_PointOnSurface(ST_Difference(ST_Buffer(g.geom, -0.0001),
+                 coalesce((SELECT ST_Union(ST_Buffer(b.geom, 0.00008)) FROM building b
+                           WHERE b.grid_id = g.id AND b.valid_to IS NULL),
+                          'GEOMETRYCOLLECTION EMPTY'::geometry))) AS p
+          FROM area g WHERE g.code = %s AND g.valid_to IS NULL) x
+        """,
+        (code,),
+    )
+    return float(lon), float(lat)
+
+
+def pair_with_branches(city: City, exclude: list[str]) -> tuple[str, str, str, str, str]:
+    """Two neighbouring grids (a long shared edge), both with a branch, in a community not
+    touched yet: (community, grid a, grid b, branch a, branch b)."""
+    row = city.one(
+        """
+        SELECT c.code, a.code, b.code, oa.code, ob.code FROM area a
+        JOIN area b ON b.parent_id = a.parent_id AND a.code < b.code AND b.valid_to IS NULL
+        JOIN area c ON c.id = a.parent_id
+        JOIN party_org oa ON oa.level = 'grid' AND oa.area_id = a.id
+        JOIN party_org ob ON ob.level = 'grid' AND ob.area_id = b.id
+        WHERE a.level = 'grid' AND a.valid_to IS NULL AND NOT c.code = ANY(%s)
+          AND ST_Length(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom))::geography)
+              > 150
+        ORDER BY c.code, a.code LIMIT 1
+        """,
+        (exclude,),
+    )
+    return tuple(row)  # type: ignore[return-value]
+
+
+def touched_communities(city: City) -> list[str]:
+    return [r[0] for r in city.sql("SELECT DISTINCT scope_code FROM changeset")]
+
+
+def test_merge_two_grids_merging_one_branch_into_the_other(city: City, page: Any) -> None:
+    community, a, b, branch_a, branch_b = pair_with_branches(city, touched_communities(city))
+    members_b = city.one(
+        "SELECT count(*) FROM party_member m JOIN party_org o ON o.id = m.org_id WHERE o.code = %s",
+        (branch_b,),
+    )
+    staff_a = city.sql(
+        "SELECT s.person_id, s.role FROM grid_staff s JOIN area g ON g.id = s.area_id "
+        "WHERE g.code = %s AND g.valid_to IS NULL ORDER BY 2, 1",
+        (a,),
+    )
+    draft_id = open_community(page, community)
+    page.click(".plan-mode[data-mode='merge']")
+    spots = [free_spot(city, a), free_spot(city, b)]
+    lons = [p[0] for p in spots]
+    lats = [p[1] for p in spots]
+    fit(page, min(lons) - 0.003, min(lats) - 0.003, max(lons) + 0.003, max(lats) + 0.003)
+    for lon, lat in spots:
+        page.mouse.click(*at(page, lon, lat))
+    assert sorted(page.evaluate("window.gridgovPlanState().selected")) == [a, b]
+    page.click("#plan-merge")
+    wait_head(page, 1)
+    assert page.locator("#plan-error").inner_text() == ""
+    (merged,) = page.evaluate(
+        "window.gridgovPlanState().draft.grids.features"
+        ".filter(f => f.properties.status === 'new').map(f => f.properties.code)"
+    )
+    # Both branches would land in one grid: one goes there, the other is merged into it.
+    page.select_option(f"select[data-branch='{branch_a}']", f"to:{merged}")
+    page.select_option(f"select[data-branch='{branch_b}']", f"merge:{branch_a}")
+    chief = next(p for p, r in staff_a if r == "chief")
+    choose_person(page, f"select[data-chief='{merged}']", chief)
+    commit(page, "两个网格户数不足，合并")
+
+    city.assert_one_branch_per_grid()
+    assert city.sql(
+        "SELECT o.code FROM party_org o JOIN area g ON g.id = o.area_id "
+        "WHERE o.level = 'grid' AND g.code = %s AND g.valid_to IS NULL",
+        (merged,),
+    ) == [(branch_a,)]
+    assert city.sql("SELECT 1 FROM party_org WHERE code = %s", (branch_b,)) == []
+    assert (
+        city.one(
+            "SELECT count(*) FROM changeset_attachment WHERE changeset_id = %s "
+            "AND action = 'dissolve' AND entity = 'party_org'",
+            (draft_id,),
+        )
+        == 1
+    )
+    # B's members joined A's branch (directly, or through their building groups).
+    assert (
+        city.one(
+            "SELECT count(*) FROM changeset_attachment WHERE changeset_id = %s "
+            "AND entity = 'party_member' AND field = 'org_id'",
+            (draft_id,),
+        )
+        >= members_b
+        > 0
+    )
+    assert city.sql(
+        "SELECT s.person_id FROM grid_staff s JOIN area g ON g.id = s.area_id "
+        "WHERE g.code = %s AND g.valid_to IS NULL AND s.role = 'chief'",
+        (merged,),
+    ) == [(chief,)]
+    assert sorted(
+        city.sql(
+            "SELECT p.code, l.kind FROM area_lineage l JOIN area p ON p.id = l.predecessor_id "
+            "WHERE l.changeset_id = %s",
+            (draft_id,),
+        )
+    ) == [(a, "merge"), (b, "merge")]
+
+
+def test_move_a_shared_edge_both_neighbours_change(city: City, page: Any) -> None:
+    # Any community but the merged one (whose revert comes next and needs its grids as merged).
+    merged_in = [
+        r[0]
+        for r in city.sql(
+            "SELECT DISTINCT c.scope_code FROM changeset c JOIN area_lineage l "
+            "ON l.changeset_id = c.id AND l.kind = 'merge'"
+        )
+    ]
+    community, a, b, _ba, _bb = pair_with_branches(city, merged_in)
+    # A vertex on the shared edge, away from the community's outline.
+    lon, lat = city.one(
+        """
+        SELECT ST_X(d.geom), ST_Y(d.geom)
+        FROM area ga, area gb, area c, ST_DumpPoints(ga.geom) d
+        WHERE ga.code = %s AND gb.code = %s AND ga.valid_to IS NULL AND gb.valid_to IS NULL
+          AND c.id = ga.parent_id
+          AND ST_DWithin(d.geom, ST_Boundary(gb.geom), 1e-9)
+          AND ST_Distance(d.geom::geography, ST_Boundary(c.geom)::geography) > 40
+        ORDER BY ST_Distance(d.geom::geography, ST_Boundary(c.geom)::geography) DESC LIMIT 1
+        """,
+        (a, b),
+    )
+    versions = dict(
+        city.sql(
+            "SELECT code, version FROM area WHERE code IN (%s, %s) AND valid_to IS NULL", (a, b)
+        )
+    )
+    draft_id = open_community(page, community)
+    page.click(".plan-mode[data-mode='reshape']")
+    fit(page, lon - 0.0015, lat - 0.0015, lon + 0.0015, lat + 0.0015)
+    x, y = at(page, lon, lat)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 12, y + 6, steps=6)
+    page.mouse.move(x + 25, y + 10, steps=6)
+    page.mouse.up()
+    wait_head(page, 1)
+    assert page.locator("#plan-error").inner_text() == ""
+    statuses = page.evaluate(
+        "Object.fromEntries(window.gridgovPlanState().draft.grids.features"
+        ".map(f => [f.properties.code, f.properties.status]))"
+    )
+    assert statuses[a] == statuses[b] == "reshaped"
+    commit(page, "沿新修道路调整两网格共用边界")
+    after = dict(
+        city.sql(
+            "SELECT code, version FROM area WHERE code IN (%s, %s) AND valid_to IS NULL", (a, b)
+        )
+    )
+    assert after == {a: versions[a] + 1, b: versions[b] + 1}
+    # The shared edge moved for both: still no gap or overlap between them.
+    assert city.one(
+        "SELECT ST_Area(ST_Intersection(x.geom, y.geom)::geography) < 0.01 FROM area x, area y "
+        "WHERE x.code = %s AND y.code = %s AND x.valid_to IS NULL AND y.valid_to IS NULL",
+        (a, b),
+    )
+    city.assert_one_branch_per_grid()
+    kinds = {
+        r[0] for r in city.sql("SELECT kind FROM area_lineage WHERE changeset_id = %s", (draft_id,))
+    }
+    assert kinds == {"reshape"}
+
+
+def test_history_and_revert_restore_branches_members_and_staff(city: City, page: Any) -> None:
+    merge_id, scope = city.one(
+        "SELECT id, scope_code FROM changeset WHERE status = 'committed' AND EXISTS "
+        "(SELECT 1 FROM area_lineage l WHERE l.changeset_id = changeset.id AND l.kind = 'merge')"
+    )
+    dissolved = city.one(
+        "SELECT row_data FROM changeset_attachment WHERE changeset_id = %s AND action = 'dissolve'",
+        (merge_id,),
+    )
+    moved_members = city.sql(
+        "SELECT entity_id, old_value FROM changeset_attachment WHERE changeset_id = %s "
+        "AND entity = 'party_member' ORDER BY 1",
+        (merge_id,),
+    )
+    retired = city.sql(
+        "SELECT a.code, a.id FROM changeset_area ca JOIN area a ON a.id = ca.area_id "
+        "WHERE ca.changeset_id = %s AND ca.role = 'retired' ORDER BY 1",
+        (merge_id,),
+    )
+    page.goto(f"{city.server.url}/plan/history")
+    until(page, "() => document.querySelectorAll('#plan-timeline li').length >= 3")
+    item = page.locator(f"#plan-timeline li[data-changeset='{merge_id}']")
+    assert "两个网格户数不足，合并" in item.inner_text() and "planner_e2e" in item.inner_text()
+    item.click()
+    until(page, "() => document.getElementById('plan-lineage').textContent.includes('合并')")
+    item.locator("button.plan-revert").click()
+    page.wait_for_url("**/plan?draft=*")
+    until(
+        page,
+        "() => { const s = window.gridgovPlanState(); return s.draft && s.busy === 0 && "
+        "document.querySelector('#plan-choices p'); }",
+    )
+    revert_id = int(page.evaluate("window.gridgovPlanState().draft.id"))
+    commit(page, "撤销合并")
+
+    assert city.one("SELECT reverts_changeset_id FROM changeset WHERE id = %s", (revert_id,)) == (
+        merge_id
+    )
+    city.assert_one_branch_per_grid()
+    restored = dict(
+        city.sql(
+            "SELECT code, id FROM area WHERE code = ANY(%s) AND valid_to IS NULL",
+            ([c for c, _ in retired],),
+        )
+    )
+    assert sorted(restored) == [c for c, _ in retired]
+    # The dissolved branch is back, with its own id, on its restored grid, with its members.
+    assert (
+        city.one("SELECT area_id FROM party_org WHERE id = %s", (dissolved["id"],))
+        == restored[next(c for c, i in retired if i == dissolved["area_id"])]
+    )
+    assert (
+        city.sql(
+            "SELECT id, org_id FROM party_member WHERE id = ANY(%s) ORDER BY 1",
+            ([m for m, _ in moved_members],),
+        )
+        == moved_members
+    )
+    # Every post of the restored versions is back.
+    for code, old_id in retired:
+        assert city.sql(
+            "SELECT person_id, role FROM grid_staff WHERE area_id = %s ORDER BY 1, 2", (old_id,)
+        ) == city.sql(
+            "SELECT person_id, role FROM grid_staff WHERE area_id = %s ORDER BY 1, 2",
+            (restored[code],),
+        )
+    assert city.one(
+        "SELECT count(*) FROM area_lineage WHERE changeset_id = %s", (revert_id,)
+    ) == len(retired)
+    assert scope

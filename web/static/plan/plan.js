@@ -397,6 +397,10 @@
 
   function showChoices() {
     const rc = impact.required_choices;
+    if (rc.restores) {
+      $("plan-choices").innerHTML = `<p>${esc(fmt(S.revert_restores, { id: rc.restores }))}</p>`;
+      return;
+    }
     let html = "";
     for (const b of rc.branches) {
       html += `<div class="plan-choice"><label>${esc(S.branch_goes)}：${esc(b.name)}（${esc(b.code)}）<br>` +
@@ -428,6 +432,7 @@
     const candidates = new Set(rc.grids_needing_branch);
     for (const b of rc.branches) if (impact.after.some((a) => a.code === b.grid)) candidates.add(b.grid);
     const box = $("plan-blank-choices");
+    if (!box) return;
     const before = {};
     box.querySelectorAll("[data-blank-grid]").forEach((el) => { before[el.dataset.blankGrid] = el; });
     box.innerHTML = "";
