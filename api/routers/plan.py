@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import SessionDep
@@ -342,6 +342,25 @@ def diff(
     """Which grids changed between two times, how (lineage), and what moved."""
     del viewer
     return history.diff(session, _parse_time(from_, "from"), _parse_time(to, "to"))
+
+
+@router.get(
+    "/plan/changesets/{changeset_id}/export.gpkg",
+    response_class=Response,
+    responses={200: {"content": {"application/geopackage+sqlite3": {}}}},
+)
+def export_changeset(changeset_id: int, session: SessionDep, viewer: ViewerDep) -> Response:
+    """A committed changeset as a GeoPackage: retired and created grids, lineage, who/when/why."""
+    del viewer  # boundaries, lineage and the changeset record are public, as in /history
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"changeset-{changeset_id}.gpkg"
+        history.changeset_geopackage(session, changeset_id, path)
+        data = path.read_bytes()
+    return Response(
+        data,
+        media_type="application/geopackage+sqlite3",
+        headers={"Content-Disposition": f'attachment; filename="changeset-{changeset_id}.gpkg"'},
+    )
 
 
 @router.get("/history/lineage/{code}")

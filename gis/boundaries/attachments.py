@@ -426,9 +426,7 @@ def replay_backwards(
                 "ids": [e.old_value for e in entries if e.field == "area_id"]
                 + [int(e.row_data["area_id"]) for e in entries if e.action == "dissolve"]
             },
-        )
-        
-        .all()
+        ).all()
     )
 
     def area(old_id: int) -> int:

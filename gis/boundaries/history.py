@@ -275,3 +275,75 @@ def _geojson(geom: Any) -> dict[str, Any]:
     from shapely.geometry import mapping
 
     return json.loads(json.dumps(mapping(geom)))
+
+
+def changeset_geopackage(session: Session, changeset_id: int, path: Any) -> None:
+    """Write a committed changeset to a GeoPackage for the record.
+
+    Layers: ``retired`` and ``created`` (the grid versions it closed and opened, EPSG:4326),
+    ``lineage`` (predecessor → successor, kind, shares) and ``changeset`` (who, when, why).
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+    import shapely
+
+    head = (
+        session.execute(
+            text(
+                "SELECT id, scope_code, title, committed_by, committed_at, reason, "
+                "reverts_changeset_id, status FROM changeset WHERE id = :id"
+            ),
+            {"id": changeset_id},
+        )
+        .mappings()
+        .one_or_none()
+    )
+    if head is None:
+        raise NotFound(f"no changeset {changeset_id}")
+    if head["status"] != "committed":
+        raise InvalidInput(f"changeset {changeset_id} is {head['status']}; only committed ones")
+    areas = (
+        session.execute(
+            text(
+                "SELECT ca.role, a.code, a.name, a.kind, a.version, a.valid_from, a.valid_to, "
+                "ST_AsBinary(a.geom) AS wkb "
+                "FROM changeset_area ca JOIN area a ON a.id = ca.area_id "
+                "WHERE ca.changeset_id = :id ORDER BY ca.role, a.code"
+            ),
+            {"id": changeset_id},
+        )
+        .mappings()
+        .all()
+    )
+    for role in ("retired", "created"):
+        rows = [r for r in areas if r["role"] == role]
+        frame = gpd.GeoDataFrame(
+            {
+                "code": [r["code"] for r in rows],
+                "name": [r["name"] for r in rows],
+                "kind": [r["kind"] for r in rows],
+                "version": [r["version"] for r in rows],
+                "valid_from": [r["valid_from"].isoformat() for r in rows],
+                "valid_to": [r["valid_to"].isoformat() if r["valid_to"] else None for r in rows],
+            },
+            geometry=[shapely.from_wkb(bytes(r["wkb"])) for r in rows],
+            crs="EPSG:4326",
+        )
+        pyogrio.write_dataframe(
+            frame, path, layer=role, driver="GPKG", geometry_type="MultiPolygon"
+        )
+    lineage = session.execute(
+        text(
+            "SELECT p.code AS predecessor, p.version AS predecessor_version, s.code AS successor, "
+            "s.version AS successor_version, l.kind, l.area_share, l.area_m2, "
+            "l.households_moved, l.buildings_moved FROM area_lineage l "
+            "JOIN area p ON p.id = l.predecessor_id JOIN area s ON s.id = l.successor_id "
+            "WHERE l.changeset_id = :id ORDER BY 1, 3"
+        ),
+        {"id": changeset_id},
+    ).mappings()
+    pyogrio.write_dataframe(pd.DataFrame([dict(r) for r in lineage]), path, layer="lineage")
+    record = {k: head[k] for k in head if k != "status"}
+    record["committed_at"] = record["committed_at"].isoformat()
+    pyogrio.write_dataframe(pd.DataFrame([record]), path, layer="changeset")

@@ -153,9 +153,7 @@ def grid_counts(session: Session, draft: Draft, state: DraftState) -> dict[str, 
                 "WHERE o.level = 'grid' AND a.code = ANY(:codes) AND a.valid_to IS NULL"
             ),
             {"codes": codes},
-        )
-        
-        .all()
+        ).all()
     )
     for code in codes:
         counts[code]["branch"] = branches.get(code)
