@@ -133,8 +133,8 @@ def _shoot(page: Any, base_url: str, shot: Shot, out_dir: Path) -> Path:
     page.goto(base_url + shot.path)
     page.wait_for_load_state("networkidle")
     if shot.opens_draft:
+        # /plan?scope=<community> opens (or resumes) that community's draft by itself.
         page.on("dialog", lambda dialog: dialog.accept())
-        page.click("#plan-open")
     try:
         page.wait_for_selector(shot.ready, state="attached", timeout=60000)
     except PlaywrightTimeout as exc:
@@ -166,7 +166,7 @@ def _shoot(page: Any, base_url: str, shot: Shot, out_dir: Path) -> Path:
         # The draft's grids, then its impact preview if it comes in reasonable time.
         page.wait_for_selector("path.leaflet-interactive", state="attached", timeout=60000)
         with suppress(PlaywrightTimeout):  # a slow preview only leaves its table out
-            page.wait_for_selector("#plan-impact table", state="attached", timeout=15000)
+            page.wait_for_selector("#plan-grids table", state="attached", timeout=15000)
     page.wait_for_timeout(800)  # let tiles and markers settle
     target = out_dir / shot.file
     page.screenshot(path=str(target))

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import SessionDep
 from api.errors import problem
-from api.security import ViewerDep
+from api.security import ViewerDep, scope_decision
 from gis.boundaries import commit as commits
 from gis.boundaries import drafts, history, workbench
 from gis.boundaries.drafts import Draft, ValidationFailed
@@ -115,13 +115,13 @@ def _draft_body(
     }
 
 
-@router.get("/plan/workbench")
+@router.get("/plan/workbench", openapi_extra=scope_decision("scoped"))
 def planner_workbench(session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
     """The planner's scope: streets and communities (GeoJSON) with each community's open draft."""
     return workbench.scope_overview(session, viewer)
 
 
-@router.get("/plan/communities/{code}/buildings")
+@router.get("/plan/communities/{code}/buildings", openapi_extra=scope_decision("scoped"))
 def community_buildings(
     code: Annotated[str, PathParam(pattern=r"^[0-9]{12}$")], session: SessionDep, viewer: ViewerDep
 ) -> dict[str, Any]:
@@ -129,7 +129,7 @@ def community_buildings(
     return workbench.community_buildings(session, viewer, code)
 
 
-@router.get("/plan/drafts/{changeset_id}/staff")
+@router.get("/plan/drafts/{changeset_id}/staff", openapi_extra=scope_decision("scoped"))
 def draft_staff(changeset_id: int, session: SessionDep, viewer: ViewerDep) -> list[dict[str, Any]]:
     """People holding posts in the draft's communities (masked names), for the staff pickers."""
     draft = drafts.load_draft(session, viewer, changeset_id)
@@ -348,6 +348,7 @@ def diff(
     "/plan/changesets/{changeset_id}/export.gpkg",
     response_class=Response,
     responses={200: {"content": {"application/geopackage+sqlite3": {}}}},
+    openapi_extra=scope_decision("public"),
 )
 def export_changeset(changeset_id: int, session: SessionDep, viewer: ViewerDep) -> Response:
     """A committed changeset as a GeoPackage: retired and created grids, lineage, who/when/why."""

@@ -60,6 +60,7 @@ DECLARED: dict[tuple[str, str], str] = {
     ("GET", "/command"): "public",
     ("GET", "/grid/{code}"): "public",
     ("GET", "/plan"): "public",
+    ("GET", "/plan/history"): "public",
     # The admins' audit page is a shell (an admin check, a form); its rows come from
     # /api/v1/audit/disclosures, which is marked "personal" on the route.
     ("GET", "/admin/audit"): "public",

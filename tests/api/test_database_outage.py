@@ -44,6 +44,7 @@ SERVES_WITHOUT_DATABASE = {
     "GET /open311/v2/services/{service_code}.{fmt}",
     "POST /api/v1/plan/repair-preview",  # pure geometry on the caller's input
     "GET /plan",  # the planner's page shell; its data comes from the API
+    "GET /plan/history",  # the boundary history page shell; its data comes from the API
     "GET /admin/audit",  # the admins' page shell (a visitor is sent to sign in); data via API
     "GET /ogc/collections/{collection_id}/tiles",  # the tileset list of a collection
     "GET /ogc/api",  # the OGC routes' OpenAPI document, built from the code
