@@ -138,6 +138,7 @@ def test_planning_a_downgrade_lists_what_it_undoes_and_changes_nothing(scratch_u
     assert sorted(plan.tables) == [
         ("auth_session", 0),
         ("building_stats", 0),
+        ("changeset_attachment", 0),
         ("incident_extension", 0),
         ("media", 0),
         ("notification", 0),
