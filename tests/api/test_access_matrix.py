@@ -528,6 +528,8 @@ def path_candidates(name: str, path: str, s: Samples) -> list[str] | None:
         if tables:
             return s.first_ids[tables[0]]
     if name in {"code", "feature_id", "featureId", "id", "service_request_id", "incident_code"}:
+        if "/communities/{code}" in lowered:
+            return [a.community, a.other_street[:9] + "001"]
         if "household" in lowered:
             return s.households
         if "incident" in lowered or "request" in lowered or "open311" in lowered:
