@@ -81,7 +81,7 @@ class AreaLineage(Base):
 
 
 class ChangesetAttachment(Base):
-    """An attachment a commit changed that does not follow a location (migration 0019).
+    """An attachment a commit changed that does not follow a location (migration 0020).
 
     Grid party branches moved, created or dissolved, party members and building party groups
     re-pointed to the branch of their new grid; a revert replays these backwards.
