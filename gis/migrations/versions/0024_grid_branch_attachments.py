@@ -1,7 +1,7 @@
 """At most one grid party branch per grid; what a boundary commit re-attached, for revert.
 
-Revision ID: 0020_grid_branch_attachments
-Revises: 0019_notifications
+Revision ID: 0024_grid_branch_attachments
+Revises: 0023_special_groups
 Create Date: 2026-11-29
 """
 
@@ -13,15 +13,15 @@ from alembic import op
 
 from gis.sqlfiles import read_sql
 
-revision: str = "0020_grid_branch_attachments"
-down_revision: str | Sequence[str] | None = "0019_notifications"
+revision: str = "0024_grid_branch_attachments"
+down_revision: str | Sequence[str] | None = "0023_special_groups"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute(read_sql("0020_grid_branch_attachments_up.sql"))
+    op.execute(read_sql("0024_grid_branch_attachments_up.sql"))
 
 
 def downgrade() -> None:
-    op.execute(read_sql("0020_grid_branch_attachments_down.sql"))
+    op.execute(read_sql("0024_grid_branch_attachments_down.sql"))
