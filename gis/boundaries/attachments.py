@@ -4,7 +4,8 @@ Buildings, open incidents and service facilities follow their position (``grid_a
 ``gis/sql/boundaries_repoint_*.sql``). This module owns the rest of a commit's governance
 assignment:
 
-- grid party branches (网格党支部): at most one per grid (a unique index since migration 0024_grid_branch_attachments).
+- grid party branches (网格党支部): at most one per grid (a unique index since migration
+  0024_grid_branch_attachments).
   The planner decides for every branch of a changed or retired grid whether it moves to a grid
   or is dissolved into another branch (its members and groups join that one), creates branches
   for new grids, and confirms every grid left without one as a blank spot (党建空白点);
