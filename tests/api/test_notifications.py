@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from gis.db import get_engine
 from tests.api.incident_helpers import ClientFor, client_for
 from tests.conftest import LiveServer
 from tests.gis.notifications.helpers import (
@@ -217,6 +218,9 @@ def test_the_service_sends_by_itself(
             notify_send_interval="0.2",
         )
         event_id = commit_event()
+        # The app's engine is cached per process: an earlier test may have made it for another
+        # database, so it is made afresh for this one (and dropped again below).
+        get_engine.cache_clear()
         with TestClient(create_app()):  # runs the lifespan: the sender starts and stops
             deadline = time.monotonic() + 20
             while not receiver.requests and time.monotonic() < deadline:
@@ -230,3 +234,5 @@ def test_the_service_sends_by_itself(
         assert status == "sent"
     finally:
         receiver.stop()
+        get_engine().dispose()
+        get_engine.cache_clear()

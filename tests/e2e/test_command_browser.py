@@ -450,6 +450,12 @@ def test_a_case_falling_overdue_is_signalled(browser: Any, city: City) -> None:
             "() => document.querySelector('.gg-live-status').textContent.includes('●')",
             timeout=20_000,
         )
+        # The tray badges show "–" until the first queue page has arrived.
+        page.wait_for_function(
+            "() => /^\\d+$/.test(document.querySelector("
+            "\".gg-tray[data-tray='overdue'] .gg-tray-count\").textContent.trim())",
+            timeout=20_000,
+        )
         before = int(page.inner_text(".gg-tray[data-tray='overdue'] .gg-tray-count"))
         # A deadline passes (no event of its own) …
         with psycopg.connect(city.url) as conn:

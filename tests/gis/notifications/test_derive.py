@@ -98,9 +98,18 @@ def test_an_escalation_tells_the_desk_at_the_new_level(db_session: Session) -> N
         {k: e[k] for k in ("incident_id", "from", "to")} for e in done
     ]
     got = told(db_session, case["id"], "escalation")
-    assert set(got) == {"n_community"}
-    assert got["n_community"]["level"] == "community"
-    assert got["n_community"]["area_code"] == c.grid.community_code
+    # The community's desk: its accounts (the cast's, and the demo city's own if it has one
+    # there); nobody of the grid or above.
+    assert "n_community" in got
+    accounts = dict(
+        db_session.execute(
+            text("SELECT username, scope_code FROM app_user WHERE username = ANY(:u)"),
+            {"u": list(got)},
+        ).all()
+    )
+    assert set(accounts.values()) == {c.grid.community_code}, accounts
+    assert all(n["level"] == "community" for n in got.values())
+    assert all(n["area_code"] == c.grid.community_code for n in got.values())
 
 
 def test_a_step_that_does_not_commit_tells_nobody(db_session: Session) -> None:
