@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from gis.accounts import create_user
 from gis.incidents import intake as q
+from gis.incidents.rating import rating_path
 from gis.incidents.vocabulary import OPEN_STATUSES
 from gis.media.urls import media_url
 from gis.scope import Viewer
@@ -487,8 +488,8 @@ def _last_step(city: City, incident_id: int) -> tuple[Any, ...]:
 @pytest.mark.parametrize(("width", "height"), [(1366, 768), (1920, 1080)])
 def test_the_whole_loop_on_the_page(browser: Any, city: City, width: int, height: int) -> None:
     """上报 → 受理 → 立案 → 派遣 (a shorter deadline) → 处置反馈 (the grid worker, on /command) →
-    核查 by someone else: 返工 (the slower operator gets the 409) → 处置反馈 → 核查通过 → 结案,
-    the database checked after every step."""
+    核查 by someone else: 返工 (the slower operator gets the 409) → 处置反馈 → 核查通过 → 结案 →
+    评价 (the reporter, with his signed link on his phone); the database checked after each step."""
     one = Operator(browser, city, "op_one", width, height)
     two = Operator(browser, city, "op_two", width, height)
     worker = Operator(browser, city, "grid_one", width, height)
@@ -631,6 +632,31 @@ def test_the_whole_loop_on_the_page(browser: Any, city: City, width: int, height
         ]
         # The timeline names every step by its action.
         assert one.page.locator("#gg-case .gg-timeline li[data-action]").count() == 8
+
+        # 评价: the reporter opens his signed rating link on his phone and rates the case (once).
+        ((reported_at,),) = city.sql(
+            "SELECT reported_at FROM incident WHERE id = %s", (incident_id,)
+        )
+        reporter = browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        )
+        try:
+            phone = reporter.new_page()
+            phone.goto(city.server.url + rating_path(incident_id, reported_at))
+            phone.click("label[for='gg-star-5']")
+            phone.fill("#gg-comment", "处理及时，很满意")
+            phone.click(".gg-rate-form button[type=submit]")
+            phone.wait_for_selector(".gg-your-rating[data-rating='5']", timeout=20_000)
+        finally:
+            reporter.close()
+        assert city.sql("SELECT status, rating FROM incident WHERE id = %s", (incident_id,)) == [
+            ("evaluated", 5)
+        ]
+        assert city.sql(
+            "SELECT actor, note FROM incident_transition"
+            " WHERE incident_id = %s AND to_status = 'evaluated'",
+            (incident_id,),
+        ) == [("reporter:signed-link", "处理及时，很满意")]
         ARTIFACTS.mkdir(exist_ok=True)
         one.page.screenshot(path=str(ARTIFACTS / f"command_journey_{width}.png"))
         for who in (one, two, worker):
