@@ -387,6 +387,7 @@ def test_counts_follow_a_boundary_commit(client: TestClient, db_session: Session
             "reason": "统计随边界更新",
             "choices": {
                 "party_branches": {grid.code: first},
+                "blank_grids": [second],  # confirmed: the second half has no branch yet
                 "chiefs": {first: chief, second: None},
             },
         },
