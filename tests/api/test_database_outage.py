@@ -45,7 +45,6 @@ SERVES_WITHOUT_DATABASE = {
     "POST /api/v1/plan/repair-preview",  # pure geometry on the caller's input
     "GET /plan",  # the planner's page shell; its data comes from the API
     "GET /plan/history",  # the boundary history page shell; its data comes from the API
-    "GET /field",  # the field-work page shell; its data comes from /api/v1/field
     "GET /admin/audit",  # the admins' page shell (a visitor is sent to sign in); data via API
     "GET /ogc/collections/{collection_id}/tiles",  # the tileset list of a collection
     "GET /ogc/api",  # the OGC routes' OpenAPI document, built from the code
@@ -75,9 +74,6 @@ def outage_world(db_session: Session) -> Iterator[World]:
         "notification": 1,
         "api_key": "gg_not-checked-while-down",
         "rating_token": str(uuid.uuid4()),
-        "patrol": {"id": 1, "started_at": "2026-11-29T08:00:00+08:00"},
-        "finding": {"id": 1},
-        "field_building": 1,
         "sign_in": {"username": "t_admin", "password": "whatever-it-is"},
         "bowtie": {
             "type": "Polygon",
