@@ -265,24 +265,6 @@ def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, s
         201,
     )
     _, api_key = create_api_client(session, "commit-probe-app")
-    # An open patrol of the grid worker with one finding, and a building of his grid.
-    worker = headers["grid_worker"]
-    patrol = _ok(client.post("/api/v1/field/patrols", json={}, headers=worker), 201)
-    finding = _ok(
-        client.post(
-            f"/api/v1/field/patrols/{patrol['id']}/findings",
-            json={"description": "井盖缺失", "lon": lon, "lat": lat},
-            headers=worker,
-        ),
-        201,
-    )
-    field_building = session.execute(
-        text(
-            "SELECT b.id FROM building b JOIN area g ON g.id = b.grid_id"
-            " JOIN app_user u ON u.scope_code = g.code AND u.role = 'grid_worker'"
-            " WHERE b.valid_to IS NULL ORDER BY b.id LIMIT 1"
-        )
-    ).scalar_one()
     session.commit()
     return {
         "pair": pair,
@@ -297,9 +279,6 @@ def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, s
         "order": order,
         "api_key": api_key,
         "rating_token": rating_token,
-        "patrol": patrol,
-        "finding": finding,
-        "field_building": field_building,
     }
 
 
@@ -497,65 +476,6 @@ WRITES: dict[tuple[str, str], Callable[[World], list[Call]]] = {
             "POST",
             "/api/v1/admin/calendar/import",
             {"json": {"csv": "day,name,is_workday\n2027-01-01,元旦,false\n"}},
-        )
-    ],
-}
-
-WRITES |= {
-    ("POST", "/api/v1/field/patrols"): lambda w: [
-        Call("grid_chief", "POST", "/api/v1/field/patrols", {"json": {}})
-    ],
-    ("POST", "/api/v1/field/patrols/{patrol_id}/points"): lambda w: [
-        Call(
-            "grid_worker",
-            "POST",
-            f"/api/v1/field/patrols/{w.objects['patrol']['id']}/points",
-            {
-                "json": {
-                    "points": [
-                        {
-                            "id": "probe-1",
-                            "lon": w.objects["point"]["coordinates"][0],
-                            "lat": w.objects["point"]["coordinates"][1],
-                            "at": w.objects["patrol"]["started_at"],
-                            "accuracy_m": 5,
-                        }
-                    ]
-                }
-            },
-        )
-    ],
-    ("POST", "/api/v1/field/patrols/{patrol_id}/findings"): lambda w: [
-        Call(
-            "grid_worker",
-            "POST",
-            f"/api/v1/field/patrols/{w.objects['patrol']['id']}/findings",
-            {
-                "json": {
-                    "description": "占道经营",
-                    "lon": w.objects["point"]["coordinates"][0],
-                    "lat": w.objects["point"]["coordinates"][1],
-                }
-            },
-        )
-    ],
-    ("POST", "/api/v1/field/findings/{finding_id}/case"): lambda w: [
-        Call(
-            "grid_worker",
-            "POST",
-            f"/api/v1/field/findings/{w.objects['finding']['id']}/case",
-            {"json": {"category": "市容环境"}},
-        )
-    ],
-    ("POST", "/api/v1/field/patrols/{patrol_id}/end"): lambda w: [
-        Call("grid_worker", "POST", f"/api/v1/field/patrols/{w.objects['patrol']['id']}/end")
-    ],
-    ("POST", "/api/v1/field/visits"): lambda w: [
-        Call(
-            "grid_worker",
-            "POST",
-            "/api/v1/field/visits",
-            {"json": {"building_id": w.objects["field_building"], "purpose": "日常走访"}},
         )
     ],
 }
