@@ -10,16 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from gridgov.screenshots import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import unavailable
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+# The browser and its switches are the screenshot command's (one launcher for both).
+ARGS = list(CHROMIUM_ARGS)
 # The phone the field pages are built for (issue 16): 390×844 CSS pixels, touch.
 PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
 MIN_TAP = 44

@@ -8,7 +8,6 @@ must not pile up in the shared demo database.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,9 +24,8 @@ from tests.conftest import (
     create_test_database,
     drop_test_database,
     owner_url,
-    unavailable,
 )
-from tests.e2e.test_plan_browser import ARGS, CHROMIUM
+from tests.e2e.browser_helpers import chromium
 
 PASSWORD = "audit-e2e-Password-1"
 PURPOSE = "入户走访核实"
@@ -63,14 +61,8 @@ def audit_server(server_url: str) -> Iterator[tuple[LiveServer, str, str]]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        unavailable(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def test_an_admin_finds_who_read_a_resident(

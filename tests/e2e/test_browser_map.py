@@ -8,7 +8,6 @@ through the API appears on /command without a reload. Screenshots go to tests/ar
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,25 +19,18 @@ import pytest
 
 from gis.incidents.vocabulary import OPEN_STATUSES
 from gis.masking import mask_name
-from gridgov.screenshots import CHROMIUM, CHROMIUM_ARGS
 from tests.api.incident_helpers import committed_reporting_key
 from tests.conftest import LiveServer, unavailable
+from tests.e2e.browser_helpers import chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = list(CHROMIUM_ARGS)
 OPEN = OPEN_STATUSES
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        unavailable(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 class Watched:

@@ -8,7 +8,6 @@ KPI tiles equal the metrics API for the same filter; the city map shows incident
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,9 +31,8 @@ from tests.conftest import (
     create_test_database,
     drop_test_database,
     owner_url,
-    unavailable,
 )
-from tests.e2e.browser_helpers import ARGS, CHROMIUM
+from tests.e2e.browser_helpers import chromium
 from tests.gis.media.photos import jpeg_with_gps
 from web.command_page import KPI_KEYS
 
@@ -110,14 +108,8 @@ def city(server_url: str) -> Iterator[City]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        unavailable(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 class Operator:

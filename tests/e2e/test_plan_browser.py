@@ -9,7 +9,6 @@ see the history and revert — and after each step the test reads the database.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -26,9 +25,8 @@ from tests.conftest import (
     create_test_database,
     drop_test_database,
     owner_url,
-    unavailable,
 )
-from tests.e2e.browser_helpers import ARGS, CHROMIUM
+from tests.e2e.browser_helpers import chromium
 
 PASSWORD = "plan-e2e-Password-1"
 VIEWPORT = {"width": 1366, "height": 768}
@@ -89,14 +87,8 @@ def city(server_url: str) -> Iterator[City]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        unavailable(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

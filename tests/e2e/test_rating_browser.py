@@ -8,7 +8,6 @@ a phone-sized screen, chooses the stars, types a comment and submits. The databa
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,11 +24,8 @@ from tests.conftest import (
     create_test_database,
     drop_test_database,
     owner_url,
-    unavailable,
 )
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+from tests.e2e.browser_helpers import chromium
 
 pytestmark = pytest.mark.browser
 
@@ -53,8 +49,6 @@ def city(server_url: str) -> Iterator[tuple[LiveServer, str, Any]]:
 def test_the_reporter_rates_his_closed_case_on_his_phone(
     city: tuple[LiveServer, str, Any],
 ) -> None:
-    if not os.path.exists(CHROMIUM):
-        unavailable(f"{CHROMIUM} is not installed")
     server, url, engine = city
     key = committed_reporting_key(url)
     with psycopg.connect(url) as conn:
@@ -81,10 +75,7 @@ def test_the_reporter_rates_his_closed_case_on_his_phone(
         work_case(session, incident_id, "closed")
         session.commit()
 
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
         page = context.new_page()
         errors: list[str] = []
@@ -108,7 +99,6 @@ def test_the_reporter_rates_his_closed_case_on_his_phone(
             assert errors == [], errors
         finally:
             context.close()
-            browser.close()
     with psycopg.connect(url) as conn:
         assert conn.execute(
             "SELECT status, rating FROM incident WHERE id = %s", (incident_id,)
