@@ -20,6 +20,7 @@ versions it restores (old versions keep their ``grid_staff`` rows).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,6 +234,20 @@ def _log(
         )
 
 
+def _log_moves(
+    session: Session, changeset_id: int, entity: str, column: str, rows: Sequence[Any]
+) -> int:
+    """Log rows ``(id, old, new)`` of ``entity.column`` that a move changed; their number."""
+    _log(
+        session,
+        changeset_id,
+        "move",
+        entity,
+        [{"id": r.id, "field": column, "old": r.old, "new": r.new} for r in rows],
+    )
+    return len(rows)
+
+
 def _move(
     session: Session,
     changeset_id: int,
@@ -250,14 +265,7 @@ def _move(
         ),
         params,
     ).all()
-    _log(
-        session,
-        changeset_id,
-        "move",
-        entity,
-        [{"id": r.id, "field": column, "old": r.old, "new": r.new} for r in rows],
-    )
-    return len(rows)
+    return _log_moves(session, changeset_id, entity, column, rows)
 
 
 def _dissolve(session: Session, changeset_id: int, branch_id: int, into_id: int) -> None:
@@ -369,13 +377,7 @@ def follow_buildings(session: Session, changeset_id: int, new_ids: list[int]) ->
         ),
         {"ids": new_ids},
     ).all()
-    _log(
-        session,
-        changeset_id,
-        "move",
-        "party_member",
-        [{"id": r.id, "field": "org_id", "old": r.old, "new": r.new} for r in members],
-    )
+    moved_members = _log_moves(session, changeset_id, "party_member", "org_id", members)
     groups = session.execute(
         text(
             """
@@ -393,14 +395,8 @@ def follow_buildings(session: Session, changeset_id: int, new_ids: list[int]) ->
         ),
         {"ids": new_ids},
     ).all()
-    _log(
-        session,
-        changeset_id,
-        "move",
-        "party_org",
-        [{"id": r.id, "field": "parent_id", "old": r.old, "new": r.new} for r in groups],
-    )
-    return {"party_members": len(members), "party_groups": len(groups)}
+    moved_groups = _log_moves(session, changeset_id, "party_org", "parent_id", groups)
+    return {"party_members": moved_members, "party_groups": moved_groups}
 
 
 def replay_backwards(
