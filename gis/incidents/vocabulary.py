@@ -97,5 +97,6 @@ def for_pages() -> dict[str, Any]:
         "closed_statuses": list(CLOSED_STATUSES),
         "late_statuses": list(LATE_STATUSES),
         "sources": list(SOURCES),
+        "entered_sources": list(ENTERED_SOURCES),
         "reject_resolutions": list(REJECT_RESOLUTIONS),
     }

@@ -7,8 +7,8 @@
   var gg = (window.gridgov = window.gridgov || {});
 
   /* A JSON request whose error keeps the problem+json body (its detail is shown to the user). */
-  function request(method, url, body) {
-    var options = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  function request(method, url, body, headers) {
+    var options = { method: method, credentials: "same-origin", headers: Object.assign({ Accept: "application/json" }, headers || {}) };
     if (body !== undefined) { options.headers["Content-Type"] = "application/json"; options.body = JSON.stringify(body); }
     return fetch(url, options).then(function (response) {
       return response.text().then(function (raw) {
@@ -55,7 +55,7 @@
     var iv = cfg.incidents, areas = cfg.areas || [];
     var vocab = {
       statuses: iv.statuses, open: iv.open_statuses, closed: iv.closed_statuses, late: iv.late_statuses,
-      categories: iv.categories, sources: iv.sources, resolutions: iv.reject_resolutions,
+      categories: iv.categories, sources: iv.sources, entered: iv.entered_sources, resolutions: iv.reject_resolutions,
       steps: cfg.steps, queue: cfg.queue
     };
     var areaName = {};
@@ -196,7 +196,8 @@
           radius: i.overdue ? 9 : 6, color: i.overdue ? "#d50000" : "#ff6f00", weight: 2, fillOpacity: 0.85,
           className: "gg-incident" + (i.overdue ? " gg-overdue" : "") + (state.selected === i.id ? " gg-selected" : ""),
         }).bindTooltip(gg.esc(i.code) + " " + gg.esc(i.category));
-        m.on("click", function () { openCase(i.id); });
+        // While a report is being registered a click on the map picks its place, not a case.
+        m.on("click", function () { if (!intake) openCase(i.id); });
         markers[i.id] = m;
         groups.incidents.addLayer(m);
       });
@@ -457,6 +458,82 @@
       e.preventDefault();
       submitStep(state.caseData.id, bodyOf(formEl));
     });
+
+    // ---- 登记: a report taken by the centre (a hotline call, a walk-in), on the map ----------------
+    // The one intake (POST /api/v1/incidents, gis/incidents/intake.py) with an Idempotency-Key,
+    // so a retry after a lost answer cannot file the case twice; the new case then opens here.
+    var intakeLayer = L.layerGroup().addTo(map), intake = null;
+    var newCase = document.createElement("button");
+    newCase.type = "button";
+    newCase.className = "gg-action gg-new-case";
+    newCase.textContent = s("intake.new");
+    queueBody.insertBefore(newCase, queueBody.firstChild);
+    function openIntake() {
+      closeCase();
+      document.body.classList.add("gg-case-open");
+      intake = { point: null, tapping: false, key: null };
+      caseBody.innerHTML = "<form class='gg-intake-form'><h3>" + gg.esc(s("intake.title")) + "</h3>" +
+        "<label>" + gg.esc(s("queue.source")) + "<select name='source'>" + vocab.entered.map(function (c) { return option(c, s("source." + c), c === "hotline"); }).join("") + "</select></label>" +
+        "<label>" + gg.esc(s("filter.category")) + "<select name='category' required>" + allCategories.map(function (c) { return option(c, c); }).join("") + "</select></label>" +
+        "<label>" + gg.esc(s("intake.description")) + "<textarea name='description' rows='3' maxlength='4000' required></textarea></label>" +
+        "<label>" + gg.esc(s("intake.reporter_name")) + "<input name='reporter_name' maxlength='50' autocomplete='off'></label>" +
+        "<label>" + gg.esc(s("intake.reporter_phone")) + "<input name='reporter_phone' maxlength='20' inputmode='tel' autocomplete='off'></label>" +
+        "<p><button type='button' class='gg-intake-tap'>" + gg.esc(s("intake.tap")) + "</button> <span class='gg-intake-point' aria-live='polite'>" + gg.esc(s("intake.no_point")) + "</span></p>" +
+        gg.photoPickerHtml("media") +
+        "<button type='submit'>" + gg.esc(s("intake.submit")) + "</button> <button type='button' class='gg-intake-cancel'>" + gg.esc(s("form.cancel")) + "</button>" +
+        "<p class='gg-intake-result' role='status'></p></form>";
+      var formEl = caseBody.querySelector("form.gg-intake-form");
+      formEl.querySelector("textarea").focus();
+      formEl.addEventListener("input", function () { intake.key = null; });
+      formEl.querySelector(".gg-intake-tap").addEventListener("click", function () {
+        intake.tapping = true;
+        map.getContainer().classList.add("gg-tapping");
+        formEl.querySelector(".gg-intake-point").textContent = s("intake.tap_hint");
+      });
+      formEl.querySelector(".gg-intake-cancel").addEventListener("click", closeIntake);
+      formEl.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var result = formEl.querySelector(".gg-intake-result");
+        if (!intake.point) { result.textContent = s("intake.no_point"); return; }
+        var data = new FormData(formEl), body = {
+          source: data.get("source"), category: data.get("category"),
+          description: String(data.get("description") || "").trim(),
+          geometry: { type: "Point", coordinates: [intake.point.lng, intake.point.lat] },
+        };
+        ["reporter_name", "reporter_phone"].forEach(function (k) { var v = String(data.get(k) || "").trim(); if (v) body[k] = v; });
+        var photos = gg.photoIds(data, "media");
+        if (photos.length) body.media = photos;
+        intake.key = intake.key || (window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
+        formEl.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+        request("POST", "/api/v1/incidents", body, { "Idempotency-Key": intake.key }).then(function (json) {
+          closeIntake();
+          notice = { ok: true, text: s("intake.done") + "：" + json.incident.code };
+          loadQueue();
+          return openCase(json.incident.id, true);
+        }).catch(function (err) {
+          result.className = "gg-intake-result gg-case-error";
+          result.textContent = err.message;
+          formEl.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+        });
+      });
+    }
+    function closeIntake() {
+      intake = null;
+      intakeLayer.clearLayers();
+      map.getContainer().classList.remove("gg-tapping");
+      caseBody.innerHTML = "";
+      document.body.classList.remove("gg-case-open");
+    }
+    map.on("click", function (e) {
+      if (!intake || !intake.tapping) return;
+      intake.tapping = false; intake.point = e.latlng; intake.key = null;
+      map.getContainer().classList.remove("gg-tapping");
+      intakeLayer.clearLayers();
+      intakeLayer.addLayer(L.marker(e.latlng, { title: s("intake.title") }));
+      var note = caseBody.querySelector(".gg-intake-point");
+      if (note) { note.textContent = e.latlng.lat.toFixed(6) + ", " + e.latlng.lng.toFixed(6); note.dataset.lat = String(e.latlng.lat); }
+    });
+    newCase.addEventListener("click", openIntake);
 
     // ---- live ---------------------------------------------------------------------------------
     var arrivals = document.createElement("ul");
