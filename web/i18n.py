@@ -263,10 +263,19 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "js.intake.new": {"zh-CN": "登记新案件", "en": "New case"},
     "js.intake.title": {"zh-CN": "案件登记", "en": "Register a report"},
     "js.intake.description": {"zh-CN": "问题描述", "en": "What is wrong"},
-    "js.intake.reporter_name": {"zh-CN": "反映人姓名（可不填）", "en": "Reporter's name (optional)"},
-    "js.intake.reporter_phone": {"zh-CN": "联系电话（可不填）", "en": "Reporter's phone (optional)"},
+    "js.intake.reporter_name": {
+        "zh-CN": "反映人姓名（可不填）",
+        "en": "Reporter's name (optional)",
+    },
+    "js.intake.reporter_phone": {
+        "zh-CN": "联系电话（可不填）",
+        "en": "Reporter's phone (optional)",
+    },
     "js.intake.tap": {"zh-CN": "在地图上点选位置", "en": "Pick the place on the map"},
-    "js.intake.tap_hint": {"zh-CN": "请在地图上点击问题所在位置", "en": "Click where the problem is"},
+    "js.intake.tap_hint": {
+        "zh-CN": "请在地图上点击问题所在位置",
+        "en": "Click where the problem is",
+    },
     "js.intake.no_point": {"zh-CN": "尚未选择位置", "en": "No place chosen yet"},
     "js.intake.submit": {"zh-CN": "登记", "en": "Register"},
     "js.intake.done": {"zh-CN": "已登记", "en": "Registered"},
