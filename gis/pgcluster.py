@@ -259,6 +259,7 @@ class EmbeddedCluster:
                 self._give_to_run_as(data_parent)
                 data_dir = data_parent / "data"
                 (self.pg_dir / "datadir").write_text(f"{data_dir}\n")
+        self._discard_orphan(data_dir)
         # initdb reads the password from a file the cluster owner can read; remove it afterwards.
         pwfile = data_dir.parent / "initdb.pw"
         pwfile.write_text(self.password + "\n")
@@ -282,6 +283,27 @@ class EmbeddedCluster:
             pwfile.unlink(missing_ok=True)
         with (data_dir / "postgresql.conf").open("a") as conf:
             conf.write("\ninclude_if_exists = 'gridgov.conf'\n")
+
+    def _discard_orphan(self, data_dir: Path) -> None:
+        """Remove what an earlier, deleted checkout at the same path left in ``data_dir``.
+
+        ``init`` only runs when this home has no cluster, so anything already in its data
+        directory belongs to nobody: a root fallback under /var/lib/gridgov outlives the clone
+        that made it (same path, same digest), and a killed initdb leaves a partial directory.
+        Its passwords went with the old home, so it cannot be used; initdb refuses a non-empty
+        directory, so it is stopped (if a postmaster still runs there) and removed.
+        """
+        if not data_dir.is_dir() or not any(data_dir.iterdir()):
+            return
+        print(
+            f"gridgov: removing an orphaned PostgreSQL data directory {data_dir} "
+            "(left by an earlier checkout at this path; its passwords are gone)",
+            file=sys.stderr,
+        )
+        if (data_dir / "postmaster.pid").exists():
+            self._run(["pg_ctl", "stop", "-D", str(data_dir), "-m", "immediate", "-w"], check=False)
+        shutil.rmtree(data_dir)
+        (data_dir.parent / "postgresql.log").unlink(missing_ok=True)
 
     def _run_as_can_use_after_chown(self, directory: Path) -> bool:
         self._give_to_run_as(directory)

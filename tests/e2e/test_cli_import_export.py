@@ -31,11 +31,11 @@ def grid_rows(url: str) -> list[tuple[str, str, int]]:
 
 def test_export_dry_run_refusal_and_apply(cli_db: str, tmp_path: Path) -> None:
     out = tmp_path / "grids.gpkg"
-    done = gridgov(cli_db, "export", "grids", "--format", "gpkg", "--crs", "4527", "-o", str(out))
+    done = gridgov(cli_db, "export", "grids", "--format", "gpkg", "--crs", "4524", "-o", str(out))
     assert done.returncode == 0, done.stderr
     frame = gpd.read_file(out)
     before = grid_rows(cli_db)
-    assert len(frame) == len(before) and frame.crs.to_epsg() == 4527
+    assert len(frame) == len(before) and frame.crs.to_epsg() == 4524
 
     frame.loc[0, "name"] = "命令行改名"
     frame.to_file(out, driver="GPKG")
@@ -44,12 +44,12 @@ def test_export_dry_run_refusal_and_apply(cli_db: str, tmp_path: Path) -> None:
     assert "dry run passed" in dry.stdout and grid_rows(cli_db) == before
 
     broken = tmp_path / "broken.csv"
-    # A bow-tie: valid WKT (quoted, as every CSV writer quotes a field holding commas) of an
-    # invalid polygon.
-    broken.write_text(
-        "code,name,wkt\n" + f'{frame.loc[0, "code"]},x,"POLYGON((0 0,1 1,1 0,0 1,0 0))"\n',
-        encoding="utf-8",
-    )
+    # A bow-tie inside the grid (so the area-of-use check passes and validity is what fails):
+    # valid WKT, quoted as every CSV writer quotes a field holding commas, of an invalid polygon.
+    centre = frame.to_crs(4326).geometry.iloc[0].representative_point()
+    x0, y0, x1, y1 = centre.x - 0.001, centre.y - 0.001, centre.x + 0.001, centre.y + 0.001
+    bow_tie = f"POLYGON(({x0} {y0},{x1} {y1},{x1} {y0},{x0} {y1},{x0} {y0}))"
+    broken.write_text(f'code,name,wkt\n{frame.loc[0, "code"]},x,"{bow_tie}"\n', encoding="utf-8")
     refused = gridgov(cli_db, "import", "grids", str(broken), "--apply")
     assert refused.returncode == 2
     assert "Self-intersection" in refused.stdout and "nothing was written" in refused.stderr

@@ -113,6 +113,33 @@ def test_stale_pid_file_of_another_process_does_not_block_start(tmp_path: Path) 
         cluster.stop()
 
 
+def test_a_fresh_checkout_at_the_same_path_replaces_the_orphaned_cluster(tmp_path: Path) -> None:
+    """A clone deleted and made again at the same path (CI does this) gets a new cluster.
+
+    As root the data directory may live under /var/lib/gridgov, named after the home's path,
+    so it outlives the home and its passwords; the new checkout must not trip over it, even
+    with the old postmaster still running.
+    """
+    home = tmp_path / "home"
+    old = EmbeddedCluster(home)
+    old.start()
+    old_data_dir = old.data_dir
+    old_password = old.password
+    try:
+        shutil.rmtree(home)  # the checkout goes; a fallback data directory (and server) stays
+        fresh = EmbeddedCluster(home)
+        state = fresh.start()
+        try:
+            assert state.running
+            assert fresh.password != old_password
+            assert _query(fresh, "SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+            assert fresh.data_dir == old_data_dir  # the same place, made anew
+        finally:
+            fresh.stop()
+    finally:
+        old.stop()
+
+
 def test_second_start_is_a_no_op(tmp_path: Path) -> None:
     cluster = EmbeddedCluster(tmp_path / "home")
     first = cluster.start()
