@@ -49,5 +49,7 @@ lock:
 stop:
 	$(BIN)/gridgov db stop
 
-clean: stop
+# The embedded cluster's data may live outside .gridgov (as root, under /var/lib/gridgov).
+clean:
+	if [ -x $(BIN)/gridgov ]; then $(BIN)/gridgov db destroy --yes; fi
 	rm -rf .gridgov $(VENV)

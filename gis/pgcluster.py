@@ -470,6 +470,20 @@ class EmbeddedCluster:
         self._run(["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60", "stop"])
         return True
 
+    def destroy(self) -> None:
+        """Stop the cluster and delete it with its passwords, wherever its data directory lives.
+
+        ``rm -rf $GRIDGOV_HOME`` alone would leave a root fallback under /var/lib/gridgov behind.
+        """
+        data_dir = self.data_dir
+        if self.initialised:
+            self.stop()
+        elif (data_dir / "postmaster.pid").exists():
+            self._run(["pg_ctl", "stop", "-D", str(data_dir), "-m", "immediate", "-w"], check=False)
+        if data_dir.parent.parent == ROOT_FALLBACK_BASE:
+            shutil.rmtree(data_dir.parent, ignore_errors=True)
+        shutil.rmtree(self.pg_dir, ignore_errors=True)
+
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
@@ -538,9 +552,9 @@ END $$;
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``start|stop|status|url`` without the rest of gridgov (for tests and shells)."""
+    """Run ``start|stop|status|url|destroy`` without the rest of gridgov (for tests and shells)."""
     parser = argparse.ArgumentParser(prog="python -m gis.pgcluster")
-    parser.add_argument("action", choices=["start", "stop", "status", "url"])
+    parser.add_argument("action", choices=["start", "stop", "status", "url", "destroy"])
     parser.add_argument("--home", type=Path, required=True, help="the gridgov home directory")
     parser.add_argument("--bindir", type=Path, default=None, help="PostgreSQL's bin directory")
     args = parser.parse_args(argv)
@@ -554,6 +568,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.action == "status":
             state = cluster.status()
             print(f"{'running' if state.running else 'stopped'} pid={state.pid} port={state.port}")
+        elif args.action == "destroy":
+            cluster.destroy()
+            print("destroyed")
         else:
             print(cluster.url())
     except ClusterError as exc:

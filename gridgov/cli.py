@@ -77,6 +77,22 @@ def db_stop() -> None:
     console.print("stopped" if stopped else "not running")
 
 
+@db_app.command("destroy")
+def db_destroy(
+    yes: Annotated[bool, typer.Option("--yes", help="Really delete every table")] = False,
+) -> None:
+    """Stop the embedded cluster and delete it (its data directory, wherever it lives)."""
+    if _external_database():
+        return
+    if not yes:
+        raise _fail("this deletes the embedded database and everything in it; add --yes")
+    try:
+        _cluster().destroy()
+    except ClusterError as exc:
+        raise _fail(str(exc)) from exc
+    console.print("embedded cluster deleted")
+
+
 @db_app.command("status")
 def db_status() -> None:
     """Say whether the embedded cluster runs; exit 3 when it does not."""

@@ -151,7 +151,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluste
         upgrade(cluster.url(role=OWNER_ROLE), app_role=APP_ROLE)
         yield cluster
     finally:
-        cluster.stop()
+        cluster.destroy()
 
 
 def test_the_app_reconnects_by_itself_after_a_restart(cluster: EmbeddedCluster) -> None:

@@ -12,7 +12,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gis.pgcluster import APP_ROLE, DATABASE, OWNER_ROLE, SUPERUSER, EmbeddedCluster, find_bindir
+from gis.pgcluster import (
+    APP_ROLE,
+    DATABASE,
+    OWNER_ROLE,
+    ROOT_FALLBACK_BASE,
+    SUPERUSER,
+    EmbeddedCluster,
+    find_bindir,
+)
 from tests.conftest import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,8 +96,13 @@ def test_start_stop_restart_after_kill_9(tmp_path: Path) -> None:
         assert cluster.stop() is True
         assert not cluster.status().running
         assert cluster.stop() is False
+        data_dir = cluster.data_dir
+        cluster.destroy()
+        assert not data_dir.exists() and not cluster.pg_dir.exists()
+        if IS_ROOT and data_dir.parent.parent == ROOT_FALLBACK_BASE:
+            assert not data_dir.parent.exists(), "the /var/lib/gridgov fallback goes too"
     finally:
-        cluster.stop()
+        cluster.destroy()
 
 
 def test_stale_pid_file_of_another_process_does_not_block_start(tmp_path: Path) -> None:
@@ -110,7 +123,7 @@ def test_stale_pid_file_of_another_process_does_not_block_start(tmp_path: Path) 
         finally:
             sleeper.kill()
     finally:
-        cluster.stop()
+        cluster.destroy()
 
 
 def test_a_fresh_checkout_at_the_same_path_replaces_the_orphaned_cluster(tmp_path: Path) -> None:
@@ -135,7 +148,7 @@ def test_a_fresh_checkout_at_the_same_path_replaces_the_orphaned_cluster(tmp_pat
             assert _query(fresh, "SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
             assert fresh.data_dir == old_data_dir  # the same place, made anew
         finally:
-            fresh.stop()
+            fresh.destroy()
     finally:
         old.stop()
 
@@ -147,7 +160,7 @@ def test_second_start_is_a_no_op(tmp_path: Path) -> None:
         second = cluster.start()
         assert second.pid == first.pid
     finally:
-        cluster.stop()
+        cluster.destroy()
 
 
 def test_as_a_normal_user(tmp_path: Path) -> None:
