@@ -1,4 +1,5 @@
-"""Vector tiles at ``/ogc``: OGC API – Tiles for WebMercatorQuad, MVT, and TileJSON 3.0.
+"""Vector tiles at ``/ogc``: OGC API – Tiles in the matrix sets of :mod:`gis.tilematrixsets`
+(WebMercatorQuad, WorldCRS84Quad, CGCS2000Quad), MVT, and TileJSON 3.0 for WebMercatorQuad.
 
 Tiles are gzipped when the client accepts it, carry a weak ETag (the same for both encodings,
 as they hold the same data) and ``Cache-Control``; ``If-None-Match`` answers 304 and an empty
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import morecantile
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -27,17 +27,17 @@ from api.security import ViewerDep
 from gis.collections import Collection
 from gis.errors import InvalidInput, NotFound
 from gis.queries import features, tiles
+from gis.tilematrixsets import (
+    TILE_MATRIX_SETS,
+    WEB_MERCATOR_QUAD,
+    TileMatrixSetSpec,
+    get_tile_matrix_set,
+)
 
 PREFIX = "/ogc"
 router = APIRouter(tags=["OGC API – Tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
-TMS = "WebMercatorQuad"
-# The tile matrix set as OGC's Two Dimensional Tile Matrix Set standard (2.0) defines it, from
-# morecantile rather than restated here; tiles are served for its zoom levels 0–tiles.MAX_ZOOM.
-TILE_MATRIX_SET = morecantile.tms.get(TMS)
-TMS_URI = str(TILE_MATRIX_SET.uri)
-CRS_3857 = "http://www.opengis.net/def/crs/EPSG/0/3857"
 REL_TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
 REL_GEODATA = "http://www.opengis.net/def/rel/ogc/1.0/geodata"
 _JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
@@ -51,11 +51,24 @@ def _tiled_collection(collection_id: str, viewer: Any) -> Collection:
 
 
 def _tile_template(request: Request, collection: Collection) -> str:
-    return f"{base_url(request)}/collections/{collection.id}/tiles/{TMS}/{{z}}/{{x}}/{{y}}"
+    tiles_url = f"{base_url(request)}/collections/{collection.id}/tiles"
+    return f"{tiles_url}/{WEB_MERCATOR_QUAD.id}/{{z}}/{{x}}/{{y}}"
 
 
-def _tms_url(request: Request) -> str:
-    return f"{base_url(request)}/tileMatrixSets/{TMS}"
+def _tms_url(request: Request, tms: TileMatrixSetSpec) -> str:
+    return f"{base_url(request)}/tileMatrixSets/{tms.id}"
+
+
+def _tms_summary(request: Request, tms: TileMatrixSetSpec) -> dict[str, Any]:
+    summary: dict[str, Any] = {"id": tms.id, "title": tms.title}
+    if tms.uri:
+        summary["uri"] = tms.uri
+    summary["crs"] = tms.crs_uri
+    summary["links"] = [
+        {"rel": "self", "type": "application/json", "href": _tms_url(request, tms)},
+        {"rel": REL_TILING_SCHEME, "type": "application/json", "href": _tms_url(request, tms)},
+    ]
+    return summary
 
 
 @router.get("/tileMatrixSets", summary="Tile matrix sets offered")
@@ -64,22 +77,7 @@ def tile_matrix_sets(request: Request, viewer: ViewerDep, f: str | None = Query(
     check_parameters(request, METADATA_PARAMETERS)
     return json_response(
         {
-            "tileMatrixSets": [
-                {
-                    "id": TMS,
-                    "title": TILE_MATRIX_SET.title,
-                    "uri": TMS_URI,
-                    "crs": CRS_3857,
-                    "links": [
-                        {"rel": "self", "type": "application/json", "href": _tms_url(request)},
-                        {
-                            "rel": REL_TILING_SCHEME,
-                            "type": "application/json",
-                            "href": _tms_url(request),
-                        },
-                    ],
-                }
-            ],
+            "tileMatrixSets": [_tms_summary(request, t) for t in TILE_MATRIX_SETS.values()],
             "links": [
                 {
                     "rel": "self",
@@ -91,37 +89,57 @@ def tile_matrix_sets(request: Request, viewer: ViewerDep, f: str | None = Query(
     )
 
 
-@router.get("/tileMatrixSets/WebMercatorQuad", summary="The WebMercatorQuad tile matrix set")
+@router.get(
+    "/tileMatrixSets/{tileMatrixSetId}",
+    summary="A tile matrix set (OGC Two Dimensional Tile Matrix Set 2.0)",
+)
 @ogc_errors
-def web_mercator_quad(request: Request, viewer: ViewerDep, f: str | None = Query(None)) -> Response:
+def tile_matrix_set(
+    request: Request, tileMatrixSetId: str, viewer: ViewerDep, f: str | None = Query(None)
+) -> Response:
     check_parameters(request, METADATA_PARAMETERS)
-    document = TILE_MATRIX_SET.model_dump(mode="json", exclude_none=True)
-    document["links"] = [{"rel": "self", "type": "application/json", "href": _tms_url(request)}]
+    tms = get_tile_matrix_set(tileMatrixSetId)
+    document = tms.document()
+    document["links"] = [
+        {"rel": "self", "type": "application/json", "href": _tms_url(request, tms)}
+    ]
     return json_response(document)
 
 
-def _tileset_links(request: Request, found: Collection) -> list[dict[str, Any]]:
-    base = f"{base_url(request)}/collections/{found.id}/tiles/{TMS}"
+def _tileset_url(request: Request, found: Collection, tms: TileMatrixSetSpec) -> str:
+    return f"{base_url(request)}/collections/{found.id}/tiles/{tms.id}"
+
+
+def _tileset_links(
+    request: Request, found: Collection, tms: TileMatrixSetSpec
+) -> list[dict[str, Any]]:
     return [
-        {"rel": "self", "type": "application/json", "title": "This tileset", "href": base},
+        {
+            "rel": "self",
+            "type": "application/json",
+            "title": "This tileset",
+            "href": _tileset_url(request, found, tms),
+        },
         {
             "rel": REL_TILING_SCHEME,
             "type": "application/json",
-            "title": f"The {TMS} tile matrix set",
-            "href": _tms_url(request),
+            "title": f"The {tms.id} tile matrix set",
+            "href": _tms_url(request, tms),
         },
     ]
 
 
-def _tileset_summary(request: Request, found: Collection) -> dict[str, Any]:
+def _tileset_summary(request: Request, found: Collection, tms: TileMatrixSetSpec) -> dict[str, Any]:
     """A tileset as the tilesets list describes it (OGC API – Tiles, tileSet-item)."""
-    return {
-        "title": f"{found.title} ({TMS})",
+    summary: dict[str, Any] = {
+        "title": f"{found.title} ({tms.id})",
         "dataType": "vector",
-        "crs": CRS_3857,
-        "tileMatrixSetURI": TMS_URI,
-        "links": _tileset_links(request, found),
+        "crs": tms.crs_uri,
     }
+    if tms.uri:
+        summary["tileMatrixSetURI"] = tms.uri
+    summary["links"] = _tileset_links(request, found, tms)
+    return summary
 
 
 @router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection")
@@ -133,7 +151,7 @@ def tilesets(
     found = _tiled_collection(collection_id, viewer)
     return json_response(
         {
-            "tilesets": [_tileset_summary(request, found)],
+            "tilesets": [_tileset_summary(request, found, t) for t in TILE_MATRIX_SETS.values()],
             "links": [
                 {
                     "rel": "self",
@@ -146,33 +164,37 @@ def tilesets(
 
 
 def _tile_matrix_limits(
-    bbox: tuple[float, float, float, float], minzoom: int, maxzoom: int
+    tms: TileMatrixSetSpec, bbox: tuple[float, float, float, float], minzoom: int
 ) -> list[dict[str, Any]]:
     west, south, east, north = bbox
     limits = []
-    for z in range(minzoom, maxzoom + 1):
-        top_left = TILE_MATRIX_SET.tile(west, north, z)
-        bottom_right = TILE_MATRIX_SET.tile(east, south, z)
+    for z in range(minzoom, tms.max_zoom + 1):
+        min_col, min_row = tms.tile_of(west, north, z)
+        max_col, max_row = tms.tile_of(east, south, z)
         limits.append(
             {
                 "tileMatrix": str(z),
-                "minTileRow": top_left.y,
-                "maxTileRow": bottom_right.y,
-                "minTileCol": top_left.x,
-                "maxTileCol": bottom_right.x,
+                "minTileRow": min_row,
+                "maxTileRow": max_row,
+                "minTileCol": min_col,
+                "maxTileCol": max_col,
             }
         )
     return limits
 
 
 def _tileset_document(
-    request: Request, session: SessionDep, found: Collection, viewer: Any
+    request: Request,
+    session: SessionDep,
+    found: Collection,
+    viewer: Any,
+    tms: TileMatrixSetSpec,
 ) -> dict[str, Any]:
     """OGC API – Tiles TileSet metadata (tileSet.yaml): the tiling scheme, the tile template,
-    the zoom levels and tile ranges that hold data, and the layer with its properties."""
+    the tile matrices and tile ranges that hold data, and the layer with its properties."""
     extent = features.collection_extent(session, found, viewer)
     bbox = extent.bbox or (-180.0, -85.0511, 180.0, 85.0511)
-    base = f"{base_url(request)}/collections/{found.id}/tiles/{TMS}"
+    base = _tileset_url(request, found, tms)
     properties = {
         p.name: {"type": _JSON_TYPES[p.type], "title": p.title}
         if p.type in _JSON_TYPES
@@ -180,9 +202,10 @@ def _tileset_document(
         for p in found.properties
         if p.tile and p.personal is None
     }
-    document = _tileset_summary(request, found)
+    min_zoom = tms.min_zoom_for(found.min_zoom)
+    document = _tileset_summary(request, found, tms)
     document["links"] = [
-        *_tileset_links(request, found),
+        *_tileset_links(request, found, tms),
         {
             "rel": "item",
             "type": MVT,
@@ -196,18 +219,21 @@ def _tileset_document(
             "title": found.title,
             "href": f"{base_url(request)}/collections/{found.id}",
         },
-        {
-            "rel": "describedby",
-            "type": "application/json",
-            "title": "TileJSON",
-            "href": f"{base}/tilejson.json",
-        },
     ]
-    document["tileMatrixSetLimits"] = _tile_matrix_limits(bbox, found.min_zoom, tiles.MAX_ZOOM)
+    if tms is WEB_MERCATOR_QUAD:
+        document["links"].append(
+            {
+                "rel": "describedby",
+                "type": "application/json",
+                "title": "TileJSON",
+                "href": f"{base}/tilejson.json",
+            }
+        )
+    document["tileMatrixSetLimits"] = _tile_matrix_limits(tms, bbox, min_zoom)
     document["boundingBox"] = {
         "lowerLeft": [bbox[0], bbox[1]],
         "upperRight": [bbox[2], bbox[3]],
-        "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        "crs": features.CRS84_URI,
     }
     document["layers"] = [
         {
@@ -215,8 +241,8 @@ def _tileset_document(
             "title": found.title,
             "dataType": "vector",
             "geometryDimension": 0 if found.geometry_type == "Point" else 2,
-            "minTileMatrix": str(found.min_zoom),
-            "maxTileMatrix": str(tiles.MAX_ZOOM),
+            "minTileMatrix": str(min_zoom),
+            "maxTileMatrix": str(tms.max_zoom),
             "propertiesSchema": {"type": "object", "properties": properties},
         }
     ]
@@ -251,23 +277,7 @@ def _tilejson(
     }
 
 
-@router.get(
-    "/collections/{collection_id}/tiles/WebMercatorQuad",
-    summary="Tileset metadata (OGC API – Tiles TileSet; TileJSON at tilejson.json)",
-)
-@ogc_errors
-def tileset(
-    request: Request,
-    collection_id: str,
-    session: SessionDep,
-    viewer: ViewerDep,
-    f: str | None = Query(None),
-) -> Response:
-    check_parameters(request, METADATA_PARAMETERS)
-    found = _tiled_collection(collection_id, viewer)
-    return json_response(_tileset_document(request, session, found, viewer))
-
-
+# TileJSON describes XYZ (WebMercatorQuad) tiles only; declared before the TileSet route.
 @router.get(
     "/collections/{collection_id}/tiles/WebMercatorQuad/tilejson.json",
     summary="TileJSON 3.0 of a collection's vector tiles",
@@ -283,6 +293,25 @@ def tilejson(
     check_parameters(request, METADATA_PARAMETERS)
     found = _tiled_collection(collection_id, viewer)
     return json_response(_tilejson(request, session, found, viewer))
+
+
+@router.get(
+    "/collections/{collection_id}/tiles/{tileMatrixSetId}",
+    summary="Tileset metadata (OGC API – Tiles TileSet; TileJSON at WebMercatorQuad/tilejson.json)",
+)
+@ogc_errors
+def tileset(
+    request: Request,
+    collection_id: str,
+    tileMatrixSetId: str,
+    session: SessionDep,
+    viewer: ViewerDep,
+    f: str | None = Query(None),
+) -> Response:
+    check_parameters(request, METADATA_PARAMETERS)
+    found = _tiled_collection(collection_id, viewer)
+    tms = get_tile_matrix_set(tileMatrixSetId)
+    return json_response(_tileset_document(request, session, found, viewer, tms))
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
@@ -301,7 +330,7 @@ def _accepts_gzip(request: Request) -> bool:
 
 
 @router.get(
-    "/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{x}/{y}",
+    "/collections/{collection_id}/tiles/{tileMatrixSetId}/{z}/{x}/{y}",
     summary="A Mapbox vector tile",
     response_class=Response,
     responses={
@@ -315,6 +344,7 @@ def _accepts_gzip(request: Request) -> bool:
 def tile(
     request: Request,
     collection_id: str,
+    tileMatrixSetId: str,
     z: str,
     x: str,
     y: str,
@@ -331,8 +361,9 @@ def tile(
             f"unknown query parameter(s): {', '.join(sorted(unknown))}", parameter=min(unknown)
         )
     found = _tiled_collection(collection_id, viewer)
+    tms = get_tile_matrix_set(tileMatrixSetId)
     zoom, column, row = tiles.parse_tile_address(z, x, y)
-    result = tiles.get_tile(session, found, zoom, column, row)
+    result = tiles.get_tile(session, found, zoom, column, row, tms)
     etag = "W/" + result.etag
     headers = {
         "ETag": etag,

@@ -33,10 +33,11 @@ from gis.collections import Collection
 from gis.errors import InvalidInput, NotFound
 from gis.settings import get_settings
 from gis.sqlfiles import read_sql
+from gis.tilematrixsets import WEB_MERCATOR_MAX_ZOOM, WEB_MERCATOR_QUAD, TileMatrixSetSpec
 
 EXTENT = 4096
 BUFFER = 64
-MAX_ZOOM = 22
+MAX_ZOOM = WEB_MERCATOR_MAX_ZOOM
 # Web Mercator world width in degrees of longitude; one pixel of a 4096-unit tile at zoom z is
 # 360 / 2**z / 4096 degrees, which is the simplification tolerance (in lon/lat, before projecting).
 _WORLD_DEGREES = 360.0
@@ -119,15 +120,6 @@ def cache_ttl() -> int:
     return int(_tile_cache().ttl)
 
 
-def check_tile_address(z: int, x: int, y: int) -> None:
-    """Raise NotFound unless z/x/y is a tile of WebMercatorQuad (zoom 0–22)."""
-    if not 0 <= z <= MAX_ZOOM:
-        raise NotFound(f"WebMercatorQuad has zoom levels 0 to {MAX_ZOOM}, not {z}")
-    limit = 2**z
-    if not (0 <= x < limit and 0 <= y < limit):
-        raise NotFound(f"zoom {z} has tile columns and rows 0 to {limit - 1}; got {x}/{y}")
-
-
 def parse_tile_address(z: str, x: str, y: str) -> tuple[int, int, int]:
     """Integers from the path, or InvalidInput naming the bad part."""
     numbers = []
@@ -147,7 +139,7 @@ def data_version(session: Session) -> str:
     )
 
 
-def _tile_sql(collection: Collection) -> str:
+def _tile_sql(collection: Collection, tms: TileMatrixSetSpec) -> str:
     columns = ", ".join(
         f'CAST(f."{p.name}" AS text) AS "{p.name}"'
         if p.type in ("date", "date-time")
@@ -158,39 +150,76 @@ def _tile_sql(collection: Collection) -> str:
     geom = "f.geom" if collection.geometry_type == "Point" else "ST_Simplify(f.geom, :tol, true)"
     current = "f.t_end IS NULL" if collection.temporal == "interval" else "true"
     source = read_sql(collection.sql_name)
+    if tms.geographic:
+        # Stored lon/lat are drawn as they are; the envelopes come from the matrix set.
+        drawn, bounds = geom, "ST_MakeEnvelope(:west, :south, :east, :north, 4326)"
+        meets = "ST_MakeEnvelope(:bwest, :bsouth, :beast, :bnorth, 4326)"
+    else:
+        drawn, bounds = f"ST_Transform({geom}, 3857)", "ST_TileEnvelope(:z, :x, :y)"
+        meets = f"ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}), 4326)"
     return f"""
         SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom')
-          FROM (SELECT ST_AsMVTGeom(ST_Transform({geom}, 3857), ST_TileEnvelope(:z, :x, :y),
-                                    {EXTENT}, {BUFFER}, true) AS geom,
+          FROM (SELECT ST_AsMVTGeom({drawn}, {bounds}, {EXTENT}, {BUFFER}, true) AS geom,
                        {columns}
                   FROM ({source}) f
-                 WHERE f.geom && ST_Transform(
-                           ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}), 4326)
+                 WHERE f.geom && {meets}
                    AND {current}) t
          WHERE t.geom IS NOT NULL
     """
 
 
-def build_tile(session: Session, collection: Collection, z: int, x: int, y: int) -> bytes:
+def _tile_parameters(tms: TileMatrixSetSpec, z: int, x: int, y: int) -> dict[str, float]:
+    if not tms.geographic:
+        # One pixel of the tile in degrees of longitude at the equator.
+        return {"z": z, "x": x, "y": y, "tol": _WORLD_DEGREES / 2**z / EXTENT}
+    west, south, east, north = tms.bounds(z, x, y)
+    margin = (east - west) * BUFFER / EXTENT
+    return {
+        "west": west,
+        "south": south,
+        "east": east,
+        "north": north,
+        "bwest": west - margin,
+        "bsouth": south - margin,
+        "beast": east + margin,
+        "bnorth": north + margin,
+        "tol": (east - west) / EXTENT,
+    }
+
+
+def build_tile(
+    session: Session,
+    collection: Collection,
+    z: int,
+    x: int,
+    y: int,
+    tms: TileMatrixSetSpec = WEB_MERCATOR_QUAD,
+) -> bytes:
     """The MVT bytes of one tile (empty when nothing is drawn there); no cache."""
-    tolerance = _WORLD_DEGREES / 2**z / EXTENT
     data = session.execute(
-        text(_tile_sql(collection)),
-        {"layer": collection.id, "z": z, "x": x, "y": y, "tol": tolerance},
+        text(_tile_sql(collection, tms)),
+        {"layer": collection.id, **_tile_parameters(tms, z, x, y)},
     ).scalar_one()
     return bytes(data or b"")
 
 
-def get_tile(session: Session, collection: Collection, z: int, x: int, y: int) -> Tile:
+def get_tile(
+    session: Session,
+    collection: Collection,
+    z: int,
+    x: int,
+    y: int,
+    tms: TileMatrixSetSpec = WEB_MERCATOR_QUAD,
+) -> Tile:
     """A tile from the cache, or built and cached."""
     if not collection.tiles:
         raise NotFound(f"collection {collection.id!r} is not offered as vector tiles")
-    check_tile_address(z, x, y)
-    key = (collection.id, z, x, y, data_version(session))
+    tms.check_tile(z, x, y)
+    key = (collection.id, tms.id, z, x, y, data_version(session))
     cached = _tile_cache().get(key)
     if cached is not None:
         return cached
-    data = build_tile(session, collection, z, x, y)
+    data = build_tile(session, collection, z, x, y, tms)
     tile = Tile(
         data=data,
         gzipped=gzip.compress(data, compresslevel=GZIP_LEVEL) if data else b"",

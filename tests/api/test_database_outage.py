@@ -38,7 +38,7 @@ SERVES_WITHOUT_DATABASE = {
     "GET /ogc",  # OGC landing page, conformance and tile matrix sets: fixed documents
     "GET /ogc/conformance",
     "GET /ogc/tileMatrixSets",
-    "GET /ogc/tileMatrixSets/WebMercatorQuad",
+    "GET /ogc/tileMatrixSets/{tileMatrixSetId}",
     "GET /open311/v2/discovery.{fmt}",  # the Open311 service list is the code's vocabulary
     "GET /open311/v2/services.{fmt}",
     "GET /open311/v2/services/{service_code}.{fmt}",

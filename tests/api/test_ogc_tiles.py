@@ -260,7 +260,8 @@ def test_tileset_is_ogc_tileset_metadata(client: TestClient, db_session: Session
 
 def test_tilesets_list_links_each_tileset_and_its_tiling_scheme(client: TestClient) -> None:
     body = client.get("/ogc/collections/buildings/tiles").json()
-    (tileset,) = body["tilesets"]
+    tileset = body["tilesets"][0]
+    assert len(body["tilesets"]) == 3
     assert tileset["dataType"] == "vector"
     assert tileset["crs"].endswith("/EPSG/0/3857")
     rels = {link["rel"]: link["href"] for link in tileset["links"]}
@@ -271,3 +272,154 @@ def test_tilesets_list_links_each_tileset_and_its_tiling_scheme(client: TestClie
     tms = client.get("/ogc/tileMatrixSets/WebMercatorQuad").json()
     assert tms["uri"] == tileset["tileMatrixSetURI"]
     assert tms["crs"] == tileset["crs"]
+
+
+# --- Geographic tile matrix sets: WorldCRS84Quad and CGCS2000Quad (EPSG:4490) ---------------
+
+
+def _source(collection_id: str) -> str:
+    from gis.collections import COLLECTIONS
+    from gis.sqlfiles import read_sql
+
+    return read_sql(COLLECTIONS[collection_id].sql_name)
+
+
+def test_cgcs2000_quad_is_offered_as_a_tile_matrix_set(client: TestClient) -> None:
+    listed = client.get("/ogc/tileMatrixSets").json()["tileMatrixSets"]
+    by_id = {t["id"]: t for t in listed}
+    assert set(by_id) == {"WebMercatorQuad", "WorldCRS84Quad", "CGCS2000Quad"}
+    assert by_id["CGCS2000Quad"]["crs"] == "http://www.opengis.net/def/crs/EPSG/0/4490"
+    assert "uri" not in by_id["CGCS2000Quad"]  # not registered with OGC: no URI claimed
+    tms = client.get("/ogc/tileMatrixSets/CGCS2000Quad").json()
+    assert tms["crs"] == "http://www.opengis.net/def/crs/EPSG/0/4490"
+    level0, level1 = tms["tileMatrices"][:2]
+    assert (level0["matrixWidth"], level0["matrixHeight"]) == (2, 1)
+    assert (level1["matrixWidth"], level1["matrixHeight"]) == (4, 2)
+    assert level0["pointOfOrigin"] == [90, -180]  # EPSG:4490 is latitude first
+    assert level0["cellSize"] == pytest.approx(180 / 256)
+    assert client.get("/ogc/tileMatrixSets/NoSuchQuad").status_code == 404
+
+
+def _tile_in(tms_id: str, lon: float, lat: float, z: int) -> tuple[int, int, tuple[float, ...]]:
+    from gis.tilematrixsets import TILE_MATRIX_SETS
+
+    tms = TILE_MATRIX_SETS[tms_id]
+    column, row = tms.tile_of(lon, lat, z)
+    return column, row, tms.bounds(z, column, row)
+
+
+@pytest.mark.parametrize("tms_id", ["CGCS2000Quad", "WorldCRS84Quad"])
+def test_geographic_tile_holds_the_right_points_in_the_right_places(
+    client: TestClient, db_session: Session, tms_id: str
+) -> None:
+    """A level-14 tile around the facilities' centre: exactly the facilities inside it (plus
+    the render buffer), each drawn where the database has it (to the tile's quantum)."""
+    invalidate_tile_cache()
+    source = _source("service_facilities")
+    lon, lat = db_session.execute(
+        text(
+            "SELECT ST_X(c), ST_Y(c) FROM "
+            f"(SELECT ST_Centroid(ST_Collect(geom)) c FROM ({source}) f) q"
+        )
+    ).one()
+    column, row, (west, south, east, north) = _tile_in(tms_id, lon, lat, 14)
+    response = client.get(f"/ogc/collections/service_facilities/tiles/{tms_id}/14/{column}/{row}")
+    assert response.status_code == 200 and response.headers["content-type"] == MVT
+    features = mapbox_vector_tile.decode(response.content)["service_facilities"]["features"]
+    margin = (east - west) * 64 / 4096
+    expected = {
+        r.code: (r.x, r.y)
+        for r in db_session.execute(
+            text(
+                f"SELECT code, ST_X(geom) x, ST_Y(geom) y FROM ({source}) f "
+                "WHERE geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
+            ),
+            {"w": west - margin, "s": south - margin, "e": east + margin, "n": north + margin},
+        )
+    }
+    got = {f["properties"]["code"]: f["geometry"]["coordinates"] for f in features}
+    assert set(got) == set(expected) and expected
+    quantum = (east - west) / 4096
+    for code, (x, y) in got.items():
+        # mapbox_vector_tile decodes with y up: tile units from the south-west corner.
+        assert west + x * quantum == pytest.approx(expected[code][0], abs=quantum)
+        assert south + y * quantum == pytest.approx(expected[code][1], abs=quantum)
+
+
+def test_cgcs2000_grid_tile_matches_sql(client: TestClient, db_session: Session) -> None:
+    invalidate_tile_cache()
+    lon, lat = db_session.execute(
+        text(
+            "SELECT ST_X(c), ST_Y(c) FROM "
+            f"(SELECT ST_Centroid(ST_Extent(geom)::geometry) c FROM ({GRIDS}) t) q"
+        )
+    ).one()
+    column, row, (west, south, east, north) = _tile_in("CGCS2000Quad", lon, lat, 13)
+    response = client.get(f"/ogc/collections/grids/tiles/CGCS2000Quad/13/{column}/{row}")
+    codes = {
+        f["properties"]["code"]
+        for f in mapbox_vector_tile.decode(response.content)["grids"]["features"]
+    }
+    margin = (east - west) * 64 / 4096
+    expected = set(
+        db_session.execute(
+            text(
+                f"SELECT code FROM ({GRIDS}) t "
+                "WHERE ST_Intersects(geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326))"
+            ),
+            {"w": west - margin, "s": south - margin, "e": east + margin, "n": north + margin},
+        ).scalars()
+    )
+    assert codes == expected and expected
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("grids/tiles/CGCS2000Quad/22/0/0", 404),  # geographic quads are served to level 21
+        ("grids/tiles/CGCS2000Quad/0/2/0", 404),  # level 0 is 2 × 1 tiles
+        ("grids/tiles/CGCS2000Quad/0/1/1", 404),
+        ("grids/tiles/NoSuchQuad/3/0/0", 404),
+        ("grids/tiles/NoSuchQuad", 404),
+    ],
+)
+def test_bad_geographic_tile_addresses(client: TestClient, path: str, status: int) -> None:
+    response = client.get(f"/ogc/collections/{path}")
+    assert response.status_code == status
+    assert "description" in response.json()
+
+
+def test_tileset_of_each_matrix_set_lists_the_tiles_that_hold_data(
+    client: TestClient, db_session: Session
+) -> None:
+    tilesets = client.get("/ogc/collections/grids/tiles").json()["tilesets"]
+    assert [t["crs"] for t in tilesets] == [
+        "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        "http://www.opengis.net/def/crs/EPSG/0/4490",
+    ]
+    assert "tileMatrixSetURI" not in tilesets[2]
+    body = client.get("/ogc/collections/grids/tiles/CGCS2000Quad").json()
+    limits = {m["tileMatrix"]: m for m in body["tileMatrixSetLimits"]}
+    assert min(int(z) for z in limits) == 10  # grids from WebMercatorQuad 11 = geographic 10
+    assert max(int(z) for z in limits) == 21
+    links = {link["rel"]: link["href"] for link in body["links"]}
+    assert links["http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"].endswith(
+        "/ogc/tileMatrixSets/CGCS2000Quad"
+    )
+    assert "describedby" not in links  # TileJSON is for WebMercatorQuad only
+    extent = db_session.execute(
+        text(
+            "SELECT ST_XMin(e) w, ST_YMin(e) s, ST_XMax(e) e, ST_YMax(e) n "
+            f"FROM (SELECT ST_Extent(geom) e FROM ({GRIDS}) t) q"
+        )
+    ).one()
+    z15 = limits["15"]
+    west_col, north_row, _ = _tile_in("CGCS2000Quad", extent.w, extent.n, 15)
+    east_col, south_row, _ = _tile_in("CGCS2000Quad", extent.e, extent.s, 15)
+    assert (z15["minTileCol"], z15["minTileRow"], z15["maxTileCol"], z15["maxTileRow"]) == (
+        west_col,
+        north_row,
+        east_col,
+        south_row,
+    )
