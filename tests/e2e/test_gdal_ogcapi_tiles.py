@@ -22,6 +22,7 @@ from gis.collections import COLLECTIONS
 from gis.queries.tiles import tile_fields
 from gis.tilematrixsets import TILE_MATRIX_SETS
 from tests.conftest import LiveServer, unavailable
+from tests.e2e.test_gdal_client import _gdal
 
 pytestmark = pytest.mark.gdal
 
@@ -33,24 +34,13 @@ GRIDS_SQL = (
 GRID_LEVEL = TILE_MATRIX_SETS["WorldCRS84Quad"].min_zoom_for(COLLECTIONS["grids"].min_zoom)
 
 
-def _run(*args: str) -> str:
-    tool = shutil.which(args[0])
-    if tool is None:
-        unavailable(f"{args[0]} (Debian gdal-bin) is not installed")
-    result = subprocess.run(
-        [tool or args[0], *args[1:]], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
 def _grids(database_url: str) -> dict[str, tuple[str, float, float, float, float]]:
     with psycopg.connect(database_url) as conn:
         return {row[0]: row[1:] for row in conn.execute(GRIDS_SQL).fetchall()}
 
 
 def test_gdalinfo_lists_every_collection_as_a_subdataset(live_server: LiveServer) -> None:
-    out = _run("gdalinfo", f"OGCAPI:{live_server.url}/ogc")
+    out = _gdal("gdalinfo", f"OGCAPI:{live_server.url}/ogc")
     listed = re.findall(r"SUBDATASET_\d+_NAME=OGCAPI:(\S+)", out)
     public = httpx.get(f"{live_server.url}/ogc/collections", timeout=30).json()["collections"]
     assert listed == [f"{live_server.url}/ogc/collections/{c['id']}" for c in public]
