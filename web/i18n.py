@@ -419,6 +419,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "plan.mode.merge": {"zh-CN": "合并", "en": "Merge"},
     "plan.mode.reshape": {"zh-CN": "调整共用边", "en": "Move a shared edge"},
     "plan.mode.transfer": {"zh-CN": "划转楼栋", "en": "Transfer buildings"},
+    "plan.mode.create": {"zh-CN": "按楼栋新建网格", "en": "New grid from buildings"},
     "plan.hint.select": {
         "zh-CN": "点击网格查看其户数、人口、党员和党支部。",
         "en": "Click a grid to see its households, residents, party members and branch.",
@@ -443,6 +444,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Click the buildings to transfer (several allowed), then the neighbouring grid "
         "that receives them.",
     },
+    "plan.hint.create": {
+        "zh-CN": "点击要划入新网格的楼栋（可多选），设定外扩距离，再点“以所选楼栋新建网格”。"
+        "新网格只占用这些楼栋所在网格的范围，不侵占相邻网格。",
+        "en": "Click the buildings of the new grid (several allowed), set the margin, then press "
+        "New grid from the selected buildings. It takes area only from the grids those "
+        "buildings are in, never from a neighbour.",
+    },
+    "plan.create_selected": {
+        "zh-CN": "以所选楼栋新建网格",
+        "en": "New grid from the selected buildings",
+    },
+    "plan.buffer_m": {"zh-CN": "外扩（米）", "en": "Margin (m)"},
     "plan.undo": {"zh-CN": "撤销", "en": "Undo"},
     "plan.redo": {"zh-CN": "重做", "en": "Redo"},
     "plan.merge_selected": {"zh-CN": "合并所选网格", "en": "Merge selected grids"},
@@ -466,6 +479,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "plan.move.building": {"zh-CN": "楼栋", "en": "Building"},
     "plan.move.incident": {"zh-CN": "未结事件", "en": "Open incident"},
     "plan.move.party_branch": {"zh-CN": "网格党支部", "en": "Grid party branch"},
+    "plan.cases_title": {"zh-CN": "受影响的未结案件", "en": "Open cases affected"},
+    "plan.cases_affected": {
+        "zh-CN": "{n} 件未结案件将改归其他网格（地图上紫色圆点）。",
+        "en": "{n} open cases will belong to another grid (purple dots on the map).",
+    },
+    "plan.cases_none": {"zh-CN": "没有未结案件改变所属网格。", "en": "No open case changes grid."},
+    "plan.case_moves": {"zh-CN": "{code}：{from} → {to}", "en": "{code}: {from} → {to}"},
     "plan.choices": {"zh-CN": "提交前需要决定", "en": "Decide before committing"},
     "plan.branch_goes": {"zh-CN": "党支部去向", "en": "Where the branch goes"},
     "plan.branch_to": {"zh-CN": "划入网格", "en": "Move to grid"},
@@ -543,6 +563,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh-CN": "这里没有网格顶点，请从边界顶点开始拖动。",
         "en": "No grid vertex here; start the drag on a boundary vertex.",
     },
+    "plan.err.create_no_buildings": {
+        "zh-CN": "请先点击要划入新网格的楼栋。",
+        "en": "Click the buildings of the new grid first.",
+    },
+    "plan.err.create_communities": {
+        "zh-CN": "所选楼栋属于不同社区，一个网格只能在一个社区之内。",
+        "en": "The buildings are in different communities; a grid lies within one community.",
+    },
+    "plan.err.create_empty": {
+        "zh-CN": "所选楼栋所在网格内没有可划给新网格的范围。",
+        "en": "The buildings' grids leave no area for a new grid.",
+    },
     "plan.err.findings": {
         "zh-CN": "调整未被接受：{first}",
         "en": "Not accepted: {first}",
@@ -618,6 +650,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh-CN": "网格 {grids} 紧凑度 {value}（越接近 1 越规整）。",
         "en": "Grid {grids}: compactness {value} (closer to 1 is more regular).",
     },
+    "plan.finding.absorbed": {
+        "zh-CN": "网格 {grids} 中，第一个不在导入文件里却被文件中的网格覆盖：导入从不撤销网格，"
+        "请在规划编辑中合并或拆分（安排其党支部与人员）后再导入。",
+        "en": "Grid {grids}: the first is not in the file but the file's grids cover it; an "
+        "import never retires a grid — merge or split it in the editor (placing its branch and "
+        "staff), then import.",
+    },
     "plan.notice.branch_unplaced": {
         "zh-CN": "网格 {grid} 的党支部 {branch} 尚未确定去向。",
         "en": "Branch {branch} of grid {grid} has no destination yet.",
@@ -631,6 +670,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "plan.when": {"zh-CN": "时间", "en": "When"},
     "plan.why": {"zh-CN": "原因", "en": "Why"},
     "plan.as_of": {"zh-CN": "查看某一时刻的网格", "en": "Grids as of"},
+    "plan.as_of_now": {"zh-CN": "当前", "en": "now"},
+    "plan.export_asof": {
+        "zh-CN": "导出此时刻的网格（GeoPackage）",
+        "en": "Export the grids of this moment (GeoPackage)",
+    },
     "plan.lineage": {"zh-CN": "网格沿革", "en": "Lineage"},
     "plan.export_gpkg": {"zh-CN": "导出 GeoPackage", "en": "Export GeoPackage"},
     "plan.kind.split": {"zh-CN": "拆分", "en": "split"},

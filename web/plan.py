@@ -35,7 +35,7 @@ router = APIRouter(include_in_schema=False)
 DEFAULT_CENTRE = (35.22, 106.65)
 # Geoman's own locales (bundled in its JS): the page's language → Geoman's name for it.
 GEOMAN_LANG = {"zh-CN": "zh", "en": "en"}
-MODES = ("select", "split", "merge", "reshape", "transfer")
+MODES = ("select", "split", "merge", "reshape", "transfer", "create")
 
 
 def strings(lang: str) -> dict[str, str]:
@@ -62,12 +62,18 @@ PANEL = """
   <p id="plan-hint" class="plan-hint"></p>
   <div class="plan-row">
     <button id="plan-merge" disabled>{merge_selected}</button>
+    <span id="plan-create-box" hidden>
+      <label>{buffer_m} <input id="plan-buffer" type="number" min="0" max="200" step="1" value="10"
+        size="4"></label>
+      <button id="plan-create" disabled>{create_selected}</button>
+    </span>
     <span id="plan-selection"></span>
   </div>
   <div id="plan-error" class="plan-error" role="alert"></div>
   <h2>{grids}</h2><div id="plan-grids"></div>
   <h2>{findings}</h2><ul id="plan-findings" class="plan-findings"></ul>
   <h2>{impact}</h2><div id="plan-impact"></div>
+  <h2>{cases_title}</h2><div id="plan-cases"></div>
   <h2>{choices}</h2><div id="plan-choices"></div>
   <div class="plan-row">
     <input id="plan-reason" placeholder="{reason}" aria-label="{reason}">
@@ -189,6 +195,7 @@ HISTORY_PANEL = """
 <aside id="plan-panel" class="plan-panel" aria-label="{history_title}">
   <label for="plan-asof">{as_of}: <output id="plan-asof-label"></output></label>
   <input id="plan-asof" type="range" min="0" max="0" step="1" value="0">
+  <a id="plan-asof-export" class="plan-export" download>{export_asof}</a>
   <h2>{timeline}</h2><ol id="plan-timeline" class="plan-timeline"></ol>
   <h2>{lineage}</h2><div id="plan-lineage"></div>
   <div id="plan-error" class="plan-error" role="alert"></div>

@@ -29,7 +29,9 @@ from gis.errors import InvalidInput
 
 router = APIRouter(tags=["plan"])
 
-OperationKind = Literal["split", "merge", "move_vertices", "reshape", "transfer", "replace"]
+OperationKind = Literal[
+    "split", "merge", "move_vertices", "reshape", "transfer", "create", "replace"
+]
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
@@ -57,6 +59,7 @@ class OperationIn(BaseModel):
                 {"kind": "merge", "codes": ["620881001001001", "620881001001002"]},
                 {"kind": "move_vertices", "moves": [{"from": [106.6, 35.2], "to": [106.61, 35.2]}]},
                 {"kind": "transfer", "building_codes": ["620881B0000001"], "to": "620881001001002"},
+                {"kind": "create", "building_codes": ["620881B0000001"], "buffer_m": 10},
             ]
         },
     )
@@ -320,6 +323,38 @@ def areas_as_of(
     body = history.areas_as_of(session, viewer, _parse_time(as_of, "as_of"), level, within)
     return JSONResponse(
         json.loads(json.dumps(body, default=str)), media_type="application/geo+json"
+    )
+
+
+@router.get(
+    "/history/areas.gpkg",
+    response_class=Response,
+    responses={200: {"content": {"application/geopackage+sqlite3": {}}}},
+    openapi_extra=scope_decision("public"),
+)
+def areas_as_of_geopackage(
+    session: SessionDep,
+    viewer: ViewerDep,
+    as_of: Annotated[str | None, Query(description="ISO 8601 time; default now")] = None,
+    level: Literal["district", "street", "community", "grid"] = "grid",
+    within: Annotated[str | None, Query(pattern=r"^[0-9]{6,15}$")] = None,
+) -> Response:
+    """The areas of one level as they were at ``as_of`` (default now) as a GeoPackage."""
+    del viewer  # boundaries are public, as in /history/areas
+    instant = _parse_time(as_of, "as_of")
+    try:
+        stamp = instant.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    except OverflowError:  # an instant at the very edge of the calendar
+        stamp = "as_of"
+    name = f"{level}s" + (f"_{within}" if within else "") + f"_{stamp}.gpkg"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        history.areas_geopackage(session, instant, path, level, within)
+        data = path.read_bytes()
+    return Response(
+        data,
+        media_type="application/geopackage+sqlite3",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

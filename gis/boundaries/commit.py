@@ -294,12 +294,13 @@ def _impact(
         if i["new_code"] in after:
             after[i["new_code"]]["open_incidents"] += 1
         if i["new_code"] != i["old_code"]:
+            # With the case's place and category, so the page can mark it on the map.
             moves.append(
                 {
                     "type": "incident",
-                    "code": i["code"],
-                    "old_code": i["old_code"],
-                    "new_code": i["new_code"],
+                    **{k: i[k] for k in ("code", "category", "status", "old_code", "new_code")},
+                    "lon": float(i["lon"]),
+                    "lat": float(i["lat"]),
                 }
             )
     branch_moves = []

@@ -255,6 +255,12 @@ def apply(state: DraftState, kind: str, params: dict[str, Any]) -> tuple[DraftSt
             for b in params["buildings"]
         ]
         return ops.transfer(state, params["to"], buildings)
+    if kind == "create":
+        buildings = [
+            (b["code"], shapely.geometry.shape(b["geometry"]), b["grid"])
+            for b in params["buildings"]
+        ]
+        return ops.create(state, buildings, params["buffer_m"], params.get("name"))
     if kind in {"replace", "revert"}:
         return ops.replace(
             state,
@@ -309,10 +315,13 @@ def _prepare_params(
     session: Session, draft: Draft, state: DraftState, kind: str, params: dict[str, Any]
 ) -> dict[str, Any]:
     """Complete an operation's input so replay needs no database (e.g. building footprints)."""
-    if kind == "transfer":
+    if kind in ("transfer", "create"):
         codes = params.get("building_codes") or []
-        if not isinstance(codes, list) or not codes:
-            raise InvalidInput("transfer needs building_codes: a list of building codes")
+        if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
+            raise InvalidInput(
+                f"{kind} needs building_codes: a list of building codes",
+                parameter="building_codes",
+            )
         rows = session.execute(
             text(
                 "SELECT code, ST_AsGeoJSON(geom, 9) AS g, ST_AsBinary(anchor) AS a FROM building "
@@ -331,6 +340,9 @@ def _prepare_params(
             if owner is None:
                 raise InvalidInput(f"building {code} is outside this draft's scope")
             buildings.append({"code": code, "geometry": json.loads(found[code].g), "grid": owner})
+        if kind == "create":
+            buffer_m = params.get("buffer_m", ops.CREATE_BUFFER_M)
+            return {"buildings": buildings, "buffer_m": buffer_m, "name": params.get("name")}
         return {"to": params.get("to"), "buildings": buildings}
     if kind == "split" and not params.get("code") and params.get("line"):
         # The page sends only the line: the grid is the one it divides (never a click-selection).
@@ -350,7 +362,7 @@ def _prepare_params(
     if kind not in ops.OPERATION_KINDS or kind == "revert":
         raise InvalidInput(
             f"unknown operation {kind}; use one of split, merge, move_vertices, reshape, "
-            "transfer, replace",
+            "transfer, create, replace",
             parameter="kind",
         )
     return params
@@ -363,6 +375,7 @@ def _check_params(kind: str, params: dict[str, Any]) -> None:
         "move_vertices": ("moves",),
         "reshape": ("code", "geometry"),
         "transfer": ("to", "buildings"),
+        "create": ("buildings",),
         "replace": ("community", "features"),
         "revert": ("community", "features"),
     }[kind]

@@ -347,3 +347,59 @@ def changeset_geopackage(session: Session, changeset_id: int, path: Any) -> None
     record = {k: head[k] for k in head if k != "status"}
     record["committed_at"] = record["committed_at"].isoformat()
     pyogrio.write_dataframe(pd.DataFrame([record]), path, layer="changeset")
+
+
+def areas_geopackage(
+    session: Session,
+    as_of: datetime,
+    path: Any,
+    level: str = "grid",
+    within: str | None = None,
+) -> int:
+    """Write the areas of one level as they were at ``as_of`` to a GeoPackage; the row count.
+
+    Layers: ``<level>`` (the versions in force then: code, name, kind, version, parent, validity
+    period, EPSG:4326) and ``export`` (the instant and the area asked for), so a file kept for the
+    record says which moment it shows. ``as_of`` now is the current state.
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+    import shapely
+
+    if level not in LEVELS:
+        raise InvalidInput(f"level must be one of {', '.join(LEVELS)}", parameter="level")
+    rows = (
+        session.execute(
+            text(
+                f"""
+                SELECT a.code, a.name, a.kind, a.version, p.code AS parent,
+                       a.valid_from, a.valid_to, ST_AsBinary(a.geom) AS wkb
+                FROM area a LEFT JOIN area p ON p.id = a.parent_id
+                WHERE a.level = :level AND {AS_OF}
+                  AND (CAST(:within AS text) IS NULL OR a.code LIKE :within || '%')
+                ORDER BY a.code
+                """
+            ),
+            {"level": level, "t": as_of, "within": within},
+        )
+        .mappings()
+        .all()
+    )
+    frame = gpd.GeoDataFrame(
+        {
+            "code": [r["code"] for r in rows],
+            "name": [r["name"] for r in rows],
+            "kind": [r["kind"] for r in rows],
+            "version": [r["version"] for r in rows],
+            "parent": [r["parent"] for r in rows],
+            "valid_from": [r["valid_from"].isoformat() for r in rows],
+            "valid_to": [r["valid_to"].isoformat() if r["valid_to"] else None for r in rows],
+        },
+        geometry=[shapely.from_wkb(bytes(r["wkb"])) for r in rows],
+        crs="EPSG:4326",
+    )
+    pyogrio.write_dataframe(frame, path, layer=level, driver="GPKG", geometry_type="MultiPolygon")
+    record = {"as_of": as_of.isoformat(), "level": level, "within": within, "areas": len(rows)}
+    pyogrio.write_dataframe(pd.DataFrame([record]), path, layer="export")
+    return len(rows)

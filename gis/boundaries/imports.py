@@ -21,6 +21,7 @@ from typing import Any
 
 import shapely
 from shapely.geometry import mapping
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.boundaries import operations as ops
@@ -34,6 +35,7 @@ from gis.boundaries.drafts import (
     unsaved_draft,
     validate_state,
 )
+from gis.boundaries.geometry import location_of
 from gis.boundaries.operations import DraftState
 from gis.boundaries.validation import ERROR, WARNING, Finding, GridShape, check_coverage
 from gis.errors import Forbidden, NotFound
@@ -119,6 +121,11 @@ def _plans(session: Session, records: Sequence[Mapping[str, Any]]) -> list[Commu
     return plans
 
 
+# A grid the file leaves out but whose area its grids take over (more than this share) is one the
+# file means to retire: said so plainly, rather than only as an overlap.
+ABSORBED_SHARE = 0.5
+
+
 def check(session: Session, records: Sequence[Mapping[str, Any]]) -> list[Finding]:
     """The editor's findings for the grids after the import (nothing is written).
 
@@ -128,12 +135,56 @@ def check(session: Session, records: Sequence[Mapping[str, Any]]) -> list[Findin
     findings: list[Finding] = []
     for plan in _plans(session, records):
         touched = set(plan.changed)
+        findings.extend(_absorbed(session, plan))
         findings.extend(
             f
             for f in plan.findings
             if f.severity == ERROR or (f.severity != "info" and set(f.grids) & touched)
         )
     return findings
+
+
+def _absorbed(session: Session, plan: CommunityPlan) -> list[Finding]:
+    """Grids the file would retire: not named in it, mostly covered by the grids it gives.
+
+    An import updates by code and never retires a grid, because a retired grid's party branch
+    (网格党支部), staff and lineage need the planner's choices, which a file cannot carry. Such a
+    file (two grids merged in a desktop GIS, one feature left) is refused with what to do: merge
+    or split on /plan, where the branch is placed — so no branch is ever orphaned by an import.
+    """
+    given = set(plan.given)
+    union = shapely.union_all([plan.state.grids[c].geom for c in given if c in plan.state.grids])
+    out = []
+    for code, grid in sorted(plan.state.grids.items()):
+        if code in given or grid.community_code != plan.community or grid.geom.area <= 0:
+            continue
+        share = float(grid.geom.intersection(union).area / grid.geom.area)
+        if share <= ABSORBED_SHARE:
+            continue
+        branch = session.execute(
+            text(
+                "SELECT o.code, o.name FROM party_org o JOIN area a ON a.id = o.area_id "
+                "WHERE o.level = 'grid' AND a.code = :code AND a.valid_to IS NULL"
+            ),
+            {"code": code},
+        ).first()
+        owners = sorted(c for c in given if plan.state.grids[c].geom.intersects(grid.geom))
+        held = f" and its grid party branch {branch.code} {branch.name}" if branch else ""
+        out.append(
+            Finding(
+                "absorbed",
+                ERROR,
+                f"grid {code} is not in the file but the file's grid(s) {', '.join(owners)} cover "
+                f"{share:.0%} of it: an import never retires a grid. Merge or split it in the "
+                f"boundary editor (/plan), where its staff{held} are placed, then import again "
+                f"(or add grid {code} to the file with its remaining outline)",
+                location_of(grid.geom),
+                (code, *owners),
+                value=round(share, 4),
+                subject=branch.code if branch else None,
+            )
+        )
+    return out
 
 
 def check_community_outlines(

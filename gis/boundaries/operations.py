@@ -30,13 +30,25 @@ from gis.boundaries.geometry import (
 )
 from gis.errors import InvalidInput
 
-OPERATION_KINDS = ("split", "merge", "move_vertices", "reshape", "transfer", "replace", "revert")
+OPERATION_KINDS = (
+    "split",
+    "merge",
+    "move_vertices",
+    "reshape",
+    "transfer",
+    "create",
+    "replace",
+    "revert",
+)
 GRID_KINDS = ("综合网格", "专属网格")
 # Vertices closer than this to the position a planner grabbed are the "same" shared vertex.
 VERTEX_SNAP_M = 0.5
 NODE_TOLERANCE_DEG = 1e-9
 # Outlines closer than this everywhere (about 1 mm) are the same boundary.
 UNCHANGED_DEG = 1e-8
+# A grid drawn from buildings reaches this far beyond their hull unless the planner says otherwise.
+CREATE_BUFFER_M = 10.0
+CREATE_BUFFER_MAX_M = 200.0
 
 
 @dataclass
@@ -356,6 +368,82 @@ def transfer(
     node(new, target.community_code)
     names = ", ".join(b[0] for b in buildings)
     return new, f"transferred {names} to {to_code}"
+
+
+def create(
+    state: DraftState,
+    buildings: Sequence[tuple[str, BaseGeometry, str]],
+    buffer_m: float = CREATE_BUFFER_M,
+    name: str | None = None,
+):
+    """Draw a new grid around buildings (code, footprint, current grid code).
+
+    The new grid is the convex hull of the footprints grown by ``buffer_m`` metres, clipped to
+    the grids the buildings are in now (and so to their community): it never takes area from a grid
+    none of the chosen buildings belongs to, so neighbours keep their outline and no overlap
+    arises. The grids it is carved from shrink (a grid left with nothing retires); other
+    buildings whose point on surface falls inside come along (the impact lists them). Noding
+    then makes the new edges shared, vertex for vertex.
+    """
+    if not buildings:
+        raise InvalidInput(
+            "choose at least one building for the new grid",
+            parameter="building_codes",
+            key="create_no_buildings",
+        )
+    if (
+        isinstance(buffer_m, bool)
+        or not isinstance(buffer_m, int | float)
+        or not 0 <= buffer_m <= CREATE_BUFFER_MAX_M
+    ):
+        raise InvalidInput(
+            f"buffer_m must be a number of metres from 0 to {CREATE_BUFFER_MAX_M:g}",
+            parameter="buffer_m",
+        )
+    sources = {code: state.grid(code) for _b, _f, code in buildings}
+    communities = {g.community_code for g in sources.values()}
+    if len(communities) > 1:
+        raise InvalidInput(
+            "the buildings are in different communities; a grid lies within one community",
+            parameter="building_codes",
+            key="create_communities",
+        )
+    (community,) = communities
+    hull = shapely.convex_hull(shapely.union_all([f for _b, f, _c in buildings]))
+    latitude = hull.centroid.y
+    grown: BaseGeometry = hull.buffer(degrees_for_metres(float(buffer_m), latitude), quad_segs=4)
+    # Clipped to the buildings' grids, which lie within the community: so within it too. (Not
+    # to the community's outline itself: where a grid's outer edge and the outline differ by a
+    # hairline, that would leave a sliver of the old grid along it.)
+    clipped = grown.intersection(shapely.union_all([g.geom for g in sources.values()]))
+    region = polygonal(shapely.make_valid(clipped))
+    if region.is_empty or region.area <= 0:
+        raise InvalidInput(
+            "the buildings leave no area for a new grid inside their grids",
+            parameter="building_codes",
+            key="create_empty",
+        )
+    new = state.copy()
+    # The region's vertices on a grid's edge go into that edge first: otherwise the difference
+    # keeps a hair-thin sliver where the region runs along the edge (a vertex a hair off it).
+    corners = shapely.MultiPoint(shapely.get_coordinates(region))
+    for code in sources:
+        noded = shapely.snap(new.grids[code].geom, corners, NODE_TOLERANCE_DEG)
+        left = polygonal(noded.difference(region))
+        if left.is_empty:
+            del new.grids[code]  # the new grid takes all of it: it retires
+        else:
+            new.grids[code].geom = left
+        new.mark(code, "transfer")
+    new_code = new.allocate_code(community)
+    first = sources[buildings[0][2]]
+    new.grids[new_code] = DraftGrid(
+        new_code, _name(name, f"新网格{new_code[-3:]}"), first.kind, community, region, None
+    )
+    new.mark(new_code, "transfer")
+    node(new, community)
+    codes = ", ".join(b[0] for b in buildings)
+    return new, f"new grid {new_code} drawn around {codes} (+{float(buffer_m):g} m)"
 
 
 def replace(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,3 +157,53 @@ def test_an_unmasked_export_is_private_audited_and_found_by_subject(
     assert "cli_chief" in line and purpose in line
     unknown = gridgov(cli_db, "audit", "--subject", "not-a-person")
     assert unknown.returncode == 1 and "subject" in unknown.stderr
+
+
+def test_a_reimport_that_would_retire_a_grid_with_a_branch_is_refused_naming_it(
+    cli_db: str, tmp_path: Path
+) -> None:
+    """Two grids merged in a desktop GIS (one feature kept, the other deleted) and imported: the
+    import would leave the deleted grid's 网格党支部 without a grid. It is refused, dry run and
+    --apply alike, saying which grid and branch and what to do; nothing is written."""
+    import shapely
+
+    with psycopg.connect(cli_db) as conn:
+        keep, gone, name, branch, wkb = conn.execute(
+            """
+            SELECT a.code, b.code, a.name, o.code, ST_AsBinary(ST_Union(a.geom, b.geom))
+            FROM area a JOIN area b ON b.parent_id = a.parent_id AND b.id <> a.id
+                 AND b.valid_to IS NULL AND b.level = 'grid'
+            JOIN party_org o ON o.level = 'grid' AND o.area_id = b.id
+            WHERE a.level = 'grid' AND a.valid_to IS NULL
+              AND ST_Length(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom))) > 0
+            ORDER BY a.code, b.code LIMIT 1
+            """
+        ).fetchone()  # type: ignore[misc]
+    merged = gpd.GeoDataFrame(
+        {"code": [keep], "name": [name]}, geometry=[shapely.from_wkb(bytes(wkb))], crs=4326
+    )
+    path = tmp_path / "merged.gpkg"
+    merged.to_file(path, driver="GPKG")
+    before = grid_rows(cli_db)
+    report = tmp_path / "report.json"
+    for args in ((), ("--apply",)):
+        refused = gridgov(cli_db, "import", "grids", str(path), "--report", str(report), *args)
+        out = refused.stdout + refused.stderr
+        assert refused.returncode == 2, out
+        assert "Traceback" not in out and "nothing was written" in out
+        assert gone in out  # the table printed names the grid (its cells wrap long messages)
+        errors = [
+            i["message"]
+            for i in json.loads(report.read_text(encoding="utf-8"))["issues"]
+            if i["severity"] == "error"
+        ]
+        said = next(m for m in errors if f"grid {gone} is not in the file" in m)
+        assert "never retires a grid" in said and f"grid party branch {branch}" in said
+        assert "/plan" in said
+        assert grid_rows(cli_db) == before
+    with psycopg.connect(cli_db) as conn:
+        assert conn.execute(
+            "SELECT a.code, a.valid_to IS NULL FROM party_org o JOIN area a ON a.id = o.area_id "
+            "WHERE o.code = %s",
+            (branch,),
+        ).fetchone() == (gone, True)

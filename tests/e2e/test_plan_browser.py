@@ -362,9 +362,12 @@ def free_spot(city: City, code: str) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-def pair_with_branches(city: City, exclude: list[str]) -> tuple[str, str, str, str, str]:
-    """Two neighbouring grids (a long shared edge), both with a branch, in a community not
-    touched yet: (community, grid a, grid b, branch a, branch b)."""
+def pair_with_branches(
+    city: City, exclude: list[str], fresh: bool = False
+) -> tuple[str, str, str, str, str]:
+    """Two neighbouring grids (a long shared edge), both with a branch, in a community not in
+    ``exclude`` (and with ``fresh``, neither touched by any changeset yet): (community, grid a,
+    grid b, branch a, branch b)."""
     row = city.one(
         """
         SELECT c.code, a.code, b.code, oa.code, ob.code FROM area a
@@ -375,11 +378,25 @@ def pair_with_branches(city: City, exclude: list[str]) -> tuple[str, str, str, s
         WHERE a.level = 'grid' AND a.valid_to IS NULL AND NOT c.code = ANY(%s)
           AND ST_Length(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom))::geography)
               > 150
+          AND (NOT %s OR NOT EXISTS (
+                SELECT 1 FROM changeset_area ca JOIN area x ON x.id = ca.area_id
+                WHERE x.code IN (a.code, b.code)))
         ORDER BY c.code, a.code LIMIT 1
         """,
-        (exclude,),
+        (exclude, fresh),
     )
     return tuple(row)  # type: ignore[return-value]
+
+
+def merged_communities(city: City) -> list[str]:
+    """Communities with a committed merge (the revert journey needs their grids as merged)."""
+    return [
+        r[0]
+        for r in city.sql(
+            "SELECT DISTINCT c.scope_code FROM changeset c JOIN area_lineage l "
+            "ON l.changeset_id = c.id AND l.kind = 'merge'"
+        )
+    ]
 
 
 def touched_communities(city: City) -> list[str]:
@@ -461,14 +478,7 @@ def test_merge_two_grids_merging_one_branch_into_the_other(city: City, page: Any
 
 def test_move_a_shared_edge_both_neighbours_change(city: City, page: Any) -> None:
     # Any community but the merged one (whose revert comes next and needs its grids as merged).
-    merged_in = [
-        r[0]
-        for r in city.sql(
-            "SELECT DISTINCT c.scope_code FROM changeset c JOIN area_lineage l "
-            "ON l.changeset_id = c.id AND l.kind = 'merge'"
-        )
-    ]
-    community, a, b, _ba, _bb = pair_with_branches(city, merged_in)
+    community, a, b, _ba, _bb = pair_with_branches(city, merged_communities(city))
     # A vertex on the shared edge, away from the community's outline.
     lon, lat = city.one(
         """
@@ -521,6 +531,303 @@ def test_move_a_shared_edge_both_neighbours_change(city: City, page: Any) -> Non
         r[0] for r in city.sql("SELECT kind FROM area_lineage WHERE changeset_id = %s", (draft_id,))
     }
     assert kinds == {"reshape"}
+
+
+def member_branches(city: City, building: str) -> dict[int, str | None]:
+    """Party members living in a building → the grid branch their organisation hangs under."""
+    return dict(
+        city.sql(
+            """
+            WITH RECURSIVE up(member, org, level, parent, code) AS (
+                SELECT m.id, o.id, o.level, o.parent_id, o.code
+                FROM party_member m JOIN resident r ON r.id = m.resident_id
+                JOIN household h ON h.id = r.household_id JOIN building b ON b.id = h.building_id
+                JOIN party_org o ON o.id = m.org_id
+                WHERE b.code = %s AND b.valid_to IS NULL
+                UNION ALL
+                SELECT up.member, o.id, o.level, o.parent_id, o.code
+                FROM up JOIN party_org o ON o.id = up.parent WHERE up.level <> 'grid'
+            )
+            SELECT member, max(code) FILTER (WHERE level = 'grid') FROM up GROUP BY member
+            """,
+            (building,),
+        )
+    )
+
+
+def open_case(city: City, code: str, grid: str, lon: float, lat: float, status: str) -> None:
+    closed = "now()" if status in ("closed", "evaluated") else "NULL"
+    with psycopg.connect(owner_url(city.url)) as conn:
+        conn.execute(
+            "INSERT INTO incident (code, kind, category, description, source, geom, "
+            "district_code, grid_id, status, closed_at) "
+            "SELECT %s, 'event', '市容环境', '测试案件', 'grid_worker', "
+            f"ST_SetSRID(ST_MakePoint(%s, %s), 4326), left(code, 6), id, %s, {closed} "
+            "FROM area WHERE code = %s AND valid_to IS NULL",
+            (code, lon, lat, status, grid),
+        )
+
+
+def test_transfer_buildings_with_undo_redo_shows_the_cases_that_move(city: City, page: Any) -> None:
+    community, a, b, branch_a, branch_b = pair_with_branches(
+        city, merged_communities(city), fresh=True
+    )
+    # The building of A nearest the edge it shares with B, with households and party members.
+    building, lon, lat, households = city.one(
+        """
+        SELECT bl.code, ST_X(bl.anchor), ST_Y(bl.anchor),
+               (SELECT count(*) FROM household h WHERE h.building_id = bl.id)
+        FROM building bl, area ga, area gb
+        WHERE ga.code = %s AND gb.code = %s AND ga.valid_to IS NULL AND gb.valid_to IS NULL
+          AND bl.grid_id = ga.id AND bl.valid_to IS NULL
+          AND EXISTS (SELECT 1 FROM household h WHERE h.building_id = bl.id)
+        ORDER BY ST_Distance(bl.geom, ST_Intersection(ST_Boundary(ga.geom), ST_Boundary(gb.geom)))
+        LIMIT 1
+        """,
+        (a, b),
+    )
+    members_before = member_branches(city, building)
+    # An open case and a closed one at the building: only the open one follows the boundary.
+    open_case(city, "PLAN-E2E-OPEN", a, lon, lat, "dispatched")
+    open_case(city, "PLAN-E2E-CLOSED", a, lon, lat, "closed")
+    old_a_id = city.one("SELECT id FROM area WHERE code = %s AND valid_to IS NULL", (a,))
+
+    draft_id = open_community(page, community)
+    assert page.locator("#plan-cases").inner_text() == "没有未结案件改变所属网格。"
+    page.click(".plan-mode[data-mode='transfer']")
+    target = free_spot(city, b)
+    fit(
+        page,
+        min(lon, target[0]) - 0.002,
+        min(lat, target[1]) - 0.002,
+        max(lon, target[0]) + 0.002,
+        max(lat, target[1]) + 0.002,
+    )
+    page.mouse.click(*at(page, lon, lat))
+    assert page.evaluate("window.gridgovPlanState().picked") == [building]
+    assert building in page.locator("#plan-selection").inner_text()
+    page.mouse.click(*at(page, *target))
+    wait_head(page, 1)
+    assert page.locator("#plan-error").inner_text() == ""
+    operation = city.one(
+        "SELECT kind, params->>'to', params->'buildings'->0->>'code' FROM changeset_operation "
+        "WHERE changeset_id = %s AND seq = 1",
+        (draft_id,),
+    )
+    assert operation == ("transfer", b, building)
+
+    def statuses() -> dict[str, str]:
+        return dict(
+            page.evaluate(
+                "window.gridgovPlanState().draft.grids.features"
+                ".map(f => [f.properties.code, f.properties.status])"
+            )
+        )
+
+    def cases_shown() -> list[str]:
+        return sorted(
+            page.eval_on_selector_all(
+                "#plan-cases li[data-case]", "l => l.map(e => e.dataset.case)"
+            )
+        )
+
+    assert statuses()[a] == statuses()[b] == "reshaped"
+    # The draft's counts (the panel's grid table) already give B the building's households.
+    hh_b_before = city.one(
+        "SELECT count(*) FROM household h JOIN building bl ON bl.id = h.building_id "
+        "JOIN area g ON g.id = bl.grid_id WHERE g.code = %s AND g.valid_to IS NULL",
+        (b,),
+    )
+    assert int(page.locator(f"#plan-grids tr[data-grid='{b}'] td").nth(1).inner_text()) >= (
+        hh_b_before + households
+    )
+    # The open case is marked on the map and counted; the closed one is not.
+    shown = cases_shown()
+    assert "PLAN-E2E-OPEN" in shown and "PLAN-E2E-CLOSED" not in shown
+    assert page.locator("path.plan-case-moved").count() == len(shown)
+    assert f"{len(shown)} 件未结案件" in page.locator("#plan-cases").inner_text()
+
+    # Undo takes the edit back (nothing moves any more), redo brings it again.
+    page.click("#plan-undo")
+    # Back at the base nothing changes, so there is no impact table or choice to wait for.
+    until(
+        page,
+        "() => { const s = window.gridgovPlanState(); return s.draft.head === 0 && s.busy === 0 "
+        "&& document.querySelector('#plan-cases p') !== null; }",
+    )
+    assert set(statuses().values()) == {"unchanged"}
+    assert cases_shown() == [] and page.locator("path.plan-case-moved").count() == 0
+    assert city.one("SELECT head FROM changeset WHERE id = %s", (draft_id,)) == 0
+    page.click("#plan-redo")
+    wait_head(page, 1)
+    assert statuses()[a] == "reshaped" and cases_shown() == shown
+    assert city.one("SELECT head FROM changeset WHERE id = %s", (draft_id,)) == 1
+
+    commit(page, "楼栋划入相邻网格")
+    b_now = city.one("SELECT id FROM area WHERE code = %s AND valid_to IS NULL", (b,))
+    assert (
+        city.one("SELECT grid_id FROM building WHERE code = %s AND valid_to IS NULL", (building,))
+        == b_now
+    )
+    # Every case the page listed now belongs to B; the closed case keeps the version it had.
+    assert city.sql(
+        "SELECT i.code, g.code FROM incident i JOIN area g ON g.id = i.grid_id "
+        "WHERE i.code = ANY(%s) ORDER BY 1",
+        (shown,),
+    ) == [(c, b) for c in shown]
+    assert city.one("SELECT grid_id FROM incident WHERE code = 'PLAN-E2E-CLOSED'") == old_a_id
+    # Households hang on the building; party members registered under A's branch follow it to B's.
+    assert (
+        city.one(
+            "SELECT count(*) FROM household h JOIN building bl ON bl.id = h.building_id "
+            "WHERE bl.code = %s AND bl.grid_id = %s",
+            (building, b_now),
+        )
+        == households
+    )
+    members_after = member_branches(city, building)
+    assert members_after.keys() == members_before.keys()
+    for member, grid_branch in members_before.items():
+        if grid_branch == branch_a:
+            assert members_after[member] == branch_b
+    city.assert_one_branch_per_grid()
+    # History: the changeset with who and why, and transfer lineage from A to B.
+    assert city.one(
+        "SELECT status, committed_by, reason FROM changeset WHERE id = %s", (draft_id,)
+    ) == ("committed", "planner_e2e", "楼栋划入相邻网格")
+    lineage = city.sql(
+        "SELECT p.code, s.code, l.kind, l.buildings_moved FROM area_lineage l "
+        "JOIN area p ON p.id = l.predecessor_id JOIN area s ON s.id = l.successor_id "
+        "WHERE l.changeset_id = %s ORDER BY 1, 2",
+        (draft_id,),
+    )
+    assert {k for *_, k, _ in lineage} == {"transfer"}
+    assert any(p == a and s == b and moved >= 1 for p, s, _k, moved in lineage), lineage
+
+
+def test_draw_a_new_grid_from_buildings_clipped_to_their_grid(city: City, page: Any) -> None:
+    # A grid with a branch outside the merged community, one no changeset touched if any is left.
+    community, grid, branch = city.one(
+        """
+        SELECT c.code, g.code, o.code FROM area g JOIN area c ON c.id = g.parent_id
+        JOIN party_org o ON o.level = 'grid' AND o.area_id = g.id
+        WHERE g.level = 'grid' AND g.valid_to IS NULL AND NOT c.code = ANY(%s)
+          AND (SELECT count(*) FROM building b WHERE b.grid_id = g.id AND b.valid_to IS NULL) > 2
+        ORDER BY EXISTS (SELECT 1 FROM changeset_area ca JOIN area x ON x.id = ca.area_id
+                         WHERE x.code = g.code), c.code, g.code
+        LIMIT 1
+        """,
+        (merged_communities(city),),
+    )
+    # Two neighbouring buildings of the grid (the pair closest together).
+    first, second, lon1, lat1, lon2, lat2 = city.one(
+        """
+        SELECT x.code, y.code, ST_X(x.anchor), ST_Y(x.anchor), ST_X(y.anchor), ST_Y(y.anchor)
+        FROM area g JOIN building x ON x.grid_id = g.id AND x.valid_to IS NULL
+        JOIN building y ON y.grid_id = g.id AND y.valid_to IS NULL AND y.code > x.code
+        WHERE g.code = %s AND g.valid_to IS NULL
+        ORDER BY ST_Distance(x.geom, y.geom), x.code LIMIT 1
+        """,
+        (grid,),
+    )
+    others = dict(
+        city.sql(
+            "SELECT g.code, g.version FROM area g JOIN area c ON c.id = g.parent_id "
+            "WHERE c.code = %s AND c.valid_to IS NULL AND g.valid_to IS NULL AND g.code <> %s",
+            (community, grid),
+        )
+    )
+    version = city.one("SELECT version FROM area WHERE code = %s AND valid_to IS NULL", (grid,))
+    draft_id = open_community(page, community)
+    page.click(".plan-mode[data-mode='create']")
+    assert page.locator("#plan-create").is_disabled()
+    fit(
+        page,
+        min(lon1, lon2) - 0.0012,
+        min(lat1, lat2) - 0.0012,
+        max(lon1, lon2) + 0.0012,
+        max(lat1, lat2) + 0.0012,
+    )
+    page.mouse.click(*at(page, lon1, lat1))
+    page.mouse.click(*at(page, lon2, lat2))
+    assert sorted(page.evaluate("window.gridgovPlanState().picked")) == [first, second]
+    page.fill("#plan-buffer", "15")
+    page.click("#plan-create")
+    wait_head(page, 1)
+    assert page.locator("#plan-error").inner_text() == ""
+    assert city.one(
+        "SELECT kind, (params->>'buffer_m')::float FROM changeset_operation "
+        "WHERE changeset_id = %s AND seq = 1",
+        (draft_id,),
+    ) == ("create", 15.0)
+    statuses = dict(
+        page.evaluate(
+            "window.gridgovPlanState().draft.grids.features"
+            ".map(f => [f.properties.code, f.properties.status])"
+        )
+    )
+    (new,) = [c for c, st in statuses.items() if st == "new"]
+    assert new.startswith(community) and statuses[grid] == "reshaped"
+    # Neighbours keep their outline: the new grid took area only from the buildings' grid.
+    assert all(statuses[c] == "unchanged" for c in others)
+
+    # The new grid needs a branch (or a confirmed blank spot) and its chief.
+    page.check(f"input[data-create='{new}']")
+    page.fill(f"input[data-branch-name='{new}']", "新建网格党支部乙")
+    page.select_option(f"select[data-chief='{new}']", "vacant")
+    commit(page, "新建小区，按楼栋划出新网格")
+
+    new_id = city.one("SELECT id FROM area WHERE code = %s AND valid_to IS NULL", (new,))
+    assert city.sql(
+        "SELECT code FROM building WHERE code IN (%s, %s) AND grid_id = %s ORDER BY 1",
+        (first, second, new_id),
+    ) == [(first,), (second,)]
+    # Inside its community and overlapping no grid in force.
+    assert city.one(
+        "SELECT ST_Area(ST_Difference(n.geom, c.geom)::geography) < 0.01 "
+        "FROM area n JOIN area c ON c.id = n.parent_id WHERE n.id = %s",
+        (new_id,),
+    )
+    assert city.one(
+        "SELECT coalesce(max(ST_Area(ST_Intersection(n.geom, o.geom)::geography)), 0) < 0.01 "
+        "FROM area n JOIN area o ON o.parent_id = n.parent_id AND o.id <> n.id "
+        "AND o.valid_to IS NULL AND o.geom && n.geom WHERE n.id = %s",
+        (new_id,),
+    )
+    # The buildings' whole footprints are inside (the hull grown by 15 m, clipped to their grid).
+    assert city.one(
+        "SELECT bool_and(ST_Covers(n.geom, b.geom)) FROM area n, building b "
+        "WHERE n.id = %s AND b.code IN (%s, %s)",
+        (new_id, first, second),
+    )
+    after = dict(
+        city.sql(
+            "SELECT g.code, g.version FROM area g JOIN area c ON c.id = g.parent_id "
+            "WHERE c.code = %s AND c.valid_to IS NULL AND g.valid_to IS NULL "
+            "AND g.code NOT IN (%s, %s)",
+            (community, grid, new),
+        )
+    )
+    assert after == others
+    assert (
+        city.one("SELECT version FROM area WHERE code = %s AND valid_to IS NULL", (grid,))
+        == version + 1
+    )
+    city.assert_one_branch_per_grid()
+    assert city.sql(
+        "SELECT o.code FROM party_org o JOIN area g ON g.id = o.area_id "
+        "WHERE g.code = %s AND g.valid_to IS NULL",
+        (grid,),
+    ) == [(branch,)]
+    assert (
+        city.one("SELECT name FROM party_org WHERE level = 'grid' AND area_id = %s", (new_id,))
+        == "新建网格党支部乙"
+    )
+    assert ("transfer",) in city.sql(
+        "SELECT l.kind FROM area_lineage l JOIN area p ON p.id = l.predecessor_id "
+        "WHERE l.changeset_id = %s AND p.code = %s AND l.successor_id = %s",
+        (draft_id, grid, new_id),
+    )
 
 
 def test_history_and_revert_restore_branches_members_and_staff(city: City, page: Any) -> None:
@@ -593,3 +900,121 @@ def test_history_and_revert_restore_branches_members_and_staff(city: City, page:
         "SELECT count(*) FROM area_lineage WHERE changeset_id = %s", (revert_id,)
     ) == len(retired)
     assert scope
+
+
+def grids_as_of(city: City, t: str) -> dict[str, Any]:
+    """Grid versions (code@version → geometry) in force at ``t``, read from the database."""
+    import shapely
+
+    return {
+        f"{code}@{version}": shapely.from_wkb(bytes(wkb))
+        for code, version, wkb in city.sql(
+            "SELECT code, version, ST_AsBinary(geom) FROM area WHERE level = 'grid' "
+            "AND code LIKE '620881%%' AND valid_from <= %s::timestamptz "
+            "AND (valid_to IS NULL OR valid_to > %s::timestamptz)",
+            (t, t),
+        )
+    }
+
+
+def download_gpkg(page: Any, selector: str, folder: Any) -> Any:
+    """Click an export link as the planner does; the GeoPackage read back with pyogrio."""
+    import geopandas as gpd
+
+    with page.expect_download() as info:
+        page.click(selector)
+    download = info.value
+    path = folder / download.suggested_filename
+    download.save_as(path)
+    assert path.suffix == ".gpkg"
+    return gpd.read_file(path, layer="grid", engine="pyogrio"), gpd.read_file(
+        path, layer="export", engine="pyogrio"
+    )
+
+
+def assert_file_has(frame: Any, expected: dict[str, Any]) -> None:
+    import shapely
+
+    assert frame.crs.to_epsg() == 4326
+    got = {f"{c}@{v}": g for c, v, g in zip(frame.code, frame.version, frame.geometry, strict=True)}
+    assert sorted(got) == sorted(expected)
+    for key, geom in expected.items():
+        assert shapely.equals_exact(shapely.normalize(got[key]), shapely.normalize(geom), 1e-9), key
+
+
+def test_as_of_slider_before_after_and_geopackage_of_a_past_and_the_current_state(
+    city: City, page: Any, tmp_path: Any
+) -> None:
+    first_id, first_at = city.one(
+        "SELECT id, committed_at FROM changeset WHERE status = 'committed' "
+        "ORDER BY committed_at LIMIT 1"
+    )
+    retired = [
+        f"{c}@{v}"
+        for c, v in city.sql(
+            "SELECT a.code, a.version FROM changeset_area ca JOIN area a ON a.id = ca.area_id "
+            "WHERE ca.changeset_id = %s AND ca.role = 'retired'",
+            (first_id,),
+        )
+    ]
+    created = [
+        f"{c}@{v}"
+        for c, v in city.sql(
+            "SELECT a.code, a.version FROM changeset_area ca JOIN area a ON a.id = ca.area_id "
+            "WHERE ca.changeset_id = %s AND ca.role = 'created'",
+            (first_id,),
+        )
+    ]
+    assert retired and created
+    committed = city.one("SELECT count(*) FROM changeset WHERE status = 'committed'")
+    page.goto(f"{city.server.url}/plan/history")
+    until(
+        page,
+        "n => document.querySelectorAll('#plan-timeline li').length === n "
+        "&& window.gridgovHistoryState().busy === 0",
+        committed,
+    )
+
+    # Before/after of the first changeset: the retired grid dashed before, its pieces after.
+    page.locator(f"#plan-timeline li[data-changeset='{first_id}']").click()
+    until(
+        page,
+        "code => window.gridgovHistoryState().busy === 0 "
+        "&& window.gridgovHistoryState().before.includes(code)",
+        retired[0],
+    )
+    state = page.evaluate("window.gridgovHistoryState()")
+    assert set(retired) <= set(state["before"]) and not set(retired) & set(state["after"])
+    assert set(created) <= set(state["after"]) and not set(created) & set(state["before"])
+
+    # The slider at its start: the grids as they were just before the first changeset.
+    slider = page.locator("#plan-asof")
+    slider.focus()
+    page.keyboard.press("Home")
+    until(
+        page,
+        "() => { const s = window.gridgovHistoryState(); "
+        "return s.busy === 0 && s.asOf && s.asOf !== 'now'; }",
+    )
+    t = page.evaluate("window.gridgovHistoryState().asOf")
+    assert t < first_at.isoformat().replace("+00:00", "Z")
+    past = grids_as_of(city, t)
+    assert sorted(page.evaluate("window.gridgovHistoryState().after")) == sorted(past)
+    assert set(retired) <= set(past) and not set(created) & set(past)
+    frame, record = download_gpkg(page, "#plan-asof-export", tmp_path)
+    assert_file_has(frame, past)
+    assert record.loc[0, "as_of"].startswith(t[:19]) and record.loc[0, "within"] == "620881"
+
+    # And at its end: the grids now, after every commit of the journeys above.
+    slider.focus()  # the click on the export link took the focus
+    page.keyboard.press("End")
+    until(
+        page,
+        "() => { const s = window.gridgovHistoryState(); "
+        "return s.busy === 0 && s.asOf === 'now'; }",
+    )
+    now = grids_as_of(city, "now")
+    assert sorted(page.evaluate("window.gridgovHistoryState().after")) == sorted(now)
+    assert not set(retired) & set(now) and now != past
+    frame, _record = download_gpkg(page, "#plan-asof-export", tmp_path)
+    assert_file_has(frame, now)

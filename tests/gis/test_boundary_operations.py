@@ -214,6 +214,56 @@ def test_transfer_building_to_neighbour(db_session: Session) -> None:
         )
 
 
+def test_create_a_grid_from_buildings_takes_only_from_their_grid(db_session: Session) -> None:
+    pair = adjacent_pair(db_session)
+    # The building of A nearest B: its hull grown by 40 m reaches into B, which must not lose area.
+    building = db_session.execute(
+        text(
+            """
+            SELECT bl.code, ST_AsBinary(bl.geom) AS geom FROM building bl
+            JOIN area a ON a.id = bl.grid_id AND a.code = :a AND a.valid_to IS NULL
+            JOIN area b ON b.code = :b AND b.valid_to IS NULL
+            WHERE bl.valid_to IS NULL ORDER BY ST_Distance(bl.geom, b.geom) LIMIT 1
+            """
+        ),
+        {"a": pair.a, "b": pair.b},
+    ).one()
+    draft = drafts.open_draft(db_session, PLANNER, pair.community)
+    before = drafts.draft_state(db_session, draft)
+    expected = next_code(db_session, pair.community)
+    draft, state, report = drafts.add_operation(
+        db_session, PLANNER, draft.id, "create", {"building_codes": [building.code], "buffer_m": 40}
+    )
+    assert report.ok, report.errors
+    new = state.grids[expected]
+    assert new.base_code is None and new.geom.covers(shapely.from_wkb(bytes(building.geom)))
+    # Carved out of A only: B and every other grid keep their outline, A lost exactly that area.
+    for code in before.grids:
+        if code != pair.a:
+            assert not state.changed(code), code
+    assert (
+        abs(
+            area_m2(state.grids[pair.a].geom)
+            + area_m2(new.geom)
+            - area_m2(before.grids[pair.a].geom)
+        )
+        < 1.0
+    )
+    assert area_m2(new.geom.intersection(state.grids[pair.b].geom)) < 0.01
+    assert draft.operations[0]["params"]["buffer_m"] == 40
+    for bad in (-1, 500, "10", True):
+        with pytest.raises(InvalidInput, match="buffer_m"):
+            drafts.add_operation(
+                db_session,
+                PLANNER,
+                draft.id,
+                "create",
+                {"building_codes": [building.code], "buffer_m": bad},
+            )
+    with pytest.raises(InvalidInput, match="building_codes"):
+        drafts.add_operation(db_session, PLANNER, draft.id, "create", {"building_codes": []})
+
+
 def test_replace_from_features_undo_redo_and_discard(db_session: Session) -> None:
     pair = adjacent_pair(db_session)
     rows = db_session.execute(

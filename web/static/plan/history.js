@@ -13,6 +13,15 @@
   let changesets = [];
   const before = L.layerGroup().addTo(map);
   const after = L.layerGroup().addTo(map);
+  let shownAt = null; // the instant the map shows (as-of slider), null for a changeset's view
+  let busy = 0; // requests under way (the page's tests wait for 0)
+  // What the map shows, for the page's tests: the codes (and versions) of each layer.
+  const drawn = (group) => {
+    const out = [];
+    group.eachLayer((g) => g.eachLayer && g.eachLayer((l) => out.push(`${l.feature.properties.code}@${l.feature.properties.version}`)));
+    return out.sort();
+  };
+  window.gridgovHistoryState = () => ({ before: drawn(before), after: drawn(after), asOf: shownAt, busy });
   setTimeout(() => map.invalidateSize(), 0);
 
   function esc(value) {
@@ -20,10 +29,13 @@
       "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   }
   async function get(path) {
-    const response = await fetch(cfg.api + path, { credentials: "same-origin" });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.detail || response.statusText);
-    return data;
+    busy += 1;
+    try {
+      const response = await fetch(cfg.api + path, { credentials: "same-origin" });
+      const data = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(data.detail || response.statusText);
+      return data;
+    } finally { busy -= 1; }
   }
   function when(iso) { return new Date(iso).toLocaleString(cfg.lang); }
   function just(iso, ms) { return new Date(new Date(iso).getTime() + ms).toISOString(); }
@@ -48,6 +60,7 @@
 
   async function showChangeset(cs, item) {
     document.querySelectorAll("#plan-timeline li").forEach((li) => li.classList.toggle("active", li === item));
+    shownAt = null;
     const touched = new Set(cs.areas.map((a) => a.code));
     const [old, now] = await Promise.all([grids(just(cs.committed_at, -1)), grids(cs.committed_at)]);
     draw(before, old, {
@@ -82,11 +95,24 @@
     window.location.href = `/plan?draft=${data.id}`;
   }
 
+  // The export link follows the slider: the grids of the moment shown (the latest state when the
+  // slider is at its end, which is "now" at the time of the click, so no as_of is sent then).
+  function exportLink(t) {
+    const q = new URLSearchParams({ level: "grid" });
+    if (t) q.set("as_of", t);
+    if (prefix) q.set("within", prefix);
+    $("plan-asof-export").href = `${cfg.api}/history/areas.gpkg?${q}`;
+  }
+
   async function asOf(index) {
-    const t = index >= changesets.length ? new Date().toISOString() : just(changesets[index].committed_at, -1);
-    $("plan-asof-label").textContent = when(t);
+    const latest = index >= changesets.length;
+    const t = latest ? new Date().toISOString() : just(changesets[index].committed_at, -1);
+    $("plan-asof-label").textContent = latest ? `${S.as_of_now}（${when(t)}）` : when(t);
+    exportLink(latest ? null : t);
+    const fc = await grids(t);
     before.clearLayers();
-    draw(after, await grids(t), { hit: {}, rest: { color: "#1565c0", weight: 2, fillOpacity: 0.1 } }, null);
+    draw(after, fc, { hit: {}, rest: { color: "#1565c0", weight: 2, fillOpacity: 0.1 } }, null);
+    shownAt = latest ? "now" : t;
   }
 
   (async () => {

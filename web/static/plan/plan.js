@@ -1,7 +1,8 @@
 // The planner's editor. Every edit goes to the draft API; the server validates and answers with
 // the draft's grids, counts and findings, which are redrawn here. Each gesture is one mode: in
 // split mode the map only draws (a click never selects a grid), in merge mode clicks select, in
-// reshape mode vertices drag, in transfer mode buildings are picked and then the receiving grid.
+// reshape mode vertices drag, in transfer mode buildings are picked and then the receiving grid,
+// in create mode buildings are picked and a new grid is drawn around them.
 // Texts come from the page's catalogue (cfg.strings, web/i18n.py); Geoman speaks its own locale.
 (function () {
   "use strict";
@@ -19,6 +20,7 @@
   let gridLayer = null;
   let buildingLayer = null;
   const findingLayer = L.layerGroup().addTo(map);
+  const caseLayer = L.layerGroup().addTo(map); // open cases whose grid the draft changes
   const selected = new Set(); // grids picked for a merge
   const picked = new Set(); // buildings picked for a transfer
   let busy = 0; // requests under way (the page's tests wait for 0)
@@ -158,7 +160,7 @@
         layer.bindTooltip(`${esc(p.name)}<br>${esc(S.households)} ${p.households} · ` +
           `${esc(S.residents)} ${p.residents} · ${esc(S.party_members)} ${p.party_members}`);
         layer.on("click", () => {
-          if (mode !== "transfer") return;
+          if (mode !== "transfer" && mode !== "create") return;
           picked.has(p.code) ? picked.delete(p.code) : picked.add(p.code);
           buildingLayer.setStyle(buildingLayer.options.style);
           showSelection();
@@ -239,6 +241,8 @@
     impact = null;
     $("plan-impact").innerHTML = "";
     $("plan-choices").innerHTML = "";
+    $("plan-cases").innerHTML = "";
+    caseLayer.clearLayers();
     if (editable) {
       if (!staff.length || fit) staff = await call("GET", `/plan/drafts/${data.id}/staff`);
       await refreshImpact();
@@ -307,7 +311,7 @@
     document.querySelectorAll(".plan-mode").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.mode === mode)));
     $("plan-hint").textContent = S[`hint.${mode}`] || "";
     if (mode !== "merge") selected.clear();
-    if (mode !== "transfer") picked.clear();
+    if (mode !== "transfer" && mode !== "create") picked.clear();
     if (gridLayer) gridLayer.setStyle(gridStyle);
     if (buildingLayer) buildingLayer.setStyle(buildingLayer.options.style);
     if (!draft || draft.status !== "draft") return;
@@ -321,9 +325,11 @@
   function showSelection() {
     $("plan-merge").hidden = mode !== "merge";
     $("plan-merge").disabled = selected.size < 2;
+    $("plan-create-box").hidden = mode !== "create";
+    $("plan-create").disabled = picked.size < 1;
     $("plan-selection").textContent = mode === "merge" && selected.size
       ? `${S.selected}: ${[...selected].join("、")}`
-      : mode === "transfer" && picked.size ? `${S.selected}: ${[...picked].join("、")}` : "";
+      : (mode === "transfer" || mode === "create") && picked.size ? `${S.selected}: ${[...picked].join("、")}` : "";
   }
   function onGridClick(code) {
     // Drawing a split line or dragging vertices: clicks belong to the drawing, never select.
@@ -378,7 +384,33 @@
         `<p><b>${esc(S.moves)}</b>: ` + Object.entries(moved).map(([t, n]) => `${esc(S[`move.${t}`] || t)} ${n}`).join("，") + "</p>" +
         impact.notices.map((n) => `<p class="plan-warning">${esc(fmt(S[`notice.${n.key}`] || "", n))}</p>`).join("")
       : "";
+    showCases();
     showChoices();
+  }
+
+  // Open cases whose grid the draft changes: marked on the map and counted before the commit, so
+  // the planner sees whose caseload moves (the commit re-points them to the grid at their place).
+  function showCases() {
+    caseLayer.clearLayers();
+    const cases = impact ? impact.moves.filter((m) => m.type === "incident") : [];
+    for (const c of cases) {
+      L.circleMarker([c.lat, c.lon], {
+        radius: 8, weight: 3, color: "#6a1b9a", fillColor: "#ab47bc", fillOpacity: 0.7,
+        className: "plan-case plan-case-moved", pmIgnore: true, interactive: true,
+      }).bindTooltip(esc(fmt(S.case_moves, { code: c.code, from: c.old_code, to: c.new_code || "–" })))
+        .addTo(caseLayer);
+    }
+    const box = $("plan-cases");
+    box.innerHTML = cases.length
+      ? `<p class="plan-warning">${esc(fmt(S.cases_affected, { n: cases.length }))}</p><ul>` +
+        cases.map((c) => `<li data-case="${esc(c.code)}">` +
+          `${esc(fmt(S.case_moves, { code: c.code, from: c.old_code, to: c.new_code || "–" }))}` +
+          ` · ${esc(c.category)}</li>`).join("") + "</ul>"
+      : `<p>${esc(S.cases_none)}</p>`;
+    box.querySelectorAll("li[data-case]").forEach((li) => li.addEventListener("click", () => {
+      const c = cases.find((x) => x.code === li.dataset.case);
+      if (c) map.setView([c.lat, c.lon], Math.max(map.getZoom(), 17));
+    }));
   }
 
   function gridName(code) {
@@ -487,6 +519,9 @@
   $("plan-undo").addEventListener("click", () => act(async () => showDraft(await call("POST", `/plan/drafts/${draft.id}/undo`), false)));
   $("plan-redo").addEventListener("click", () => act(async () => showDraft(await call("POST", `/plan/drafts/${draft.id}/redo`), false)));
   $("plan-merge").addEventListener("click", () => operate({ kind: "merge", codes: [...selected] }));
+  // A new grid around the picked buildings: the server clips it to their grids and community.
+  $("plan-create").addEventListener("click", () => operate({
+    kind: "create", building_codes: [...picked], buffer_m: Number($("plan-buffer").value || 0) }));
   $("plan-discard").addEventListener("click", () => act(async () => {
     if (!window.confirm(S.confirm_discard)) return;
     await call("DELETE", `/plan/drafts/${draft.id}`);
