@@ -17,13 +17,13 @@ GRIDGOV = ROOT / ".venv" / "bin" / "gridgov"
 
 
 @contextmanager
-def demo_cli_database(server_url: str, suffix: str) -> Iterator[str]:
-    """A migrated database with a 400-household demo city, dropped afterwards."""
+def demo_cli_database(server_url: str, suffix: str, households: int = 400) -> Iterator[str]:
+    """A migrated database with a demo city (400 households: one grid), dropped afterwards."""
     from data.demo import load_demo
 
     url = create_test_database(server_url, suffix)
     with psycopg.connect(owner_url(url)) as conn:
-        load_demo(conn, households=400)
+        load_demo(conn, households=households)
         conn.commit()
     try:
         yield url

@@ -20,6 +20,14 @@ def cli_db(server_url: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def city_db(server_url: str) -> Iterator[str]:
+    """A city with several grids per community and their 网格党支部 (400 households have one
+    grid and no branch)."""
+    with demo_cli_database(server_url, "iocity", households=2500) as url:
+        yield url
+
+
 def grid_rows(url: str) -> list[tuple[str, str, int]]:
     with psycopg.connect(url) as conn:
         return [
@@ -160,14 +168,14 @@ def test_an_unmasked_export_is_private_audited_and_found_by_subject(
 
 
 def test_a_reimport_that_would_retire_a_grid_with_a_branch_is_refused_naming_it(
-    cli_db: str, tmp_path: Path
+    city_db: str, tmp_path: Path
 ) -> None:
     """Two grids merged in a desktop GIS (one feature kept, the other deleted) and imported: the
     import would leave the deleted grid's 网格党支部 without a grid. It is refused, dry run and
     --apply alike, saying which grid and branch and what to do; nothing is written."""
     import shapely
 
-    with psycopg.connect(cli_db) as conn:
+    with psycopg.connect(city_db) as conn:
         keep, gone, name, branch, wkb = conn.execute(
             """
             SELECT a.code, b.code, a.name, o.code, ST_AsBinary(ST_Union(a.geom, b.geom))
@@ -184,10 +192,10 @@ def test_a_reimport_that_would_retire_a_grid_with_a_branch_is_refused_naming_it(
     )
     path = tmp_path / "merged.gpkg"
     merged.to_file(path, driver="GPKG")
-    before = grid_rows(cli_db)
+    before = grid_rows(city_db)
     report = tmp_path / "report.json"
     for args in ((), ("--apply",)):
-        refused = gridgov(cli_db, "import", "grids", str(path), "--report", str(report), *args)
+        refused = gridgov(city_db, "import", "grids", str(path), "--report", str(report), *args)
         out = refused.stdout + refused.stderr
         assert refused.returncode == 2, out
         assert "Traceback" not in out and "nothing was written" in out
@@ -200,8 +208,8 @@ def test_a_reimport_that_would_retire_a_grid_with_a_branch_is_refused_naming_it(
         said = next(m for m in errors if f"grid {gone} is not in the file" in m)
         assert "never retires a grid" in said and f"grid party branch {branch}" in said
         assert "/plan" in said
-        assert grid_rows(cli_db) == before
-    with psycopg.connect(cli_db) as conn:
+        assert grid_rows(city_db) == before
+    with psycopg.connect(city_db) as conn:
         assert conn.execute(
             "SELECT a.code, a.valid_to IS NULL FROM party_org o JOIN area a ON a.id = o.area_id "
             "WHERE o.code = %s",
