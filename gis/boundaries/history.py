@@ -8,6 +8,7 @@ predicate; lineage rows link versions across codes (split, merge) and within one
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -283,10 +284,8 @@ def changeset_geopackage(session: Session, changeset_id: int, path: Any) -> None
     Layers: ``retired`` and ``created`` (the grid versions it closed and opened, EPSG:4326),
     ``lineage`` (predecessor → successor, kind, shares) and ``changeset`` (who, when, why).
     """
-    import geopandas as gpd
     import pandas as pd
     import pyogrio
-    import shapely
 
     head = (
         session.execute(
@@ -317,22 +316,7 @@ def changeset_geopackage(session: Session, changeset_id: int, path: Any) -> None
         .all()
     )
     for role in ("retired", "created"):
-        rows = [r for r in areas if r["role"] == role]
-        frame = gpd.GeoDataFrame(
-            {
-                "code": [r["code"] for r in rows],
-                "name": [r["name"] for r in rows],
-                "kind": [r["kind"] for r in rows],
-                "version": [r["version"] for r in rows],
-                "valid_from": [r["valid_from"].isoformat() for r in rows],
-                "valid_to": [r["valid_to"].isoformat() if r["valid_to"] else None for r in rows],
-            },
-            geometry=[shapely.from_wkb(bytes(r["wkb"])) for r in rows],
-            crs="EPSG:4326",
-        )
-        pyogrio.write_dataframe(
-            frame, path, layer=role, driver="GPKG", geometry_type="MultiPolygon"
-        )
+        _write_versions(path, role, [r for r in areas if r["role"] == role])
     lineage = session.execute(
         text(
             "SELECT p.code AS predecessor, p.version AS predecessor_version, s.code AS successor, "
@@ -362,10 +346,8 @@ def areas_geopackage(
     period, EPSG:4326) and ``export`` (the instant and the area asked for), so a file kept for the
     record says which moment it shows. ``as_of`` now is the current state.
     """
-    import geopandas as gpd
     import pandas as pd
     import pyogrio
-    import shapely
 
     if level not in LEVELS:
         raise InvalidInput(f"level must be one of {', '.join(LEVELS)}", parameter="level")
@@ -386,20 +368,27 @@ def areas_geopackage(
         .mappings()
         .all()
     )
-    frame = gpd.GeoDataFrame(
-        {
-            "code": [r["code"] for r in rows],
-            "name": [r["name"] for r in rows],
-            "kind": [r["kind"] for r in rows],
-            "version": [r["version"] for r in rows],
-            "parent": [r["parent"] for r in rows],
-            "valid_from": [r["valid_from"].isoformat() for r in rows],
-            "valid_to": [r["valid_to"].isoformat() if r["valid_to"] else None for r in rows],
-        },
-        geometry=[shapely.from_wkb(bytes(r["wkb"])) for r in rows],
-        crs="EPSG:4326",
-    )
-    pyogrio.write_dataframe(frame, path, layer=level, driver="GPKG", geometry_type="MultiPolygon")
+    _write_versions(path, level, rows, extra=("parent",))
     record = {"as_of": as_of.isoformat(), "level": level, "within": within, "areas": len(rows)}
     pyogrio.write_dataframe(pd.DataFrame([record]), path, layer="export")
     return len(rows)
+
+
+def _write_versions(
+    path: Any, layer: str, rows: Sequence[Mapping[Any, Any]], extra: Sequence[str] = ()
+) -> None:
+    """One GeoPackage layer of area versions (code, name, kind, version, ``extra`` columns,
+    validity period; EPSG:4326) from rows with those keys and ``wkb``."""
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    columns: dict[str, list[Any]] = {
+        key: [r[key] for r in rows] for key in ("code", "name", "kind", "version", *extra)
+    }
+    columns["valid_from"] = [r["valid_from"].isoformat() for r in rows]
+    columns["valid_to"] = [r["valid_to"].isoformat() if r["valid_to"] else None for r in rows]
+    frame = gpd.GeoDataFrame(
+        columns, geometry=[shapely.from_wkb(bytes(r["wkb"])) for r in rows], crs="EPSG:4326"
+    )
+    pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", geometry_type="MultiPolygon")

@@ -621,3 +621,38 @@ def test_geopackage_upload_is_read_and_reprojected(tmp_path: Any) -> None:
     assert back.symmetric_difference(square).area < 1e-12
     with pytest.raises(InvalidInput, match="neither GeoJSON nor a GeoPackage"):
         read_upload("x.txt", b"\x00\x01 not json")
+
+
+def test_grids_as_of_a_moment_as_geopackage(
+    client: TestClient, db_session: Session, tmp_path: Any
+) -> None:
+    import geopandas as gpd
+
+    community = pick_grid(db_session).community
+    response = client.get("/api/v1/history/areas.gpkg", params={"within": community})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/geopackage+sqlite3"
+    assert f'filename="grids_{community}_' in response.headers["content-disposition"]
+    path = tmp_path / "now.gpkg"
+    path.write_bytes(response.content)
+    frame = gpd.read_file(path, layer="grid", engine="pyogrio")
+    expected = db_session.execute(
+        text(
+            "SELECT code, version FROM area WHERE level = 'grid' AND valid_to IS NULL "
+            "AND code LIKE :c || '%' ORDER BY code"
+        ),
+        {"c": community},
+    ).all()
+    assert sorted(zip(frame.code, frame.version, strict=True)) == [tuple(r) for r in expected]
+    assert frame.crs.to_epsg() == 4326 and set(frame.parent) == {community}
+    # Before the city was loaded there were no grids; the file says which moment it shows.
+    response = client.get(
+        "/api/v1/history/areas.gpkg", params={"as_of": "2000-01-01T00:00:00Z", "level": "grid"}
+    )
+    path.write_bytes(response.content)
+    assert len(gpd.read_file(path, layer="grid", engine="pyogrio")) == 0
+    record = gpd.read_file(path, layer="export", engine="pyogrio")
+    assert record.loc[0, "as_of"] == "2000-01-01T00:00:00+00:00" and record.loc[0, "areas"] == 0
+    bad = client.get("/api/v1/history/areas.gpkg", params={"as_of": "yesterday"})
+    assert bad.status_code == 400 and "ISO 8601" in bad.json()["detail"]
+    assert bad.headers["content-type"] == "application/problem+json"
