@@ -1,6 +1,6 @@
 """Boundary drafts may draw a new grid from buildings (operation kind ``create``).
 
-Revision ID: 0026_plan_create_grid
+Revision ID: 0025_plan_create_grid
 Revises: 0024_grid_branch_attachments
 Create Date: 2026-11-29
 """
@@ -13,15 +13,15 @@ from alembic import op
 
 from gis.sqlfiles import read_sql
 
-revision: str = "0026_plan_create_grid"
+revision: str = "0025_plan_create_grid"
 down_revision: str | Sequence[str] | None = "0024_grid_branch_attachments"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute(read_sql("0026_plan_create_grid_up.sql"))
+    op.execute(read_sql("0025_plan_create_grid_up.sql"))
 
 
 def downgrade() -> None:
-    op.execute(read_sql("0026_plan_create_grid_down.sql"))
+    op.execute(read_sql("0025_plan_create_grid_down.sql"))
