@@ -335,6 +335,13 @@ _ACCOUNTS_TO_NOTIFY = text(
 )
 
 
+def person_of_user(session: Session, user_id: int | None) -> int | None:
+    """The staff record (person) behind an account, if it has one."""
+    if user_id is None:
+        return None
+    return session.scalar(select(AppUser.person_id).where(AppUser.id == user_id))
+
+
 def accounts_to_notify(
     session: Session,
     *,

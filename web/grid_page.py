@@ -17,11 +17,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gis import accounts
 from gis.incidents.vocabulary import ENTERED_SOURCES
-from gis.models import AppUser
 from gis.scope import Viewer
 from gis.special_groups import for_pages as special_groups_for_pages
 from web.command_page import command_data
@@ -48,9 +47,7 @@ PURPOSE_KEYS = (
 def person_of(session: Session, viewer: Viewer) -> int | None:
     """The staff record (person) behind the viewer's account, if it has one: whose cases are
     "mine" (cases are routed to a person, gis/incidents/routing.py)."""
-    if viewer.user_id is None:
-        return None
-    return session.scalar(select(AppUser.person_id).where(AppUser.id == viewer.user_id))
+    return accounts.person_of_user(session, viewer.user_id)
 
 
 def workbench_config(session: Session, viewer: Viewer, lang: str, code: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis import accounts
 from gis.incidents.deadlines import deadline_rule, load_calendar, stage_deadline
 from gis.incidents.history import actor_of
 from gis.incidents.timestamps import iso
@@ -36,8 +37,7 @@ _FACTS_SQL = text(
            EXISTS (SELECT 1 FROM incident_transition t
                    WHERE t.incident_id = i.id AND t.to_status = 'handled' AND t.actor = :actor)
                AS reported_back,
-           (i.assignee_id IS NOT NULL AND i.assignee_id =
-               (SELECT u.person_id FROM app_user u WHERE u.id = :user_id)) AS is_assignee,
+           (i.assignee_id IS NOT NULL AND i.assignee_id = :person_id) AS is_assignee,
            x.requested_by AS extension_requested_by
     FROM incident i
     LEFT JOIN incident_deadline_rule r ON r.category = i.category
@@ -53,7 +53,12 @@ def case_facts(session: Session, viewer: Viewer, case: Any) -> CaseFacts:
     get = case.get if isinstance(case, dict) else lambda k: getattr(case, k)
     actor = actor_of(viewer)
     row = session.execute(
-        _FACTS_SQL, {"id": get("id"), "actor": actor, "user_id": viewer.user_id}
+        _FACTS_SQL,
+        {
+            "id": get("id"),
+            "actor": actor,
+            "person_id": accounts.person_of_user(session, viewer.user_id),
+        },
     ).one()
     grid_code = get("grid_code")
     own_grid = (
