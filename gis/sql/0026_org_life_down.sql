@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS org_meeting_attendance;
+DROP TABLE IF EXISTS org_meeting;
