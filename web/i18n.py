@@ -60,6 +60,55 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "grid.not_found": {"zh-CN": "没有这个网格", "en": "No such grid"},
     "nav.city": {"zh-CN": "全市地图", "en": "City map"},
     "nav.command": {"zh-CN": "指挥中心", "en": "Command centre"},
+    "nav.org_life": {"zh-CN": "组织生活", "en": "Party life"},
+    "orglife.title": {"zh-CN": "组织生活（三会一课）", "en": "Organisational life (三会一课)"},
+    "orglife.intro": {
+        "zh-CN": "支部书记在此记录支部党员大会、支委会、党小组会、党课和主题党日，"
+        "并登记党员出缺勤；各级书记查看本辖区各支部每季度的完成情况。",
+        "en": "Branch secretaries record general meetings, committee and group meetings, party "
+        "lectures and themed party days with attendance; secretaries see each quarter's "
+        "completeness for their area.",
+    },
+    "orglife.forbidden": {
+        "zh-CN": "组织生活仅限党务工作岗位查看",
+        "en": "Organisational life is for party-work roles only",
+    },
+    "orglife.record": {"zh-CN": "记录会议", "en": "Record a meeting"},
+    "orglife.branch": {"zh-CN": "党支部", "en": "Branch"},
+    "orglife.kind": {"zh-CN": "会议类型", "en": "Kind"},
+    "orglife.group": {"zh-CN": "党小组", "en": "Party group"},
+    "orglife.held_on": {"zh-CN": "日期", "en": "Date"},
+    "orglife.place": {"zh-CN": "地点", "en": "Place"},
+    "orglife.topic": {"zh-CN": "主题", "en": "Topic"},
+    "orglife.minutes": {"zh-CN": "会议记录", "en": "Minutes"},
+    "orglife.member": {"zh-CN": "党员", "en": "Member"},
+    "orglife.member_status": {"zh-CN": "类别", "en": "Status"},
+    "orglife.attendance": {"zh-CN": "出缺勤", "en": "Attendance"},
+    "orglife.save": {"zh-CN": "保存会议记录", "en": "Save the meeting"},
+    "orglife.completeness": {"zh-CN": "季度完成情况", "en": "Quarterly completeness"},
+    "orglife.quarter": {"zh-CN": "季度", "en": "Quarter"},
+    "orglife.legend": {
+        "zh-CN": "每格为“已开/应开”（按月或按季计）；红色为已过期未开。"
+        "支部党员大会、党课每季度至少一次，支委会、党小组会、主题党日每月一次；正式党员不足7人的支部不设支委会。",
+        "en": "Each cell is held / due (months or quarters); red means a period ended without "
+        "one. General meetings and lectures are due quarterly, committee and group meetings "
+        "and themed days monthly; a branch with fewer than 7 full members has no committee.",
+    },
+    "orglife.meetings": {"zh-CN": "最近会议", "en": "Recent meetings"},
+    "orglife.js.saved": {"zh-CN": "会议记录已保存", "en": "The meeting was saved"},
+    "orglife.js.failed": {"zh-CN": "保存失败：", "en": "Not saved: "},
+    "orglife.js.load_failed": {"zh-CN": "读取失败", "en": "Loading failed"},
+    "orglife.js.area": {"zh-CN": "区域", "en": "Area"},
+    "orglife.js.branch": {"zh-CN": "党支部", "en": "Branch"},
+    "orglife.js.branches": {"zh-CN": "支部数", "en": "Branches"},
+    "orglife.js.complete_branches": {"zh-CN": "全部完成的支部", "en": "Complete branches"},
+    "orglife.js.rate": {"zh-CN": "完成率", "en": "Rate"},
+    "orglife.js.na": {"zh-CN": "不适用", "en": "n/a"},
+    "orglife.js.none": {"zh-CN": "暂无会议记录", "en": "No meetings recorded"},
+    "orglife.js.attendance_summary": {
+        "zh-CN": "出席 {present}，请假 {leave}，缺席 {absent}",
+        "en": "present {present}, on leave {leave}, absent {absent}",
+    },
     "nav.print": {"zh-CN": "打印", "en": "Print"},
     "nav.my_grid": {"zh-CN": "我的网格", "en": "My grid"},
     "nav.my_area": {"zh-CN": "我的辖区", "en": "My area"},

@@ -64,6 +64,8 @@ DECLARED: dict[tuple[str, str], str] = {
     # The admins' audit page is a shell (an admin check, a form); its rows come from
     # /api/v1/audit/disclosures, which is marked "personal" on the route.
     ("GET", "/admin/audit"): "public",
+    # The 组织生活 page shell; its rows come from /api/v1/org-life (marked on each route).
+    ("GET", "/party/org-life"): "public",
     # The reporter's rating page: the case's public fields, reached by his signed link or token.
     ("GET", "/rate/{credential}"): "public",
     ("POST", "/rate/{credential}"): "public",
@@ -528,6 +530,8 @@ def path_candidates(name: str, path: str, s: Samples) -> list[str] | None:
         if tables:
             return s.first_ids[tables[0]]
     if name in {"code", "feature_id", "featureId", "id", "service_request_id", "incident_code"}:
+        if "/branches/{code}" in lowered:  # party branches: DZ + the grid's or community's code
+            return ["DZ" + a.grid, "DZ" + a.sibling_grid, "DZ" + a.other_grid, "DZ" + a.community]
         if "/communities/{code}" in lowered:
             return [a.community, a.other_street[:9] + "001"]
         if "household" in lowered:

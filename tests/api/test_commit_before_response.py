@@ -20,6 +20,7 @@ dependencies with yield) answers 2xx here and fails.
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -265,6 +266,20 @@ def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, s
         201,
     )
     _, api_key = create_api_client(session, "commit-probe-app")
+    # The party instructor's account becomes a branch's secretary: only he records its 三会一课.
+    branch = session.execute(
+        text(
+            "SELECT o.code, o.secretary_id, (SELECT array_agg(m.id ORDER BY m.id)"
+            " FROM party_member m WHERE m.org_id = o.id) AS members FROM party_org o"
+            " WHERE o.org_type = '党支部' AND o.secretary_id IS NOT NULL"
+            " AND EXISTS (SELECT 1 FROM party_member m WHERE m.org_id = o.id)"
+            " ORDER BY o.code LIMIT 1"
+        )
+    ).one()
+    session.execute(
+        text("UPDATE app_user SET person_id = :p WHERE username = 't_party_instructor'"),
+        {"p": branch.secretary_id},
+    )
     session.commit()
     return {
         "pair": pair,
@@ -279,6 +294,14 @@ def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, s
         "order": order,
         "api_key": api_key,
         "rating_token": rating_token,
+        "org_meeting": {
+            "branch_code": branch.code,
+            "kind": "theme_day",
+            "held_on": (datetime.date.today() - datetime.timedelta(days=2)).isoformat(),
+            "place": "党群服务中心",
+            "topic": "志愿服务",
+            "attendance": [{"member_id": m, "status": "present"} for m in branch.members],
+        },
     }
 
 
@@ -446,6 +469,14 @@ WRITES: dict[tuple[str, str], Callable[[World], list[Call]]] = {
             "POST",
             f"/api/v1/service-orders/{w.objects['order']['id']}/transitions",
             {"json": {"to": "published"}},
+        )
+    ],
+    ("POST", "/api/v1/org-life/meetings"): lambda w: [
+        Call(
+            "party_instructor",
+            "POST",
+            "/api/v1/org-life/meetings",
+            {"json": w.objects["org_meeting"], "headers": {"Idempotency-Key": "probe-meeting"}},
         )
     ],
     # A photo upload stores a file (content-addressed, harmless if orphaned) and a media row.

@@ -46,6 +46,8 @@ SERVES_WITHOUT_DATABASE = {
     "GET /plan",  # the planner's page shell; its data comes from the API
     "GET /plan/history",  # the boundary history page shell; its data comes from the API
     "GET /admin/audit",  # the admins' page shell (a visitor is sent to sign in); data via API
+    "GET /party/org-life",  # the 组织生活 page shell (a visitor is sent to sign in); data via API
+    "GET /api/v1/org-life/rules",  # the rules are the code's vocabulary (gis/orglife/rules.py)
     "GET /ogc/collections/{collection_id}/tiles",  # the tileset list of a collection
     "GET /ogc/api",  # the OGC routes' OpenAPI document, built from the code
     # The queryables are the collections' declared schema (gis/collections.py), not data.
