@@ -77,6 +77,14 @@ def outage_world(db_session: Session) -> Iterator[World]:
         "api_key": "gg_not-checked-while-down",
         "rating_token": str(uuid.uuid4()),
         "sign_in": {"username": "t_admin", "password": "whatever-it-is"},
+        "org_meeting": {
+            "branch_code": "DZ" + areas.grid,
+            "kind": "theme_day",
+            "held_on": "2026-01-05",
+            "place": "党群服务中心",
+            "topic": "志愿服务",
+            "attendance": [{"member_id": 1, "status": "present"}],
+        },
         "bowtie": {
             "type": "Polygon",
             "coordinates": [[[106.6, 35.2], [106.61, 35.21], [106.61, 35.2], [106.6, 35.21]]],
