@@ -144,6 +144,8 @@ def test_planning_a_downgrade_lists_what_it_undoes_and_changes_nothing(scratch_u
         ("notification", 0),
         ("notification_attempt", 0),
         ("notification_delivery", 0),
+        ("org_meeting", 0),
+        ("org_meeting_attendance", 0),
         ("sign_in_throttle", 0),
     ]
     assert current_heads(owner) == {script_head()}
