@@ -27,7 +27,7 @@ def _bell(page: str) -> dict[str, str] | None:
 
 
 def _pages(grid: str) -> list[str]:
-    return ["/", f"/grid/{grid}", "/command", "/plan", "/admin/audit"]
+    return ["/", f"/grid/{grid}", "/command", "/plan", "/admin/audit", "/party/org-life"]
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
