@@ -291,3 +291,65 @@ def test_refuses_foreign_areas(owner_pg_conn: psycopg.Connection[Any]) -> None:
                                ST_Multi(ST_MakeEnvelope(116.4, 39.9, 116.5, 40.0, 4326)))""")
     with pytest.raises(ValueError, match="not the demo"):
         load_demo(owner_pg_conn, households=HOUSEHOLDS, seed=11, as_of=AS_OF)
+
+
+_MEETINGS_DIGEST = (
+    "SELECT md5(string_agg(concat_ws('|', m.branch_code, m.org_code, m.kind, m.held_on, m.place,"
+    " m.topic, (SELECT string_agg(a.member_id || a.status, ',' ORDER BY a.member_id)"
+    " FROM org_meeting_attendance a WHERE a.meeting_id = m.id)), ';' ORDER BY m.id))"
+    " FROM org_meeting m"
+)
+
+
+def test_org_life_follows_the_rules_has_gaps_and_is_deterministic(
+    demo: tuple[psycopg.Connection[Any], dict[str, int]],
+) -> None:
+    from data.orglife import load_org_life
+    from gis.orglife import rules
+
+    conn, counts = demo
+    assert counts["org_meeting"] > 0 and counts["org_meeting_attendance"] > counts["org_meeting"]
+    assert _one(conn, "SELECT max(held_on) FROM org_meeting") <= AS_OF
+    earliest = rules.Quarter.of(AS_OF).previous().previous().previous().start
+    assert _one(conn, "SELECT min(held_on) FROM org_meeting") >= earliest
+    # No committee meeting for a branch with fewer than 7 full members (its whole subtree).
+    assert (
+        _one(
+            conn,
+            """
+            WITH RECURSIVE sub AS (
+                SELECT id AS branch, id AS org FROM party_org WHERE org_type = '党支部'
+                UNION ALL SELECT sub.branch, o.id FROM party_org o
+                JOIN sub ON o.parent_id = sub.org WHERE o.org_type <> '党支部')
+            SELECT count(*) FROM org_meeting m WHERE m.kind = 'committee_meeting'
+              AND (SELECT count(*) FROM sub JOIN party_member p ON p.org_id = sub.org
+                   WHERE sub.branch = m.branch_id AND p.status = '正式党员') < %s
+            """,
+            rules.COMMITTEE_MIN_FULL_MEMBERS,
+        )
+        == 0
+    )
+    # Everyone marked at a group meeting is under that group.
+    assert (
+        _one(
+            conn,
+            "SELECT count(*) FROM org_meeting m JOIN org_meeting_attendance a"
+            " ON a.meeting_id = m.id JOIN party_member p ON p.id = a.member_id"
+            " JOIN party_org o ON o.id = p.org_id WHERE m.kind = 'group_meeting'"
+            " AND o.id <> m.org_id AND o.parent_id <> m.org_id",
+        )
+        == 0
+    )
+    # Some monthly theme days are missing (gaps to show), most are there.
+    held = _one(
+        conn,
+        "SELECT count(DISTINCT (branch_id, date_trunc('month', held_on))) FROM org_meeting"
+        " WHERE kind = 'theme_day'",
+    )
+    branches = _one(conn, "SELECT count(DISTINCT branch_id) FROM org_meeting")
+    due = branches * 12  # four quarters of three months, the last ending on AS_OF
+    assert due * 0.6 < held < due
+    first = _one(conn, _MEETINGS_DIGEST)
+    conn.execute("DELETE FROM org_meeting")
+    load_org_life(conn, 11, AS_OF)
+    assert _one(conn, _MEETINGS_DIGEST) == first
