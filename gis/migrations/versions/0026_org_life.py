@@ -1,7 +1,7 @@
 """Organisational life: 三会一课 and 主题党日 meetings with attendance.
 
 Revision ID: 0026_org_life
-Revises: 0024_grid_branch_attachments
+Revises: 0025_plan_create_grid
 Create Date: 2026-11-29
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from gis.sqlfiles import read_sql
 
 revision: str = "0026_org_life"
-down_revision: str | Sequence[str] | None = "0024_grid_branch_attachments"
+down_revision: str | Sequence[str] | None = "0025_plan_create_grid"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
