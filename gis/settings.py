@@ -234,6 +234,13 @@ class Settings(BaseSettings):
     # Vector tiles cached per worker (entries, 0 disables) and how long one may be reused.
     tile_cache_size: int = Field(default=4096, ge=0)
     tile_cache_ttl: int = Field(default=60, ge=0)
+    # How often a worker reads the data version that keys its tile cache (milliseconds): a
+    # cached tile is served without the database in between, so an edit committed by another
+    # process shows in tiles within this bound (this process's own writes at once).
+    tile_version_check_ms: int = Field(default=500, ge=0, le=60_000)
+    # How long readiness (/api/v1/health) reuses the server versions and schema revision it
+    # read (seconds); the database is still pinged on every call.
+    health_cache_seconds: int = Field(default=30, ge=0, le=3600)
 
     # --- sign-in and abuse limits (docs/security.md) ---
     # Lifetime of an access token (bearer); renew it with the refresh token.

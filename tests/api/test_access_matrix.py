@@ -55,6 +55,7 @@ DECLARED: dict[tuple[str, str], str] = {
     ("GET", "/docs"): "public",
     ("GET", "/static"): "public",
     ("GET", "/api/v1/health"): "public",
+    ("GET", "/api/v1/health/live"): "public",
     ("GET", "/"): "public",
     ("GET", "/map/layers/{level}.geojson"): "public",
     ("GET", "/command"): "public",

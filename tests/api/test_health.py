@@ -46,6 +46,60 @@ def test_health_reads_the_migration_scripts_once_per_process(
     assert again.json()["schema_current"] is True  # compared with the head read before
 
 
+def test_liveness_answers_without_the_database(client: TestClient) -> None:
+    # Liveness asks nothing of the database: it answers even when no connection can be had.
+    from gis.db import get_session
+
+    def _no_session() -> None:
+        raise AssertionError("liveness asked for a database session")
+
+    client.app.dependency_overrides[get_session] = _no_session  # type: ignore[attr-defined]
+    response = client.get("/api/v1/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readiness_pings_every_call_and_reads_versions_once_per_interval(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The versions and the revision change only with an upgrade or a migration: read once per
+    # GRIDGOV_HEALTH_CACHE_SECONDS. The database itself is asked on every call (the calendar
+    # check is the ping), so an outage shows at once (tests/api/test_database_outage.py).
+    import api.routers.health as health_module
+
+    reads: list[int] = []
+    pings: list[int] = []
+    real_versions = health_module.server_versions
+    real_years = health_module.years_without_data
+
+    def counted_versions(session: Session) -> dict[str, str | None]:
+        reads.append(1)
+        return real_versions(session)
+
+    def counted_years(session: Session, today: object) -> list[int]:
+        pings.append(1)
+        return real_years(session, today)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(health_module, "server_versions", counted_versions)
+    monkeypatch.setattr(health_module, "years_without_data", counted_years)
+    health_module._schemas.clear()
+    bodies = [client.get("/api/v1/health").json() for _ in range(3)]
+    assert len(reads) == 1
+    assert len(pings) == 3
+    assert all(b["status"] == "ok" and b["schema_current"] is True for b in bodies)
+
+    health_module._schemas.clear()  # an interval later: read again
+    monkeypatch.setattr(health_module, "get_settings", lambda: _Interval(0))
+    client.get("/api/v1/health")
+    client.get("/api/v1/health")
+    assert len(reads) == 3  # with an interval of 0, every call reads them
+
+
+class _Interval:
+    def __init__(self, seconds: int) -> None:
+        self.health_cache_seconds = seconds
+
+
 def test_unknown_api_path_is_problem_json(client: TestClient) -> None:
     response = client.get("/api/v1/no-such-thing")
     assert response.status_code == 404
