@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 import api.routers
 import web
+from api.compression import install_compression
 from api.errors import install_error_handlers
 from api.input_limits import install_input_guard
 from api.security import install_security
@@ -96,6 +97,8 @@ def create_app() -> FastAPI:
     # Security headers, body/JSON limits, rate limits, CORS (off by default) and the production
     # start-up checks: docs/security.md.
     install_security(app)
+    # Outermost: JSON, GeoJSON and pages gzipped for clients that accept it (api/compression.py).
+    install_compression(app)
     for prefix, router in discover_routers():
         app.include_router(router, prefix=prefix)
     for page_router in discover_page_routers():

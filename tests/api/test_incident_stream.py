@@ -33,6 +33,8 @@ def _events(
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
+        # Never gzipped (httpx asks for it): each event must leave when written.
+        assert "content-encoding" not in response.headers
         current: dict[str, Any] = {}
         for line in response.iter_lines():
             if line.startswith("id: "):
