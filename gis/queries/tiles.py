@@ -7,9 +7,13 @@ versions of areas and buildings are drawn.
 
 Cache: an LRU of finished tiles (raw and gzipped bytes, ETag) keyed by collection, z/x/y, the
 data version (the one-row ``data_version`` table of migration 0008, bumped by statement-level
-triggers on area, building, party_org, service_facility and area_stats: a primary-key read per
-request instead of a scan of ``area``, and a change committed by any process changes the key) and
-a local generation that :func:`invalidate_tile_cache` bumps. Entries also expire after a TTL,
+triggers on area, building, party_org, service_facility and area_stats: a change committed by any
+process changes the key) and a local generation that :func:`invalidate_tile_cache` bumps. The data
+version is read at most every ``GRIDGOV_TILE_VERSION_CHECK_MS`` per worker and database, so a
+cached tile is served without touching the database (no pool checkout, no transaction); a change
+committed elsewhere shows within that bound, and :func:`invalidate_tile_cache` (called by this
+process's boundary and building writers) drops the remembered version at once. Entries also
+expire after a TTL,
 which bounds how stale the live counts in tiles (open incidents) can be. Tiles are gzipped at
 level 1: vector tiles are small and level 6 costs several times the CPU for a few per cent.
 ``GRIDGOV_TILE_CACHE_SIZE`` (entries, default 4096, 0 disables) and ``GRIDGOV_TILE_CACHE_TTL``
@@ -109,9 +113,10 @@ def _tile_cache() -> TileCache:
 def invalidate_tile_cache() -> None:
     """Drop every cached tile of this process (call after editing boundaries or buildings).
 
-    Other worker processes notice area edits through the data version in the cache key, and
-    everything else within the TTL.
+    Other worker processes notice area edits through the data version in the cache key (within
+    ``GRIDGOV_TILE_VERSION_CHECK_MS``), and everything else within the TTL.
     """
+    _versions.forget()
     _tile_cache().clear()
 
 
@@ -137,6 +142,40 @@ def data_version(session: Session) -> str:
     return str(
         session.execute(text("SELECT version FROM data_version WHERE id")).scalar_one_or_none()
     )
+
+
+class _VersionMemo:
+    """The data version last read per database, reused for ``GRIDGOV_TILE_VERSION_CHECK_MS``."""
+
+    def __init__(self) -> None:
+        self._read: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session) -> str:
+        bind = session.get_bind()
+        database = str(getattr(bind, "engine", bind).url)
+        interval = get_settings().tile_version_check_ms / 1000
+        now = time.monotonic()
+        with self._lock:
+            known = self._read.get(database)
+        if known is not None and now - known[0] < interval:
+            return known[1]
+        version = data_version(session)
+        with self._lock:
+            self._read[database] = (now, version)
+        return version
+
+    def forget(self) -> None:
+        with self._lock:
+            self._read.clear()
+
+
+_versions = _VersionMemo()
+
+
+def current_data_version(session: Session) -> str:
+    """The data version for a cache key: read from the database at most every N ms."""
+    return _versions.get(session)
 
 
 def _tile_sql(collection: Collection, tms: TileMatrixSetSpec) -> str:
@@ -215,7 +254,7 @@ def get_tile(
     if not collection.tiles:
         raise NotFound(f"collection {collection.id!r} is not offered as vector tiles")
     tms.check_tile(z, x, y)
-    key = (collection.id, tms.id, z, x, y, data_version(session))
+    key = (collection.id, tms.id, z, x, y, current_data_version(session))
     cached = _tile_cache().get(key)
     if cached is not None:
         return cached

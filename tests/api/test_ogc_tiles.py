@@ -129,8 +129,18 @@ def test_gzip_only_when_accepted(client: TestClient, db_session: Session) -> Non
     assert len(raw) < len(plain.content)
 
 
+def _past_the_version_bound() -> None:
+    """Wait until a worker reads the data version again (GRIDGOV_TILE_VERSION_CHECK_MS)."""
+    import time
+
+    from gis.settings import get_settings
+
+    time.sleep(get_settings().tile_version_check_ms / 1000 + 0.05)
+
+
 def test_cache_follows_boundary_edits(client: TestClient, db_session: Session) -> None:
-    """An area edit changes the data version, so the cached tile is rebuilt."""
+    """An area edit changes the data version, so the cached tile is rebuilt (once the worker
+    read the version again: at most GRIDGOV_TILE_VERSION_CHECK_MS later)."""
     x, y = _tile_of_centre(db_session, GRIDS, 14)
     url = f"/ogc/collections/grids/tiles/WebMercatorQuad/14/{x}/{y}"
     before = mapbox_vector_tile.decode(client.get(url).content)["grids"]["features"]
@@ -142,13 +152,14 @@ def test_cache_follows_boundary_edits(client: TestClient, db_session: Session) -
         ),
         {"c": code},
     )
+    _past_the_version_bound()
     after = mapbox_vector_tile.decode(client.get(url).content)["grids"]["features"]
     assert {f["properties"]["code"]: f["properties"]["name"] for f in after}[code] == "改名网格"
 
 
 def test_cached_tile_follows_a_stats_refresh(client: TestClient, db_session: Session) -> None:
     """A household added and area_stats refreshed: the data version moves, so the cached tile
-    is rebuilt with the new count without anyone clearing the cache."""
+    is rebuilt with the new count without anyone clearing the cache (within the bound)."""
     from gis.queries.area_stats import refresh_area_stats
 
     x, y = _tile_of_centre(db_session, GRIDS, 14)
@@ -173,6 +184,7 @@ def test_cached_tile_follows_a_stats_refresh(client: TestClient, db_session: Ses
     )
     assert client.get(url).content == client.get(url).content  # still the cached tile
     refresh_area_stats(db_session, code)
+    _past_the_version_bound()
     after = mapbox_vector_tile.decode(client.get(url).content)["grids"]["features"]
     assert {f["properties"]["code"]: f["properties"]["households"] for f in after}[code] == (
         counts[code] + 1
@@ -423,3 +435,57 @@ def test_tileset_of_each_matrix_set_lists_the_tiles_that_hold_data(
         east_col,
         south_row,
     )
+
+
+def test_cached_tiles_skip_the_database_and_show_a_change_within_the_bound(
+    client: TestClient, db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cached hit reads the data version at most every GRIDGOV_TILE_VERSION_CHECK_MS: in
+    # between it sends no statement at all; a committed change is drawn once that bound passed.
+    import time
+
+    from sqlalchemy import event
+
+    from gis.settings import get_settings
+
+    monkeypatch.setenv("GRIDGOV_TILE_VERSION_CHECK_MS", "1000")
+    get_settings.cache_clear()
+    try:
+        invalidate_tile_cache()
+        x, y = _tile_of_centre(db_session, GRIDS, 14)
+        url = f"/ogc/collections/grids/tiles/WebMercatorQuad/14/{x}/{y}"
+        first = client.get(url)
+        names = {
+            f["properties"]["code"]: f["properties"]["name"]
+            for f in mapbox_vector_tile.decode(first.content)["grids"]["features"]
+        }
+        code = min(names)
+        statements: list[str] = []
+
+        def _count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            statements.append(statement)
+
+        connection = db_session.connection()
+        event.listen(connection, "before_cursor_execute", _count)
+        try:
+            again = client.get(url)
+        finally:
+            event.remove(connection, "before_cursor_execute", _count)
+        assert again.status_code == 200
+        assert again.content == first.content
+        assert statements == []  # served from the cache without a statement
+
+        db_session.execute(
+            text("UPDATE area SET name = name || '（改）' WHERE code = :c AND valid_to IS NULL"),
+            {"c": code},
+        )  # the statement trigger bumps data_version in this (the client's) transaction
+        time.sleep(1.0)  # the bound has passed: the next request reads the version again
+        changed = client.get(url)
+        drawn = {
+            f["properties"]["code"]: f["properties"]["name"]
+            for f in mapbox_vector_tile.decode(changed.content)["grids"]["features"]
+        }
+        assert drawn[code] == names[code] + "（改）"
+        assert changed.headers["etag"] != first.headers["etag"]
+    finally:
+        get_settings.cache_clear()
