@@ -19,6 +19,7 @@ from sqlalchemy import (
     Computed,
     Date,
     DateTime,
+    Double,
     ForeignKey,
     Integer,
     SmallInteger,
@@ -68,6 +69,10 @@ class Area(Base):
     )
     district_code: Mapped[str] = mapped_column(CHAR(6))
     geom: Mapped[WKBElement] = mapped_column(_geometry("MULTIPOLYGON"))
+    # Geodesic area, computed by PostgreSQL whenever geom is written (migration 0026).
+    area_km2: Mapped[float] = mapped_column(
+        Double, Computed("ST_Area(geom::geography) / 1e6", persisted=True)
+    )
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -41,7 +41,7 @@ SELECT
         WHERE a.code LIKE :prefix) AS service_facilities,
     (SELECT count(*) FROM open_incidents) AS open_incidents,
     (SELECT count(*) FROM open_incidents WHERE due_at < now()) AS overdue_incidents,
-    (SELECT ST_Area(geom::geography) / 1e6 FROM area WHERE id = :area_id) AS area_km2,
+    (SELECT area_km2 FROM area WHERE id = :area_id) AS area_km2,
     (SELECT count(*) FROM area_stats g
         WHERE g.level = 'grid' AND g.code LIKE :prefix
           AND g.households BETWEEN :hh_min AND :hh_max) AS grids_within_household_standard

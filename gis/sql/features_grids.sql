@@ -3,7 +3,8 @@
 -- buildings whose grid_id is this version, precomputed in area_stats (migration 0008; rows of
 -- current versions only, so older versions, whose buildings moved on, count 0). Open incidents
 -- are live: they count under every version of the same code (they keep the version in force
--- when reported), through the partial index of open incidents. area_km2 is the geodesic area.
+-- when reported), through the partial index of open incidents. area_km2 is the geodesic area,
+-- stored with the row (migration 0026), rounded here.
 SELECT a.code AS fid,
        a.geom,
        a.code AS scope_code,
@@ -17,7 +18,7 @@ SELECT a.code AS fid,
        a.version,
        a.valid_from,
        a.valid_to,
-       round((ST_Area(a.geom::geography) / 1e6)::numeric, 4)::float8 AS area_km2,
+       round(a.area_km2::numeric, 4)::float8 AS area_km2,
        coalesce(st.buildings, 0) AS buildings,
        EXISTS (SELECT 1 FROM party_org o
                 WHERE o.level = 'grid' AND o.area_id IN (SELECT v.id FROM area v WHERE v.code = a.code)

@@ -248,6 +248,19 @@ def test_split_impact_commit_history_revert(planner: TestClient, db_session: Ses
         {"c": grid.community},
     ).scalar_one()
     assert misplaced == 0
+    # The stored area (migration 0026) of the new versions is their geometry's, and the two
+    # halves add up to the retired grid's (tiles and /items read the stored value).
+    areas = db_session.execute(
+        text(
+            "SELECT id, area_km2, ST_Area(geom::geography) / 1e6 AS computed FROM area "
+            "WHERE id = ANY(:ids)"
+        ),
+        {"ids": [grid.id, *(result["created"][c]["id"] for c in (first, second))]},
+    ).all()
+    assert all(a.area_km2 == pytest.approx(a.computed, rel=1e-12) for a in areas)
+    halves = sum(a.area_km2 for a in areas if a.id != grid.id)
+    whole = next(a.area_km2 for a in areas if a.id == grid.id)
+    assert whole > 0 and halves == pytest.approx(whole, rel=1e-3)
     branch_area = db_session.execute(
         text(
             "SELECT a.code FROM party_org o JOIN area a ON a.id = o.area_id "
