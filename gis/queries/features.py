@@ -3,8 +3,10 @@
 Every collection's rows come from its SQL source (``gis/sql/features_<id>.sql``, see
 :mod:`gis.collections`), wrapped here with the filters of a request. PostGIS builds the GeoJSON
 text of a page in one statement (``json_agg`` of ``ST_AsGeoJSON``); Python only splices it into
-the response. ``numberMatched`` comes from a separate ``count(*)`` over the same filters, which
-PostgreSQL answers without evaluating the per-row counts of the source.
+the response. ``numberMatched`` is ``offset + numberReturned`` when the page is the last one, and
+otherwise a separate ``count(*)`` over the same filters, which PostgreSQL answers without
+evaluating the per-row counts of the source (and, where the source joins unique keys with LEFT
+JOINs, without those joins: a count of buildings reads only ``building``).
 """
 
 from __future__ import annotations

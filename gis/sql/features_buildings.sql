@@ -28,8 +28,15 @@ SELECT b.code AS fid,
                    JOIN resident r ON r.id = pm.resident_id
                    JOIN household h ON h.id = r.household_id
                   WHERE h.building_id = b.id)::int) AS party_members,
-       EXISTS (SELECT 1 FROM party_org o
-                WHERE o.level = 'building' AND o.building_id = b.id) AS has_party_group
+       -- A scalar subquery, not EXISTS: the planner may turn EXISTS into a hashed subplan that
+       -- reads every building-level party organisation to return a page of ten rows; this
+       -- probes party_org_building_idx for the rows of the page only.
+       (SELECT true FROM party_org o
+         WHERE o.level = 'building' AND o.building_id = b.id LIMIT 1) IS NOT NULL
+           AS has_party_group
   FROM building b
-  JOIN area g ON g.id = b.grid_id
+  -- LEFT JOINs to unique keys: every building has its grid (grid_id NOT NULL REFERENCES area),
+  -- so nothing changes for a page, and PostgreSQL drops both joins from a count (numberMatched)
+  -- that uses none of their columns: the count reads only building.
+  LEFT JOIN area g ON g.id = b.grid_id
   LEFT JOIN building_stats bs ON bs.building_id = b.id

@@ -586,3 +586,32 @@ def test_openapi_types_limit_and_bbox_for_generic_clients(client: TestClient) ->
         assert params["bbox"]["schema"]["type"] == "array"
         assert params["bbox"]["schema"]["items"] == {"type": "number"}
         assert params["bbox"]["explode"] is False
+
+
+def test_small_building_pages_match_sql_and_count_past_the_end(
+    client: TestClient, db_session: Session
+) -> None:
+    # The page probes party organisations per returned row and the count reads only building
+    # (gis/sql/features_buildings.sql): the answers are those of the plain joins.
+    total = db_session.execute(
+        text("SELECT count(*) FROM building WHERE valid_to IS NULL")
+    ).scalar_one()
+    expected = db_session.execute(
+        text(
+            "SELECT b.code, g.code AS grid_code, EXISTS (SELECT 1 FROM party_org o "
+            "WHERE o.level = 'building' AND o.building_id = b.id) AS has_party_group "
+            "FROM building b JOIN area g ON g.id = b.grid_id WHERE b.valid_to IS NULL "
+            "ORDER BY b.code LIMIT 10 OFFSET 20"
+        )
+    ).all()
+    assert any(r.has_party_group for r in expected) or total < 40
+    body = client.get("/ogc/collections/buildings/items?limit=10&offset=20").json()
+    assert body["numberMatched"] == total
+    assert [
+        (f["id"], f["properties"]["grid_code"], f["properties"]["has_party_group"])
+        for f in body["features"]
+    ] == [tuple(r) for r in expected]
+    past = client.get(f"/ogc/collections/buildings/items?limit=10&offset={total + 5}").json()
+    assert past["numberReturned"] == 0
+    assert past["numberMatched"] == total  # counted: a page past the end says nothing of it
+    assert not [link for link in past["links"] if link["rel"] == "next"]
