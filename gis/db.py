@@ -257,6 +257,14 @@ def session_scope(maker: sessionmaker[Session] | None = None) -> Iterator[Sessio
         session.close()
 
 
+def database_of(session: Session) -> str:
+    """Which database a session talks to (its engine's URL): the key of per-process memos that
+    must not mix databases (a worker has one; the test suite several)."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return str(engine.url)
+
+
 def server_versions(session: Session) -> dict[str, str | None]:
     """PostgreSQL and PostGIS versions and the Alembic revision of the schema."""
     row = session.execute(

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep
 from api.errors import UNAVAILABLE_RETRY_SECONDS
 from api.security import get_viewer
-from gis.db import server_versions
+from gis.db import database_of, server_versions
 from gis.incidents.holidays import years_without_data
 from gis.migrate import script_head
 from gis.scope import ANONYMOUS, Viewer
@@ -89,14 +89,9 @@ _schemas: dict[str, _Schema] = {}
 _schemas_lock = threading.Lock()
 
 
-def _database_key(session: Session) -> str:
-    bind = session.get_bind()
-    return str(getattr(bind, "engine", bind).url)
-
-
 def _schema(session: Session) -> _Schema:
     """Server versions and schema revision, read at most every GRIDGOV_HEALTH_CACHE_SECONDS."""
-    key = _database_key(session)
+    key = database_of(session)
     now = time.monotonic()
     with _schemas_lock:
         known = _schemas.get(key)

@@ -34,6 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.collections import Collection
+from gis.db import database_of
 from gis.errors import InvalidInput, NotFound
 from gis.settings import get_settings
 from gis.sqlfiles import read_sql
@@ -152,8 +153,7 @@ class _VersionMemo:
         self._lock = threading.Lock()
 
     def get(self, session: Session) -> str:
-        bind = session.get_bind()
-        database = str(getattr(bind, "engine", bind).url)
+        database = database_of(session)
         interval = get_settings().tile_version_check_ms / 1000
         now = time.monotonic()
         with self._lock:
