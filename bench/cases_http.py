@@ -197,14 +197,20 @@ def run_wrk(
     post_path: str | None = None,
     bodies: Sequence[str] = (),
     threads: int = 1,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
-    """One bounded wrk run: GET ``paths`` round-robin, or POST ``bodies`` to ``post_path``."""
+    """One bounded wrk run: GET ``paths`` round-robin, or POST ``bodies`` to ``post_path``.
+
+    ``headers`` are sent with every request (``Accept-Encoding: gzip``, say: wrk sends none)."""
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "lines.txt"
         script = Path(tmp) / "script.lua"
+        extra = "".join(
+            f'wrk.headers["{name}"] = "{value}"\n' for name, value in (headers or {}).items()
+        )
         if post_path is None:
             data.write_text("\n".join(paths) + "\n", encoding="utf-8")
-            script.write_text(_LUA_PATHS % {"paths": data} + _LUA_DONE, encoding="utf-8")
+            script.write_text(extra + _LUA_PATHS % {"paths": data} + _LUA_DONE, encoding="utf-8")
         else:
             data.write_text("\n".join(bodies) + "\n", encoding="utf-8")
             script.write_text(

@@ -97,9 +97,18 @@ def build_cases(database_url: str, per_case: int, seed: int = 9) -> list[OgcCase
             [f"/collections/public.building/items?limit=1000&bbox={b}&geom-column=geom"
              for b in bboxes(0.02)],
         ),
+        # A client paging small pages without a bbox (issue 19): the count must not scan the
+        # city and the page must join only its own rows.
+        OgcCase(
+            "items buildings, limit 10, no bbox",
+            [f"/ogc/collections/buildings/items?limit=10&offset={10 * i}"
+             for i in range(per_case)],
+            [f"/collections/public.building/items?limit=10&offset={10 * i}&geom-column=geom"
+             for i in range(per_case)],
+        ),
     ]  # fmt: skip
     for layer, tipg_layer, extra, zooms in (
-        ("grids", "public.area", "level=grid&", (12, 14, 16)),
+        ("grids", "public.area", "level=grid&", (10, 12, 13, 14, 16)),
         ("buildings", "public.building", "", (14, 15, 16)),
     ):
         for z in zooms:

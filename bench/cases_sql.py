@@ -139,3 +139,93 @@ def tile_sql_vs_http(
     finally:
         engine.dispose()
     return TileOverhead(collection_id, len(tiles), Spread.of(sql_runs), Spread.of(http_runs))
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    statement: str  # "count" or "page"
+    source: str  # "before" (the SQL source of an earlier revision) or "now"
+    ms: Spread  # execution time (EXPLAIN ANALYZE), median of runs
+    nodes: str  # the plan's node types, outermost first, deduplicated
+    buffers: int  # shared buffers hit + read by the statement
+
+
+def _plan_nodes(plan: dict[str, object]) -> list[str]:
+    label = str(plan["Node Type"])
+    if plan.get("Relation Name"):
+        label += f" on {plan['Relation Name']}"
+    if plan.get("Index Name"):
+        label += f" using {plan['Index Name']}"
+    if plan.get("Subplan Name"):
+        label = f"{plan['Subplan Name']}: {label}"
+    found = [label]
+    for child in plan.get("Plans", []) or []:  # type: ignore[attr-defined]
+        found += _plan_nodes(child)
+    return found
+
+
+def _statements_sent(session: Session, query: object, source: str) -> list[tuple[str, object]]:
+    """The count's and the page's SQL and parameters, as gis.queries.features sends them for
+    ``query`` with the collection's SQL source replaced by ``source``."""
+    from unittest import mock
+
+    from gis.queries import features
+    from gis.scope import ANONYMOUS
+
+    sent: list[tuple[str, object]] = []
+    real = session.execute
+
+    def capture(statement: object, params: object = None, **kw: object) -> object:
+        sent.append((str(statement), params))
+        return real(statement, params, **kw)  # type: ignore[arg-type]
+
+    with (
+        mock.patch.object(features, "read_sql", lambda _name: source),
+        mock.patch.object(session, "execute", capture),
+    ):
+        features.count_items(session, query, ANONYMOUS)  # type: ignore[arg-type]
+        features.items_page(session, query, ANONYMOUS)  # type: ignore[arg-type]
+    return sent
+
+
+def items_plans(
+    database_url: str, collection_id: str, limit: int, old_source: str | None, repeats: int
+) -> list[PlanResult]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the count and the page an items request sends, as the app
+    builds them (``gis.queries.features``), with the collection's SQL source as it is now and,
+    when given, as it was (``old_source``, the file's text from another revision)."""
+    from gis.collections import get_collection
+    from gis.queries import features
+
+    engine = create_engine(normalise_database_url(database_url), poolclass=pool.NullPool)
+    collection = get_collection(collection_id)
+    assert collection is not None
+    query = features.ItemsQuery(collection=collection, limit=limit)
+    results = []
+    try:
+        with Session(engine) as session:
+            sources = {"now": features.read_sql(collection.sql_name)}
+            if old_source is not None:
+                sources["before"] = old_source
+            for label, source in sources.items():
+                sent = _statements_sent(session, query, source)
+                for name, (sql, params) in zip(("count", "page"), sent, strict=False):
+                    times, plan = [], {}
+                    for _ in range(repeats + 1):  # the first run warms the cache
+                        out = session.execute(
+                            text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql), params
+                        ).scalar_one()
+                        plan = out[0]
+                        times.append(float(plan["Execution Time"]))
+                    nodes = list(dict.fromkeys(_plan_nodes(plan["Plan"])))
+                    top = plan["Plan"]
+                    buffers = int(top.get("Shared Hit Blocks", 0)) + int(
+                        top.get("Shared Read Blocks", 0)
+                    )
+                    results.append(
+                        PlanResult(name, label, Spread.of(times[1:]), " → ".join(nodes), buffers)
+                    )
+            session.rollback()
+    finally:
+        engine.dispose()
+    return results

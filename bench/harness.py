@@ -10,7 +10,9 @@ sections belong to other scripts). Throughputs are medians of repeated runs with
 
 Cases: 1 locate vs a trivial endpoint of the same app; 2 bulk routing of incident points in SQL;
 3 OGC items and MVT tiles vs tipg, cold and warm; 4 raw tile SQL vs our tile endpoint; 5 map pages
-in headless Chromium; 6 incident intake at 50 and 200 clients; 7 committing a grid split.
+in headless Chromium; 6 incident intake at 50 and 200 clients; 7 committing a grid split; 8 health
+and cached tile hits vs the no-op; 9 JSON/GeoJSON bytes and time with and without gzip; 10 the
+count and page SQL of a small items page, EXPLAINed, now and before.
 Servers are uvicorn with ``--workers`` processes (2 by default, one per core); the HTTP client is
 wrk. Nothing leaves loopback.
 """
@@ -411,6 +413,152 @@ def case_split(run: Run) -> None:
     )
 
 
+# -- case 8 -----------------------------------------------------------------------------------
+def case_cheap_reads(run: Run) -> None:
+    """Health (liveness, readiness) and cached tile hits against the no-op of the same app.
+
+    The tile hits run twice: as deployed (the data version read at most every
+    GRIDGOV_TILE_VERSION_CHECK_MS) and with the version read on every request (the setting at 0,
+    what every hit did before issue 19), interleaved with the no-op of the same server.
+    """
+    from bench import cases_ogc
+
+    tiles = next(
+        c.ours for c in cases_ogc.build_cases(run.city.url, 50) if c.name == "tiles grids z14"
+    )
+    conns = run.args.connections
+    variants = (
+        ("as deployed", {}),
+        ("version read per request", {"GRIDGOV_TILE_VERSION_CHECK_MS": "0"}),
+    )
+    for label, env in variants:
+        with http.serve(run.city.url, run.args.workers, env) as base:
+            paths = {
+                "noop": ["/bench/noop"],
+                "live": ["/api/v1/health/live"],
+                "ready": ["/api/v1/health"],
+                "tile": tiles,
+            }
+            for p in paths.values():  # warm-up: every tile cached in every worker
+                http.run_wrk(base, conns, 2, paths=p, threads=2)
+            got: dict[str, list[http.LoadResult]] = {k: [] for k in paths}
+            for _ in range(run.repeats):
+                for key, p in paths.items():
+                    got[key].append(http.run_wrk(base, conns, run.seconds, paths=p, threads=2))
+        noop = http.Spread.of([r.rate for r in got["noop"]])
+        measured = (("tile", f"cached tile hit, grids z14 ({label})"),)
+        if not env:
+            measured = (
+                ("live", "GET /api/v1/health/live (liveness)"),
+                ("ready", "GET /api/v1/health (readiness)"),
+                *measured,
+            )
+        for key, name in measured:
+            rate = http.Spread.of([r.rate for r in got[key]])
+            p99 = statistics.median(r.p99_ms for r in got[key])
+            cost = noop.median / rate.median  # time per request relative to the no-op
+            run.rows.append(
+                Row(
+                    f"8 {name}",
+                    f"req/s, {conns} connections, {run.args.workers} workers",
+                    f"{rate.show()} (p99 {p99:.0f} ms)",
+                    f"{noop.show()} (/bench/noop, same app)",
+                    "≤ 1.5× the no-op's time",
+                    cost <= 1.5,
+                    f"{cost:.2f}× the no-op's time; errors {sum(r.errors for r in got[key])}",
+                )
+            )
+
+
+# -- case 9 -----------------------------------------------------------------------------------
+def case_compression(run: Run) -> None:
+    """Bytes and time of JSON/GeoJSON answers with and without gzip (one client, in turn)."""
+    from bench import cases_ogc
+
+    bbox = next(
+        c.ours[0].partition("bbox=")[2]
+        for c in cases_ogc.build_cases(run.city.url, 5)
+        if c.name == "items buildings, limit 1000, bbox ≈4 km"
+    )
+    urls = {
+        "grids, limit 1000": "/ogc/collections/grids/items?limit=1000",
+        "party organisations, 4 km bbox": (
+            f"/ogc/collections/party_orgs/items?limit=1000&bbox={bbox}"
+        ),
+        "service facilities, 4 km bbox": (
+            f"/ogc/collections/service_facilities/items?limit=1000&bbox={bbox}"
+        ),
+        "buildings, limit 1000, 4 km bbox": (
+            f"/ogc/collections/buildings/items?limit=1000&bbox={bbox}"
+        ),
+    }
+    n = 5 if run.args.quick else 20
+    with (
+        http.serve(run.city.url, 1, factory="api.app:create_app") as base,
+        httpx.Client(base_url=base, timeout=120) as client,
+    ):
+        for name, url in urls.items():
+            sizes: dict[str, int] = {}
+            times: dict[str, list[float]] = {"gzip": [], "identity": []}
+            for _ in range(n):
+                for coding in ("gzip", "identity"):  # interleaved
+                    started = time.perf_counter()
+                    with client.stream("GET", url, headers={"Accept-Encoding": coding}) as r:
+                        raw = b"".join(r.iter_raw())
+                        r.raise_for_status()
+                    times[coding].append((time.perf_counter() - started) * 1000)
+                    sizes[coding] = len(raw)
+            z, plain = http.Spread.of(times["gzip"]), http.Spread.of(times["identity"])
+            run.rows.append(
+                Row(
+                    f"9 gzip: {name}",
+                    f"bytes on the wire; ms per request, one client, {n} each",
+                    f"{sizes['gzip'] / 1024:,.0f} KB; {z.show(1)} ms",
+                    f"identity {sizes['identity'] / 1024:,.0f} KB; {plain.show(1)} ms",
+                    "≤ 25 % of the bytes",
+                    sizes["gzip"] <= 0.25 * sizes["identity"],
+                    f"{sizes['gzip'] / sizes['identity'] * 100:.0f} % of the bytes, "
+                    f"{z.median / plain.median:.2f}× the time (loopback: no network to save)",
+                )
+            )
+
+
+# -- case 10 ----------------------------------------------------------------------------------
+# The last revision before issue 19's second part: its SQL sources are the "before" of case 10.
+BEFORE_ISSUE_19 = "1a6ac74"
+
+
+def case_items_plans(run: Run) -> None:
+    """EXPLAIN ANALYZE of the count and the page of ``buildings?limit=10`` (no bbox): the SQL as
+    the app builds it, with the collection's source now and before issue 19."""
+    import subprocess
+
+    from bench.cases_sql import items_plans
+
+    shown = subprocess.run(
+        ["git", "show", f"{BEFORE_ISSUE_19}:gis/sql/features_buildings.sql"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    old = shown.stdout if shown.returncode == 0 else None
+    results = items_plans(run.city.url, "buildings", 10, old, 3 if run.args.quick else 10)
+    by = {(r.statement, r.source): r for r in results}
+    for statement in ("count", "page"):
+        now = by[(statement, "now")]
+        before = by.get((statement, "before"))
+        run.rows.append(
+            Row(
+                f"10 items buildings limit 10, no bbox: {statement} SQL",
+                "ms (EXPLAIN ANALYZE, median); shared buffers",
+                f"{now.ms.show(2)} ms; {now.buffers:,} buffers",
+                "—" if before is None else
+                f"before ({BEFORE_ISSUE_19}): {before.ms.show(2)} ms; {before.buffers:,} buffers",
+                "reads only the page's rows" if statement == "page" else "reads only building",
+                None,
+                f"now: {now.nodes}" + ("" if before is None else f" — before: {before.nodes}"),
+            )
+        )  # fmt: skip
+
+
 CASES: dict[str, Callable[[Run], None]] = {
     "1": case_locate,
     "2": case_routing,
@@ -419,6 +567,9 @@ CASES: dict[str, Callable[[Run], None]] = {
     "5": case_pages,
     "6": case_intake,
     "7": case_split,
+    "8": case_cheap_reads,
+    "9": case_compression,
+    "10": case_items_plans,
 }
 
 

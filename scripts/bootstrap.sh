@@ -51,6 +51,7 @@ if [ "$purpose" = "test" ]; then
     command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
     [ -x /usr/bin/chromium ] || missing+=(chromium)
     dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)  # Chinese in screenshots
+    command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # the HTTP load generator of bench/harness.py
     apt_install "${missing[@]}"
 fi
 
