@@ -574,6 +574,11 @@ CASES: dict[str, Callable[[Run], None]] = {
 
 
 # -- results ----------------------------------------------------------------------------------
+def _case_number(line: str) -> int:
+    found = re.match(r"^\| ([0-9]+) ", line)
+    return int(found.group(1)) if found else 0
+
+
 def render(
     run: Run, started: datetime.datetime, elapsed: float, kept: list[str] | None = None
 ) -> str:
@@ -598,7 +603,7 @@ def render(
         f"{'—' if r.met is None else ('yes' if r.met else '**no**')} | {r.note} |"
         for r in run.rows
     ]
-    lines += sorted(new + (kept or []), key=lambda line: line[2])  # by case number, stable
+    lines += sorted(new + (kept or []), key=_case_number)  # by case number, stable
     if kept:
         run.notes.append(
             f"Cases {run.args.only} were rerun at {started:%H:%M} UTC; the other rows are from the "
@@ -625,7 +630,7 @@ def previous_rows(cases: set[str]) -> list[str]:
         return []
     rows = []
     for line in found.group(0).splitlines():
-        number = re.match(r"^\| ([0-9]) ", line)
+        number = re.match(r"^\| ([0-9]+) ", line)
         if number and number.group(1) not in cases:
             rows.append(line)
     return rows
