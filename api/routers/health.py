@@ -71,8 +71,9 @@ class Liveness(BaseModel):
 
 
 @router.get("/health/live", response_model=Liveness)
-def liveness() -> Liveness:
-    """The worker is up and serving requests; asks nothing of the database."""
+async def liveness() -> Liveness:
+    """The worker is up and serving requests; asks nothing of the database (and, async, takes
+    no worker thread)."""
     return Liveness(status="ok")
 
 

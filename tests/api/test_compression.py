@@ -8,11 +8,11 @@ import gzip
 import json
 
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.compression import MINIMUM_BYTES
 from gis.queries.tiles import invalidate_tile_cache
+from tests.api.test_ogc_tiles import GRIDS, _tile_of_centre
 
 GZIP = {"Accept-Encoding": "gzip"}
 IDENTITY = {"Accept-Encoding": "identity"}
@@ -62,17 +62,8 @@ def test_tiles_are_gzipped_once_and_raw_when_gzip_is_refused(
     client: TestClient, db_session: Session
 ) -> None:
     invalidate_tile_cache()
-    lon, lat = db_session.execute(
-        text(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM area "
-            "WHERE level = 'grid' AND valid_to IS NULL ORDER BY code LIMIT 1) q"
-        )
-    ).one()
-    import math
-
     z = 14
-    x = int((lon + 180) / 360 * 2**z)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+    x, y = _tile_of_centre(db_session, GRIDS, z)
     url = f"/ogc/collections/grids/tiles/WebMercatorQuad/{z}/{x}/{y}"
     zipped_headers, zipped = _raw(client, url, GZIP)
     assert zipped_headers["content-encoding"] == "gzip"
