@@ -1,7 +1,7 @@
 """Area versions carry their geodesic area in km² (a stored generated column).
 
 Revision ID: 0026_area_km2
-Revises: 0024_grid_branch_attachments
+Revises: 0025_plan_create_grid
 Create Date: 2026-11-29
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from gis.sqlfiles import read_sql
 
 revision: str = "0026_area_km2"
-down_revision: str | Sequence[str] | None = "0024_grid_branch_attachments"
+down_revision: str | Sequence[str] | None = "0025_plan_create_grid"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
