@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis import audit
+from gis import accounts, audit
 from gis.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gis.masking import Exposure, exposure, show_name
 from gis.orglife import rules
@@ -88,8 +88,7 @@ _BRANCHES_SQL = text(
            (SELECT coalesce(json_agg(json_build_object('code', g.code, 'name', g.name)
                                      ORDER BY g.code), '[]')
               FROM party_org g WHERE g.parent_id = b.id AND g.org_type = :group_type) AS groups,
-           (SELECT u.person_id IS NOT NULL AND u.person_id = b.secretary_id
-              FROM app_user u WHERE u.id = :user_id) AS is_secretary
+           coalesce(b.secretary_id = :person_id, false) AS is_secretary
     FROM branch b
     ORDER BY b.area_code, b.code
     """
@@ -156,7 +155,7 @@ def _branches(
             "branch_type": rules.BRANCH_TYPE,
             "group_type": rules.GROUP_TYPE,
             "full": rules.FULL_MEMBER_STATUS,
-            "user_id": viewer.user_id,
+            "person_id": accounts.person_of_user(session, viewer.user_id),
         },
     ).all()
     return [
