@@ -99,4 +99,9 @@ def for_pages() -> dict[str, Any]:
         "sources": list(SOURCES),
         "entered_sources": list(ENTERED_SOURCES),
         "reject_resolutions": list(REJECT_RESOLUTIONS),
+        "visit_purposes": list(VISIT_PURPOSES),
     }
+
+
+# Why a grid worker visits a household (入户走访); the field page offers these (docs/field-work.md).
+VISIT_PURPOSES = ("日常走访", "政策宣传", "矛盾调解", "关爱帮扶", "安全检查", "信息采集", "其他")

@@ -280,6 +280,24 @@ def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, s
         text("UPDATE app_user SET person_id = :p WHERE username = 't_party_instructor'"),
         {"p": branch.secretary_id},
     )
+    # An open patrol of the grid worker with one finding, and a building of his grid.
+    worker = headers["grid_worker"]
+    patrol = _ok(client.post("/api/v1/field/patrols", json={}, headers=worker), 201)
+    finding = _ok(
+        client.post(
+            f"/api/v1/field/patrols/{patrol['id']}/findings",
+            json={"description": "井盖缺失", "lon": lon, "lat": lat},
+            headers=worker,
+        ),
+        201,
+    )
+    field_building = session.execute(
+        text(
+            "SELECT b.id FROM building b JOIN area g ON g.id = b.grid_id"
+            " JOIN app_user u ON u.scope_code = g.code AND u.role = 'grid_worker'"
+            " WHERE b.valid_to IS NULL ORDER BY b.id LIMIT 1"
+        )
+    ).scalar_one()
     session.commit()
     return {
         "pair": pair,
@@ -302,6 +320,9 @@ def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, s
             "topic": "志愿服务",
             "attendance": [{"member_id": m, "status": "present"} for m in branch.members],
         },
+        "patrol": patrol,
+        "finding": finding,
+        "field_building": field_building,
     }
 
 
@@ -507,6 +528,65 @@ WRITES: dict[tuple[str, str], Callable[[World], list[Call]]] = {
             "POST",
             "/api/v1/admin/calendar/import",
             {"json": {"csv": "day,name,is_workday\n2027-01-01,元旦,false\n"}},
+        )
+    ],
+}
+
+WRITES |= {
+    ("POST", "/api/v1/field/patrols"): lambda w: [
+        Call("grid_chief", "POST", "/api/v1/field/patrols", {"json": {}})
+    ],
+    ("POST", "/api/v1/field/patrols/{patrol_id}/points"): lambda w: [
+        Call(
+            "grid_worker",
+            "POST",
+            f"/api/v1/field/patrols/{w.objects['patrol']['id']}/points",
+            {
+                "json": {
+                    "points": [
+                        {
+                            "id": "probe-1",
+                            "lon": w.objects["point"]["coordinates"][0],
+                            "lat": w.objects["point"]["coordinates"][1],
+                            "at": w.objects["patrol"]["started_at"],
+                            "accuracy_m": 5,
+                        }
+                    ]
+                }
+            },
+        )
+    ],
+    ("POST", "/api/v1/field/patrols/{patrol_id}/findings"): lambda w: [
+        Call(
+            "grid_worker",
+            "POST",
+            f"/api/v1/field/patrols/{w.objects['patrol']['id']}/findings",
+            {
+                "json": {
+                    "description": "占道经营",
+                    "lon": w.objects["point"]["coordinates"][0],
+                    "lat": w.objects["point"]["coordinates"][1],
+                }
+            },
+        )
+    ],
+    ("POST", "/api/v1/field/findings/{finding_id}/case"): lambda w: [
+        Call(
+            "grid_worker",
+            "POST",
+            f"/api/v1/field/findings/{w.objects['finding']['id']}/case",
+            {"json": {"category": "市容环境"}},
+        )
+    ],
+    ("POST", "/api/v1/field/patrols/{patrol_id}/end"): lambda w: [
+        Call("grid_worker", "POST", f"/api/v1/field/patrols/{w.objects['patrol']['id']}/end")
+    ],
+    ("POST", "/api/v1/field/visits"): lambda w: [
+        Call(
+            "grid_worker",
+            "POST",
+            "/api/v1/field/visits",
+            {"json": {"building_id": w.objects["field_building"], "purpose": "日常走访"}},
         )
     ],
 }

@@ -139,6 +139,7 @@ def test_planning_a_downgrade_lists_what_it_undoes_and_changes_nothing(scratch_u
         ("auth_session", 0),
         ("building_stats", 0),
         ("changeset_attachment", 0),
+        ("household_visit", 0),
         ("incident_extension", 0),
         ("media", 0),
         ("notification", 0),
@@ -146,6 +147,9 @@ def test_planning_a_downgrade_lists_what_it_undoes_and_changes_nothing(scratch_u
         ("notification_delivery", 0),
         ("org_meeting", 0),
         ("org_meeting_attendance", 0),
+        ("patrol", 0),
+        ("patrol_finding", 0),
+        ("patrol_point", 0),
         ("sign_in_throttle", 0),
     ]
     assert current_heads(owner) == {script_head()}
