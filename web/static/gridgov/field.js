@@ -1,0 +1,222 @@
+/* 巡查走访 (docs/field-work.md): a worker's patrol with its live track from the phone's
+ * geolocation (sampled, with accuracy, sent in batches with the phone's own point ids so a
+ * re-sent batch is harmless), findings that become cases in one tap, household visits; the
+ * chief's view of tracks, visit coverage and per-worker KPIs. Distances come from the server. */
+(function () {
+  "use strict";
+  var gg = (window.gridgov = window.gridgov || {});
+  var API = "/api/v1/field";
+
+  function request(method, url, body) {
+    var options = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body !== undefined) { options.headers["Content-Type"] = "application/json"; options.body = JSON.stringify(body); }
+    return fetch(url, options).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (json) {
+        if (!response.ok) { var e = new Error((json && json.detail) || String(response.status)); e.status = response.status; throw e; }
+        return json;
+      });
+    });
+  }
+
+  gg.fieldPage = function (cfg) {
+    var setup = gg.setup(cfg), map = setup.map, groups = setup.groups, s = gg.s, field = cfg.field;
+    if (field.area && field.area.bounds) {
+      var b = field.area.bounds;
+      map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [10, 10] });
+    }
+    if (!field.records && !field.oversees) {
+      gg.section("signin").innerHTML = "<p><a class='gg-button' href='/login?next=/field'>" + gg.esc(s("field.sign_in")) + "</a></p>";
+      return;
+    }
+    var state = { patrol: null, watch: null, queue: [], last: null, seq: 0, line: null, sending: false };
+
+    function patrolPanel() {
+      var body = gg.section("patrol");
+      body.innerHTML =
+        "<p class='gg-field-status' role='status'></p>" +
+        "<button type='button' class='gg-button gg-field-toggle'></button>" +
+        "<dl class='gg-field-stats'><dt>" + gg.esc(s("field.points")) + "</dt><dd class='gg-field-points'>0</dd>" +
+        "<dt>" + gg.esc(s("field.distance")) + "</dt><dd class='gg-field-distance'>0</dd>" +
+        "<dt>" + gg.esc(s("field.accuracy")) + "</dt><dd class='gg-field-accuracy'>–</dd></dl>" +
+        "<form class='gg-field-finding' hidden><label>" + gg.esc(s("field.finding")) +
+        "<textarea name='description' required maxlength='4000' rows='2'></textarea></label>" +
+        gg.photoPickerHtml("media") +
+        "<button type='submit' class='gg-button'>" + gg.esc(s("field.add_finding")) + "</button></form>" +
+        "<ol class='gg-list gg-field-findings'></ol>";
+      body.querySelector(".gg-field-toggle").addEventListener("click", function () { state.patrol ? stop() : start(); });
+      body.querySelector(".gg-field-finding").addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var form = ev.target, data = new FormData(form), here = state.last;
+        if (!state.patrol || !here) { status(s("field.no_position")); return; }
+        request("POST", API + "/patrols/" + state.patrol.id + "/findings", {
+          description: data.get("description"), lon: here.lon, lat: here.lat, media: gg.photoIds(data, "media"),
+        }).then(function (finding) { form.reset(); form.querySelectorAll("input[type=hidden]").forEach(function (i) { i.remove(); }); addFinding(finding); })
+          .catch(function (e) { status(s("field.failed") + ": " + e.message); });
+      });
+      render();
+    }
+
+    function status(text) { var el = document.querySelector("#gg-patrol .gg-field-status"); if (el) el.textContent = text; }
+
+    function render() {
+      var body = gg.section("patrol"), on = !!state.patrol;
+      body.querySelector(".gg-field-toggle").textContent = s(on ? "field.stop" : "field.start");
+      body.querySelector(".gg-field-finding").hidden = !on;
+      status(s(on ? "field.on_patrol" : "field.idle"));
+      if (on) {
+        body.querySelector(".gg-field-points").textContent = state.patrol.points;
+        body.querySelector(".gg-field-distance").textContent = Math.round(state.patrol.distance_m);
+      }
+    }
+
+    function addFinding(f) {
+      var list = gg.section("patrol").querySelector(".gg-field-findings"), li = document.createElement("li");
+      li.dataset.finding = f.id;
+      li.innerHTML = gg.esc(f.description) + " " + (f.incident_code
+        ? "<span class='gg-field-case'>" + gg.esc(s("field.case_made")) + " " + gg.esc(f.incident_code) + "</span>"
+        : "<select name='category' aria-label='" + gg.esc(s("field.category")) + "'>" + gg.vocabulary.categories.event.concat(gg.vocabulary.categories.component)
+            .map(function (c) { return "<option>" + gg.esc(c) + "</option>"; }).join("") + "</select>" +
+          "<button type='button' class='gg-button gg-field-to-case'>" + gg.esc(s("field.to_case")) + "</button>");
+      var button = li.querySelector(".gg-field-to-case");
+      if (button) button.addEventListener("click", function () {
+        button.disabled = true;
+        request("POST", API + "/findings/" + f.id + "/case", { category: li.querySelector("select").value })
+          .then(addFinding)
+          .catch(function (e) { button.disabled = false; status(s("field.failed") + ": " + e.message); });
+      });
+      var existing = list.querySelector("[data-finding='" + f.id + "']");
+      if (existing) existing.replaceWith(li); else list.appendChild(li);
+      L.circleMarker([f.lat, f.lon], { radius: 7, color: "#c62828", className: "gg-field-finding-marker" }).addTo(groups.me);
+    }
+
+    function flush() {
+      if (!state.patrol || state.sending || !state.queue.length) return Promise.resolve();
+      var batch = state.queue.slice(0, field.maxBatch);
+      state.sending = true;
+      return request("POST", API + "/patrols/" + state.patrol.id + "/points", { points: batch })
+        .then(function (summary) {
+          state.queue = state.queue.slice(batch.length);
+          state.patrol.points = summary.points; state.patrol.distance_m = summary.distance_m;
+          render();
+        })
+        .catch(function () { /* kept in the queue; sent again with the same ids */ })
+        .then(function () { state.sending = false; });
+    }
+
+    function onPosition(pos) {
+      var c = pos.coords, here = { lon: c.longitude, lat: c.latitude, accuracy: c.accuracy, t: pos.timestamp || Date.now() };
+      document.querySelector("#gg-patrol .gg-field-accuracy").textContent = Math.round(c.accuracy);
+      var prev = state.last;
+      if (prev && here.t - prev.t < field.sampleSeconds * 1000 &&
+          map.distance([prev.lat, prev.lon], [here.lat, here.lon]) < field.sampleMetres) return;
+      state.last = here;
+      state.seq += 1;
+      state.queue.push({ id: state.patrol.id + "-" + here.t + "-" + state.seq, lon: here.lon, lat: here.lat,
+        at: new Date(here.t).toISOString(), accuracy_m: c.accuracy });
+      if (!state.line) state.line = L.polyline([], { color: "#1565c0", weight: 4, className: "gg-field-my-track" }).addTo(groups.me);
+      state.line.addLatLng([here.lat, here.lon]);
+      map.panTo([here.lat, here.lon]);
+      flush();
+    }
+
+    function watch() {
+      if (!navigator.geolocation) { status(s("field.no_position")); return; }
+      state.watch = navigator.geolocation.watchPosition(onPosition, function () { status(s("field.no_position")); },
+        { enableHighAccuracy: true, maximumAge: 0, timeout: 30000 });
+    }
+
+    function start() {
+      var begin = function (here) {
+        request("POST", API + "/patrols", here ? { lon: here.coords.longitude, lat: here.coords.latitude } : {})
+          .then(function (p) { state.patrol = p; state.queue = []; state.last = null; render(); watch(); })
+          .catch(function (e) { status(s("field.failed") + ": " + e.message); });
+      };
+      if (navigator.geolocation) navigator.geolocation.getCurrentPosition(begin, function () { begin(null); }, { timeout: 10000 });
+      else begin(null);
+    }
+
+    function stop() {
+      if (state.watch !== null) navigator.geolocation.clearWatch(state.watch);
+      state.watch = null;
+      flush().then(function () { return request("POST", API + "/patrols/" + state.patrol.id + "/end"); })
+        .then(function (p) { state.patrol = null; render(); status(s("field.idle") + " · " + Math.round(p.distance_m) + " m"); loadTracks(); })
+        .catch(function (e) { status(s("field.failed") + ": " + e.message); });
+    }
+
+    function visitPanel(buildings) {
+      var body = gg.section("visit");
+      body.innerHTML = "<form class='gg-field-visit'><label>" + gg.esc(s("field.building")) + "<select name='building_id' required>" +
+        buildings.map(function (f) { var p = f.properties; return "<option value='" + p.building_id + "'>" + gg.esc(p.name) + "</option>"; }).join("") +
+        "</select></label><label>" + gg.esc(s("field.purpose")) + "<select name='purpose'>" +
+        field.purposes.map(function (p) { return "<option>" + gg.esc(p) + "</option>"; }).join("") + "</select></label>" +
+        "<label>" + gg.esc(s("field.notes")) + "<textarea name='notes' maxlength='4000' rows='3'></textarea></label>" +
+        "<label>" + gg.esc(s("field.people_met")) + "<input name='people_met' maxlength='500'></label>" +
+        "<button type='submit' class='gg-button'>" + gg.esc(s("field.save_visit")) + "</button><p class='gg-note' role='status'></p></form>";
+      body.querySelector("form").addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var form = ev.target, data = new FormData(form), here = state.last, note = form.querySelector("[role=status]");
+        var visit = { building_id: Number(data.get("building_id")), purpose: data.get("purpose"), notes: data.get("notes"),
+          people_met: data.get("people_met"), client_id: "visit-" + Date.now() + "-" + Math.random().toString(36).slice(2) };
+        if (here) { visit.lon = here.lon; visit.lat = here.lat; visit.accuracy_m = here.accuracy; }
+        request("POST", API + "/visits", visit).then(function () { note.textContent = s("field.saved"); form.reset(); loadCoverage(); })
+          .catch(function (e) { note.textContent = s("field.failed") + ": " + e.message; });
+      });
+    }
+
+    var COLORS = { visited: "#2e7d32", earlier: "#f9a825", never: "#c62828" };
+    function loadCoverage() {
+      return request("GET", API + "/coverage?period=month").then(function (fc) {
+        groups.coverage.clearLayers();
+        fc.features.forEach(function (f) {
+          var p = f.properties, c = f.geometry.coordinates;
+          L.circleMarker([c[1], c[0]], { radius: 6, color: COLORS[p.status], fillOpacity: 0.8, className: "gg-field-cover gg-field-cover-" + p.status })
+            .bindTooltip(gg.esc(p.name) + " · " + gg.esc(s("field." + p.status))).addTo(groups.coverage);
+        });
+        if (field.oversees) {
+          gg.section("coverage").innerHTML = "<ul class='gg-list gg-field-counts'>" + ["visited", "earlier", "never"].map(function (k) {
+            return "<li><span style='color:" + COLORS[k] + "'>●</span> " + gg.esc(s("field." + k)) + " <b data-count='" + k + "'>" + fc.counts[k] + "</b></li>";
+          }).join("") + "</ul>";
+        }
+        if (field.records && !document.querySelector(".gg-field-visit")) visitPanel(fc.features);
+      });
+    }
+
+    function loadTracks() {
+      if (!field.oversees) return Promise.resolve();
+      return request("GET", API + "/patrols?tracks=true").then(function (page) {
+        groups.tracks.clearLayers();
+        page.items.forEach(function (p) {
+          if (p.track.coordinates.length < 2) return;
+          L.polyline(p.track.coordinates.map(function (c) { return [c[1], c[0]]; }),
+            { color: "#6a1b9a", weight: 3, opacity: 0.8, className: "gg-field-track", attribution: "" })
+            .bindTooltip(gg.esc(p.worker) + " · " + Math.round(p.distance_m) + " m").addTo(groups.tracks);
+          p.finding_list.forEach(function (f) {
+            L.circleMarker([f.lat, f.lon], { radius: 5, color: "#c62828" }).bindTooltip(gg.esc(f.description)).addTo(groups.tracks);
+          });
+        });
+      });
+    }
+
+    function loadKpis() {
+      return request("GET", API + "/kpis").then(function (k) {
+        var cols = [["worker", "field.worker"], ["patrol_hours", "field.hours"], ["distance_m", "field.distance"], ["visits", "field.visits"], ["findings", "field.findings"], ["findings_to_cases", "field.cases"]];
+        gg.section("kpis").innerHTML = "<div class='gg-table-wrap'><table class='gg-table gg-field-kpis'><thead><tr>" +
+          cols.map(function (c) { return "<th>" + gg.esc(s(c[1])) + "</th>"; }).join("") + "</tr></thead><tbody>" +
+          k.workers.map(function (w) { return "<tr data-worker='" + gg.esc(w.worker) + "'>" + cols.map(function (c) { return "<td>" + gg.esc(w[c[0]]) + "</td>"; }).join("") + "</tr>"; }).join("") +
+          "</tbody></table></div>";
+      });
+    }
+
+    if (field.records) {
+      patrolPanel();
+      // An open patrol survives a reload: resume it.
+      request("GET", API + "/patrols?tracks=true").then(function (page) {
+        var open = page.items.filter(function (p) { return !p.ended_at && p.worker === cfg.viewer.username; })[0];
+        if (open) { state.patrol = open; open.finding_list.forEach(addFinding); render(); watch(); }
+      }).catch(function () {});
+    }
+    loadCoverage().catch(function () {});
+    loadTracks().catch(function () {});
+    if (field.oversees) loadKpis().catch(function () {});
+  };
+})();
