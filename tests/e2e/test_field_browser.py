@@ -77,7 +77,9 @@ def test_a_patrol_walked_on_a_phone_is_stored_and_shown_to_the_chief(
         page.click("#gg-patrol form.gg-field-finding button[type=submit]")
         page.wait_for_selector("#gg-patrol .gg-field-findings li[data-finding]", timeout=20_000)
         toggle.click()
-        page.wait_for_selector("#gg-patrol form.gg-field-finding[hidden]", timeout=20_000)
+        page.wait_for_selector(
+            "#gg-patrol form.gg-field-finding[hidden]", state="attached", timeout=20_000
+        )
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
