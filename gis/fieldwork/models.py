@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import ARRAY, BigInteger, DateTime, Float, ForeignKey, Text
+from sqlalchemy import ARRAY, REAL, BigInteger, DateTime, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gis.models import SRID, Base
@@ -39,7 +39,7 @@ class PatrolPoint(Base):
     )
     client_id: Mapped[str] = mapped_column(Text, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    accuracy_m: Mapped[float | None] = mapped_column(Float(precision=24))
+    accuracy_m: Mapped[float | None] = mapped_column(REAL)
     geom: Mapped[object] = mapped_column(_point())
 
 
@@ -77,5 +77,5 @@ class HouseholdVisit(Base):
     notes: Mapped[str] = mapped_column(Text, server_default="")
     people_met: Mapped[str] = mapped_column(Text, server_default="")
     geom: Mapped[object | None] = mapped_column(_point(), nullable=True)
-    accuracy_m: Mapped[float | None] = mapped_column(Float(precision=24))
+    accuracy_m: Mapped[float | None] = mapped_column(REAL)
     client_id: Mapped[str | None] = mapped_column(Text)
