@@ -62,6 +62,7 @@ DECLARED: dict[tuple[str, str], str] = {
     ("GET", "/grid/{code}"): "public",
     ("GET", "/plan"): "public",
     ("GET", "/plan/history"): "public",
+    ("GET", "/field"): "public",  # the field-work page shell; its data comes from /api/v1/field
     # The admins' audit page is a shell (an admin check, a form); its rows come from
     # /api/v1/audit/disclosures, which is marked "personal" on the route.
     ("GET", "/admin/audit"): "public",

@@ -46,6 +46,7 @@ SERVES_WITHOUT_DATABASE = {
     "POST /api/v1/plan/repair-preview",  # pure geometry on the caller's input
     "GET /plan",  # the planner's page shell; its data comes from the API
     "GET /plan/history",  # the boundary history page shell; its data comes from the API
+    "GET /field",  # the field-work page shell; its data comes from /api/v1/field
     "GET /admin/audit",  # the admins' page shell (a visitor is sent to sign in); data via API
     "GET /party/org-life",  # the 组织生活 page shell (a visitor is sent to sign in); data via API
     "GET /api/v1/org-life/rules",  # the rules are the code's vocabulary (gis/orglife/rules.py)
@@ -77,6 +78,9 @@ def outage_world(db_session: Session) -> Iterator[World]:
         "notification": 1,
         "api_key": "gg_not-checked-while-down",
         "rating_token": str(uuid.uuid4()),
+        "patrol": {"id": 1, "started_at": "2026-11-29T08:00:00+08:00"},
+        "finding": {"id": 1},
+        "field_building": 1,
         "sign_in": {"username": "t_admin", "password": "whatever-it-is"},
         "org_meeting": {
             "branch_code": "DZ" + areas.grid,
