@@ -98,20 +98,24 @@ def start_patrol(
     user_id = access.require_recorder(viewer)
     grid = access.grid_for_work(session, viewer, grid_code, lon, lat)
     now = now or datetime.now(UTC)
-    # Locks the account's row so two starts at once cannot both pass the check.
-    session.execute(text("SELECT 1 FROM app_user WHERE id = :u FOR UPDATE"), {"u": user_id})
-    open_id = session.execute(
-        text("SELECT id FROM patrol WHERE user_id = :u AND ended_at IS NULL"), {"u": user_id}
-    ).scalar_one_or_none()
-    if open_id is not None:
-        raise Conflict(f"patrol {open_id} is still open; end it first", parameter="patrol")
+    # The partial unique index patrol_one_open_idx is the one-open-patrol rule: a concurrent
+    # second start waits on the first's index entry and then inserts nothing. No lock on the
+    # account's app_user row: FOR UPDATE there conflicts with the FOR KEY SHARE that every
+    # uncommitted row referencing the account (a notification, a case event) holds, so a start
+    # would wait on unrelated transactions.
     patrol_id = session.execute(
         text(
             "INSERT INTO patrol (user_id, worker, person_id, grid_code, started_at)"
-            " SELECT id, username, person_id, :g, :now FROM app_user WHERE id = :u RETURNING id"
+            " SELECT id, username, person_id, :g, :now FROM app_user WHERE id = :u"
+            " ON CONFLICT (user_id) WHERE ended_at IS NULL DO NOTHING RETURNING id"
         ),
         {"u": user_id, "g": grid, "now": now},
-    ).scalar_one()
+    ).scalar_one_or_none()
+    if patrol_id is None:
+        open_id = session.execute(
+            text("SELECT id FROM patrol WHERE user_id = :u AND ended_at IS NULL"), {"u": user_id}
+        ).scalar_one_or_none()
+        raise Conflict(f"patrol {open_id} is still open; end it first", parameter="patrol")
     return get_patrol(session, viewer, int(patrol_id))
 
 
@@ -183,10 +187,26 @@ def add_finding(
     lon: float,
     lat: float,
     media: list[int],
+    client_id: str | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
-    """Record something found on the patrol at a point, with the worker's own photos."""
-    _own_patrol(session, viewer, patrol_id, open_only=True)
+) -> tuple[dict[str, Any], bool]:
+    """Record something found on the patrol at a point, with the worker's own photos.
+
+    With ``client_id`` (the phone's Idempotency-Key) a repeated request returns the first
+    finding (created False): a finding queued offline may be sent more than once.
+    """
+    _own_patrol(session, viewer, patrol_id, open_only=client_id is None)
+    if client_id is not None:
+        if not 1 <= len(client_id) <= 200:
+            raise InvalidInput("Idempotency-Key needs 1 to 200 characters", parameter="client_id")
+        earlier = session.execute(
+            text("SELECT id FROM patrol_finding WHERE patrol_id = :p AND client_id = :c"),
+            {"p": patrol_id, "c": client_id},
+        ).scalar_one_or_none()
+        if earlier is not None:
+            return _finding(session, int(earlier)), False
+        # Not a repeat: only an open patrol takes new findings.
+        _own_patrol(session, viewer, patrol_id, open_only=True)
     description = description.strip()
     if not 1 <= len(description) <= 4000:
         raise InvalidInput("description needs 1 to 4000 characters", parameter="description")
@@ -195,9 +215,9 @@ def add_finding(
     photos = media_records.claim(session, viewer, media, "media")
     row = session.execute(
         text(
-            "INSERT INTO patrol_finding (patrol_id, at, description, geom, media)"
+            "INSERT INTO patrol_finding (patrol_id, at, description, geom, media, client_id)"
             " VALUES (:p, :at, :d, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),"
-            " CAST(:m AS bigint[])) RETURNING id"
+            " CAST(:m AS bigint[]), :c) RETURNING id"
         ),
         {
             "p": patrol_id,
@@ -206,9 +226,10 @@ def add_finding(
             "lon": lon,
             "lat": lat,
             "m": photos,
+            "c": client_id,
         },
     ).scalar_one()
-    return _finding(session, int(row))
+    return _finding(session, int(row)), True
 
 
 def _finding(session: Session, finding_id: int) -> dict[str, Any]:

@@ -743,3 +743,15 @@ def test_audited_reads_are_among_the_probed(world: World) -> None:
     )
     assert world.probe() > probe
     assert not unavailable_problems(response, "/api/v1/households/x")
+
+
+def test_no_request_leaves_a_transaction_open(world: World) -> None:
+    """After the walk every connection of the app is back in its pool with no transaction open:
+    a connection left idle in transaction holds its row locks (field work once hung here on one)."""
+    with psycopg.connect(owner_url(world.url), autocommit=True) as conn:
+        left = conn.execute(
+            "SELECT pid, usename, left(query, 200) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND state LIKE 'idle in transaction%'"
+        ).fetchall()
+    assert not left, f"connections idle in transaction after the walk: {left}"
