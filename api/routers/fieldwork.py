@@ -32,6 +32,15 @@ AreaQuery = Annotated[
 SinceQuery = Annotated[AwareDatetime | None, Query(description="Start (default: 30 days ago)")]
 UntilQuery = Annotated[AwareDatetime | None, Query(description="End, exclusive (default: now)")]
 Lon = Annotated[float, Field(ge=-180, le=180)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="The phone's own id of this request: a repeat returns the first result",
+    ),
+]
 Lat = Annotated[float, Field(ge=-90, le=90)]
 
 
@@ -74,13 +83,16 @@ class FindingToCase(BaseModel):
 class VisitIn(BaseModel):
     building_id: int = Field(ge=1, le=2**63 - 1)
     household_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    household_code: str | None = Field(
+        None, min_length=1, max_length=40, description="The household by its code (instead of id)"
+    )
     purpose: str = Field(min_length=1, max_length=50)
     notes: str = Field("", max_length=4000)
     people_met: str = Field("", max_length=500)
     lon: Lon | None = None
     lat: Lat | None = None
     accuracy_m: float | None = Field(None, ge=0, le=100000)
-    client_id: str | None = Field(None, min_length=1, max_length=100)
+    client_id: str | None = Field(None, min_length=1, max_length=200)
     visited_at: AwareDatetime | None = None
 
 
@@ -105,10 +117,16 @@ def add_points(
 
 @router.post("/patrols/{patrol_id}/findings", status_code=201, openapi_extra=SCOPED)
 def add_finding(
-    session: SessionDep, viewer: SignedInViewerDep, patrol_id: IdPath, body: FindingIn
+    session: SessionDep,
+    viewer: SignedInViewerDep,
+    patrol_id: IdPath,
+    body: FindingIn,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Record a finding on your open patrol: text, position and your uploaded photos' ids."""
-    result = patrols.add_finding(
+    """Record a finding on your open patrol: text, position and your uploaded photos' ids.
+    With an ``Idempotency-Key`` a re-sent finding returns the first (200), even once the patrol
+    has ended (a phone sends what it queued offline later)."""
+    result, created = patrols.add_finding(
         session,
         viewer,
         patrol_id,
@@ -116,8 +134,9 @@ def add_finding(
         lon=body.lon,
         lat=body.lat,
         media=body.media,
+        client_id=idempotency_key,
     )
-    return JSONResponse(result, status_code=201)
+    return JSONResponse(result, status_code=201 if created else 200)
 
 
 @router.post("/findings/{finding_id}/case", openapi_extra=SCOPED)
@@ -126,7 +145,7 @@ def finding_to_case(
     viewer: SignedInViewerDep,
     finding_id: IdPath,
     body: FindingToCase,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Turn your finding into a case (转为案件) through the case intake. A second call returns
     the same case (200); the first answers 201."""
@@ -166,20 +185,27 @@ def get_patrol(session: SessionDep, viewer: SignedInViewerDep, patrol_id: IdPath
 
 
 @router.post("/visits", status_code=201, openapi_extra=PERSONAL)
-def create_visit(session: SessionDep, viewer: SignedInViewerDep, body: VisitIn) -> JSONResponse:
-    """Record a household visit. With ``client_id`` a re-sent visit returns the first (200)."""
+def create_visit(
+    session: SessionDep,
+    viewer: SignedInViewerDep,
+    body: VisitIn,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Record a household visit. With ``client_id`` (or, without one, an ``Idempotency-Key``)
+    a re-sent visit returns the first (200)."""
     result, created = visits.create_visit(
         session,
         viewer,
         building_id=body.building_id,
         household_id=body.household_id,
+        household_code=body.household_code,
         purpose=body.purpose,
         notes=body.notes,
         people_met=body.people_met,
         lon=body.lon,
         lat=body.lat,
         accuracy_m=body.accuracy_m,
-        client_id=body.client_id,
+        client_id=body.client_id or idempotency_key,
         visited_at=body.visited_at,
     )
     return JSONResponse(result, status_code=201 if created else 200)

@@ -56,6 +56,7 @@ class PatrolFinding(Base):
     incident_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("incident.id", ondelete="SET NULL")
     )
+    client_id: Mapped[str | None] = mapped_column(Text)
 
 
 class HouseholdVisit(Base):

@@ -37,6 +37,7 @@ def create_visit(
     building_id: int,
     household_id: int | None,
     purpose: str,
+    household_code: str | None = None,
     notes: str = "",
     people_met: str = "",
     lon: float | None = None,
@@ -47,6 +48,7 @@ def create_visit(
 ) -> tuple[dict[str, Any], bool]:
     """Record a visit to a building (or one household in it) of the viewer's scope.
 
+    The household is named by id or by code (what the households list shows), not both.
     With ``client_id`` a repeated request returns the first visit (created False).
     """
     user_id = access.require_recorder(viewer)
@@ -75,21 +77,26 @@ def create_visit(
         ).scalar_one_or_none()
         if earlier is not None:
             return _created(session, int(earlier)), False
+    if household_id is not None and household_code is not None:
+        raise InvalidInput("name the household by id or by code, not both", parameter="household")
     place = session.execute(
         text(
             "SELECT g.code AS grid_code, h.id AS household_id FROM building b"
             " JOIN area g ON g.id = b.grid_id"
-            " LEFT JOIN household h ON h.building_id = b.id AND h.id = :h"
+            " LEFT JOIN household h ON h.building_id = b.id AND (h.id = :h OR h.code = :hc)"
             " WHERE b.id = :b AND b.valid_to IS NULL"
         ),
-        {"b": building_id, "h": household_id},
+        {"b": building_id, "h": household_id, "hc": household_code},
     ).one_or_none()
     if place is None or not viewer.covers(place.grid_code):
         raise NotFound(f"no building {building_id} in your scope")
-    if household_id is not None and place.household_id is None:
+    named = household_id if household_id is not None else household_code
+    if named is not None and place.household_id is None:
         raise InvalidInput(
-            f"household {household_id} is not in building {building_id}", parameter="household_id"
+            f"household {named} is not in building {building_id}",
+            parameter="household_id" if household_id is not None else "household_code",
         )
+    household_id = place.household_id
     visit_id = session.execute(
         text(
             """

@@ -37,7 +37,10 @@ CREATE TABLE patrol_finding (
     geom        geometry(Point, 4326) NOT NULL,
     -- The worker's uploads (media ids, still unattached); the case they become takes them.
     media       bigint[] NOT NULL DEFAULT '{}',
-    incident_id bigint REFERENCES incident (id) ON DELETE SET NULL
+    incident_id bigint REFERENCES incident (id) ON DELETE SET NULL,
+    -- The phone's Idempotency-Key: a finding queued offline and sent twice is stored once.
+    client_id   text CHECK (length(client_id) BETWEEN 1 AND 200),
+    UNIQUE (patrol_id, client_id)
 );
 CREATE INDEX patrol_finding_patrol_idx ON patrol_finding (patrol_id);
 CREATE UNIQUE INDEX patrol_finding_incident_idx ON patrol_finding (incident_id)
@@ -58,7 +61,7 @@ CREATE TABLE household_visit (
     -- Where the worker stood when recording it (the phone's position, if it had one).
     geom         geometry(Point, 4326),
     accuracy_m   real CHECK (accuracy_m >= 0),
-    client_id    text CHECK (length(client_id) BETWEEN 1 AND 100),
+    client_id    text CHECK (length(client_id) BETWEEN 1 AND 200),
     UNIQUE (user_id, client_id)
 );
 CREATE INDEX household_visit_grid_idx ON household_visit (grid_code, visited_at);

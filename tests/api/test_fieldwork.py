@@ -274,3 +274,77 @@ def test_kpis_and_coverage_count_the_period(db_session: Session, client_for: Cli
     assert sum(cov["counts"].values()) == len(cov["features"]) == total_buildings
     assert cov["counts"]["visited"] >= 1
     assert chief.get("/api/v1/field/coverage", params={"period": "year"}).status_code == 422
+
+
+def test_writes_queued_offline_are_stored_once_by_their_idempotency_key(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    """What the phone's outbox relies on: a finding or a visit sent again with the same
+    Idempotency-Key returns the first (200), even after the patrol has ended."""
+    g = grid_point(db_session)
+    place = _building(db_session, g.grid_code)
+    worker = client_for(add_account(db_session, "f_offline", "grid_worker", g.grid_code))
+    patrol = worker.post("/api/v1/field/patrols", json={}).json()
+    url = f"/api/v1/field/patrols/{patrol['id']}/findings"
+    finding = {"description": "消防通道堵塞", "lon": g.lon, "lat": g.lat}
+    key = {"Idempotency-Key": "finding-abc"}
+    first = worker.post(url, json=finding, headers=key)
+    assert first.status_code == 201, first.text
+    assert worker.post(f"/api/v1/field/patrols/{patrol['id']}/end").status_code == 200
+    again = worker.post(url, json=finding, headers=key)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    # A new finding on the ended patrol is still refused.
+    late = worker.post(url, json=finding, headers={"Idempotency-Key": "finding-new"})
+    assert late.status_code == 409
+    # Another worker's key space is his own: the same key names nothing of hers.
+    other = client_for(add_account(db_session, "f_other", "grid_worker", g.grid_code))
+    assert other.post(url, json=finding, headers=key).status_code == 404
+
+    household = db_session.execute(
+        text("SELECT code FROM household WHERE id = :h"), {"h": place.household_id}
+    ).scalar_one()
+    visit = {"building_id": place.id, "household_code": household, "purpose": "日常走访"}
+    headers = {"Idempotency-Key": "visit-xyz"}
+    made = worker.post("/api/v1/field/visits", json=visit, headers=headers)
+    assert made.status_code == 201, made.text
+    assert made.json()["household_id"] == place.household_id
+    repeat = worker.post("/api/v1/field/visits", json=visit, headers=headers)
+    assert repeat.status_code == 200 and repeat.json()["id"] == made.json()["id"]
+    stored = db_session.execute(
+        text(
+            "SELECT (SELECT count(*) FROM patrol_finding WHERE patrol_id = :p),"
+            " (SELECT count(*) FROM household_visit v JOIN app_user u ON u.id = v.user_id"
+            "  WHERE u.username = 'f_offline')"
+        ),
+        {"p": patrol["id"]},
+    ).one()
+    assert tuple(stored) == (1, 1)
+
+
+def test_a_visit_names_a_household_of_its_building_by_code(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    g = grid_point(db_session)
+    place = _building(db_session, g.grid_code)
+    worker = client_for(add_account(db_session, "f_picker", "grid_worker", g.grid_code))
+    elsewhere = db_session.execute(
+        text("SELECT code FROM household WHERE building_id <> :b ORDER BY id LIMIT 1"),
+        {"b": place.id},
+    ).scalar_one()
+    body = {"building_id": place.id, "purpose": "日常走访"}
+    wrong = worker.post("/api/v1/field/visits", json={**body, "household_code": elsewhere})
+    assert wrong.status_code == 400 and wrong.json()["parameter"] == "household_code"
+    both = worker.post(
+        "/api/v1/field/visits",
+        json={**body, "household_code": elsewhere, "household_id": place.household_id},
+    )
+    assert both.status_code == 400
+    whole = worker.post("/api/v1/field/visits", json=body)
+    assert whole.status_code == 201 and whole.json()["household_id"] is None
+    count = db_session.execute(
+        text(
+            "SELECT count(*) FROM household_visit v JOIN app_user u ON u.id = v.user_id"
+            " WHERE u.username = 'f_picker'"
+        )
+    ).scalar_one()
+    assert count == 1
