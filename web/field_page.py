@@ -25,6 +25,7 @@ SAMPLE_METRES = 5
 @router.get("/field", response_class=HTMLResponse)
 def field_page(request: Request, session: SessionDep, viewer: PageViewerDep) -> HTMLResponse:
     page = Page(request, title_key="app.field_title", body_class="gg-field-page", viewer=viewer)
+    page.installable()
     lang = page.lang
     shell = area_shell(session, viewer.scope_code) if viewer.scope_code else None
     page.group("tracks", t("js.field.tracks", lang))

@@ -74,6 +74,7 @@ def grid_page(
     code: Annotated[str, Path(pattern=r"^[0-9]{15}$")],
 ) -> HTMLResponse:
     page = Page(request, title_key="app.grid_title", body_class="gg-grid-page", viewer=viewer)
+    page.installable()
     lang = page.lang
     shell = area_shell(session, code)
     if shell is None or shell.level != "grid":

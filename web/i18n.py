@@ -768,6 +768,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "js.field.visited": {"zh-CN": "本月已走访", "en": "Visited this month"},
     "js.field.earlier": {"zh-CN": "以前走访过", "en": "Visited earlier"},
     "js.field.never": {"zh-CN": "从未走访", "en": "Never visited"},
+    "js.field.queued": {"zh-CN": "已保存，联网后自动发送", "en": "Saved; sent when back online"},
+    "js.field.household": {"zh-CN": "住户（选填）", "en": "Household (optional)"},
+    "js.field.whole_building": {"zh-CN": "整栋楼", "en": "Whole building"},
+    "js.outbox.pending": {"zh-CN": "待发送 {n} 条", "en": "{n} waiting to be sent"},
+    "js.outbox.offline": {"zh-CN": "离线", "en": "Offline"},
+    "js.outbox.refused": {"zh-CN": "{n} 条被拒收", "en": "{n} refused"},
 }
 
 

@@ -151,7 +151,7 @@ class PageScript(JSCSSMixin, MacroElement):
         self.config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
         self.default_js = [*VENDOR_JS] + [
             (name, static_url(f"gridgov/{name}.js"))
-            for name in ("gcj02", "common", "photos", entry.replace("Page", "").lower())
+            for name in ("gcj02", "common", "photos", "outbox", entry.replace("Page", "").lower())
         ]
         self.default_css = [*VENDOR_CSS, ("gridgov", static_url("gridgov/gridgov.css"))]
 
@@ -194,6 +194,16 @@ class Page:
             ),
             name="favicon",
         )
+
+    worker: str | None = None
+
+    def installable(self) -> None:
+        """A phone page of the installable app: manifest, service worker and the outbox that
+        queues its writes while offline (web/pwa.py)."""
+        from web.pwa import head_html, worker_url
+
+        self.root.header.add_child(Element(head_html()), name="pwa")
+        self.worker = worker_url()
 
     def group(self, key: str, label: str, *, show: bool = True) -> folium.FeatureGroup:
         """An empty layer group the page script fills; its label shows in the layer tree."""
@@ -239,6 +249,7 @@ class Page:
             "basemap": self.basemap.as_config(),
             "gcj02": gcj02_parameters(),
             "incidents": incident_vocabulary(),
+            "worker": self.worker,
             "viewer": {
                 "role": self.viewer.role,
                 "scope": self.viewer.scope_code,

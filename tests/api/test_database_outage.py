@@ -47,6 +47,8 @@ SERVES_WITHOUT_DATABASE = {
     "GET /plan",  # the planner's page shell; its data comes from the API
     "GET /plan/history",  # the boundary history page shell; its data comes from the API
     "GET /field",  # the field-work page shell; its data comes from /api/v1/field
+    "GET /manifest.webmanifest",  # the installable app's manifest (web/pwa.py), fixed
+    "GET /sw.js",  # its service worker, a static script
     "GET /admin/audit",  # the admins' page shell (a visitor is sent to sign in); data via API
     "GET /party/org-life",  # the 组织生活 page shell (a visitor is sent to sign in); data via API
     "GET /api/v1/org-life/rules",  # the rules are the code's vocabulary (gis/orglife/rules.py)

@@ -125,6 +125,12 @@
     }
     setTimeout(function () { map.invalidateSize(); }, 0);
     window.gridgovPage = { cfg: cfg, map: map, groups: groups };
+    // Installable phone pages: the service worker, and the outbox of writes made offline.
+    if (cfg.worker) {
+      gg.installable(cfg.worker);
+      gg.outbox.start(cfg.viewer.username);
+      gg.outboxBadge();
+    }
     return { map: map, groups: groups };
   };
 

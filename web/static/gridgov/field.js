@@ -28,7 +28,10 @@
       gg.section("signin").innerHTML = "<p><a class='gg-button' href='/login?next=/field'>" + gg.esc(s("field.sign_in")) + "</a></p>";
       return;
     }
-    var state = { patrol: null, watch: null, queue: [], last: null, seq: 0, line: null, sending: false };
+    var state = { patrol: null, watch: null, last: null, seq: 0, line: null };
+    // Every write goes through the outbox (outbox.js): stored first, sent with its
+    // Idempotency-Key, queued while offline and sent once the phone is back online.
+    function send(method, url, body, options) { return gg.outbox.send(method, url, body, options); }
 
     function patrolPanel() {
       var body = gg.section("patrol");
@@ -48,10 +51,17 @@
         ev.preventDefault();
         var form = ev.target, data = new FormData(form), here = state.last;
         if (!state.patrol || !here) { status(s("field.no_position")); return; }
-        request("POST", API + "/patrols/" + state.patrol.id + "/findings", {
-          description: data.get("description"), lon: here.lon, lat: here.lat, media: gg.photoIds(data, "media"),
-        }).then(function (finding) { form.reset(); form.querySelectorAll("input[type=hidden]").forEach(function (i) { i.remove(); }); addFinding(finding); })
-          .catch(function (e) { status(s("field.failed") + ": " + e.message); });
+        var key = gg.outbox.newKey("finding"), description = data.get("description");
+        var sent = send("POST", API + "/patrols/" + state.patrol.id + "/findings", {
+          description: description, lon: here.lon, lat: here.lat, media: gg.photoIds(data, "media"),
+        }, { key: key, label: s("field.finding") });
+        form.reset(); form.querySelectorAll("input[type=hidden]").forEach(function (i) { i.remove(); });
+        var waiting = document.createElement("li");
+        waiting.className = "gg-field-queued"; waiting.dataset.key = key;
+        waiting.textContent = description + " · " + s("field.queued");
+        gg.section("patrol").querySelector(".gg-field-findings").appendChild(waiting);
+        sent.then(function (finding) { waiting.remove(); addFinding(finding); })
+          .catch(function (e) { waiting.remove(); status(s("field.failed") + ": " + e.message); });
       });
       render();
     }
@@ -80,27 +90,14 @@
       var button = li.querySelector(".gg-field-to-case");
       if (button) button.addEventListener("click", function () {
         button.disabled = true;
-        request("POST", API + "/findings/" + f.id + "/case", { category: li.querySelector("select").value })
+        send("POST", API + "/findings/" + f.id + "/case", { category: li.querySelector("select").value },
+          { key: "case-" + f.id, label: s("field.to_case") })
           .then(addFinding)
           .catch(function (e) { button.disabled = false; status(s("field.failed") + ": " + e.message); });
       });
       var existing = list.querySelector("[data-finding='" + f.id + "']");
       if (existing) existing.replaceWith(li); else list.appendChild(li);
       L.circleMarker([f.lat, f.lon], { radius: 7, color: "#c62828", className: "gg-field-finding-marker" }).addTo(groups.me);
-    }
-
-    function flush() {
-      if (!state.patrol || state.sending || !state.queue.length) return Promise.resolve();
-      var batch = state.queue.slice(0, field.maxBatch);
-      state.sending = true;
-      return request("POST", API + "/patrols/" + state.patrol.id + "/points", { points: batch })
-        .then(function (summary) {
-          state.queue = state.queue.slice(batch.length);
-          state.patrol.points = summary.points; state.patrol.distance_m = summary.distance_m;
-          render();
-        })
-        .catch(function () { /* kept in the queue; sent again with the same ids */ })
-        .then(function () { state.sending = false; });
     }
 
     function onPosition(pos) {
@@ -111,12 +108,18 @@
           map.distance([prev.lat, prev.lon], [here.lat, here.lon]) < field.sampleMetres) return;
       state.last = here;
       state.seq += 1;
-      state.queue.push({ id: state.patrol.id + "-" + here.t + "-" + state.seq, lon: here.lon, lat: here.lat,
-        at: new Date(here.t).toISOString(), accuracy_m: c.accuracy });
+      var patrol = state.patrol, point = { id: patrol.id + "-" + here.t + "-" + state.seq, lon: here.lon, lat: here.lat,
+        at: new Date(here.t).toISOString(), accuracy_m: c.accuracy };
+      send("POST", API + "/patrols/" + patrol.id + "/points", point,
+        { key: point.id, batch: "points-" + patrol.id, label: s("field.points") })
+        .then(function (summary) {
+          if (state.patrol && state.patrol.id === summary.id) {
+            state.patrol.points = summary.points; state.patrol.distance_m = summary.distance_m; render();
+          }
+        }).catch(function () {});
       if (!state.line) state.line = L.polyline([], { color: "#1565c0", weight: 4, className: "gg-field-my-track" }).addTo(groups.me);
       state.line.addLatLng([here.lat, here.lon]);
       map.panTo([here.lat, here.lon]);
-      flush();
     }
 
     function watch() {
@@ -128,7 +131,7 @@
     function start() {
       var begin = function (here) {
         request("POST", API + "/patrols", here ? { lon: here.coords.longitude, lat: here.coords.latitude } : {})
-          .then(function (p) { state.patrol = p; state.queue = []; state.last = null; render(); watch(); })
+          .then(function (p) { state.patrol = p; state.last = null; render(); watch(); })
           .catch(function (e) { status(s("field.failed") + ": " + e.message); });
       };
       if (navigator.geolocation) navigator.geolocation.getCurrentPosition(begin, function () { begin(null); }, { timeout: 10000 });
@@ -138,27 +141,62 @@
     function stop() {
       if (state.watch !== null) navigator.geolocation.clearWatch(state.watch);
       state.watch = null;
-      flush().then(function () { return request("POST", API + "/patrols/" + state.patrol.id + "/end"); })
-        .then(function (p) { state.patrol = null; render(); status(s("field.idle") + " · " + Math.round(p.distance_m) + " m"); loadTracks(); })
+      // Queued behind the patrol's points, so it reaches the server after them.
+      var ended = send("POST", API + "/patrols/" + state.patrol.id + "/end", undefined,
+        { key: "end-" + state.patrol.id, label: s("field.stop") });
+      state.patrol = null; state.line = null; render();
+      if (navigator.onLine === false) status(s("field.idle") + " · " + s("field.queued"));
+      ended.then(function (p) { status(s("field.idle") + " · " + Math.round(p.distance_m) + " m"); loadTracks(); })
         .catch(function (e) { status(s("field.failed") + ": " + e.message); });
+    }
+
+    // Households of a building, masked as the API masks them for this role (no purpose given).
+    function householdLabel(h) {
+      var where = h.room ? h.room : [h.unit, h.floor].filter(function (x) { return x !== null && x !== undefined; }).join("-");
+      return [h.code, where, h.head_name].filter(function (x) { return x; }).join(" · ");
+    }
+
+    function loadHouseholds(form, buildingCode) {
+      var select = form.querySelector("select[name=household_code]");
+      select.innerHTML = "<option value=''>" + gg.esc(s("field.whole_building")) + "</option>";
+      if (!buildingCode) return Promise.resolve();
+      return request("GET", "/api/v1/households?limit=500&building=" + encodeURIComponent(buildingCode)).then(function (page) {
+        if (form.querySelector("select[name=building_id]").selectedOptions[0].dataset.code !== buildingCode) return;
+        page.items.forEach(function (h) {
+          var option = document.createElement("option");
+          option.value = h.code; option.textContent = householdLabel(h);
+          select.appendChild(option);
+        });
+      }).catch(function () {});
     }
 
     function visitPanel(buildings) {
       var body = gg.section("visit");
       body.innerHTML = "<form class='gg-field-visit'><label>" + gg.esc(s("field.building")) + "<select name='building_id' required>" +
-        buildings.map(function (f) { var p = f.properties; return "<option value='" + p.building_id + "'>" + gg.esc(p.name) + "</option>"; }).join("") +
-        "</select></label><label>" + gg.esc(s("field.purpose")) + "<select name='purpose'>" +
+        buildings.map(function (f) { var p = f.properties; return "<option value='" + p.building_id + "' data-code='" + gg.esc(p.code) + "'>" + gg.esc(p.name) + "</option>"; }).join("") +
+        "</select></label><label>" + gg.esc(s("field.household")) + "<select name='household_code'></select></label>" +
+        "<label>" + gg.esc(s("field.purpose")) + "<select name='purpose'>" +
         field.purposes.map(function (p) { return "<option>" + gg.esc(p) + "</option>"; }).join("") + "</select></label>" +
         "<label>" + gg.esc(s("field.notes")) + "<textarea name='notes' maxlength='4000' rows='3'></textarea></label>" +
         "<label>" + gg.esc(s("field.people_met")) + "<input name='people_met' maxlength='500'></label>" +
         "<button type='submit' class='gg-button'>" + gg.esc(s("field.save_visit")) + "</button><p class='gg-note' role='status'></p></form>";
-      body.querySelector("form").addEventListener("submit", function (ev) {
+      var form = body.querySelector("form"), buildingSelect = form.querySelector("select[name=building_id]");
+      var pickBuilding = function () { var o = buildingSelect.selectedOptions[0]; return loadHouseholds(form, o ? o.dataset.code : null); };
+      buildingSelect.addEventListener("change", pickBuilding);
+      pickBuilding();
+      form.addEventListener("submit", function (ev) {
         ev.preventDefault();
-        var form = ev.target, data = new FormData(form), here = state.last, note = form.querySelector("[role=status]");
+        var data = new FormData(form), here = state.last, note = form.querySelector("[role=status]");
+        var key = gg.outbox.newKey("visit");
         var visit = { building_id: Number(data.get("building_id")), purpose: data.get("purpose"), notes: data.get("notes"),
-          people_met: data.get("people_met"), client_id: "visit-" + Date.now() + "-" + Math.random().toString(36).slice(2) };
+          people_met: data.get("people_met"), client_id: key };
+        if (data.get("household_code")) visit.household_code = data.get("household_code");
         if (here) { visit.lon = here.lon; visit.lat = here.lat; visit.accuracy_m = here.accuracy; }
-        request("POST", API + "/visits", visit).then(function () { note.textContent = s("field.saved"); form.reset(); loadCoverage(); })
+        var sent = send("POST", API + "/visits", visit, { key: key, label: s("field.visit") });
+        form.querySelector("textarea[name=notes]").value = "";
+        form.querySelector("input[name=people_met]").value = "";
+        note.textContent = navigator.onLine === false ? s("field.queued") : "";
+        sent.then(function () { note.textContent = s("field.saved"); loadCoverage(); })
           .catch(function (e) { note.textContent = s("field.failed") + ": " + e.message; });
       });
     }
