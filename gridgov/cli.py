@@ -199,6 +199,7 @@ def demo(
     import psycopg
 
     from data.demo import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, load_demo
+    from data.fieldwork import load_demo_fieldwork
     from gis.accounts import ensure_demo_accounts
     from gridgov.commands_security import print_demo_accounts
 
@@ -244,7 +245,11 @@ def demo(
             accounts, generated = ensure_demo_accounts(conn, settings.demo_password)
         except GridgovError as exc:
             raise _fail(f"GRIDGOV_DEMO_PASSWORD: {exc.detail}") from exc
+        # The demo grid's patrols and visits are its demo accounts' (once).
+        fieldwork = load_demo_fieldwork(conn)
         conn.commit()
+    if any(fieldwork.values()):
+        console.print("demo field work: " + ", ".join(f"{t} {n:,}" for t, n in fieldwork.items()))
     if counts is None:
         console.print("the demo city is already loaded; nothing to do")
     else:
