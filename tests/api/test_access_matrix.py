@@ -63,6 +63,9 @@ DECLARED: dict[tuple[str, str], str] = {
     ("GET", "/plan"): "public",
     ("GET", "/plan/history"): "public",
     ("GET", "/field"): "public",  # the field-work page shell; its data comes from /api/v1/field
+    # The installable app's manifest and service worker (web/pwa.py): fixed files, no data.
+    ("GET", "/manifest.webmanifest"): "public",
+    ("GET", "/sw.js"): "public",
     # The admins' audit page is a shell (an admin check, a form); its rows come from
     # /api/v1/audit/disclosures, which is marked "personal" on the route.
     ("GET", "/admin/audit"): "public",

@@ -395,6 +395,50 @@ def test_a_report_at_the_phones_gps_position_lands_on_that_point_and_grid(
         phone.close()
 
 
+def test_a_report_filed_offline_is_filed_once_when_back_online(
+    browser: Any, bench: Workbench
+) -> None:
+    """The workbench is installable: offline, a report waits in the outbox (visible) with its
+    Idempotency-Key and is filed exactly once when the phone is back online."""
+    ((lon, lat),) = bench.sql(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM building b"
+        " WHERE b.grid_id = (SELECT id FROM area WHERE code = %s AND valid_to IS NULL)"
+        " ORDER BY b.code LIMIT 1) x",
+        (bench.grid,),
+    )
+    phone = Phone(
+        browser,
+        bench,
+        "worker_e2e",
+        geolocation={"latitude": lat, "longitude": lon, "accuracy": 8},
+        permissions=["geolocation"],
+    )
+    page = phone.page
+    description = "离线上报：楼道堆放杂物"
+    try:
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=20_000)
+        page.tap("#gg-report .gg-use-gps")
+        page.wait_for_selector("#gg-report .gg-position[data-lat]", timeout=20_000)
+        phone.context.set_offline(True)
+        page.select_option("#gg-report select[name=category]", "公用设施")
+        page.fill("#gg-report textarea[name=description]", description)
+        page.tap("#gg-report button[type=submit]")
+        page.wait_for_selector("#gg-report .gg-report-result.gg-case-queued", timeout=10_000)
+        assert "待发送 1 条" in page.inner_text(".gg-outbox")
+        assert bench.sql(
+            "SELECT count(*) FROM incident WHERE description = %s", (description,)
+        ) == [(0,)]
+        phone.context.set_offline(False)
+        page.wait_for_selector("#gg-report .gg-report-result.gg-case-ok", timeout=30_000)
+        code = page.get_attribute("#gg-report .gg-report-result", "data-code")
+        rows = bench.sql("SELECT code, source FROM incident WHERE description = %s", (description,))
+        assert rows == [(code, "grid_worker")]
+        assert page.evaluate("window.gridgov.outbox.pending().length") == 0
+        assert phone.errors == []
+    finally:
+        phone.close()
+
+
 def test_the_print_layout_puts_the_whole_grid_map_and_staff_on_one_a4_landscape_page(
     browser: Any, bench: Workbench
 ) -> None:

@@ -296,7 +296,17 @@
         };
         var photos = gg.photoIds(data, "media");
         if (photos.length) report.media = photos;
-        send("/api/v1/incidents", "POST", report, { "Idempotency-Key": idempotencyKey }).then(function (json) {
+        // Offline (or the network drops on the way), the report waits in the outbox with its
+        // key and is filed once the phone is back online (outbox.js).
+        var queue = function () {
+          result.className = "gg-report-result gg-case-queued";
+          result.textContent = s("field.queued");
+          return gg.outbox.send("POST", "/api/v1/incidents", report, { key: idempotencyKey, label: s("grid.report") });
+        };
+        var filed = navigator.onLine === false ? queue() : send("/api/v1/incidents", "POST", report, { "Idempotency-Key": idempotencyKey })
+          .catch(function (err) { if (err instanceof TypeError) return queue(); throw err; });
+        if (navigator.onLine === false) { form.querySelector("textarea").value = ""; idempotencyKey = null; submit.disabled = false; }
+        filed.then(function (json) {
           var c = json.incident || {};
           result.className = "gg-report-result gg-case-ok";
           result.dataset.code = c.code || "";
