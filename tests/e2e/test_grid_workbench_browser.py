@@ -355,13 +355,12 @@ def test_the_worker_takes_his_case_and_reports_back_and_the_chief_sees_it(
         chief.close()
 
 
-def test_a_report_at_the_phones_gps_position_lands_on_that_point_and_grid(
-    browser: Any, bench: Workbench
-) -> None:
+def _worker_at_a_building(browser: Any, bench: Workbench, last: bool) -> tuple[Phone, float, float]:
+    """The worker's phone, its (simulated) GPS on the first or last building of his grid."""
     ((lon, lat),) = bench.sql(
         "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM building b"
         " WHERE b.grid_id = (SELECT id FROM area WHERE code = %s AND valid_to IS NULL)"
-        " ORDER BY b.code DESC LIMIT 1) x",
+        f" ORDER BY b.code {'DESC' if last else 'ASC'} LIMIT 1) x",
         (bench.grid,),
     )
     phone = Phone(
@@ -371,6 +370,13 @@ def test_a_report_at_the_phones_gps_position_lands_on_that_point_and_grid(
         geolocation={"latitude": lat, "longitude": lon, "accuracy": 8},
         permissions=["geolocation"],
     )
+    return phone, lon, lat
+
+
+def test_a_report_at_the_phones_gps_position_lands_on_that_point_and_grid(
+    browser: Any, bench: Workbench
+) -> None:
+    phone, lon, lat = _worker_at_a_building(browser, bench, last=True)
     page = phone.page
     try:
         page.tap("#gg-report .gg-use-gps")
@@ -400,19 +406,7 @@ def test_a_report_filed_offline_is_filed_once_when_back_online(
 ) -> None:
     """The workbench is installable: offline, a report waits in the outbox (visible) with its
     Idempotency-Key and is filed exactly once when the phone is back online."""
-    ((lon, lat),) = bench.sql(
-        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM building b"
-        " WHERE b.grid_id = (SELECT id FROM area WHERE code = %s AND valid_to IS NULL)"
-        " ORDER BY b.code LIMIT 1) x",
-        (bench.grid,),
-    )
-    phone = Phone(
-        browser,
-        bench,
-        "worker_e2e",
-        geolocation={"latitude": lat, "longitude": lon, "accuracy": 8},
-        permissions=["geolocation"],
-    )
+    phone, _, _ = _worker_at_a_building(browser, bench, last=False)
     page = phone.page
     description = "离线上报：楼道堆放杂物"
     try:
