@@ -1,7 +1,7 @@
 """Patrols, their track points and findings, and household visits.
 
-Revision ID: 0025_field_work
-Revises: 0024_grid_branch_attachments
+Revision ID: 0026_field_work
+Revises: 0025_plan_create_grid
 Create Date: 2026-11-29
 """
 
@@ -13,15 +13,15 @@ from alembic import op
 
 from gis.sqlfiles import read_sql
 
-revision: str = "0025_field_work"
-down_revision: str | Sequence[str] | None = "0024_grid_branch_attachments"
+revision: str = "0026_field_work"
+down_revision: str | Sequence[str] | None = "0025_plan_create_grid"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute(read_sql("0025_field_work_up.sql"))
+    op.execute(read_sql("0026_field_work_up.sql"))
 
 
 def downgrade() -> None:
-    op.execute(read_sql("0025_field_work_down.sql"))
+    op.execute(read_sql("0026_field_work_down.sql"))
