@@ -1,4 +1,4 @@
-"""The models of the field-work tables (migration 0026_field_work)."""
+"""The models of the field-work tables (migration 0028_field_work)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Patrols, their track points and findings, and household visits.
 
-Revision ID: 0026_field_work
-Revises: 0025_plan_create_grid
+Revision ID: 0028_field_work
+Revises: 0027_area_km2
 Create Date: 2026-11-29
 """
 
@@ -13,15 +13,15 @@ from alembic import op
 
 from gis.sqlfiles import read_sql
 
-revision: str = "0026_field_work"
-down_revision: str | Sequence[str] | None = "0025_plan_create_grid"
+revision: str = "0028_field_work"
+down_revision: str | Sequence[str] | None = "0027_area_km2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute(read_sql("0026_field_work_up.sql"))
+    op.execute(read_sql("0028_field_work_up.sql"))
 
 
 def downgrade() -> None:
-    op.execute(read_sql("0026_field_work_down.sql"))
+    op.execute(read_sql("0028_field_work_down.sql"))
