@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 
-from gis.accounts import demo_username
+from gis.accounts import accounts_for_loading, demo_username
 from gis.incidents.vocabulary import VISIT_PURPOSES
 
 RECORDERS = ("grid_worker", "grid_chief")
@@ -72,12 +72,7 @@ def load_demo_fieldwork(conn: psycopg.Connection[Any]) -> dict[str, int]:
         if row is None:
             return counts
         params = row[0]
-        cur.execute(
-            "SELECT id, username, person_id, scope_code FROM app_user WHERE username = ANY(%s)"
-            " ORDER BY username",
-            ([demo_username(r) for r in RECORDERS],),
-        )
-        recorders = cur.fetchall()
+        recorders = accounts_for_loading(conn, [demo_username(r) for r in RECORDERS])
         if not recorders:
             return counts
         cur.execute(

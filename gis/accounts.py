@@ -649,6 +649,20 @@ DEMO_ROLE_LEVEL = {
 DEMO_STAFF_POST = {"grid_chief": "chief", "grid_worker": "worker", "party_instructor": "instructor"}
 
 
+def accounts_for_loading(
+    conn: psycopg.Connection[Any], usernames: Sequence[str]
+) -> list[tuple[int, str, int | None, str]]:
+    """(id, username, person id, scope) of these accounts, by username: for bulk loaders that
+    write rows on an account's behalf (the demo's patrols and visits)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT id, username, person_id, scope_code FROM app_user WHERE username = ANY(%s)"
+            " ORDER BY username",
+            (list(usernames),),
+        )
+        return list(cur.fetchall())
+
+
 def demo_username(role: str) -> str:
     return "demo_" + role
 

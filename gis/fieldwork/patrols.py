@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis import accounts
 from gis.errors import Conflict, InvalidInput, NotFound
 from gis.fieldwork import access
 from gis.incidents.intake import IncidentInput, create_incident
@@ -106,10 +107,16 @@ def start_patrol(
     patrol_id = session.execute(
         text(
             "INSERT INTO patrol (user_id, worker, person_id, grid_code, started_at)"
-            " SELECT id, username, person_id, :g, :now FROM app_user WHERE id = :u"
+            " VALUES (:u, :worker, :person, :g, :now)"
             " ON CONFLICT (user_id) WHERE ended_at IS NULL DO NOTHING RETURNING id"
         ),
-        {"u": user_id, "g": grid, "now": now},
+        {
+            "u": user_id,
+            "worker": viewer.username,
+            "person": accounts.person_of_user(session, user_id),
+            "g": grid,
+            "now": now,
+        },
     ).scalar_one_or_none()
     if patrol_id is None:
         open_id = session.execute(

@@ -102,17 +102,17 @@ def create_visit(
             """
             INSERT INTO household_visit (user_id, worker, building_id, household_id, grid_code,
                 visited_at, purpose, notes, people_met, geom, accuracy_m, client_id)
-            SELECT :u, username, :b, :h, :g, :at, :purpose, :notes, :people,
+            VALUES (:u, :worker, :b, :h, :g, :at, :purpose, :notes, :people,
                    CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL
                         ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END,
-                   :acc, :client
-            FROM app_user WHERE id = :u
+                   :acc, :client)
             ON CONFLICT (user_id, client_id) DO NOTHING
             RETURNING id
             """
         ),
         {
             "u": user_id,
+            "worker": viewer.username,
             "b": building_id,
             "h": household_id,
             "g": place.grid_code,
