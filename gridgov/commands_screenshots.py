@@ -19,11 +19,11 @@ def register(app: typer.Typer) -> None:
             "docs/img"
         ),
         user: Annotated[
-            str, typer.Option("--user", help="Account for the signed-in pages (/command, /plan)")
+            str, typer.Option("--user", help="Account for the signed-in pages")
         ] = "demo_admin",
         chromium: Annotated[str, typer.Option(help="Chromium executable")] = "/usr/bin/chromium",
     ) -> None:
-        """Serve the demo city on a free port and capture /, /grid/{code}, /command and /plan.
+        """Serve the demo city on a free port and capture the README's pages (screenshots.py).
 
         The password of --user comes from GRIDGOV_DEMO_PASSWORD, or is asked for.
         """

@@ -73,6 +73,10 @@ def shots(grid_code: str, community_code: str) -> list[Shot]:
             opens_action="rework",
         ),
         Shot("plan.png", f"/plan?scope={community_code}", True, "#plan-discard:enabled", True),
+        # Field work as the chief sees it: the grid's patrol tracks, visit coverage and KPIs.
+        Shot("field.png", "/field", True, "table.gg-field-kpis"),
+        # Organisational life: 三会一课 completeness per area and branch this quarter.
+        Shot("orglife.png", "/party/org-life", True, "#gg-branches tbody tr"),
     ]
 
 

@@ -57,6 +57,8 @@ def test_screenshots_capture_each_page_signed_in_where_needed(
             "command.png",
             "command_case.png",
             "plan.png",
+            "field.png",
+            "orglife.png",
         ]
         assert all(p.parent == out for p in written)
         for path in written:
