@@ -81,6 +81,11 @@ def test_a_patrol_walked_on_a_phone_is_stored_and_shown_to_the_chief(
         page.wait_for_selector(
             "#gg-patrol form.gg-field-finding[hidden]", state="attached", timeout=20_000
         )
+        # The form hides at once; the patrol's end goes out through the outbox: wait until it
+        # has been sent before closing the phone.
+        page.wait_for_function(
+            "() => window.gridgov.outbox.pending().length === 0", timeout=20_000, polling=200
+        )
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
