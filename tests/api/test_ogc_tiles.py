@@ -182,7 +182,9 @@ def test_cached_tile_follows_a_stats_refresh(client: TestClient, db_session: Ses
         ),
         {"b": building.id, "d": building.district_code},
     )
-    assert client.get(url).content == client.get(url).content  # still the cached tile
+    # No "still the cached tile" check here: whether a get before the refresh is served from
+    # the cache depends on how long this took against the version bound (a busy machine waits
+    # past it). What must hold is that the refresh reaches the tile within the bound.
     refresh_area_stats(db_session, code)
     _past_the_version_bound()
     after = mapbox_vector_tile.decode(client.get(url).content)["grids"]["features"]
@@ -442,13 +444,13 @@ def test_cached_tiles_skip_the_database_and_show_a_change_within_the_bound(
 ) -> None:
     # A cached hit reads the data version at most every GRIDGOV_TILE_VERSION_CHECK_MS: in
     # between it sends no statement at all; a committed change is drawn once that bound passed.
-    import time
 
     from sqlalchemy import event
 
     from gis.settings import get_settings
 
-    monkeypatch.setenv("GRIDGOV_TILE_VERSION_CHECK_MS", "1000")
+    # A long bound while checking the cached hit (a busy machine must not outlast it), then none.
+    monkeypatch.setenv("GRIDGOV_TILE_VERSION_CHECK_MS", "60000")
     get_settings.cache_clear()
     try:
         invalidate_tile_cache()
@@ -479,7 +481,9 @@ def test_cached_tiles_skip_the_database_and_show_a_change_within_the_bound(
             text("UPDATE area SET name = name || '（改）' WHERE code = :c AND valid_to IS NULL"),
             {"c": code},
         )  # the statement trigger bumps data_version in this (the client's) transaction
-        time.sleep(1.0)  # the bound has passed: the next request reads the version again
+        assert client.get(url).content == first.content  # within the bound: still the old tile
+        monkeypatch.setenv("GRIDGOV_TILE_VERSION_CHECK_MS", "0")
+        get_settings.cache_clear()  # the bound has passed: the next request reads the version
         changed = client.get(url)
         drawn = {
             f["properties"]["code"]: f["properties"]["name"]
