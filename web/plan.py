@@ -51,6 +51,7 @@ PANEL = """
   </label>
   <a id="plan-history-link" href="/plan/history">{history}</a>
   <span class="plan-viewer">{viewer}</span>
+  {bell}
 </header>
 <aside id="plan-panel" class="plan-panel" aria-label="{title}">
   <div id="plan-status" class="plan-status">{no_draft}</div>
@@ -152,11 +153,11 @@ def plan_map(
             PANEL.format(
                 mode_buttons=buttons,
                 viewer=escape(viewer.username or ""),
+                bell=bell_html(viewer, lang),
                 **{k: escape(v) for k, v in text.items() if "." not in k},
             )
         )
     )
-    root.html.add_child(Element(bell_html(viewer, lang)))
     config = {
         "map": fmap.get_name(),
         "api": "/api/v1",
@@ -191,6 +192,7 @@ HISTORY_PANEL = """
   <h1>{history_title}</h1>
   <a href="/plan">{open_editor}</a>
   <span class="plan-viewer">{viewer}</span>
+  {bell}
 </header>
 <aside id="plan-panel" class="plan-panel" aria-label="{history_title}">
   <label for="plan-asof">{as_of}: <output id="plan-asof-label"></output></label>
@@ -216,11 +218,11 @@ def history_page(
         Element(
             HISTORY_PANEL.format(
                 viewer=escape(viewer.username or ""),
+                bell=bell_html(viewer, lang),
                 **{k: escape(v) for k, v in text.items() if "." not in k},
             )
         )
     )
-    root.html.add_child(Element(bell_html(viewer, lang)))
     config = {
         "map": fmap.get_name(),
         "api": "/api/v1",

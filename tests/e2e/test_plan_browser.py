@@ -212,6 +212,10 @@ def test_the_editor_opens_on_the_scope_and_splits_a_bordered_grid_by_clicking(
     panel_box = page.locator("#plan-panel").bounding_box()
     assert map_box["x"] + map_box["width"] <= panel_box["x"] + 1
     assert map_box["width"] >= 900 and map_box["height"] >= 700
+    # The bell sits in the bar beside the planner's name, not over it.
+    viewer_box = page.locator(".plan-viewer").bounding_box()
+    bell_box = page.locator(".plan-bar .gg-bell-button").bounding_box()
+    assert viewer_box["x"] + viewer_box["width"] <= bell_box["x"]
     drawn = page.evaluate("document.querySelectorAll('.leaflet-overlay-pane path').length")
     communities = city.one(
         "SELECT count(*) FROM area WHERE level = 'community' AND valid_to IS NULL"
