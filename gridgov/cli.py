@@ -245,7 +245,7 @@ def demo(
             accounts, generated = ensure_demo_accounts(conn, settings.demo_password)
         except GridgovError as exc:
             raise _fail(f"GRIDGOV_DEMO_PASSWORD: {exc.detail}") from exc
-        # The demo grid's patrols and visits are its demo accounts' (once).
+        # The demo grid's patrols, visits and finding photos are its demo accounts' (once).
         fieldwork = load_demo_fieldwork(conn)
         conn.commit()
     if any(fieldwork.values()):

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.errors import Forbidden, InvalidInput, NotFound
 from gis.incidents.history import actor_of
 from gis.incidents.presentation import scope_code
-from gis.media.images import clean_image
+from gis.media.images import CleanImage, clean_image
 from gis.media.store import MediaStore, get_store
 from gis.media.urls import media_url, thumbnail_url
 from gis.scope import Viewer
@@ -34,17 +35,17 @@ from gis.settings import get_settings
 # The most photos one report or one step may carry (the API's schemas say the same).
 MAX_PER_STEP = 9
 
-_INSERT = text(
-    """
+# psycopg's own parameter style, so the API's upload (through the Session's connection) and the
+# bulk loaders (a psycopg connection) write the row with this one statement.
+_INSERT = """
     INSERT INTO media (sha256, content_type, bytes, width, height, thumbnail_sha256,
                        thumbnail_bytes, geom, uploaded_by, uploader, created_at)
-    VALUES (:sha, :type, :bytes, :width, :height, :thumb_sha, :thumb_bytes,
-            CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL
-                 ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END,
-            :user_id, :uploader, :now)
+    VALUES (%(sha)s, %(type)s, %(bytes)s, %(width)s, %(height)s, %(thumb_sha)s, %(thumb_bytes)s,
+            CASE WHEN CAST(%(lon)s AS float8) IS NULL THEN NULL
+                 ELSE ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) END,
+            %(user_id)s, %(uploader)s, %(now)s)
     RETURNING id
     """
-)
 
 _SERVE = text(
     """
@@ -71,15 +72,10 @@ class Served:
     public: bool
 
 
-def upload(
-    session: Session,
-    viewer: Viewer,
-    data: bytes,
-    *,
-    store: MediaStore | None = None,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """Check, clean and store an uploaded photo; record it as an unattached upload of ``viewer``.
+def _stored(
+    viewer: Viewer, data: bytes, store: MediaStore | None, now: datetime | None
+) -> tuple[CleanImage, dict[str, Any]]:
+    """Check, clean and store ``data``; the cleaned image and the parameters of its ``media`` row.
 
     The bytes are stored before the row is written: a transaction that then fails leaves an
     object no row names (harmless, content-addressed), never a row without its bytes.
@@ -94,23 +90,34 @@ def upload(
     sha = store.put(image.data, image.content_type)
     thumb_sha = store.put(image.thumbnail, "image/jpeg")
     position = image.position
-    media_id = session.execute(
-        _INSERT,
-        {
-            "sha": sha,
-            "type": image.content_type,
-            "bytes": len(image.data),
-            "width": image.width,
-            "height": image.height,
-            "thumb_sha": thumb_sha,
-            "thumb_bytes": len(image.thumbnail),
-            "lon": position.lon if position else None,
-            "lat": position.lat if position else None,
-            "user_id": viewer.user_id,
-            "uploader": actor_of(viewer),
-            "now": now or datetime.now(UTC),
-        },
-    ).scalar_one()
+    return image, {
+        "sha": sha,
+        "type": image.content_type,
+        "bytes": len(image.data),
+        "width": image.width,
+        "height": image.height,
+        "thumb_sha": thumb_sha,
+        "thumb_bytes": len(image.thumbnail),
+        "lon": position.lon if position else None,
+        "lat": position.lat if position else None,
+        "user_id": viewer.user_id,
+        "uploader": actor_of(viewer),
+        "now": now or datetime.now(UTC),
+    }
+
+
+def upload(
+    session: Session,
+    viewer: Viewer,
+    data: bytes,
+    *,
+    store: MediaStore | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Check, clean and store an uploaded photo; record it as an unattached upload of ``viewer``."""
+    image, row = _stored(viewer, data, store, now)
+    media_id = session.connection().exec_driver_sql(_INSERT, row).scalar_one()
+    position = image.position
     return {
         "id": int(media_id),
         "url": media_url(media_id),
@@ -119,10 +126,26 @@ def upload(
         "bytes": len(image.data),
         "width": image.width,
         "height": image.height,
-        "sha256": sha,
+        "sha256": row["sha"],
         # Only the uploader hears where the camera was (e.g. to place a new report there).
         "position": None if position is None else {"lon": position.lon, "lat": position.lat},
     }
+
+
+def upload_for_loading(
+    conn: psycopg.Connection[Any],
+    viewer: Viewer,
+    data: bytes,
+    *,
+    now: datetime,
+    store: MediaStore | None = None,
+) -> int:
+    """:func:`upload` for bulk loaders on a psycopg connection (the demo's field-work photos):
+    the same checks, cleaning, thumbnail and storage; the new row's id. No commit."""
+    _, row = _stored(viewer, data, store, now)
+    inserted = conn.execute(_INSERT, row).fetchone()
+    assert inserted is not None
+    return int(inserted[0])
 
 
 def _visible(row: Any, viewer: Viewer) -> bool:

@@ -9,7 +9,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from data.fieldwork import load_demo_fieldwork
 from gis import audit
+from gis.accounts import ensure_demo_accounts
+from gis.scope import ANONYMOUS, Viewer
 from tests.api.incident_helpers import ClientFor, client_for, grid_point
 from tests.api.security_helpers import add_account
 
@@ -348,3 +351,40 @@ def test_a_visit_names_a_household_of_its_building_by_code(
         )
     ).scalar_one()
     assert count == 1
+
+
+def test_demo_finding_photos_are_the_workers_until_the_finding_becomes_a_case(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    # `gridgov demo` loads field work on one psycopg connection; here it is the test's own.
+    conn = db_session.connection().connection.driver_connection
+    ensure_demo_accounts(conn, "demo-photos-password-1")
+    assert load_demo_fieldwork(conn)["media"] >= 1
+    row = db_session.execute(
+        text(
+            "SELECT f.id AS finding_id, f.patrol_id, f.media, u.id AS user_id, u.username,"
+            " u.role, u.scope_code FROM patrol_finding f JOIN patrol p ON p.id = f.patrol_id"
+            " JOIN app_user u ON u.id = p.user_id WHERE cardinality(f.media) > 0"
+            " ORDER BY f.at LIMIT 1"
+        )
+    ).one()
+    worker = client_for(Viewer(row.username, row.role, row.scope_code, user_id=row.user_id))
+    patrol = worker.get(f"/api/v1/field/patrols/{row.patrol_id}")
+    assert patrol.status_code == 200, patrol.text
+    assert patrol.json()["findings"] >= 1
+    photo = worker.get(f"/api/v1/media/{row.media[0]}")
+    assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
+    assert photo.content[:2] == b"\xff\xd8"
+    assert worker.get(f"/api/v1/media/{row.media[0]}/thumbnail").status_code == 200
+    # Before it is a case, a photo is its worker's alone: the public and a colleague in the
+    # same grid are told it does not exist.
+    colleague = client_for(add_account(db_session, "f_colleague", "grid_chief", row.scope_code))
+    for other in (client_for(ANONYMOUS), colleague):
+        assert other.get(f"/api/v1/media/{row.media[0]}").status_code == 404
+    case = worker.post(
+        f"/api/v1/field/findings/{row.finding_id}/case", json={"category": "市容环境"}
+    )
+    assert case.status_code == 201, case.text
+    # Now the case's photos: whoever has the case in scope sees them.
+    seen = colleague.get(f"/api/v1/media/{row.media[0]}")
+    assert seen.status_code == 200 and seen.content == photo.content

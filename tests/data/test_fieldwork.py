@@ -1,16 +1,20 @@
-"""The demo grid's patrols and visits (data/fieldwork.py): alive, deterministic, loaded once,
-and readable through the field-work API's rules (tracks measured in PostGIS, coverage)."""
+"""The demo grid's patrols, visits and finding photos (data/fieldwork.py): alive, deterministic,
+loaded once, and readable through the field-work and media rules (tracks measured in PostGIS,
+coverage, photos cleaned and served to their worker only)."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterator
 
 import psycopg
 import pytest
+from PIL import Image
 
-from data.fieldwork import PATROLS_PER_RECORDER, RECORDERS, load_demo_fieldwork
+from data.fieldwork import PATROLS_PER_RECORDER, PHOTO_SIZE, RECORDERS, load_demo_fieldwork
 from gis.accounts import ensure_demo_accounts
+from gis.media.store import get_store
 from tests.conftest import owner_url
 
 ROWS = """
@@ -19,7 +23,11 @@ SELECT 'p', u.username, p.grid_code, p.started_at::text, p.ended_at::text,
   FROM patrol p JOIN app_user u ON u.id = p.user_id JOIN patrol_point pp ON pp.patrol_id = p.id
  GROUP BY p.id, u.username
 UNION ALL
-SELECT 'f', f.description, f.at::text, ST_AsText(f.geom), '', '', '' FROM patrol_finding f
+SELECT 'f', f.description, f.at::text, ST_AsText(f.geom),
+       coalesce((SELECT string_agg(m.sha256 || '/' || m.thumbnail_sha256 || '/' || m.uploader
+                                   || '/' || m.created_at::text, ',' ORDER BY m.id)
+                   FROM media m WHERE m.id = ANY(f.media)), ''), '', ''
+  FROM patrol_finding f
 UNION ALL
 SELECT 'v', v.worker, b.code, v.visited_at::text, v.purpose, v.notes,
        coalesce(h.code, '') FROM household_visit v JOIN building b ON b.id = v.building_id
@@ -80,3 +88,32 @@ def test_demo_field_work_is_alive_deterministic_and_loaded_once(
         " WHERE g.code <> v.grid_code OR (h.id IS NOT NULL AND h.building_id <> b.id)"
     ).fetchone()
     assert stray == (0,)
+
+
+def test_demo_findings_carry_clean_photos_of_their_worker(
+    owner_demo: psycopg.Connection,
+) -> None:
+    conn = owner_demo
+    counts = load_demo_fieldwork(conn)
+    assert counts["media"] >= 1
+    rows = conn.execute(
+        "SELECT m.id, m.sha256, m.incident_id, m.uploaded_by = p.user_id"
+        " FROM patrol_finding f JOIN patrol p ON p.id = f.patrol_id"
+        " JOIN media m ON m.id = ANY(f.media)"
+    ).fetchall()
+    # Every photo row written is on a finding, and it is the finding's worker's own photo.
+    assert len(rows) == counts["media"] == conn.execute("SELECT count(*) FROM media").fetchone()[0]
+    assert (
+        conn.execute("SELECT count(*) FROM patrol_finding WHERE cardinality(media) = 0").fetchone()[
+            0
+        ]
+        >= 1
+    ), "only some findings have photos"
+    store = get_store()
+    for _, sha, incident_id, own in rows:
+        assert own and incident_id is None
+        data = store.get(sha)
+        image = Image.open(io.BytesIO(data))
+        assert (image.format, image.size) == ("JPEG", PHOTO_SIZE)
+        assert dict(image.getexif()) == {}
+    assert len({sha for _, sha, *_ in rows}) == len(rows), "each photo is its own picture"
