@@ -53,6 +53,15 @@ class PatrolStart(BaseModel):
     grid_code: str | None = Field(None, pattern=r"^[0-9]{15}$")
     lon: Lon | None = None
     lat: Lat | None = None
+    started_at: AwareDatetime | None = Field(
+        None, description="When the phone started it (a start queued offline); default now"
+    )
+
+
+class PatrolEnd(BaseModel):
+    ended_at: AwareDatetime | None = Field(
+        None, description="When the phone ended it (an end queued offline); default now"
+    )
 
 
 class PointIn(BaseModel):
@@ -73,6 +82,9 @@ class FindingIn(BaseModel):
     lat: Lat
     media: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
         default_factory=list, max_length=9
+    )
+    at: AwareDatetime | None = Field(
+        None, description="When the phone recorded it (a finding queued offline); default now"
     )
 
 
@@ -97,12 +109,25 @@ class VisitIn(BaseModel):
 
 
 @router.post("/patrols", status_code=201, openapi_extra=SCOPED)
-def start_patrol(session: SessionDep, viewer: SignedInViewerDep, body: PatrolStart) -> JSONResponse:
-    """Start a patrol in a grid of your scope (named, under your position, or your own grid)."""
-    result = patrols.start_patrol(
-        session, viewer, grid_code=body.grid_code, lon=body.lon, lat=body.lat
+def start_patrol(
+    session: SessionDep,
+    viewer: SignedInViewerDep,
+    body: PatrolStart,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Start a patrol in a grid of your scope (named, under your position, or your own grid).
+    With an ``Idempotency-Key`` (the phone's own id of the patrol, started offline) a repeat
+    returns the first patrol (200)."""
+    result, created = patrols.start_patrol(
+        session,
+        viewer,
+        grid_code=body.grid_code,
+        lon=body.lon,
+        lat=body.lat,
+        started_at=body.started_at,
+        client_id=idempotency_key,
     )
-    return JSONResponse(result, status_code=201)
+    return JSONResponse(result, status_code=201 if created else 200)
 
 
 @router.post("/patrols/{patrol_id}/points", openapi_extra=SCOPED)
@@ -135,6 +160,7 @@ def add_finding(
         lat=body.lat,
         media=body.media,
         client_id=idempotency_key,
+        at=body.at,
     )
     return JSONResponse(result, status_code=201 if created else 200)
 
@@ -156,9 +182,16 @@ def finding_to_case(
 
 
 @router.post("/patrols/{patrol_id}/end", openapi_extra=SCOPED)
-def end_patrol(session: SessionDep, viewer: SignedInViewerDep, patrol_id: IdPath) -> dict[str, Any]:
+def end_patrol(
+    session: SessionDep,
+    viewer: SignedInViewerDep,
+    patrol_id: IdPath,
+    body: PatrolEnd | None = None,
+) -> dict[str, Any]:
     """End your patrol (ending it again changes nothing)."""
-    return patrols.end_patrol(session, viewer, patrol_id)
+    return patrols.end_patrol(
+        session, viewer, patrol_id, ended_at=None if body is None else body.ended_at
+    )
 
 
 @router.get("/patrols", openapi_extra=SCOPED)

@@ -260,14 +260,23 @@ def create_incident(
 
 @router.post("/incidents/{incident_id}/transitions")
 def transition_incident(
-    session: SessionDep, viewer: ViewerDep, incident_id: int, body: TransitionCreate
+    session: SessionDep,
+    viewer: ViewerDep,
+    incident_id: int,
+    body: TransitionCreate,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+    ] = None,
 ) -> dict[str, Any]:
-    """Take one step of the case loop; 409 lists the steps allowed from the current status."""
+    """Take one step of the case loop; 409 lists the steps allowed from the current status.
+    With an ``Idempotency-Key`` a repeat of the same step (a phone's outbox replaying it)
+    answers the case as it is now instead of 409."""
     result = transitions.transition(
         session,
         viewer,
         incident_id,
         transitions.TransitionInput(**body.model_dump()),
+        idempotency_key=idempotency_key,
     )
     _disclose(session, viewer, f"incident:{result['code']}", [result])
     return result

@@ -48,15 +48,25 @@ def upload_media(
     session: SessionDep,
     viewer: ViewerDep,
     file: Annotated[UploadFile, File(description="a JPEG, PNG or WebP photo")],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="The phone's own id of the photo: a repeat returns the first upload",
+        ),
+    ] = None,
 ) -> JSONResponse:
     """Upload a photo (multipart field ``file``); attach it to a case step by its id.
+    With an ``Idempotency-Key`` (a photo a phone queued offline) a repeat returns the first.
 
     The answer has its id, its URL and its thumbnail's URL, its size and type as stored (EXIF
     removed, orientation applied), and the camera's GPS position when the photo had one.
     """
     # One byte over the limit is enough to know it is too large; the rest is never read.
     data = file.file.read(get_settings().media_max_bytes + 1)
-    result = records.upload(session, viewer, data)
+    result = records.upload(session, viewer, data, client_id=idempotency_key)
     return JSONResponse(result, status_code=201, headers={"Location": result["url"]})
 
 

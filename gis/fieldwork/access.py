@@ -52,6 +52,15 @@ def visible_sql(alias: str) -> str:
     )
 
 
+def sees(viewer: Viewer, grid_code: str, user_id: int | None) -> bool:
+    """:func:`visible_sql` for one record in Python (e.g. a finding's photo being served)."""
+    if viewer.is_public or viewer.scope_code is None or not viewer.covers(grid_code):
+        return False
+    return viewer.role not in OWN_ONLY_ROLES or (
+        viewer.user_id is not None and viewer.user_id == user_id
+    )
+
+
 def binds(viewer: Viewer, area: str | None) -> dict[str, Any]:
     """Binds of :func:`visible_sql`; ``area`` narrows to a subtree, which must be in scope."""
     require_viewer(viewer)

@@ -1,4 +1,4 @@
-"""The models of the field-work tables (migration 0028_field_work)."""
+"""The models of the field-work tables (migrations 0028_field_work, 0029_offline_field)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ class Patrol(Base):
     grid_code: Mapped[str] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The phone's own id of the patrol (migration 0029): a start queued offline is stored once.
+    client_id: Mapped[str | None] = mapped_column(Text)
 
 
 class PatrolPoint(Base):

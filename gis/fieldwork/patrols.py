@@ -19,11 +19,15 @@ from gis.errors import Conflict, InvalidInput, NotFound
 from gis.fieldwork import access
 from gis.incidents.intake import IncidentInput, create_incident
 from gis.media import records as media_records
+from gis.media.urls import media_url, thumbnail_url
 from gis.scope import Viewer
 
 MAX_POINTS_PER_BATCH = 500
 # A phone's clock may run a little ahead of the server's.
 CLOCK_SKEW = timedelta(minutes=5)
+# How long a phone may keep a patrol it started offline before its outbox sends it: the times
+# the phone reports (start, finding, end) are taken when they lie within this much of now.
+OFFLINE_LIMIT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,30 @@ def _own_patrol(session: Session, viewer: Viewer, patrol_id: int, *, open_only: 
     return row
 
 
+def _phone_time(
+    at: datetime | None, now: datetime, parameter: str, *, not_before: datetime | None = None
+) -> datetime:
+    """The time the phone says something happened (``now`` when it says none), checked."""
+    if at is None:
+        return now
+    if at.tzinfo is None:
+        raise InvalidInput(f"{parameter} needs a time zone (ISO 8601 with offset)", parameter)
+    earliest = max(now - OFFLINE_LIMIT, not_before or now - OFFLINE_LIMIT)
+    if not earliest - CLOCK_SKEW <= at <= now + CLOCK_SKEW:
+        raise InvalidInput(
+            f"{parameter} must lie between {earliest.isoformat()} and now", parameter=parameter
+        )
+    return at
+
+
+def _by_client_id(session: Session, user_id: int, client_id: str) -> int | None:
+    found = session.execute(
+        text("SELECT id FROM patrol WHERE user_id = :u AND client_id = :c"),
+        {"u": user_id, "c": client_id},
+    ).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
 def start_patrol(
     session: Session,
     viewer: Viewer,
@@ -93,12 +121,26 @@ def start_patrol(
     grid_code: str | None = None,
     lon: float | None = None,
     lat: float | None = None,
+    started_at: datetime | None = None,
+    client_id: str | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
-    """Open a patrol of the viewer in a grid of his scope; one open patrol per account."""
+) -> tuple[dict[str, Any], bool]:
+    """Open a patrol of the viewer in a grid of his scope; one open patrol per account.
+
+    A phone that starts a patrol offline names it (``client_id``, its Idempotency-Key) and says
+    when it started; its outbox sends the start later, maybe twice: a repeat returns the first
+    patrol (created False).
+    """
     user_id = access.require_recorder(viewer)
+    if client_id is not None:
+        if not 1 <= len(client_id) <= 200:
+            raise InvalidInput("Idempotency-Key needs 1 to 200 characters", parameter="client_id")
+        earlier = _by_client_id(session, user_id, client_id)
+        if earlier is not None:
+            return get_patrol(session, viewer, earlier), False
     grid = access.grid_for_work(session, viewer, grid_code, lon, lat)
     now = now or datetime.now(UTC)
+    started = _phone_time(started_at, now, "started_at")
     # The partial unique index patrol_one_open_idx is the one-open-patrol rule: a concurrent
     # second start waits on the first's index entry and then inserts nothing. No lock on the
     # account's app_user row: FOR UPDATE there conflicts with the FOR KEY SHARE that every
@@ -106,8 +148,8 @@ def start_patrol(
     # would wait on unrelated transactions.
     patrol_id = session.execute(
         text(
-            "INSERT INTO patrol (user_id, worker, person_id, grid_code, started_at)"
-            " VALUES (:u, :worker, :person, :g, :now)"
+            "INSERT INTO patrol (user_id, worker, person_id, grid_code, started_at, client_id)"
+            " VALUES (:u, :worker, :person, :g, :started, :c)"
             " ON CONFLICT (user_id) WHERE ended_at IS NULL DO NOTHING RETURNING id"
         ),
         {
@@ -115,15 +157,20 @@ def start_patrol(
             "worker": viewer.username,
             "person": accounts.person_of_user(session, user_id),
             "g": grid,
-            "now": now,
+            "started": started,
+            "c": client_id,
         },
     ).scalar_one_or_none()
     if patrol_id is None:
+        # A concurrent repeat of this start waited on the first and finds it now.
+        earlier = None if client_id is None else _by_client_id(session, user_id, client_id)
+        if earlier is not None:
+            return get_patrol(session, viewer, earlier), False
         open_id = session.execute(
             text("SELECT id FROM patrol WHERE user_id = :u AND ended_at IS NULL"), {"u": user_id}
         ).scalar_one_or_none()
         raise Conflict(f"patrol {open_id} is still open; end it first", parameter="patrol")
-    return get_patrol(session, viewer, int(patrol_id))
+    return get_patrol(session, viewer, int(patrol_id)), True
 
 
 def add_points(
@@ -195,6 +242,7 @@ def add_finding(
     lat: float,
     media: list[int],
     client_id: str | None = None,
+    at: datetime | None = None,
     now: datetime | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Record something found on the patrol at a point, with the worker's own photos.
@@ -202,7 +250,7 @@ def add_finding(
     With ``client_id`` (the phone's Idempotency-Key) a repeated request returns the first
     finding (created False): a finding queued offline may be sent more than once.
     """
-    _own_patrol(session, viewer, patrol_id, open_only=client_id is None)
+    patrol = _own_patrol(session, viewer, patrol_id, open_only=client_id is None)
     if client_id is not None:
         if not 1 <= len(client_id) <= 200:
             raise InvalidInput("Idempotency-Key needs 1 to 200 characters", parameter="client_id")
@@ -219,6 +267,8 @@ def add_finding(
         raise InvalidInput("description needs 1 to 4000 characters", parameter="description")
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise InvalidInput("lon must lie in [-180, 180] and lat in [-90, 90]", parameter="lat")
+    now = now or datetime.now(UTC)
+    found_at = _phone_time(at, now, "at", not_before=patrol.started_at)
     photos = media_records.claim(session, viewer, media, "media")
     row = session.execute(
         text(
@@ -228,7 +278,7 @@ def add_finding(
         ),
         {
             "p": patrol_id,
-            "at": now or datetime.now(UTC),
+            "at": found_at,
             "d": description,
             "lon": lon,
             "lat": lat,
@@ -257,6 +307,11 @@ def _finding(session: Session, finding_id: int) -> dict[str, Any]:
         "lon": float(row.lon),
         "lat": float(row.lat),
         "media": [int(m) for m in row.media],
+        # Served with the field-work scope rule (gis/media/records.py), the case's once attached.
+        "photos": [
+            {"id": int(m), "url": media_url(int(m)), "thumbnail_url": thumbnail_url(int(m))}
+            for m in row.media
+        ],
         "incident_id": row.incident_id,
         "incident_code": row.incident_code,
     }
@@ -311,14 +366,21 @@ def finding_to_case(
 
 
 def end_patrol(
-    session: Session, viewer: Viewer, patrol_id: int, *, now: datetime | None = None
+    session: Session,
+    viewer: Viewer,
+    patrol_id: int,
+    *,
+    ended_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Close the patrol; ending it twice is harmless."""
+    """Close the patrol at ``ended_at`` (the phone's time) or now; ending twice is harmless."""
     patrol = _own_patrol(session, viewer, patrol_id, open_only=False)
     if patrol.ended_at is None:
+        now = now or datetime.now(UTC)
+        end = _phone_time(ended_at, now, "ended_at", not_before=patrol.started_at)
         session.execute(
-            text("UPDATE patrol SET ended_at = greatest(:now, started_at) WHERE id = :id"),
-            {"now": now or datetime.now(UTC), "id": patrol_id},
+            text("UPDATE patrol SET ended_at = greatest(:end, started_at) WHERE id = :id"),
+            {"end": end, "id": patrol_id},
         )
     return get_patrol(session, viewer, patrol_id)
 

@@ -9,7 +9,9 @@ shows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,6 +85,20 @@ class TransitionInput:
     area_code: str | None = None  # dispatch to a community or street (12 digits)
     due_at: datetime | None = None  # dispatch: a shorter handling deadline; extension: asked for
 
+    def fingerprint(self, incident_id: int) -> str:
+        """A hash of the step as asked for: a reused Idempotency-Key must name the same step."""
+        body = json.dumps(
+            {"incident_id": incident_id, **asdict(self)},
+            sort_keys=True,
+            ensure_ascii=False,
+            default=str,
+        )
+        return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+# The endpoint name of a step's Idempotency-Key in ``idempotency_key`` (the intake's table).
+IDEMPOTENCY_ENDPOINT = "incident_transition"
+
 
 def transition(
     session: Session,
@@ -91,8 +107,13 @@ def transition(
     step: TransitionInput,
     *,
     now: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """Move a case one step; the row is locked so two concurrent steps cannot both win.
+
+    With ``idempotency_key`` (a phone's outbox replaying a step it queued offline) a repeat of
+    the same step returns the case as it is now instead of a 409 for a step already taken; the
+    key reused for another step is refused.
 
     Raises Forbidden (403) for anonymous or out-of-scope viewers, roles the step does not allow
     and the person or grid that handled a case trying to verify it;
@@ -126,6 +147,8 @@ def transition(
         raise NotFound(f"no incident {incident_id}")
     if not viewer.covers(scope_code(row)):
         raise Forbidden(f"incident {incident_id} lies outside your area {viewer.scope_code}")
+    if idempotency_key is not None and _repeat(session, incident_id, step, idempotency_key):
+        return get_incident(session, viewer, incident_id)
     facts = case_facts(session, viewer, row)
     wf_step = INCIDENT_WORKFLOW.check(row.status, step.to, viewer.role, facts, step.action)
     action = wf_step.name
@@ -255,6 +278,20 @@ def transition(
             public=public,
             now=now,
         )
+    if idempotency_key is not None:
+        # Claimed with the step it names: a step refused above leaves its key unused.
+        session.execute(
+            text(
+                "INSERT INTO idempotency_key (endpoint, key, fingerprint, incident_id)"
+                " VALUES (:e, :k, :f, :i)"
+            ),
+            {
+                "e": IDEMPOTENCY_ENDPOINT,
+                "k": idempotency_key,
+                "f": step.fingerprint(incident_id),
+                "i": incident_id,
+            },
+        )
     append_event(
         session,
         incident_id,
@@ -264,6 +301,27 @@ def transition(
         now,
     )
     return get_incident(session, viewer, incident_id)
+
+
+def _repeat(session: Session, incident_id: int, step: TransitionInput, key: str) -> bool:
+    """Whether ``key`` already took this very step (a replay); refused for another step.
+
+    Read with the case's row locked, so a concurrent replay waits for the first to commit.
+    """
+    if not 1 <= len(key) <= 200:
+        raise InvalidInput("Idempotency-Key needs 1 to 200 characters", parameter="Idempotency-Key")
+    earlier = session.execute(
+        text("SELECT fingerprint FROM idempotency_key WHERE endpoint = :e AND key = :k"),
+        {"e": IDEMPOTENCY_ENDPOINT, "k": key},
+    ).scalar_one_or_none()
+    if earlier is None:
+        return False
+    if earlier != step.fingerprint(incident_id):
+        raise InvalidInput(
+            "this Idempotency-Key was already used for a different step; use a new key",
+            parameter="Idempotency-Key",
+        )
+    return True
 
 
 def _check_step_data(step: TransitionInput, action: str, incident_id: int) -> None:

@@ -39,3 +39,5 @@ class Media(Base):
     )
     public: Mapped[bool] = mapped_column(Boolean, server_default="false")
     attached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The phone's own id of the upload (migration 0029): a photo queued offline is stored once.
+    client_id: Mapped[str | None] = mapped_column(Text)

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.errors import Forbidden, InvalidInput, NotFound
+from gis.fieldwork import access as fieldwork_access
 from gis.incidents.history import actor_of
 from gis.incidents.presentation import scope_code
 from gis.media.images import CleanImage, clean_image
@@ -39,24 +40,33 @@ MAX_PER_STEP = 9
 # bulk loaders (a psycopg connection) write the row with this one statement.
 _INSERT = """
     INSERT INTO media (sha256, content_type, bytes, width, height, thumbnail_sha256,
-                       thumbnail_bytes, geom, uploaded_by, uploader, created_at)
+                       thumbnail_bytes, geom, uploaded_by, uploader, created_at, client_id)
     VALUES (%(sha)s, %(type)s, %(bytes)s, %(width)s, %(height)s, %(thumb_sha)s, %(thumb_bytes)s,
             CASE WHEN CAST(%(lon)s AS float8) IS NULL THEN NULL
                  ELSE ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) END,
-            %(user_id)s, %(uploader)s, %(now)s)
+            %(user_id)s, %(uploader)s, %(now)s, %(client_id)s)
+    ON CONFLICT (uploaded_by, client_id) DO NOTHING
     RETURNING id
     """
 
+# A photo not yet attached to a case may be named by a patrol finding: then whoever may see
+# the patrol sees it too (``patrol_finding_media_idx`` answers the containment).
 _SERVE = text(
     """
     SELECT m.sha256, m.thumbnail_sha256, m.content_type, m.uploaded_by, m.incident_id,
            m.public, g.code AS grid_code, c.code AS community_code, s.code AS street_code,
-           i.district_code
+           i.district_code, pf.patrol_grid, pf.patrol_user
     FROM media m
     LEFT JOIN incident i ON i.id = m.incident_id
     LEFT JOIN area g ON g.id = i.grid_id
     LEFT JOIN area c ON c.id = i.community_id
     LEFT JOIN area s ON s.id = i.street_id
+    LEFT JOIN LATERAL (
+        SELECT p.grid_code AS patrol_grid, p.user_id AS patrol_user
+        FROM patrol_finding f JOIN patrol p ON p.id = f.patrol_id
+        WHERE m.incident_id IS NULL AND f.media @> ARRAY[m.id]
+        LIMIT 1
+    ) pf ON true
     WHERE m.id = :id
     """
 )
@@ -73,7 +83,11 @@ class Served:
 
 
 def _stored(
-    viewer: Viewer, data: bytes, store: MediaStore | None, now: datetime | None
+    viewer: Viewer,
+    data: bytes,
+    store: MediaStore | None,
+    now: datetime | None,
+    client_id: str | None = None,
 ) -> tuple[CleanImage, dict[str, Any]]:
     """Check, clean and store ``data``; the cleaned image and the parameters of its ``media`` row.
 
@@ -103,6 +117,7 @@ def _stored(
         "user_id": viewer.user_id,
         "uploader": actor_of(viewer),
         "now": now or datetime.now(UTC),
+        "client_id": client_id,
     }
 
 
@@ -113,10 +128,29 @@ def upload(
     *,
     store: MediaStore | None = None,
     now: datetime | None = None,
+    client_id: str | None = None,
 ) -> dict[str, Any]:
-    """Check, clean and store an uploaded photo; record it as an unattached upload of ``viewer``."""
-    image, row = _stored(viewer, data, store, now)
-    media_id = session.connection().exec_driver_sql(_INSERT, row).scalar_one()
+    """Check, clean and store an uploaded photo; record it as an unattached upload of ``viewer``.
+
+    With ``client_id`` (the phone's Idempotency-Key of a photo it queued offline) a repeat of
+    the same photo returns the first row; the key reused for another photo is refused.
+    """
+    if client_id is not None and not 1 <= len(client_id) <= 200:
+        raise InvalidInput("Idempotency-Key needs 1 to 200 characters", parameter="Idempotency-Key")
+    image, row = _stored(viewer, data, store, now, client_id)
+    media_id = session.connection().exec_driver_sql(_INSERT, row).scalar_one_or_none()
+    if media_id is None:
+        # A repeat: the first upload under this key (its uploader is this viewer).
+        earlier = session.execute(
+            text("SELECT id, sha256 FROM media WHERE uploaded_by = :u AND client_id = :c"),
+            {"u": viewer.user_id, "c": client_id},
+        ).one()
+        if earlier.sha256 != row["sha"]:
+            raise InvalidInput(
+                "this Idempotency-Key was already used for another photo; use a new key",
+                parameter="Idempotency-Key",
+            )
+        media_id = earlier.id
     position = image.position
     return {
         "id": int(media_id),
@@ -150,7 +184,12 @@ def upload_for_loading(
 
 def _visible(row: Any, viewer: Viewer) -> bool:
     if row.incident_id is None:
-        return viewer.user_id is not None and viewer.user_id == row.uploaded_by
+        if viewer.user_id is not None and viewer.user_id == row.uploaded_by:
+            return True
+        # A finding's photo is seen as its patrol is (the field-work scope rule).
+        return row.patrol_grid is not None and fieldwork_access.sees(
+            viewer, row.patrol_grid, row.patrol_user
+        )
     return bool(row.public) or viewer.covers(scope_code(row))
 
 

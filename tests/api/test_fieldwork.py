@@ -376,10 +376,25 @@ def test_demo_finding_photos_are_the_workers_until_the_finding_becomes_a_case(
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
     assert photo.content[:2] == b"\xff\xd8"
     assert worker.get(f"/api/v1/media/{row.media[0]}/thumbnail").status_code == 200
-    # Before it is a case, a photo is its worker's alone: the public and a colleague in the
-    # same grid are told it does not exist.
-    colleague = client_for(add_account(db_session, "f_colleague", "grid_chief", row.scope_code))
-    for other in (client_for(ANONYMOUS), colleague):
+    # Before it is a case, a finding's photo is seen as its patrol is (the field-work scope):
+    # a chief of the grid sees it; another worker of the grid (who sees only his own), a chief
+    # of another grid and the public are told it does not exist.
+    chief = client_for(add_account(db_session, "f_chief_sees", "grid_chief", row.scope_code))
+    seen = chief.get(f"/api/v1/media/{row.media[0]}/thumbnail")
+    assert seen.status_code == 200 and seen.content[:2] == b"\xff\xd8"
+    listed = chief.get(f"/api/v1/field/patrols/{row.patrol_id}").json()["finding_list"]
+    shown = next(f for f in listed if f["id"] == row.finding_id)
+    assert [p["url"] for p in shown["photos"]] == [f"/api/v1/media/{m}" for m in row.media]
+    other_grid = db_session.execute(
+        text(
+            "SELECT code FROM area WHERE level = 'grid' AND valid_to IS NULL AND code <> :g"
+            " ORDER BY code LIMIT 1"
+        ),
+        {"g": row.scope_code},
+    ).scalar_one()
+    colleague = client_for(add_account(db_session, "f_colleague", "grid_worker", row.scope_code))
+    elsewhere = client_for(add_account(db_session, "f_elsewhere", "grid_chief", other_grid))
+    for other in (client_for(ANONYMOUS), colleague, elsewhere):
         assert other.get(f"/api/v1/media/{row.media[0]}").status_code == 404
     case = worker.post(
         f"/api/v1/field/findings/{row.finding_id}/case", json={"category": "市容环境"}
@@ -388,3 +403,77 @@ def test_demo_finding_photos_are_the_workers_until_the_finding_becomes_a_case(
     # Now the case's photos: whoever has the case in scope sees them.
     seen = colleague.get(f"/api/v1/media/{row.media[0]}")
     assert seen.status_code == 200 and seen.content == photo.content
+
+
+def test_a_patrol_started_offline_is_named_by_the_phone_and_stored_once(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    g = grid_point(db_session)
+    worker = client_for(add_account(db_session, "f_offline", "grid_worker", g.grid_code))
+    began = datetime.now(UTC) - timedelta(hours=2)
+    body = {"lon": g.lon, "lat": g.lat, "started_at": began.isoformat()}
+    key = {"Idempotency-Key": "patrol-3f1c"}
+    first = worker.post("/api/v1/field/patrols", json=body, headers=key)
+    assert first.status_code == 201, first.text
+    patrol = first.json()
+    assert datetime.fromisoformat(patrol["started_at"]) == began
+    # The outbox sends it again (an answer lost): the same patrol, not a 409 for a second one.
+    again = worker.post("/api/v1/field/patrols", json=body, headers=key)
+    assert again.status_code == 200 and again.json()["id"] == patrol["id"]
+    # Points and a finding recorded offline carry the phone's times, after the start.
+    url = f"/api/v1/field/patrols/{patrol['id']}"
+    points = worker.post(url + "/points", json={"points": _points(g.lon, g.lat, 3, began)})
+    assert points.status_code == 200 and points.json()["accepted"] == 3
+    found_at = began + timedelta(minutes=5)
+    finding = worker.post(
+        url + "/findings",
+        json={"description": "路灯不亮", "lon": g.lon, "lat": g.lat, "at": found_at.isoformat()},
+        headers={"Idempotency-Key": "finding-3f1c"},
+    )
+    assert finding.status_code == 201, finding.text
+    assert datetime.fromisoformat(finding.json()["at"]) == found_at
+    assert finding.json()["photos"] == []
+    # A finding before the patrol began is refused, and nothing is written.
+    early = worker.post(
+        url + "/findings",
+        json={
+            "description": "太早",
+            "lon": g.lon,
+            "lat": g.lat,
+            "at": (began - timedelta(hours=1)).isoformat(),
+        },
+    )
+    assert early.status_code == 400 and early.json()["parameter"] == "at"
+    ended_at = began + timedelta(minutes=30)
+    ended = worker.post(url + "/end", json={"ended_at": ended_at.isoformat()})
+    assert ended.status_code == 200, ended.text
+    assert datetime.fromisoformat(ended.json()["ended_at"]) == ended_at
+    kpis = worker.get("/api/v1/field/kpis").json()["workers"]
+    assert [(k["worker"], k["patrol_hours"], k["findings"]) for k in kpis] == [
+        ("f_offline", 0.5, 1)
+    ]
+    rows = db_session.execute(
+        text(
+            "SELECT p.client_id, count(f.id) FROM patrol p"
+            " LEFT JOIN patrol_finding f ON f.patrol_id = p.id"
+            " WHERE p.worker = 'f_offline' GROUP BY p.id"
+        )
+    ).all()
+    assert [tuple(r) for r in rows] == [("patrol-3f1c", 1)]
+    # A start too far in the past, in the future, or without a time zone: 4xx, nothing stored.
+    for bad in (
+        (datetime.now(UTC) - timedelta(days=8)).isoformat(),
+        (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+    ):
+        refused = worker.post(
+            "/api/v1/field/patrols", json={"started_at": bad}, headers={"Idempotency-Key": bad}
+        )
+        assert refused.status_code == 400 and refused.json()["parameter"] == "started_at"
+    naive = worker.post("/api/v1/field/patrols", json={"started_at": "2026-01-01T08:00:00"})
+    assert naive.status_code == 422 or naive.status_code == 400
+    assert (
+        db_session.execute(
+            text("SELECT count(*) FROM patrol WHERE worker = 'f_offline'")
+        ).scalar_one()
+        == 1
+    )

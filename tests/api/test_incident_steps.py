@@ -331,3 +331,36 @@ def test_suspension_pauses_the_deadline_clock(db_session: Session) -> None:
     assert paused > timedelta(0)
     assert row.due_at == calendar.add(due, paused)
     assert (row.suspended_from, row.suspended_at) == (None, None)
+
+
+def test_a_step_replayed_with_its_idempotency_key_is_taken_once(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    """A phone's outbox replays a step it queued offline (the answer was lost): the repeat
+    answers the case as it is now instead of 409, and the history holds the step once."""
+    iid, g = _case(db_session, offset=12)
+    operator = client_for(viewer(OPERATOR, g.district_code))
+    _to_dispatched(operator, iid)
+    worker = client_for(viewer("grid_worker", g.grid_code, "w_replay"))
+    key = {"Idempotency-Key": "step-51aa"}
+    url = f"/api/v1/incidents/{iid}/transitions"
+    first = worker.post(url, json={"action": "start", "note": "签收"}, headers=key)
+    assert first.status_code == 200, first.text
+    steps = _row(db_session, iid).steps
+    again = worker.post(url, json={"action": "start", "note": "签收"}, headers=key)
+    assert again.status_code == 200 and again.json()["status"] == "in_progress"
+    assert _row(db_session, iid).steps == steps
+    # The same key for another step is refused (nothing written); without a key the step
+    # taken twice is the 409 it always was.
+    other = worker.post(url, json={"action": "report_back", "note": "已处理"}, headers=key)
+    assert other.status_code == 400 and other.json()["parameter"] == "Idempotency-Key"
+    assert (_row(db_session, iid).status, _row(db_session, iid).steps) == ("in_progress", steps)
+    plain = worker.post(url, json={"action": "start", "note": "签收"})
+    assert plain.status_code == 409
+    # A key is claimed only by a step that was taken: a refused step leaves it free.
+    refused = worker.post(url, json={"action": "verify"}, headers={"Idempotency-Key": "step-9"})
+    assert refused.status_code in (403, 409)
+    done = worker.post(
+        url, json={"action": "report_back", "note": "已处理"}, headers={"Idempotency-Key": "step-9"}
+    )
+    assert done.status_code == 200 and done.json()["status"] == "handled", done.text

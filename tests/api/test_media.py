@@ -122,6 +122,31 @@ def test_the_same_photo_twice_is_stored_once(db_session: Session, client_for: Cl
     assert len(list(media_dir.rglob(key))) == 1
 
 
+def test_a_photo_queued_offline_and_sent_twice_is_stored_once(
+    db_session: Session, client_for: ClientFor
+) -> None:
+    g = grid_point(db_session)
+    worker = client_for(add_account(db_session, "m_offline", "grid_worker", g.grid_code))
+    photo, key = {"file": ("a.jpg", jpeg_with_gps(), "image/jpeg")}, {"Idempotency-Key": "p-8d2e"}
+    first = worker.post("/api/v1/media", files=photo, headers=key)
+    assert first.status_code == 201, first.text
+    again = worker.post("/api/v1/media", files=photo, headers=key)
+    assert again.status_code == 201 and again.json() == first.json()
+    before = _count(db_session)
+    # The key reused for another photo is refused, and nothing is written.
+    other = worker.post("/api/v1/media", files={"file": ("b.png", png(), "image/png")}, headers=key)
+    assert other.status_code == 400 and other.json()["parameter"] == "Idempotency-Key"
+    assert _count(db_session) == before
+    # Keys are per uploader: a colleague's photo under the same key is his own.
+    colleague = client_for(add_account(db_session, "m_offline2", "grid_worker", g.grid_code))
+    theirs = colleague.post("/api/v1/media", files=photo, headers=key)
+    assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]
+    rows = db_session.execute(
+        text("SELECT uploader FROM media WHERE client_id = 'p-8d2e' ORDER BY id")
+    ).scalars()
+    assert list(rows) == ["grid_worker:m_offline", "grid_worker:m_offline2"]
+
+
 def _dispatched_case(db_session: Session, client_for: ClientFor, g: Any, worker: TestClient) -> int:
     operator = client_for(viewer("command_operator", g.district_code))
     iid = int(

@@ -61,7 +61,7 @@ def test_a_start_does_not_wait_on_a_transaction_referencing_the_account(
         )
         started = _impatient(demo_engine)
         try:
-            patrol: dict[str, Any] = patrols.start_patrol(started, viewer, grid_code=grid)
+            patrol: dict[str, Any] = patrols.start_patrol(started, viewer, grid_code=grid)[0]
             started.commit()
         finally:
             started.close()
