@@ -40,6 +40,8 @@ def field_page(request: Request, session: SessionDep, viewer: PageViewerDep) -> 
             {"id": "patrol", "heading": t("js.field.patrol", lang)},
             {"id": "visit", "heading": t("js.field.visit", lang)},
         ]
+    if records or oversees:
+        sections.append({"id": "findings", "heading": t("js.field.recent_findings", lang)})
     if oversees:
         sections += [
             {"id": "kpis", "heading": t("js.field.kpis", lang)},

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from gis import accounts
 from gis.incidents.vocabulary import ENTERED_SOURCES
+from gis.incidents.workflow import INCIDENT_WORKFLOW
 from gis.scope import Viewer
 from gis.special_groups import for_pages as special_groups_for_pages
 from web.command_page import command_data
@@ -63,6 +64,9 @@ def workbench_config(session: Session, viewer: Viewer, lang: str, code: str) -> 
         "householdPage": HOUSEHOLD_PAGE,
         "personId": person_of(session, viewer),
         "mayUnmask": viewer.may_unmask and viewer.covers(code),
+        # The steps this role may take (by action), so a step queued offline can offer the
+        # next one before the server has answered; the server decides when it is replayed.
+        "roleActions": sorted({s.name for s in INCIDENT_WORKFLOW.steps if viewer.role in s.roles}),
     }
 
 
@@ -98,6 +102,11 @@ def grid_page(
         {"id": "incidents", "heading": t("js.grid.cases", lang)},
         *([{"id": "report", "heading": t("js.grid.report", lang)}] if signed_in else []),
         *([{"id": "residents", "heading": t("js.grid.residents", lang)}] if signed_in else []),
+        *(
+            [{"id": "findings", "heading": t("js.field.recent_findings", lang)}]
+            if signed_in
+            else []
+        ),
         {"id": "buildings", "heading": t("js.buildings", lang)},
         {"id": "orgs", "heading": t("js.party_groups", lang)},
     ]

@@ -184,7 +184,22 @@ def add_points(
     """Append sampled positions; points already stored (same client id) are skipped."""
     if not 1 <= len(points) <= MAX_POINTS_PER_BATCH:
         raise InvalidInput(f"send 1 to {MAX_POINTS_PER_BATCH} points at once", parameter="points")
-    patrol = _own_patrol(session, viewer, patrol_id, open_only=True)
+    patrol = _own_patrol(session, viewer, patrol_id, open_only=False)
+    if patrol.ended_at is not None:
+        # A batch the phone re-sends after the end (an answer lost on the way) is harmless when
+        # every point is already stored; new points after the end are refused.
+        stored = session.execute(
+            text(
+                "SELECT count(*) FROM patrol_point WHERE patrol_id = :p"
+                " AND client_id = ANY(CAST(:ids AS text[]))"
+            ),
+            {"p": patrol_id, "ids": list({p.client_id for p in points})},
+        ).scalar_one()
+        if stored != len({p.client_id for p in points}):
+            raise Conflict(f"patrol {patrol_id} has ended", parameter="patrol_id")
+        summary = get_patrol(session, viewer, patrol_id, track=False)
+        summary["accepted"] = 0
+        return summary
     now = now or datetime.now(UTC)
     for i, p in enumerate(points):
         if not (-180 <= p.lon <= 180 and -90 <= p.lat <= 90):

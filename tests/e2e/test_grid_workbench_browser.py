@@ -433,6 +433,121 @@ def test_a_report_filed_offline_is_filed_once_when_back_online(
         phone.close()
 
 
+def _dispatched_case(bench: Workbench, description: str) -> tuple[int, str]:
+    """A new case dispatched to the bench's grid (routed to the worker), committed."""
+    ((lon, lat, district),) = bench.sql(
+        "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), district_code"
+        " FROM area WHERE code = %s AND valid_to IS NULL",
+        (bench.grid,),
+    )
+    engine = create_engine(normalise_database_url(bench.url), poolclass=pool.NullPool)
+    try:
+        with Session(engine) as session:
+            operator = Viewer("op_grid_e2e", "command_operator", district)
+            created = intake.create_incident(
+                session,
+                operator,
+                intake.IncidentInput(
+                    category="市容环境",
+                    kind=None,
+                    description=description,
+                    lon=lon,
+                    lat=lat,
+                    source="hotline",
+                ),
+            )
+            case_id = int(created.incident["id"])
+            for step in (
+                transitions.TransitionInput(to="accepted"),
+                transitions.TransitionInput(to="registered"),
+                transitions.TransitionInput(to="dispatched", grid_code=bench.grid),
+            ):
+                transitions.transition(session, operator, case_id, step)
+            session.commit()
+    finally:
+        engine.dispose()
+    return case_id, str(created.incident["code"])
+
+
+def test_case_steps_and_a_feedback_photo_taken_offline_are_replayed_once(
+    browser: Any, bench: Workbench
+) -> None:
+    """Offline, the worker takes a dispatched case (签收) and records 处置反馈 with a note and a
+    photo: both steps and the photo wait in the outbox (the case shows them as waiting, the
+    badge counts them); back online they are replayed in order, exactly once, even when the
+    queue is sent a second time."""
+    case_id, code = _dispatched_case(bench, "离线处置：楼道灯不亮")
+    phone = Phone(browser, bench, "worker_e2e")
+    page = phone.page
+    row = f"#gg-incidents li.gg-case-row[data-code='{code}']"
+    try:
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=20_000)
+        page.wait_for_selector(row, timeout=20_000)
+        phone.context.set_offline(True)
+        page.tap(f"{row} button.gg-action[data-action='start']")
+        page.fill(f"{row} form.gg-action-form textarea[name=note]", "离线签收")
+        page.tap(f"{row} form.gg-action-form button[type=submit]")
+        # Shown as the step leaves it, with the step waiting: 处置反馈 is offered next.
+        page.wait_for_selector(f"{row}[data-status='in_progress'] .gg-step-queued")
+        page.tap(f"{row} button.gg-action[data-action='report_back']")
+        form = f"{row} form.gg-action-form"
+        page.fill(f"{form} textarea[name=note]", "灯已更换（离线记录）")
+        page.set_input_files(
+            f"{form} .gg-photo-picker input[type=file]",
+            files=[{"name": "灯.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}],
+        )
+        page.wait_for_selector(f"{form} .gg-photo-list li[data-queued] img", timeout=20_000)
+        assert small_tap_targets(page, TAP_TARGETS) == []
+        page.tap(f"{form} button[type=submit]")
+        page.wait_for_selector(f"{row}[data-status='handled']")
+        assert page.locator(f"{row} .gg-step-queued").count() == 2
+        assert "待发送 3 条" in page.inner_text(".gg-outbox")
+        queued = page.evaluate("localStorage.getItem('gridgov.outbox.worker_e2e')")
+        assert bench.sql("SELECT status FROM incident WHERE id = %s", (case_id,)) == [
+            ("dispatched",)
+        ]
+        assert horizontal_overflow(page) <= 0
+
+        phone.context.set_offline(False)
+        page.wait_for_function(
+            "() => window.gridgov.outbox.pending().length === 0", timeout=30_000, polling=500
+        )
+        page.wait_for_selector(f"{row}[data-status='handled']", timeout=20_000)
+        assert page.locator(f"{row} .gg-step-queued").count() == 0
+        # An answer lost on the way back: the phone replays the whole queue.
+        page.evaluate(
+            "q => { localStorage.setItem('gridgov.outbox.worker_e2e', q);"
+            " return window.gridgov.outbox.flush(); }",
+            queued,
+        )
+        page.wait_for_function(
+            "() => window.gridgov.outbox.pending().length === 0", timeout=30_000, polling=500
+        )
+        assert page.evaluate("window.gridgov.outbox.failed()") == []
+        assert phone.errors == []
+    finally:
+        phone.close()
+    history = bench.sql(
+        "SELECT from_status, to_status, note FROM incident_transition"
+        " WHERE incident_id = %s AND actor = 'grid_worker:worker_e2e' ORDER BY id",
+        (case_id,),
+    )
+    assert history == [
+        ("dispatched", "in_progress", "离线签收"),
+        ("in_progress", "handled", "灯已更换（离线记录）"),
+    ]
+    photos = bench.sql(
+        "SELECT t.to_status, m.client_id IS NOT NULL FROM media m"
+        " JOIN incident_transition t ON t.id = m.transition_id WHERE m.incident_id = %s",
+        (case_id,),
+    )
+    assert photos == [("handled", True)]
+    assert bench.sql(
+        "SELECT count(*) FROM media m JOIN app_user u ON u.id = m.uploaded_by"
+        " WHERE u.username = 'worker_e2e' AND m.client_id IS NOT NULL"
+    ) == [(1,)]
+
+
 def test_the_print_layout_puts_the_whole_grid_map_and_staff_on_one_a4_landscape_page(
     browser: Any, bench: Workbench
 ) -> None:

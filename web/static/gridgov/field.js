@@ -52,10 +52,12 @@
         var form = ev.target, data = new FormData(form), here = state.last;
         if (!state.patrol || !here) { status(s("field.no_position")); return; }
         var key = gg.outbox.newKey("finding"), description = data.get("description");
-        var sent = send("POST", API + "/patrols/" + state.patrol.id + "/findings", {
+        // Photos taken offline are named by their outbox reference; the outbox resolves them.
+        var sent = send("POST", patrolUrl(state.patrol) + "/findings", {
           description: description, lon: here.lon, lat: here.lat, media: gg.photoIds(data, "media"),
+          at: new Date().toISOString(),
         }, { key: key, label: s("field.finding") });
-        form.reset(); form.querySelectorAll("input[type=hidden]").forEach(function (i) { i.remove(); });
+        form.reset(); form.querySelectorAll(".gg-photo-list li").forEach(function (i) { i.remove(); });
         var waiting = document.createElement("li");
         waiting.className = "gg-field-queued"; waiting.dataset.key = key;
         waiting.textContent = description + " · " + s("field.queued");
@@ -65,6 +67,10 @@
       });
       render();
     }
+
+    // A patrol started offline has no server id yet: its URLs name it by its outbox key, which
+    // the outbox replaces by the id once the start has been sent (outbox.js).
+    function patrolUrl(p) { return API + "/patrols/" + (p.id || gg.outbox.idOf(p.key) || gg.outbox.ref(p.key)); }
 
     function status(text) { var el = document.querySelector("#gg-patrol .gg-field-status"); if (el) el.textContent = text; }
 
@@ -82,7 +88,7 @@
     function addFinding(f) {
       var list = gg.section("patrol").querySelector(".gg-field-findings"), li = document.createElement("li");
       li.dataset.finding = f.id;
-      li.innerHTML = gg.esc(f.description) + " " + (f.incident_code
+      li.innerHTML = gg.esc(f.description) + " " + gg.stepPhotosHtml({ photos: f.photos || [] }) + (f.incident_code
         ? "<span class='gg-field-case'>" + gg.esc(s("field.case_made")) + " " + gg.esc(f.incident_code) + "</span>"
         : "<select name='category' aria-label='" + gg.esc(s("field.category")) + "'>" + gg.vocabulary.categories.event.concat(gg.vocabulary.categories.component)
             .map(function (c) { return "<option>" + gg.esc(c) + "</option>"; }).join("") + "</select>" +
@@ -108,12 +114,12 @@
           map.distance([prev.lat, prev.lon], [here.lat, here.lon]) < field.sampleMetres) return;
       state.last = here;
       state.seq += 1;
-      var patrol = state.patrol, point = { id: patrol.id + "-" + here.t + "-" + state.seq, lon: here.lon, lat: here.lat,
+      var patrol = state.patrol, point = { id: patrol.key + "-" + here.t + "-" + state.seq, lon: here.lon, lat: here.lat,
         at: new Date(here.t).toISOString(), accuracy_m: c.accuracy };
-      send("POST", API + "/patrols/" + patrol.id + "/points", point,
-        { key: point.id, batch: "points-" + patrol.id, label: s("field.points") })
+      send("POST", patrolUrl(patrol) + "/points", point,
+        { key: point.id, batch: "points-" + patrol.key, label: s("field.points") })
         .then(function (summary) {
-          if (state.patrol && state.patrol.id === summary.id) {
+          if (state.patrol && (state.patrol.id || gg.outbox.idOf(state.patrol.key)) === summary.id) {
             state.patrol.points = summary.points; state.patrol.distance_m = summary.distance_m; render();
           }
         }).catch(function () {});
@@ -128,22 +134,37 @@
         { enableHighAccuracy: true, maximumAge: 0, timeout: 30000 });
     }
 
+    // The phone names the patrol (its outbox key) and starts it at once, online or not: the start
+    // is queued like every write and the server answers the same patrol to a repeat.
     function start() {
       var begin = function (here) {
-        request("POST", API + "/patrols", here ? { lon: here.coords.longitude, lat: here.coords.latitude } : {})
-          .then(function (p) { state.patrol = p; state.last = null; render(); watch(); })
-          .catch(function (e) { status(s("field.failed") + ": " + e.message); });
+        var key = gg.outbox.newKey("patrol"), body = { started_at: new Date().toISOString() };
+        if (here) { body.lon = here.coords.longitude; body.lat = here.coords.latitude; }
+        state.patrol = { id: null, key: key, points: 0, distance_m: 0 }; state.last = null; state.seq = 0;
+        render(); watch();
+        if (navigator.onLine === false) status(s("field.on_patrol") + " · " + s("field.queued"));
+        send("POST", API + "/patrols", body, { key: key, remember: true, label: s("field.start") })
+          .then(function (p) { if (state.patrol && state.patrol.key === key) { state.patrol.id = p.id; render(); } })
+          .catch(function (e) {
+            if (state.patrol && state.patrol.key === key) { stopWatching(); state.patrol = null; state.line = null; render(); }
+            status(s("field.failed") + ": " + e.message);
+          });
       };
       if (navigator.geolocation) navigator.geolocation.getCurrentPosition(begin, function () { begin(null); }, { timeout: 10000 });
       else begin(null);
     }
 
-    function stop() {
+    function stopWatching() {
       if (state.watch !== null) navigator.geolocation.clearWatch(state.watch);
       state.watch = null;
-      // Queued behind the patrol's points, so it reaches the server after them.
-      var ended = send("POST", API + "/patrols/" + state.patrol.id + "/end", undefined,
-        { key: "end-" + state.patrol.id, label: s("field.stop") });
+    }
+
+    function stop() {
+      stopWatching();
+      // Queued behind the patrol's points, so it reaches the server after them; the phone's
+      // time, as it may be sent much later.
+      var ended = send("POST", patrolUrl(state.patrol) + "/end", { ended_at: new Date().toISOString() },
+        { key: "end-" + state.patrol.key, label: s("field.stop") });
       state.patrol = null; state.line = null; render();
       if (navigator.onLine === false) status(s("field.idle") + " · " + s("field.queued"));
       ended.then(function (p) { status(s("field.idle") + " · " + Math.round(p.distance_m) + " m"); loadTracks(); })
@@ -220,8 +241,13 @@
     }
 
     function loadTracks() {
-      if (!field.oversees) return Promise.resolve();
       return request("GET", API + "/patrols?tracks=true").then(function (page) {
+        // Recent findings with their photos (the worker's own, or his area's for a chief).
+        var recent = [];
+        page.items.forEach(function (p) { p.finding_list.forEach(function (f) { recent.push(f); }); });
+        recent.sort(function (x, y) { return String(y.at).localeCompare(String(x.at)); });
+        gg.section("findings").innerHTML = gg.findingListHtml(recent.slice(0, 20));
+        if (!field.oversees) return;
         groups.tracks.clearLayers();
         page.items.forEach(function (p) {
           if (p.track.coordinates.length < 2) return;
@@ -229,7 +255,8 @@
             { color: "#6a1b9a", weight: 3, opacity: 0.8, className: "gg-field-track", attribution: "" })
             .bindTooltip(gg.esc(p.worker) + " · " + Math.round(p.distance_m) + " m").addTo(groups.tracks);
           p.finding_list.forEach(function (f) {
-            L.circleMarker([f.lat, f.lon], { radius: 5, color: "#c62828" }).bindTooltip(gg.esc(f.description)).addTo(groups.tracks);
+            L.circleMarker([f.lat, f.lon], { radius: 5, color: "#c62828" }).bindTooltip(gg.esc(f.description))
+              .bindPopup(gg.esc(f.description) + gg.stepPhotosHtml({ photos: f.photos || [] })).addTo(groups.tracks);
           });
         });
       });
@@ -248,13 +275,18 @@
     if (field.records) {
       patrolPanel();
       // An open patrol survives a reload: resume it.
-      request("GET", API + "/patrols?tracks=true").then(function (page) {
+      // A patrol started offline whose start (and no end) is still queued resumes from the outbox.
+      var queued = gg.outbox.pending(), started = queued.filter(function (e) { return e.method === "POST" && e.url === API + "/patrols"; }).filter(function (e) {
+        return !queued.some(function (x) { return x.key === "end-" + e.key; });
+      })[0];
+      if (started) { state.patrol = { id: null, key: started.key, points: 0, distance_m: 0 }; render(); watch(); }
+      else request("GET", API + "/patrols?tracks=true").then(function (page) {
         var open = page.items.filter(function (p) { return !p.ended_at && p.worker === cfg.viewer.username; })[0];
-        if (open) { state.patrol = open; open.finding_list.forEach(addFinding); render(); watch(); }
+        if (open && !state.patrol) { open.key = "p" + open.id; state.patrol = open; open.finding_list.forEach(addFinding); render(); watch(); }
       }).catch(function () {});
     }
     loadCoverage().catch(function () {});
-    loadTracks().catch(function () {});
+    loadTracks().catch(function () { gg.section("findings").innerHTML = ""; });
     if (field.oversees) loadKpis().catch(function () {});
   };
 })();

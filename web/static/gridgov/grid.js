@@ -182,6 +182,7 @@
         (inc.overdue ? " <span class='gg-badge-overdue'>" + gg.esc(s("overdue")) + "</span>" : "") +
         "<br><small>" + gg.esc(c.description || "") + "</small>" +
         "<br><small>" + gg.esc(s("due")) + " " + gg.esc(gg.fmtTime(c.due_at)) + (c.assignee ? " · " + gg.esc(s("case.assignee")) + " " + gg.esc(c.assignee.name || "") : "") + "</small>" +
+        queuedSteps(c.id).map(function (e) { return "<br><span class='gg-badge gg-step-queued'>" + gg.esc(s("field.step_queued").replace("{step}", e.label)) + "</span>"; }).join("") +
         (steps ? "<div class='gg-actions'>" + steps + "</div>" : "") + form + "</li>";
     }
     function renderCases() {
@@ -221,16 +222,61 @@
       var photos = gg.photoIds(data, "media");
       if (photos.length) body.media = photos;
       form.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
-      send("/api/v1/incidents/" + encodeURIComponent(form.dataset.id) + "/transitions", "POST", body).then(function (c) {
-        openForm = null; casesNote = c.code + " · " + s("case.done") + " · " + s("status." + c.status);
+      // Through the outbox with its own Idempotency-Key: offline (or when the network drops) the
+      // step waits on the phone and is replayed once, in order, when it is back online.
+      var id = +form.dataset.id, action = form.dataset.action;
+      var sent = gg.outbox.send("POST", "/api/v1/incidents/" + encodeURIComponent(id) + "/transitions", body,
+        { key: gg.outbox.newKey("step"), label: gg.actionLabel(action) });
+      openForm = null;
+      if (navigator.onLine === false) {
+        // Show the case as the step will leave it, so the next step (处置反馈 after 签收) can
+        // be queued too; the server decides each when it arrives.
+        var c = cases.filter(function (x) { return x.id === id; })[0], st = c && stepOf[c.status + ">" + action];
+        if (st) {
+          c.status = st.to;
+          c.allowed_transitions = (wb.steps || []).filter(function (x) { return x.from === st.to && (wb.roleActions || []).indexOf(x.action) >= 0; })
+            .map(function (x) { return x.action; });
+        }
+        casesNote = gg.actionLabel(action) + " · " + s("field.queued");
+        renderCases();
+      }
+      sent.then(function (c) {
+        casesNote = c.code + " · " + s("case.done") + " · " + s("status." + c.status);
         return loadCases();
       }).catch(function (err) {
         // Someone else moved the case (409) or the step needs more (4xx): say so, show the case as it is now.
-        openForm = null; casesNote = s("case.conflict") + "：" + errorText(err);
+        casesNote = s("case.conflict") + "：" + (err.message || errorText(err));
         return loadCases();
       });
     });
+    // Steps still waiting in the outbox, shown on their case.
+    function queuedSteps(id) {
+      var url = "/api/v1/incidents/" + encodeURIComponent(id) + "/transitions";
+      return gg.outbox.pending().filter(function (e) { return e.url === url; });
+    }
     loadCases();
+    // When the outbox has sent what waited, the list shows the cases as they are now.
+    var waiting = 0;
+    gg.outbox.onChange(function (n) { if (n < waiting && cases.length) loadCases(); waiting = n; });
+
+    // ---- recent patrol findings of this grid with their photos (field-work scope) ----------------
+    var findingsBody = gg.section("findings");
+    if (findingsBody) {
+      gg.fetchJSON("/api/v1/field/patrols?tracks=true&area=" + encodeURIComponent(grid.code)).then(function (page) {
+        var recent = [];
+        page.items.forEach(function (p) {
+          p.finding_list.forEach(function (f) {
+            recent.push(f);
+            groups.incidents.addLayer(L.circleMarker([f.lat, f.lon], { radius: 5, color: "#6a1b9a", className: "gg-finding-marker" })
+              .bindPopup(gg.esc(f.description) + gg.stepPhotosHtml({ photos: f.photos || [] })));
+          });
+        });
+        recent.sort(function (x, y) { return String(y.at).localeCompare(String(x.at)); });
+        findingsBody.innerHTML = gg.findingListHtml(recent.slice(0, 20));
+      }).catch(function (err) {
+        findingsBody.innerHTML = "<p class='gg-note'>" + gg.esc(err && err.status === 403 ? s("incidents_hidden") : s("unavailable")) + "</p>";
+      });
+    }
 
     // ---- a new report at the phone's position or a tapped point ---------------------------------
     var reportBody = gg.section("report");
@@ -303,7 +349,7 @@
           result.textContent = s("field.queued");
           return gg.outbox.send("POST", "/api/v1/incidents", report, { key: idempotencyKey, label: s("grid.report") });
         };
-        var filed = navigator.onLine === false ? queue() : send("/api/v1/incidents", "POST", report, { "Idempotency-Key": idempotencyKey })
+        var filed = navigator.onLine === false || gg.photosQueued(photos) ? queue() : send("/api/v1/incidents", "POST", report, { "Idempotency-Key": idempotencyKey })
           .catch(function (err) { if (err instanceof TypeError) return queue(); throw err; });
         if (navigator.onLine === false) { form.querySelector("textarea").value = ""; idempotencyKey = null; submit.disabled = false; }
         filed.then(function (json) {
