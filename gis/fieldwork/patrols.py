@@ -97,7 +97,9 @@ def _phone_time(
     if at is None:
         return now
     if at.tzinfo is None:
-        raise InvalidInput(f"{parameter} needs a time zone (ISO 8601 with offset)", parameter)
+        raise InvalidInput(
+            f"{parameter} needs a time zone (ISO 8601 with offset)", parameter=parameter
+        )
     earliest = max(now - OFFLINE_LIMIT, not_before or now - OFFLINE_LIMIT)
     if not earliest - CLOCK_SKEW <= at <= now + CLOCK_SKEW:
         raise InvalidInput(
