@@ -21,6 +21,7 @@ from data.city import City, build_static
 from data.incidents import iter_incidents
 from data.orglife import load_org_life
 from data.population import iter_population
+from data.residents import load_residents
 from gis.queries.area_stats import refresh_area_stats
 
 __all__ = [
@@ -113,6 +114,7 @@ def load_demo(
     city = build_city(households, seed, as_of)
     counts = load_city(conn, city, progress)
     counts |= load_org_life(conn, seed, city.as_of)  # needs the loaded branches and members
+    counts |= load_residents(conn, seed, city.as_of)  # needs the areas and residents
     refresh_area_stats(conn)  # the per-area counts items, tiles and area details read
     params = {"households": households, "seed": seed, "as_of": city.as_of.isoformat()}
     with conn.cursor() as cur:

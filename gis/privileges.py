@@ -19,7 +19,7 @@ from sqlalchemy import Connection, text
 
 # Rows are only ever added; the app may not update, delete or truncate them (triggers refuse
 # it for everyone too, but a superuser or owner could disable them).
-APPEND_ONLY_TABLES = ("audit_log",)
+APPEND_ONLY_TABLES = ("audit_log", "points_ledger")
 READ_ONLY_TABLES = ("alembic_version",)
 TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
 

@@ -14,9 +14,6 @@ Staff cannot rate on his behalf: the workflow's ``closed → evaluated`` step be
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 import uuid
 from dataclasses import dataclass
@@ -26,6 +23,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis import signing
 from gis.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gis.incidents.events import append_event, event_payload
 from gis.incidents.history import record_history
@@ -50,13 +48,8 @@ _LINK = re.compile(r"^([1-9][0-9]{0,17})\.([0-9]{1,12})\.([A-Za-z0-9_-]{22})$")
 _NOT_FOUND = "this rating link is not valid; use the link or token you received when reporting"
 
 
-def _key(secret: str) -> bytes:
-    return hmac.new(secret.encode(), _PURPOSE, hashlib.sha256).digest()
-
-
 def _signature(secret: str, message: str) -> str:
-    digest = hmac.new(_key(secret), message.encode(), hashlib.sha256).digest()[:16]
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return signing.signature(secret, _PURPOSE, message)
 
 
 def rating_token(incident_id: int, reported_at: datetime, secret: str | None = None) -> str:
@@ -107,8 +100,9 @@ def resolve(session: Session, credential: str, *, now: datetime | None = None) -
     if match is None:
         raise NotFound(_NOT_FOUND)
     incident_id, expires, signature = match.groups()
-    expected = _signature(get_settings().secret_key, f"{incident_id}.{expires}")
-    if not hmac.compare_digest(signature, expected):
+    if not signing.matches(
+        get_settings().secret_key, _PURPOSE, f"{incident_id}.{expires}", signature
+    ):
         raise NotFound(_NOT_FOUND)
     if int(expires) < now.timestamp():
         raise Forbidden("this rating link has expired")

@@ -1,0 +1,12 @@
+DROP TABLE IF EXISTS points_ledger;
+DROP FUNCTION IF EXISTS points_ledger_append_only();
+DROP FUNCTION IF EXISTS points_ledger_balance();
+DROP TABLE IF EXISTS points_reward;
+DROP TABLE IF EXISTS activity_signup;
+DROP TABLE IF EXISTS volunteer_activity;
+DROP TABLE IF EXISTS volunteer_team;
+DROP TABLE IF EXISTS service_application_step;
+DROP TABLE IF EXISTS service_application;
+DROP TABLE IF EXISTS resident_service;
+DROP TABLE IF EXISTS notice_receipt;
+DROP TABLE IF EXISTS notice;
