@@ -71,6 +71,13 @@ DECLARED: dict[tuple[str, str], str] = {
     ("GET", "/admin/audit"): "public",
     # The 组织生活 page shell; its rows come from /api/v1/org-life (marked on each route).
     ("GET", "/party/org-life"): "public",
+    # Serving residents (web/residents_pages.py): the community's public notice board (notices
+    # to whole areas, masked ranking), the resident's own page by his signed link, and the staff
+    # desk (a page like /field: signed in through the page's cookie, not get_viewer; its rows
+    # come from gis/residents limited to the viewer's scope, and are scanned like any body).
+    ("GET", "/communities/{code}/notice-board"): "public",
+    ("GET", "/r/{credential}"): "public",
+    ("GET", "/residents"): "public",
     # The reporter's rating page: the case's public fields, reached by his signed link or token.
     ("GET", "/rate/{credential}"): "public",
     ("POST", "/rate/{credential}"): "public",

@@ -37,6 +37,7 @@ from api.deps import SESSION_SCOPE
 from gis.accounts import create_api_client
 from gis.db import get_session
 from gis.settings import normalise_database_url
+from tests.api.residents_helpers import residents_objects
 from tests.api.security_helpers import demo_areas, role_viewers
 from tests.api.test_access_matrix import (
     STREAMING_PATH,
@@ -299,7 +300,9 @@ def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, s
         )
     ).scalar_one()
     session.commit()
+    residents = residents_objects(client, session, headers, demo_areas(session).community)
     return {
+        **residents,
         "pair": pair,
         "changeset": committed,
         "to_commit": to_commit,
@@ -587,6 +590,113 @@ WRITES |= {
             "POST",
             "/api/v1/field/visits",
             {"json": {"building_id": w.objects["field_building"], "purpose": "日常走访"}},
+        )
+    ],
+}
+# Serving residents (tests/api/residents_helpers.py sets up the objects).
+_LINK = "/api/v1/resident-link/{}"
+WRITES |= {
+    ("POST", "/api/v1/notices"): lambda w: [
+        Call(
+            "community_secretary",
+            "POST",
+            "/api/v1/notices",
+            {"json": {"title": "探针", "body": "内容", "area_code": w.objects["res_community"]}},
+        )
+    ],
+    ("POST", "/api/v1/notices/{notice_id}/withdraw"): lambda w: [
+        Call("community_secretary", "POST", f"/api/v1/notices/{w.objects['res_notice']}/withdraw")
+    ],
+    ("POST", "/api/v1/service-applications/{application_id}/transitions"): lambda w: [
+        Call(
+            "community_secretary",
+            "POST",
+            f"/api/v1/service-applications/{w.objects['res_application']}/transitions",
+            {"json": {"action": "accept"}},
+        )
+    ],
+    ("POST", "/api/v1/residents/{resident_id}/link"): lambda w: [
+        Call("community_secretary", "POST", f"/api/v1/residents/{w.objects['res_resident']}/link")
+    ],
+    ("POST", "/api/v1/volunteer/teams"): lambda w: [
+        Call(
+            "community_secretary",
+            "POST",
+            "/api/v1/volunteer/teams",
+            {"json": {"community_code": w.objects["res_community"], "name": "探针队"}},
+        )
+    ],
+    ("POST", "/api/v1/volunteer/activities"): lambda w: [
+        Call(
+            "community_secretary",
+            "POST",
+            "/api/v1/volunteer/activities",
+            {
+                "json": {
+                    "team_id": w.objects["res_team"],
+                    "title": "探针",
+                    "place": "广场",
+                    "starts_at": "2030-01-01T09:00:00+08:00",
+                    "ends_at": "2030-01-01T11:00:00+08:00",
+                    "capacity": 5,
+                    "hours": "2.0",
+                }
+            },
+        )
+    ],
+    ("POST", "/api/v1/volunteer/activities/{activity_id}/complete"): lambda w: [
+        Call(
+            "community_secretary",
+            "POST",
+            f"/api/v1/volunteer/activities/{w.objects['res_activity']['id']}/complete",
+        )
+    ],
+    ("POST", "/api/v1/points/rewards"): lambda w: [
+        Call(
+            "community_secretary",
+            "POST",
+            "/api/v1/points/rewards",
+            {"json": {"community_code": w.objects["res_community"], "name": "探针", "points": 5}},
+        )
+    ],
+    ("POST", "/api/v1/resident-link/{credential}/notices/{notice_id}/read"): lambda w: [
+        Call(
+            "public",
+            "POST",
+            _LINK.format(w.objects["res_credential"]) + f"/notices/{w.objects['res_notice']}/read",
+        )
+    ],
+    ("POST", "/api/v1/resident-link/{credential}/applications"): lambda w: [
+        Call(
+            "public",
+            "POST",
+            _LINK.format(w.objects["res_applicant"]) + "/applications",
+            {"json": {"service_code": "senior_card"}},
+        )
+    ],
+    ("POST", "/api/v1/resident-link/{credential}/activities/{activity_id}/signup"): lambda w: [
+        Call(
+            "public",
+            "POST",
+            _LINK.format(w.objects["res_applicant"])
+            + f"/activities/{w.objects['res_activity']['id']}/signup",
+        )
+    ],
+    ("POST", "/api/v1/resident-link/{credential}/activities/{activity_id}/checkin"): lambda w: [
+        Call(
+            "public",
+            "POST",
+            _LINK.format(w.objects["res_credential"])
+            + f"/activities/{w.objects['res_activity']['id']}/checkin",
+            {"json": {"code": w.objects["res_activity"]["checkin_code"]}},
+        )
+    ],
+    ("POST", "/api/v1/resident-link/{credential}/redemptions"): lambda w: [
+        Call(
+            "public",
+            "POST",
+            _LINK.format(w.objects["res_credential"]) + "/redemptions",
+            {"json": {"reward_id": w.objects["res_reward"]}},
         )
     ],
 }

@@ -27,7 +27,15 @@ def _bell(page: str) -> dict[str, str] | None:
 
 
 def _pages(grid: str) -> list[str]:
-    return ["/", f"/grid/{grid}", "/command", "/plan", "/admin/audit", "/party/org-life"]
+    return [
+        "/",
+        f"/grid/{grid}",
+        "/command",
+        "/plan",
+        "/admin/audit",
+        "/party/org-life",
+        "/residents",
+    ]
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
