@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis import audit
 from gis.errors import Forbidden, NotFound
+from gis.masking import Exposure, exposure, show_name
 from gis.scope import PERSONAL_DATA_ROLES, Viewer
 
 NOTICE_PUBLISHERS = frozenset(
@@ -78,6 +80,25 @@ def street_of(community_code: str) -> str:
     return community_code[:9] + "000"
 
 
+# Where a resident lives, joined after ``resident r``: ``g.code`` is his grid (the disclosure
+# rule's area), ``h`` his household.
+HOME_GRID_JOIN = (
+    " JOIN household h ON h.id = r.household_id JOIN building b ON b.id = h.building_id"
+    " JOIN area g ON g.id = b.grid_id"
+)
+
+
+def shown_name(
+    viewer: Viewer, resident_id: int, name: str | None, grid_code: str, shown: list[str]
+) -> tuple[str | None, Exposure]:
+    """A resident's name as ``viewer`` may see it; an exact one is added to ``shown`` (the
+    subjects the response's ``audit.disclose`` must name)."""
+    level = exposure(viewer, grid_code)
+    if level is Exposure.EXACT:
+        shown.append(audit.subject("resident", resident_id))
+    return show_name(name, level), level
+
+
 @dataclass(frozen=True)
 class ResidentActor:
     """A resident acting for himself: who, where he lives, and how he was identified."""
@@ -109,8 +130,9 @@ _RESIDENT_SQL = text(
     SELECT r.id, r.household_id, h.code AS household_code, r.name, g.code AS grid_code,
            (SELECT coalesce(array_agg(DISTINCT x), '{}') FROM resident o,
                    unnest(o.special_groups) x WHERE o.household_id = r.household_id) AS groups
-    FROM resident r JOIN household h ON h.id = r.household_id
-    JOIN building b ON b.id = h.building_id JOIN area g ON g.id = b.grid_id
+    FROM resident r """
+    + HOME_GRID_JOIN
+    + """
     WHERE r.id = :id
     """
 )
@@ -135,11 +157,7 @@ def actor_for_resident(session: Session, resident_id: int, via: str) -> Resident
 def resident_area(session: Session, resident_id: int) -> str:
     """The grid a resident lives in (for scope checks by staff); NotFound if none."""
     code = session.execute(
-        text(
-            "SELECT g.code FROM resident r JOIN household h ON h.id = r.household_id"
-            " JOIN building b ON b.id = h.building_id JOIN area g ON g.id = b.grid_id"
-            " WHERE r.id = :id"
-        ),
+        text("SELECT g.code FROM resident r" + HOME_GRID_JOIN + " WHERE r.id = :id"),
         {"id": resident_id},
     ).scalar_one_or_none()
     if code is None:

@@ -18,15 +18,17 @@ from sqlalchemy.orm import Session
 
 from gis import audit, special_groups
 from gis.errors import InvalidInput, NotFound
-from gis.masking import Exposure, exposure, show_name
+from gis.masking import Exposure
 from gis.queries.households import effective_area, subtree_prefix
 from gis.residents import vocabulary
 from gis.residents.access import (
+    HOME_GRID_JOIN,
     NOTICE_PUBLISHERS,
     STAFF_READERS,
     ResidentActor,
     check_area,
     check_role,
+    shown_name,
 )
 from gis.scope import Viewer
 
@@ -189,8 +191,8 @@ def notice(session: Session, viewer: Viewer, notice_id: int) -> dict[str, Any]:
         text(
             "SELECT x.resident_id, x.read_at, x.via, r.name, h.code AS household_code,"
             " g.code AS grid_code FROM notice_receipt x JOIN resident r ON r.id = x.resident_id"
-            " JOIN household h ON h.id = r.household_id JOIN building b ON b.id = h.building_id"
-            " JOIN area g ON g.id = b.grid_id WHERE x.notice_id = :id AND g.code LIKE :scope"
+            + HOME_GRID_JOIN
+            + " WHERE x.notice_id = :id AND g.code LIKE :scope"
             " ORDER BY x.read_at, x.resident_id"
         ),
         {"id": notice_id, "scope": viewer.scope_like},
@@ -198,13 +200,11 @@ def notice(session: Session, viewer: Viewer, notice_id: int) -> dict[str, Any]:
     shown: list[str] = []
     receipts = []
     for r in readers:
-        level = exposure(viewer, r.grid_code)
-        if level is Exposure.EXACT:
-            shown.append(audit.subject("resident", r.resident_id))
+        name, level = shown_name(viewer, r.resident_id, r.name, r.grid_code, shown)
         receipts.append(
             {
                 "resident_id": r.resident_id,
-                "name": show_name(r.name, level),
+                "name": name,
                 "household": r.household_code if level is not Exposure.GENERALISED else None,
                 "grid_code": r.grid_code,
                 "read_at": r.read_at.isoformat(),

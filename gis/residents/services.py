@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from gis import audit
 from gis.errors import Conflict, InvalidInput, NotFound
 from gis.incidents.deadlines import load_calendar
-from gis.masking import Exposure, exposure, show_name, show_phone
+from gis.masking import Exposure, show_phone
 from gis.queries.households import effective_area, subtree_prefix
 from gis.residents import vocabulary
 from gis.residents.access import (
@@ -29,6 +29,7 @@ from gis.residents.access import (
     ResidentActor,
     check_area,
     check_role,
+    shown_name,
 )
 from gis.scope import Viewer
 
@@ -198,11 +199,9 @@ def for_resident(session: Session, actor: ResidentActor) -> list[dict[str, Any]]
 
 
 def _applicant(viewer: Viewer, row: Any, shown: list[str]) -> dict[str, Any]:
-    level = exposure(viewer, row.grid_code)
-    if level is Exposure.EXACT:
-        shown.append(audit.subject("resident", row.resident_id))
+    name, level = shown_name(viewer, row.resident_id, row.applicant, row.grid_code, shown)
     return {
-        "name": show_name(row.applicant, level),
+        "name": name,
         "phone": show_phone(row.phone, level),
         "masked": level is not Exposure.EXACT,
     }

@@ -26,15 +26,17 @@ from sqlalchemy.orm import Session
 
 from gis import audit
 from gis.errors import Conflict, InvalidInput, NotFound
-from gis.masking import Exposure, exposure, show_name
+from gis.masking import Exposure
 from gis.queries.households import effective_area, subtree_prefix
 from gis.residents import vocabulary
 from gis.residents.access import (
+    HOME_GRID_JOIN,
     STAFF_READERS,
     VOLUNTEER_ORGANISERS,
     ResidentActor,
     check_area,
     check_role,
+    shown_name,
 )
 from gis.scope import Viewer
 
@@ -278,8 +280,8 @@ def activity(session: Session, viewer: Viewer, activity_id: int) -> dict[str, An
         text(
             "SELECT s.resident_id, s.signed_up_at, s.checked_in_at, r.name, g.code AS grid_code"
             " FROM activity_signup s JOIN resident r ON r.id = s.resident_id"
-            " JOIN household h ON h.id = r.household_id JOIN building b ON b.id = h.building_id"
-            " JOIN area g ON g.id = b.grid_id WHERE s.activity_id = :id"
+            + HOME_GRID_JOIN
+            + " WHERE s.activity_id = :id"
             " ORDER BY s.signed_up_at, s.resident_id"
         ),
         {"id": activity_id},
@@ -287,13 +289,11 @@ def activity(session: Session, viewer: Viewer, activity_id: int) -> dict[str, An
     shown: list[str] = []
     volunteers = []
     for p in people:
-        level = exposure(viewer, p.grid_code)
-        if level is Exposure.EXACT:
-            shown.append(audit.subject("resident", p.resident_id))
+        name, level = shown_name(viewer, p.resident_id, p.name, p.grid_code, shown)
         volunteers.append(
             {
                 "resident_id": p.resident_id,
-                "name": show_name(p.name, level),
+                "name": name,
                 "signed_up_at": p.signed_up_at.isoformat(),
                 "checked_in_at": p.checked_in_at.isoformat() if p.checked_in_at else None,
                 "masked": level is not Exposure.EXACT,
@@ -647,9 +647,8 @@ def ranking(
             "SELECT l.resident_id, sum(l.delta) AS points, sum(l.hours) AS hours,"
             " count(*) AS activities, r.name, g.code AS grid_code"
             " FROM points_ledger l JOIN resident r ON r.id = l.resident_id"
-            " JOIN household h ON h.id = r.household_id JOIN building b ON b.id = h.building_id"
-            " JOIN area g ON g.id = b.grid_id"
-            " WHERE l.community_code = :c AND l.kind = 'earn'"
+            + HOME_GRID_JOIN
+            + " WHERE l.community_code = :c AND l.kind = 'earn'"
             " GROUP BY l.resident_id, r.name, g.code ORDER BY points DESC, hours DESC,"
             " l.resident_id LIMIT :limit"
         ),
@@ -658,13 +657,11 @@ def ranking(
     shown: list[str] = []
     items = []
     for rank, r in enumerate(rows, start=1):
-        level = exposure(viewer, r.grid_code)
-        if level is Exposure.EXACT:
-            shown.append(audit.subject("resident", r.resident_id))
+        name, level = shown_name(viewer, r.resident_id, r.name, r.grid_code, shown)
         items.append(
             {
                 "rank": rank,
-                "name": show_name(r.name, level),
+                "name": name,
                 "points": int(r.points),
                 "hours": float(r.hours),
                 "activities": int(r.activities),

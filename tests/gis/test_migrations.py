@@ -136,12 +136,15 @@ def test_planning_a_downgrade_lists_what_it_undoes_and_changes_nothing(scratch_u
     assert revisions[-2:] == ["0011_one_line", "0010_building_stats"]
     assert plan.revisions[-1][1].startswith("Building statistics")
     assert sorted(plan.tables) == [
+        ("activity_signup", 0),
         ("auth_session", 0),
         ("building_stats", 0),
         ("changeset_attachment", 0),
         ("household_visit", 0),
         ("incident_extension", 0),
         ("media", 0),
+        ("notice", 0),
+        ("notice_receipt", 0),
         ("notification", 0),
         ("notification_attempt", 0),
         ("notification_delivery", 0),
@@ -150,7 +153,14 @@ def test_planning_a_downgrade_lists_what_it_undoes_and_changes_nothing(scratch_u
         ("patrol", 0),
         ("patrol_finding", 0),
         ("patrol_point", 0),
+        ("points_ledger", 0),
+        ("points_reward", 0),
+        ("resident_service", 6),  # the services catalogue the migration seeds
+        ("service_application", 0),
+        ("service_application_step", 0),
         ("sign_in_throttle", 0),
+        ("volunteer_activity", 0),
+        ("volunteer_team", 0),
     ]
     assert current_heads(owner) == {script_head()}
     assert "building_stats" in _tables(scratch_url)
