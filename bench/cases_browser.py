@@ -34,6 +34,28 @@ class PageResult:
     transferred_bytes: int
     first_grid_ms: float | None
     error: str | None = None
+    # Bytes on the wire (compressed bodies and headers) until the network is idle, by kind.
+    idle_bytes: dict[str, int] | None = None
+
+    @property
+    def idle_total(self) -> int:
+        return sum((self.idle_bytes or {}).values())
+
+
+def kind_of(url: str) -> str:
+    """What a response of a map page is, for the bytes-to-network-idle breakdown."""
+    path = url.split("://", 1)[-1].partition("/")[2]
+    if "/tiles/" in path:
+        return "vector tiles"
+    if "collections/party_orgs/" in path or "collections/service_facilities/" in path:
+        return "markers"
+    if "/items" in path or path.startswith("map/layers/"):
+        return "other GeoJSON"
+    if path.startswith("static/") or path.startswith("vendor/"):
+        return "static assets"
+    if path.startswith("api/"):
+        return "API JSON"
+    return "pages and other"
 
 
 def map_pages(base_url: str) -> list[str]:
@@ -78,6 +100,7 @@ def measure_pages(
             for path in pages if pages is not None else map_pages(base_url):
                 html = httpx.get(base_url + path, timeout=60)
                 times: list[float] = []
+                idle: list[dict[str, int]] = []
                 transferred = 0
                 error = None
                 for _ in range(repeats):
@@ -90,9 +113,13 @@ def measure_pages(
                         )
                     page = context.new_page()
                     sizes: list[int] = []
+                    seen: list[Response] = []
 
-                    def count(response: Response, sizes: list[int] = sizes) -> None:
+                    def count(
+                        response: Response, sizes: list[int] = sizes, seen: list[Response] = seen
+                    ) -> None:
                         sizes.append(int(response.headers.get("content-length", 0)))
+                        seen.append(response)
 
                     page.on("response", count)
                     started = time.perf_counter()
@@ -100,6 +127,14 @@ def measure_pages(
                         page.goto(base_url + path, wait_until="commit", timeout=timeout_ms)
                         page.wait_for_function(_DRAWN, timeout=timeout_ms, polling=20)
                         times.append((time.perf_counter() - started) * 1000)
+                        page.wait_for_load_state("networkidle", timeout=timeout_ms)
+                        kinds: dict[str, int] = {}
+                        for response in seen:
+                            wire = response.request.sizes()
+                            size = max(0, wire["responseBodySize"]) + wire["responseHeadersSize"]
+                            kind = kind_of(response.url)
+                            kinds[kind] = kinds.get(kind, 0) + size
+                        idle.append(kinds)
                     except PlaywrightError as exc:
                         error = str(exc).splitlines()[0][:120]
                     transferred = sum(sizes)
@@ -111,8 +146,15 @@ def measure_pages(
                         transferred,
                         statistics.median(times) if times else None,
                         error if not times else None,
+                        _median_kinds(idle) if idle else None,
                     )
                 )
         finally:
             browser.close()
     return results
+
+
+def _median_kinds(runs: list[dict[str, int]]) -> dict[str, int]:
+    """The run with the median total, so its breakdown adds up."""
+    ordered = sorted(runs, key=lambda kinds: sum(kinds.values()))
+    return ordered[len(ordered) // 2]

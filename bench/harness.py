@@ -12,7 +12,8 @@ Cases: 1 locate vs a trivial endpoint of the same app; 2 bulk routing of inciden
 3 OGC items and MVT tiles vs tipg, cold and warm; 4 raw tile SQL vs our tile endpoint; 5 map pages
 in headless Chromium; 6 incident intake at 50 and 200 clients; 7 committing a grid split; 8 health
 and cached tile hits vs the no-op; 9 JSON/GeoJSON bytes and time with and without gzip; 10 the
-count and page SQL of a small items page, EXPLAINed, now and before.
+count and page SQL of a small items page, EXPLAINed, now and before; 11 health latency under
+1,000 open event streams, and one event's way to all of them.
 Servers are uvicorn with ``--workers`` processes (2 by default, one per core); the HTTP client is
 wrk. Nothing leaves loopback.
 """
@@ -310,6 +311,22 @@ def case_pages(run: Run) -> None:
                     + (f"; {p.error}" if p.error else ""),
                 )
             )
+            if p.idle_bytes is not None:
+                kinds = ", ".join(
+                    f"{kind} {size / 1024:,.0f} KB"
+                    for kind, size in sorted(p.idle_bytes.items(), key=lambda kv: -kv[1])
+                )
+                run.rows.append(
+                    Row(
+                        f"5 map page {p.path}: to network idle",
+                        "bytes on the wire (bodies as sent, headers), median of the runs",
+                        f"{p.idle_total / 1024:,.0f} KB",
+                        "—",
+                        "< 800 KB" if p.path == "/" else "—",
+                        p.idle_total < 800 * 1024 if p.path == "/" else None,
+                        kinds,
+                    )
+                )
 
 
 # -- case 6 -----------------------------------------------------------------------------------
@@ -559,6 +576,114 @@ def case_items_plans(run: Run) -> None:
         )  # fmt: skip
 
 
+# -- case 11 ----------------------------------------------------------------------------------
+STREAMS = 1000
+# Issue 19's measurement of the polling streams (each polled the database every 0.5 s); that code
+# is gone, so the harness cannot rerun it — the row shows it beside the new number.
+POLLING_BEFORE = "before (streams polling, issue 19): 600 streams took health from 23 ms to ≈ 1 s"
+
+
+def _health_latency(base: str, seconds: float) -> http.LoadResult:
+    return http.run_wrk(base, 4, seconds, paths=["/api/v1/health"], threads=2)
+
+
+def _listeners(url: str) -> int:
+    from gis.eventhub import APPLICATION_NAME
+
+    with psycopg.connect(libpq_url(url)) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE %s",
+            (f"{APPLICATION_NAME}:%",),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _commit_event(url: str) -> int:
+    with psycopg.connect(libpq_url(url)) as conn:
+        row = conn.execute(
+            "INSERT INTO incident_event (incident_id, kind, status, payload) "
+            "SELECT min(id), 'updated', 'reported', '{}' FROM incident RETURNING id"
+        ).fetchone()
+        conn.commit()
+    assert row is not None
+    return int(row[0])
+
+
+def case_streams(run: Run) -> None:
+    """Readiness latency with no stream open and with 1,000 open event streams, in turn on the
+    same server, and the time one committed event takes to reach all of them.
+
+    Streams share one LISTEN connection per worker (gis/eventhub.py); an idle stream costs no
+    database work, so health should not notice them.
+    """
+    import resource
+
+    from bench.cases_streams import StreamCrowd
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4 * STREAMS:  # the crowd's sockets; the servers inherit the limit
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8 * STREAMS), hard))
+    env = {"GRIDGOV_STREAMS_PER_CLIENT": "100", "GRIDGOV_STREAMS_PER_WORKER": str(4 * STREAMS)}
+    quiet: list[http.LoadResult] = []
+    crowded: list[http.LoadResult] = []
+    fanout: list[float] = []
+    opened: list[int] = []
+    listeners: list[int] = []
+    events: list[int] = []
+    try:
+        with http.serve(run.city.url, run.args.workers, env) as base:
+            _health_latency(base, 2)  # warm-up
+            for _ in range(run.repeats):
+                quiet.append(_health_latency(base, run.seconds))
+                with StreamCrowd(base, STREAMS) as crowd:
+                    opened.append(crowd.opened)
+                    time.sleep(2)  # let every stream settle into its wait
+                    listeners.append(_listeners(run.city.url))
+                    crowded.append(_health_latency(base, run.seconds))
+                    t0 = time.perf_counter()
+                    events.append(_commit_event(run.city.url))
+                    reached = crowd.wait_delivered(1, 60)
+                    if reached is not None:
+                        fanout.append(time.perf_counter() - t0)
+    finally:
+        if events:
+            with psycopg.connect(libpq_url(run.city.url)) as conn:
+                conn.execute("DELETE FROM incident_event WHERE id = ANY(%s)", (events,))
+                conn.commit()
+
+    def ms(results: list[http.LoadResult]) -> str:
+        p50 = http.Spread.of([r.p50_ms for r in results])
+        p99 = statistics.median(r.p99_ms for r in results)
+        return f"{p50.show(1)} / {p99:.0f} ms"
+
+    p50_crowded = statistics.median(r.p50_ms for r in crowded)
+    errors = sum(r.errors for r in crowded)
+    run.rows.append(
+        Row(
+            f"11 GET /api/v1/health under {STREAMS:,} open event streams",
+            "ms p50 / p99 (wrk, 4 connections); streams opened",
+            f"{ms(crowded)}; {min(opened):,} of {STREAMS:,} streams open",
+            f"no stream open: {ms(quiet)} (same server, alternating)",
+            "< 50 ms",
+            p50_crowded < 50 and min(opened) == STREAMS and errors == 0,
+            f"{p50_crowded / statistics.median(r.p50_ms for r in quiet):.2f}× the quiet p50; "
+            f"{max(listeners)} listener connection(s) for {run.args.workers} workers; "
+            f"errors {errors}; {POLLING_BEFORE}",
+        )
+    )
+    run.rows.append(
+        Row(
+            f"11 one committed event to {STREAMS:,} streams",
+            "s from commit until every stream has it",
+            "not delivered to all" if not fanout else http.Spread.of(fanout).show(2),
+            "—",
+            "every stream gets it",
+            len(fanout) == len(events) and bool(events),
+            f"{len(fanout)} of {len(events)} events reached all {STREAMS:,} streams",
+        )
+    )
+
+
 CASES: dict[str, Callable[[Run], None]] = {
     "1": case_locate,
     "2": case_routing,
@@ -570,6 +695,7 @@ CASES: dict[str, Callable[[Run], None]] = {
     "8": case_cheap_reads,
     "9": case_compression,
     "10": case_items_plans,
+    "11": case_streams,
 }
 
 

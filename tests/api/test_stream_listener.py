@@ -34,18 +34,20 @@ def stream_server(demo_database_url: str) -> Iterator[LiveServer]:
 class Reader(threading.Thread):
     """One EventSource-like client: reads events until it has ``want`` or the stream ends."""
 
-    def __init__(self, url: str, want: int) -> None:
+    def __init__(self, url: str, want: int, within: str | None = None, timeout: float = 30) -> None:
         super().__init__(daemon=True)
         self.url = url
         self.want = want
+        self.params: dict[str, Any] = {"timeout": timeout, "heartbeat": 1}
+        if within is not None:
+            self.params["within"] = within
         self.status: int | None = None
         self.opened = threading.Event()
         self.events: list[dict[str, Any]] = []
 
     def run(self) -> None:
-        params = {"timeout": 30, "heartbeat": 1}
         with httpx.stream(
-            "GET", f"{self.url}/api/v1/incidents/stream", params=params, timeout=40
+            "GET", f"{self.url}/api/v1/incidents/stream", params=self.params, timeout=60
         ) as response:
             self.status = response.status_code
             self.opened.set()
@@ -56,15 +58,37 @@ class Reader(threading.Thread):
                         return
 
 
+def _listener_pids(url: str, server: LiveServer) -> list[int]:
+    """Backends of the server's worker's listener (other servers may share the database)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+            (listener_name(server.process.pid),),
+        ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def _listeners(url: str, server: LiveServer) -> int:
-    """Listener connections of the server's worker process (other servers may share the DB)."""
+    """Listener connections of the server's worker process."""
+    return len(_listener_pids(url, server))
+
+
+def _commit_event(url: str, payload: dict[str, Any] | None = None) -> int:
     with psycopg.connect(url) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
-            (listener_name(server.process.pid),),
+            "INSERT INTO incident_event (incident_id, kind, status, payload) "
+            "SELECT min(id), 'updated', 'reported', %s FROM incident RETURNING id",
+            (json.dumps(payload or {}),),
         ).fetchone()
+        conn.commit()
     assert row is not None
     return int(row[0])
+
+
+def _delete_events(url: str, ids: list[int]) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute("DELETE FROM incident_event WHERE id = ANY(%s)", (ids,))
+        conn.commit()
 
 
 def _wait(predicate: Any, seconds: float = 20) -> bool:
@@ -166,3 +190,64 @@ def test_an_event_committed_behind_a_running_writer_is_delivered_once_it_ends(
         with psycopg.connect(demo_database_url) as conn:
             conn.execute("DELETE FROM incident_event WHERE id = ANY(%s)", (written,))
             conn.commit()
+
+
+def test_each_stream_sees_only_its_area_from_the_shared_feed(
+    stream_server: LiveServer, demo_database_url: str
+) -> None:
+    """The worker reads every event once for all streams; each stream still filters to its own
+    ``within`` (an area code prefix), as it did when it read for itself."""
+    here, there = "990001", "990002"
+    only_here = Reader(stream_server.url, want=2, within=here, timeout=6)
+    only_there = Reader(stream_server.url, want=2, within=there, timeout=6)
+    everything = Reader(stream_server.url, want=2, timeout=20)
+    readers = (only_here, only_there, everything)
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        assert reader.opened.wait(20) and reader.status == 200
+    time.sleep(0.5)
+    written = [
+        _commit_event(demo_database_url, {"grid_code": f"{here}001001001"}),
+        _commit_event(demo_database_url, {"grid_code": f"{there}001001001"}),
+    ]
+    try:
+        for reader in readers:
+            reader.join(30)
+            assert not reader.is_alive()
+        assert [e["event_id"] for e in everything.events] == written
+        assert [e["event_id"] for e in only_here.events] == written[:1]
+        assert [e["event_id"] for e in only_there.events] == written[1:]
+        assert only_here.events[0]["grid_code"] == f"{here}001001001"
+    finally:
+        _delete_events(demo_database_url, written)
+
+
+def test_the_listener_reconnects_after_the_database_drops_it(
+    stream_server: LiveServer, demo_database_url: str
+) -> None:
+    """A database restart or failover closes the listening connection: the worker connects
+    again by itself, and an event committed while it was gone is still delivered, in order."""
+    reader = Reader(stream_server.url, want=2, timeout=60)
+    written: list[int] = []
+    try:
+        reader.start()
+        assert reader.opened.wait(20) and reader.status == 200
+        assert _wait(lambda: _listeners(demo_database_url, stream_server) == 1)
+        (before,) = _listener_pids(demo_database_url, stream_server)
+        with psycopg.connect(demo_database_url) as conn:
+            assert conn.execute("SELECT pg_terminate_backend(%s)", (before,)).fetchone() == (True,)
+        # Committed while nobody listens: no notification reaches the worker for it.
+        written.append(_commit_event(demo_database_url))
+        assert _wait(
+            lambda: (
+                (pids := _listener_pids(demo_database_url, stream_server)) != []
+                and pids != [before]
+            )
+        )
+        written.append(_commit_event(demo_database_url))
+        reader.join(30)
+        assert [e["event_id"] for e in reader.events] == written
+        assert reader.status == 200  # the client's stream never broke
+    finally:
+        _delete_events(demo_database_url, written)
