@@ -126,32 +126,51 @@ def random_points(url: str, n: int, seed: float = 0.42) -> list[tuple[float, flo
 
 
 def case_locate(run: Run) -> None:
+    """Locate against the no-op of the same server, as deployed and with a liveness ping on
+    every pool checkout (``GRIDGOV_DB_PING_AFTER_IDLE_SECONDS=0``, SQLAlchemy's pre-ping, what
+    every request paid before issue 19); both servers up, runs interleaved."""
+    from contextlib import ExitStack
+
     points = random_points(run.city.url, 2000)
     locate = [f"/api/v1/locate?lon={x:.6f}&lat={y:.6f}" for x, y in points]
     noop = ["/bench/noop"]
     conns = run.args.connections
-    with http.serve(run.city.url, run.args.workers) as base:
-        http.run_wrk(base, conns, 2, paths=locate, threads=2)  # warm-up
-        http.run_wrk(base, conns, 2, paths=noop, threads=2)
-        ours, trivial = [], []
+    variants: dict[str, dict[str, str]] = {
+        "as deployed": {},
+        "ping every checkout": {"GRIDGOV_DB_PING_AFTER_IDLE_SECONDS": "0"},
+    }
+    got: dict[str, tuple[list[http.LoadResult], list[http.LoadResult]]] = {
+        label: ([], []) for label in variants
+    }
+    with ExitStack() as stack:
+        bases = {
+            label: stack.enter_context(http.serve(run.city.url, run.args.workers, env))
+            for label, env in variants.items()
+        }
+        for base in bases.values():
+            http.run_wrk(base, conns, 2, paths=locate, threads=2)  # warm-up
+            http.run_wrk(base, conns, 2, paths=noop, threads=2)
         for _ in range(run.repeats):
-            ours.append(http.run_wrk(base, conns, run.seconds, paths=locate, threads=2))
-            trivial.append(http.run_wrk(base, conns, run.seconds, paths=noop, threads=2))
-    a = http.Spread.of([r.rate for r in ours])
-    b = http.Spread.of([r.rate for r in trivial])
-    ratio = a.median / b.median
-    errors = sum(r.errors for r in ours) + sum(r.errors for r in trivial)
-    run.rows.append(
-        Row(
-            "1 locate over HTTP",
-            f"req/s, {conns} connections, {run.args.workers} workers",
-            f"{a.show()} (p99 {ours[len(ours) // 2].p99_ms:.0f} ms)",
-            f"{b.show()} (/bench/noop, same app)",
-            "≥ 70 % of trivial",
-            ratio >= 0.70,
-            f"{_pct(ratio)} of trivial; errors {errors}",
+            for label, base in bases.items():
+                ours, trivial = got[label]
+                ours.append(http.run_wrk(base, conns, run.seconds, paths=locate, threads=2))
+                trivial.append(http.run_wrk(base, conns, run.seconds, paths=noop, threads=2))
+    for label, (ours, trivial) in got.items():
+        a = http.Spread.of([r.rate for r in ours])
+        b = http.Spread.of([r.rate for r in trivial])
+        ratio = a.median / b.median
+        errors = sum(r.errors for r in ours) + sum(r.errors for r in trivial)
+        run.rows.append(
+            Row(
+                f"1 locate over HTTP ({label})",
+                f"req/s, {conns} connections, {run.args.workers} workers",
+                f"{a.show()} (p99 {statistics.median(r.p99_ms for r in ours):.0f} ms)",
+                f"{b.show()} (/bench/noop, same server)",
+                "≥ 50 % of the no-op",
+                ratio >= 0.50,
+                f"{_pct(ratio)} of the no-op; errors {errors}",
+            )
         )
-    )
 
 
 # -- case 2 -----------------------------------------------------------------------------------

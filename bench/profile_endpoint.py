@@ -21,13 +21,7 @@ import time
 from pathlib import Path
 
 from bench import cases_http as http
-from bench.scaled_city import BENCH_DATABASE
-from gis.settings import get_settings
-
-
-def database_url(name: str) -> str:
-    base = get_settings().database_url
-    return base.rpartition("/")[0] + "/" + name
+from bench.scaled_city import BENCH_DATABASE, server_url, with_database
 
 
 def server_pid(port: str) -> int:
@@ -64,8 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--out", required=True, help="output prefix (.svg, .txt)")
     parser.add_argument("--env", action="append", default=[], help="NAME=value for the server")
+    parser.add_argument(
+        "--gil", action="store_true", help="sample only the thread holding the GIL (Python CPU)"
+    )
     args = parser.parse_args(argv)
-    url = database_url(args.database)
+    url = with_database(server_url(), args.database)
     paths: list[str] = []
     for path in args.path:
         if path == "locate":
@@ -80,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         http.run_wrk(base, args.connections, 2, paths=paths)  # warm-up
         raw = Path(f"{args.out}.txt")
         spy = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid)]
-        spy += ["--rate", "250", "--nonblocking", "--duration", f"{args.seconds:.0f}"]
+        spy += ["--rate", "250", "--nonblocking", *(["--gil"] if args.gil else [])]
+        spy += ["--duration", f"{args.seconds:.0f}"]
         # One recording, two files: collapsed stacks to count, then the SVG drawn from them.
         recording = subprocess.Popen([*spy, "--format", "raw", "-o", str(raw)])
         time.sleep(0.5)

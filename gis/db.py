@@ -11,15 +11,16 @@ is stored.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
 from typing import Any
 
-from anyio import CancelScope, CapacityLimiter, fail_after, to_thread
+from anyio import CancelScope, CapacityLimiter, WouldBlock, fail_after, to_thread
 from anyio.lowlevel import RunVar
-from sqlalchemy import Engine, NullPool, create_engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, NullPool, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gis.pgcluster import APP_ROLE, OWNER_ROLE, ClusterError, EmbeddedCluster
@@ -66,26 +67,71 @@ def _cluster_url(settings: Settings, role: str) -> str:
         raise DatabaseNotConfigured(str(exc)) from exc
 
 
-def make_engine(url: str, pool_size: int = 10, pool_timeout: float = 10.0) -> Engine:
+def make_engine(
+    url: str,
+    pool_size: int = 10,
+    pool_timeout: float = 10.0,
+    ping_after_idle: float | None = None,
+) -> Engine:
     """A pooled engine that keeps its connections.
 
     No overflow: an overflow connection is closed when it is given back, so under a burst every
     request would pay a new server process, whose empty catalogue and plan caches make its first
     queries ten times slower, and psycopg's prepared statements would never be reused. A burst
     larger than the pool queues for a connection instead (up to ``pool_timeout`` seconds).
+
+    A connection is pinged before it is handed out only when it sat idle in the pool for more
+    than ``ping_after_idle`` seconds (``GRIDGOV_DB_PING_AFTER_IDLE_SECONDS``; 0 pings every
+    checkout): see :func:`ping_when_idle`.
     """
-    return create_engine(
+    if ping_after_idle is None:
+        ping_after_idle = get_settings().db_ping_after_idle_seconds
+    engine = create_engine(
         normalise_database_url(url),
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
+        pool_pre_ping=ping_after_idle <= 0,
         # JIT off for the app's connections: the planner's cost estimates of spatial queries
         # (tiles, item pages, bulk routing) are high enough to trigger compilation that costs
         # 50 ms to a second for queries that run in milliseconds. Set at connect time, so no
         # request pays a SET for it.
         connect_args={"application_name": "gridgov", "options": "-c jit=off"},
     )
+    if ping_after_idle > 0:
+        ping_when_idle(engine, ping_after_idle)
+    return engine
+
+
+_IDLE_SINCE = "gridgov_idle_since"
+
+
+def ping_when_idle(engine: Engine, seconds: float) -> None:
+    """Ping a pooled connection at checkout only if it was idle for more than ``seconds``.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip per request,
+    4.5 % of a locate worker's samples (bench/RESULTS.md, issue 19). A connection given back a
+    moment ago was alive a moment ago, so it goes out as it is — pgbouncer's
+    ``server_check_delay`` makes the same trade. A connection that has sat idle (a server
+    restart or failover happens while nobody asks) is pinged, and a dead one is replaced before
+    the request sees it (``DisconnectionError`` makes the pool reconnect). A connection the
+    server dropped within the window fails the request that uses it (503, as any outage), and
+    SQLAlchemy then invalidates every connection of the pool made before the failure.
+    """
+
+    @event.listens_for(engine.pool, "checkin")
+    def _given_back(dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _handed_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None or time.monotonic() - since <= seconds:
+            return  # new, or given back within the window
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"pooled connection lost while idle: {exc}") from exc
 
 
 @lru_cache
@@ -144,10 +190,18 @@ async def session_for_request(maker: sessionmaker[Session]) -> AsyncIterator[Ses
     session = maker()
     slots = _slots_of(session.get_bind())
     try:
-        with fail_after(get_settings().db_pool_timeout):
-            await slots.acquire_on_behalf_of(session)
-    except TimeoutError:
-        raise DatabaseBusy("every database connection is busy; retry in a few seconds") from None
+        # A free slot (nobody queued before us) is taken at once. Only a request that has to
+        # queue arms the timeout: a cancel scope with a deadline schedules a timer on the event
+        # loop, and that was a fifth of a small items page's Python time (bench/RESULTS.md).
+        slots.acquire_on_behalf_of_nowait(session)
+    except WouldBlock:
+        try:
+            with fail_after(get_settings().db_pool_timeout):
+                await slots.acquire_on_behalf_of(session)
+        except TimeoutError:
+            raise DatabaseBusy(
+                "every database connection is busy; retry in a few seconds"
+            ) from None
     session.info[_SLOT_KEY] = slots
     try:
         yield session

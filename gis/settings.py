@@ -227,6 +227,10 @@ class Settings(BaseSettings):
     # Further requests wait up to db_pool_timeout seconds for one, then get 503 and Retry-After.
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_pool_timeout: float = Field(default=10.0, gt=0, le=300)
+    # A pooled connection idle for longer than this is pinged before a request gets it (a
+    # restarted server dropped it); one given back more recently is handed out as it is, so a
+    # busy worker pays no extra round trip per request. 0 = ping on every checkout.
+    db_ping_after_idle_seconds: float = Field(default=1.0, ge=0, le=3600)
     # A streaming replica for read-only requests (maps, tiles, items, locate); unset = primary.
     replica_url: str | None = None
     # The key file of `gridgov backup` / `restore` when --key-file is not given.

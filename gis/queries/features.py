@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis import audit
@@ -25,7 +24,7 @@ from gis.collections import Collection, Property
 from gis.crs import parse_crs
 from gis.errors import Forbidden, InvalidInput
 from gis.scope import Viewer
-from gis.sqlfiles import read_sql
+from gis.sqlfiles import read_sql, statement
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -349,7 +348,7 @@ def count_items(session: Session, query: ItemsQuery, viewer: Viewer) -> int:
     where, params = _where_sql(query, viewer)
     source = read_sql(query.collection.sql_name)
     sql = f"SELECT count(*) FROM ({source}) f WHERE {where}"
-    return int(session.execute(text(sql), params).scalar_one())
+    return int(session.execute(statement(sql), params).scalar_one())
 
 
 def items_page(session: Session, query: ItemsQuery, viewer: Viewer) -> tuple[str, int]:
@@ -371,7 +370,7 @@ def items_page(session: Session, query: ItemsQuery, viewer: Viewer) -> tuple[str
                  ORDER BY f.fid, f.t_start
                  LIMIT :limit OFFSET :offset) page
     """
-    features, returned, in_scope = session.execute(text(sql), params).one()
+    features, returned, in_scope = session.execute(statement(sql), params).one()
     _log_disclosure(session, collection, viewer, f"ogc:{collection.id}", list(in_scope))
     return str(features), int(returned)
 
@@ -393,7 +392,7 @@ def get_item(
          ORDER BY f.t_end IS NULL DESC, f.t_start DESC
          LIMIT 1
     """
-    found = session.execute(text(sql), params).one_or_none()
+    found = session.execute(statement(sql), params).one_or_none()
     if found is None:
         return None
     feature, in_scope = found
@@ -425,7 +424,7 @@ def collection_extent(session: Session, collection: Collection, viewer: Viewer) 
         sql = sql.replace(
             "CASE WHEN bool_or(f.t_end IS NULL) THEN NULL ELSE max(f.t_end) END", "max(f.t_start)"
         )
-    row = session.execute(text(sql), params).one()
+    row = session.execute(statement(sql), params).one()
     bbox = None if row[0] is None else (row[0], row[1], row[2], row[3])
     interval = (row[4], row[5]) if collection.temporal else None
     return Extent(bbox, interval)
