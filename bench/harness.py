@@ -221,6 +221,9 @@ def case_ogc(run: Run) -> None:
         )
         return
     cases = cases_ogc.build_cases(run.city.url, per_case=60 if run.args.quick else 200)
+    if run.args.ogc_match:  # e.g. "limit 10;tiles grids": the rows to rerun
+        wanted = run.args.ogc_match.split(";")
+        cases = [c for c in cases if any(w in c.name for w in wanted)]
     with (
         http.serve(run.city.url, run.args.workers, factory="api.app:create_app") as ours,
         cases_ogc.tipg_server(run.city.url, run.args.workers) as tipg,
@@ -804,6 +807,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections, case 1")
     parser.add_argument("--only", default=",".join(CASES), help="cases to run, e.g. 1,2,6")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
+    parser.add_argument(
+        "--ogc-match",
+        default="",
+        help="case 3: only the rows whose name contains one of these ;-separated texts",
+    )
     args = parser.parse_args(argv)
     if not http.wrk_available():
         print("wrk is needed (Debian: apt-get install wrk)", file=sys.stderr)
