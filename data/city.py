@@ -29,6 +29,7 @@ from data.geometry import (
     treemap,
 )
 from data.people import DISTRICT_CODE, IdNumberAllocator, birth_date, full_name, mobile
+from gis.party.vocabulary import BRANCH_TYPE, GENERAL_BRANCH, street_committee_type
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 HOUSEHOLDS_PER_GRID = 20_000 / 56  # the default city has 56 grids
@@ -402,6 +403,40 @@ _CN_NUM = "〇一二三四五六七八九十"
 _ORG_SUFFIX = {"党委": "委员会", "党总支": "总支部委员会", "党支部": "支部委员会"}
 
 
+def _branch_communities(
+    orgs: list[OrgRec], areas: list[AreaRec], grids: list[GridRec], blank: set[int]
+) -> None:
+    """Every member belongs to a 党支部 (gis.party.vocabulary): a community organisation with
+    grid branches under it is a 党总支 at least, and a 党委/党总支 whose grids include a blank
+    spot gets a 直属党支部 for the members living there. Draws nothing from the random stream."""
+    by_area = {o.area: i for i, o in enumerate(orgs) if o.level == "community"}
+    branched = {g.community for gi, g in enumerate(grids) if gi not in blank}
+    for c_area, i in by_area.items():
+        o = orgs[i]
+        if o.org_type == BRANCH_TYPE and c_area in branched:
+            o.org_type = GENERAL_BRANCH
+            o.name = o.name.removesuffix(_ORG_SUFFIX[BRANCH_TYPE]) + _ORG_SUFFIX[GENERAL_BRANCH]
+    for c_area in sorted({grids[gi].community for gi in blank}):
+        o = orgs[by_area[c_area]]
+        if o.org_type == BRANCH_TYPE:
+            continue
+        orgs.append(
+            OrgRec(
+                o.code + "Z",
+                f"{areas[c_area].name}直属党支部",
+                "community",
+                BRANCH_TYPE,
+                by_area[c_area],
+                c_area,
+                None,
+                None,
+                o.secretary,
+                o.founded_on,
+                o.point,
+            )
+        )
+
+
 def build_static(households: int, seed: int, as_of: datetime.date) -> City:
     """Build everything except households, residents, low-level party orgs and incidents."""
     rng = random.Random(f"gridgov-demo/{seed}/static")
@@ -535,7 +570,7 @@ def build_static(households: int, seed: int, as_of: datetime.date) -> City:
                     f"DZ{a.code[:9]}",
                     f"中共华亭市{a.name}{suffix}",
                     "street",
-                    "党工委",
+                    street_committee_type(a.kind),
                     None,
                     a_idx,
                     None,
@@ -569,6 +604,7 @@ def build_static(households: int, seed: int, as_of: datetime.date) -> City:
             )
     # "Blank spots": a few grids (≈5 %) deliberately have no party branch yet.
     blank = set(rng.sample(range(len(grids)), max(1, round(len(grids) * 0.05))))
+    _branch_communities(orgs, areas, grids, blank)
     for gi, g in enumerate(grids):
         if gi in blank:
             continue

@@ -19,6 +19,7 @@ import shapely
 from data import loader
 from data.city import City, build_static
 from data.incidents import iter_incidents
+from data.members import load_members
 from data.orglife import load_org_life
 from data.population import iter_population
 from data.residents import load_residents
@@ -115,6 +116,7 @@ def load_demo(
     counts = load_city(conn, city, progress)
     counts |= load_org_life(conn, seed, city.as_of)  # needs the loaded branches and members
     counts |= load_residents(conn, seed, city.as_of)  # needs the areas and residents
+    counts |= load_members(conn, seed, city.as_of)  # after org life: transfers out come last
     refresh_area_stats(conn)  # the per-area counts items, tiles and area details read
     params = {"households": households, "seed": seed, "as_of": city.as_of.isoformat()}
     with conn.cursor() as cur:

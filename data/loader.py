@@ -155,6 +155,39 @@ def _person_row(pid: int, p: PersonRec) -> tuple[object, ...]:
     return (pid, p.name, p.gender, p.phone, p.id_number, p.title, DISTRICT_CODE)
 
 
+def _load_central_households(
+    cur: psycopg.Cursor[Any],
+    central: list[tuple[str, int, int, datetime.date, list[int]]],
+    hid0: int,
+    rid0: int,
+) -> dict[str, int]:
+    """党员中心户 and the households each serves; the host member found by his resident."""
+    cur.execute(
+        "CREATE TEMP TABLE central_load (code text, household_id bigint, resident_id bigint,"
+        " named_on date, served bigint[]) ON COMMIT DROP"
+    )
+    with cur.copy(
+        "COPY central_load (code, household_id, resident_id, named_on, served) FROM STDIN"
+    ) as cp:
+        for code, h, r, named_on, served in central:
+            cp.write_row((code, hid0 + h, rid0 + r, named_on, [hid0 + x for x in served]))
+    cur.execute(
+        "INSERT INTO party_central_household (code, household_id, member_id, named_on,"
+        " district_code) SELECT c.code, c.household_id, m.id, c.named_on, %s"
+        " FROM central_load c JOIN party_member m ON m.resident_id = c.resident_id",
+        (DISTRICT_CODE,),
+    )
+    n_central = cur.rowcount
+    cur.execute(
+        "INSERT INTO party_central_household_served (central_household_id, household_id, since)"
+        " SELECT p.id, s.h, p.named_on FROM central_load c"
+        " JOIN party_central_household p ON p.code = c.code, unnest(c.served) AS s(h)"
+    )
+    n_served = cur.rowcount
+    cur.execute("DROP TABLE central_load")
+    return {"party_central_household": n_central, "party_central_household_served": n_served}
+
+
 def load_city(
     conn: psycopg.Connection[Any], city: City, progress: Progress | None = None
 ) -> dict[str, int]:
@@ -268,6 +301,7 @@ def load_city(
     counts["household"] = cp.n
     extra_persons: list[tuple[int, PersonRec]] = []
     extra_orgs: list[tuple[int, OrgRec]] = []
+    central: list[tuple[str, int, int, datetime.date, list[int]]] = []
     with tempfile.TemporaryFile("w+", encoding="utf-8") as members_file:
         res_cols = (
             "id",
@@ -294,12 +328,14 @@ def load_city(
                     )
                 extra_persons += pop.persons
                 extra_orgs += pop.orgs
+                central += pop.central
                 members_file.write(
                     "".join(
                         _line(
                             (
                                 rid0 + r,
                                 oid0 + o,
+                                None if grp is None else oid0 + grp,
                                 joined,
                                 status,
                                 ins,
@@ -309,7 +345,7 @@ def load_city(
                                 reg,
                             )
                         )
-                        for r, o, joined, status, ins, unit_, c, reg in pop.members
+                        for r, o, grp, joined, status, ins, unit_, c, reg in pop.members
                     )
                 )
         n_res = cp.n
@@ -374,6 +410,7 @@ def load_city(
             (
                 "resident_id",
                 "org_id",
+                "group_id",
                 "joined_on",
                 "status",
                 "in_service",
@@ -385,6 +422,7 @@ def load_city(
             progress,
             0,
         )
+    counts |= _load_central_households(cur, central, hid0, rid0)
 
     fpts = _points_ewkb([f.point for f in city.facilities])
     with _Copy(

@@ -44,16 +44,9 @@ SELECT o.id, o.code, o.name,
 FROM party_org o WHERE o.org_type = %(branch)s ORDER BY o.code
 """
 _MEMBERS = """
-WITH RECURSIVE sub AS (
-    SELECT o.id AS branch_id, o.id AS org_id, CAST(NULL AS text) AS group_code
-    FROM party_org o WHERE o.org_type = %(branch)s
-    UNION ALL
-    SELECT sub.branch_id, o.id,
-           coalesce(sub.group_code, CASE WHEN o.org_type = %(group)s THEN o.code END)
-    FROM party_org o JOIN sub ON o.parent_id = sub.org_id WHERE o.org_type <> %(branch)s
-)
-SELECT sub.branch_id, m.id, m.status, sub.group_code FROM sub
-JOIN party_member m ON m.org_id = sub.org_id ORDER BY sub.branch_id, m.id
+SELECT m.org_id, m.id, m.status, g.code FROM party_member m
+LEFT JOIN party_org g ON g.id = m.group_id
+WHERE m.org_id IS NOT NULL ORDER BY m.org_id, m.id
 """
 
 

@@ -22,6 +22,7 @@ from data.people import (
     mobile,
     surname,
 )
+from gis.party.vocabulary import BRANCH_TYPE
 
 WORK_UNITS = (
     "华亭市人民医院",
@@ -55,8 +56,10 @@ class GridPopulation:
     households: (index, code, building, unit, floor, room, address)
     residents: (index, household, name, gender, birth_year, id_number, phone, relation)
     persons: (index, PersonRec) — secretaries drawn from the residents
-    orgs: (index, OrgRec) — 楼栋党小组 and 党员中心户
-    members: (resident, org, joined_on, status, in_service, work_unit, community, registered_on)
+    orgs: (index, OrgRec) — 楼栋党小组
+    members: (resident, 支部, 党小组 or None, joined_on, status, in_service, work_unit,
+              community, registered_on)
+    central: 党员中心户 (code, household, host resident, named_on, households served)
     groups: resident → the special groups the grid looks after (gis/special_groups.py)
     """
 
@@ -68,8 +71,19 @@ class GridPopulation:
     persons: list[tuple[int, PersonRec]] = field(default_factory=list)
     orgs: list[tuple[int, OrgRec]] = field(default_factory=list)
     members: list[
-        tuple[int, int, datetime.date, str, bool, str | None, int | None, datetime.date | None]
+        tuple[
+            int,
+            int,
+            int | None,
+            datetime.date,
+            str,
+            bool,
+            str | None,
+            int | None,
+            datetime.date | None,
+        ]
     ] = field(default_factory=list)
+    central: list[tuple[str, int, int, datetime.date, list[int]]] = field(default_factory=list)
     groups: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
@@ -155,6 +169,20 @@ def _grid_households(city: City, gi: int, first: int) -> list[HouseholdRow]:
     return rows
 
 
+CENTRAL_HOUSEHOLD_SERVES = 5
+
+
+def _neighbours(
+    households: list[tuple[int, str, int, int, int, str, str]], host: int, building: int
+) -> list[int]:
+    """The households of ``building`` nearest to ``host``: same unit first, then by floor."""
+    by_index = {h[0]: h for h in households}
+    unit, floor = by_index[host][3], by_index[host][4]
+    others = [h for h in households if h[2] == building and h[0] != host]
+    others.sort(key=lambda h: (h[3] != unit, abs(h[4] - floor), h[0]))
+    return [h[0] for h in others[:CENTRAL_HOUSEHOLD_SERVES]]
+
+
 def iter_households(city: City) -> Iterator[list[HouseholdRow]]:
     """Yield the households of each grid in order: the same rows as :func:`iter_population`.
 
@@ -176,7 +204,13 @@ def iter_population(city: City) -> Iterator[GridPopulation]:
     res_next = 0
     person_next = len(city.persons)
     org_next = len(city.orgs)
-    comm_org = {o.area: i for i, o in enumerate(city.orgs) if o.level == "community"}
+    # A grid without a branch (a blank spot): its members belong to the community's 支部
+    # (the community 党支部 itself, or the 直属党支部 of its 党委/党总支).
+    comm_branch = {
+        o.area: i
+        for i, o in enumerate(city.orgs)
+        if o.level == "community" and o.org_type == BRANCH_TYPE
+    }
     for gi, g in enumerate(city.grids):
         rng = random.Random(f"gridgov-demo/{city.seed}/grid/{gi}")
         # Own stream, so adding the groups left every other generated row as it was.
@@ -221,11 +255,11 @@ def iter_population(city: City) -> Iterator[GridPopulation]:
         k = round(rate * len(adults))
         keyed = sorted(adults, key=lambda a: -(rng.random() ** (1.0 / _weight(a[1]))))
         chosen = sorted(keyed[:k])
-        grid_org = g.branch if g.branch is not None else comm_org[g.community]
+        grid_org = g.branch if g.branch is not None else comm_branch[g.community]
         by_building: dict[int, list[tuple[int, int, int, int, str, str, str | None, str]]] = {}
         for a in chosen:
             by_building.setdefault(a[3], []).append(a)
-        org_of_resident: dict[int, int] = {}
+        group_of_resident: dict[int, int] = {}
         for b_idx, ms in by_building.items():
             b = city.buildings[b_idx]
             parent = grid_org
@@ -259,43 +293,27 @@ def iter_population(city: City) -> Iterator[GridPopulation]:
                 person_next += 1
                 org_next += 1
                 for a in ms:
-                    org_of_resident[a[0]] = parent
-            # 党员中心户: about half of the buildings with members have one. Party organisations
-            # are public, so neither its name nor its code may point at the home or its head:
-            # it is named and coded after its building (at most one per building), and the
-            # household it serves is known only through household_id (personal, scoped).
+                    group_of_resident[a[0]] = parent
+            # 党员中心户: about half of the buildings with members have one — a role of the
+            # member's household, not an organisation: it looks after the nearest neighbouring
+            # households of its building (same unit first, then by floor; at most
+            # CENTRAL_HOUSEHOLD_SERVES). Its public code is its building's, never the flat's.
             if rng.random() < 0.5:
                 cands = [a for a in ms if 30 <= a[1] <= 75] or ms
                 host = rng.choice(cands)
-                pop.persons.append(
-                    (person_next, PersonRec(host[4], host[5], host[6], host[7], "党员中心户户主"))
-                )
-                pop.orgs.append(
+                named_on = _date_between(rng, datetime.date(2020, 1, 1), as_of)
+                pop.central.append(
                     (
-                        org_next,
-                        OrgRec(
-                            f"DZ{b.code}H",
-                            f"{b.name}党员中心户",
-                            "household",
-                            "党员中心户",
-                            parent,
-                            None,
-                            None,
-                            host[2],
-                            person_next,
-                            _date_between(rng, datetime.date(2020, 1, 1), as_of),
-                            b.point,
-                        ),
+                        f"DZ{b.code}H",
+                        host[2],
+                        host[0],
+                        named_on,
+                        _neighbours(pop.households, host[2], b_idx),
                     )
                 )
-                for a in ms:
-                    if a[2] == host[2]:
-                        org_of_resident[a[0]] = org_next
-                person_next += 1
-                org_next += 1
         for a in chosen:
             res_idx, age = a[0], a[1]
-            org = org_of_resident.get(res_idx, grid_org)
+            group = group_of_resident.get(res_idx)
             if rng.random() < 0.03:
                 joined = as_of - datetime.timedelta(days=rng.randint(10, 360))
                 status = "预备党员"
@@ -310,6 +328,6 @@ def iter_population(city: City) -> Iterator[GridPopulation]:
             reg_comm = g.community if in_service else None
             reg_on = _date_between(rng, datetime.date(2015, 6, 1), as_of) if in_service else None
             pop.members.append(
-                (res_idx, org, joined, status, in_service, work_unit, reg_comm, reg_on)
+                (res_idx, grid_org, group, joined, status, in_service, work_unit, reg_comm, reg_on)
             )
         yield pop

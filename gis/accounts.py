@@ -342,6 +342,13 @@ def person_of_user(session: Session, user_id: int | None) -> int | None:
     return session.scalar(select(AppUser.person_id).where(AppUser.id == user_id))
 
 
+def member_of_user(session: Session, user_id: int | None) -> int | None:
+    """The party-member record an account acts as (``app_user.member_id``), if it has one."""
+    if user_id is None:
+        return None
+    return session.scalar(select(AppUser.member_id).where(AppUser.id == user_id))
+
+
 def accounts_to_notify(
     session: Session,
     *,
@@ -732,6 +739,19 @@ def ensure_demo_accounts(
                 " WHERE u.username = %s AND u.person_id IS NULL",
                 (post, demo_username(role)),
             )
+        # The demo party member is a real member of his community: he acts only as that record
+        # (service orders he claims are his; docs/party-building.md, "Member accounts").
+        cur.execute(
+            "UPDATE app_user u SET member_id = ("
+            "  SELECT m.id FROM party_member m JOIN resident r ON r.id = m.resident_id"
+            "  JOIN household h ON h.id = r.household_id JOIN building b ON b.id = h.building_id"
+            "  JOIN area g ON g.id = b.grid_id"
+            "  WHERE g.code LIKE u.scope_code || '%%' AND m.org_id IS NOT NULL"
+            "    AND NOT EXISTS (SELECT 1 FROM app_user o WHERE o.member_id = m.id)"
+            "  ORDER BY m.id LIMIT 1)"
+            " WHERE u.username = %s AND u.member_id IS NULL",
+            (demo_username("party_member"),),
+        )
     return wanted, generated
 
 

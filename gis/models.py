@@ -149,7 +149,8 @@ class Resident(Base):
 
 
 class PartyOrg(Base):
-    """A party organisation at one of five levels: street, community, grid, building, household."""
+    """A party organisation at one of four levels: street, community, grid, building (the fifth
+    link of the chain, 党员中心户, is a household role: gis/party/models.py)."""
 
     __tablename__ = "party_org"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -183,7 +184,11 @@ class PartyMember(Base):
     resident_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("resident.id", ondelete="CASCADE"), unique=True
     )
-    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("party_org.id", ondelete="RESTRICT"))
+    # The member's 支部 (a 党支部); NULL only when his relation was transferred out of the
+    # register (external_org names where it is). Migration 0030_party_members.
+    org_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("party_org.id", ondelete="RESTRICT")
+    )
     joined_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(Text, server_default="正式党员")
     in_service: Mapped[bool] = mapped_column(Boolean, server_default="false")
@@ -193,6 +198,11 @@ class PartyMember(Base):
     )
     registered_on: Mapped[date | None] = mapped_column(Date)
     district_code: Mapped[str] = mapped_column(CHAR(6))
+    group_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("party_org.id", ondelete="SET NULL")
+    )
+    external_org: Mapped[str | None] = mapped_column(Text)
+    care_flags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
 
 
 class ServiceFacility(Base):
@@ -301,6 +311,10 @@ class AppUser(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # A party member's account acts as this member record and only as it (0030_party_members).
+    member_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("party_member.id", ondelete="SET NULL"), unique=True
+    )
 
 
 class DatasetLoad(Base):

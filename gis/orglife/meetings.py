@@ -11,8 +11,8 @@ Access (docs/party-building.md, "Who sees what"):
   (``Viewer.unmasks`` with the member's home grid: masked without a stated purpose, exact with
   one, and every exact answer audited here, in the request's transaction).
 
-A branch's members are those attached to the branch itself or to an organisation under it
-(its 党小组 and their 党员中心户); a 党小组's members are those under that group.
+A branch's members are those whose 支部 it is (``party_member.org_id``); a 党小组's members are
+those whose ``group_id`` it is (migration 0030_party_members).
 """
 
 from __future__ import annotations
@@ -67,24 +67,17 @@ def check_reader(viewer: Viewer) -> None:
 # Branches (党支部) whose area lies in a subtree, with their 党小组 and member counts.
 _BRANCHES_SQL = text(
     """
-    WITH RECURSIVE branch AS (
+    WITH branch AS (
         SELECT o.id, o.code, o.name, o.level, o.secretary_id, a.code AS area_code,
                a.name AS area_name
         FROM party_org o JOIN area a ON a.id = o.area_id
         WHERE o.org_type = :branch_type AND a.code LIKE :prefix
           AND (CAST(:code AS text) IS NULL OR o.code = :code)
-    ),
-    sub AS (
-        SELECT b.id AS branch_id, b.id AS org_id FROM branch b
-        UNION ALL
-        SELECT sub.branch_id, o.id FROM party_org o JOIN sub ON o.parent_id = sub.org_id
-        WHERE o.org_type <> :branch_type
     )
     SELECT b.*,
-           (SELECT count(*) FROM sub JOIN party_member m ON m.org_id = sub.org_id
-             WHERE sub.branch_id = b.id) AS members,
-           (SELECT count(*) FROM sub JOIN party_member m ON m.org_id = sub.org_id
-             WHERE sub.branch_id = b.id AND m.status = :full) AS full_members,
+           (SELECT count(*) FROM party_member m WHERE m.org_id = b.id) AS members,
+           (SELECT count(*) FROM party_member m
+             WHERE m.org_id = b.id AND m.status = :full) AS full_members,
            (SELECT coalesce(json_agg(json_build_object('code', g.code, 'name', g.name)
                                      ORDER BY g.code), '[]')
               FROM party_org g WHERE g.parent_id = b.id AND g.org_type = :group_type) AS groups,
@@ -97,22 +90,16 @@ _BRANCHES_SQL = text(
 # The members of a branch (or of one 党小组 of it), with their home grid for the disclosure rule.
 _ROSTER_SQL = text(
     """
-    WITH RECURSIVE sub AS (
-        SELECT o.id, CAST(NULL AS text) AS group_code FROM party_org o WHERE o.id = :root
-        UNION ALL
-        SELECT o.id, coalesce(sub.group_code,
-                              CASE WHEN o.org_type = :group_type THEN o.code END)
-        FROM party_org o JOIN sub ON o.parent_id = sub.id
-        WHERE o.org_type <> :branch_type
-    )
-    SELECT m.id AS member_id, r.id AS resident_id, r.name, m.status, sub.group_code,
+    SELECT m.id AS member_id, r.id AS resident_id, r.name, m.status, grp.code AS group_code,
            g.code AS grid_code
-    FROM sub JOIN party_member m ON m.org_id = sub.id
+    FROM party_member m
+    LEFT JOIN party_org grp ON grp.id = m.group_id
     JOIN resident r ON r.id = m.resident_id
     JOIN household h ON h.id = r.household_id
     JOIN building bl ON bl.id = h.building_id
     JOIN area g ON g.id = bl.grid_id
-    ORDER BY sub.group_code NULLS FIRST, m.id
+    WHERE m.org_id = :root OR m.group_id = :root
+    ORDER BY grp.code NULLS FIRST, m.id
     """
 )
 

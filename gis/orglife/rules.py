@@ -32,6 +32,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gis.errors import InvalidInput
+from gis.party.vocabulary import BRANCH_TYPE as BRANCH_TYPE
+from gis.party.vocabulary import FULL_MEMBER_STATUS as FULL_MEMBER_STATUS
+from gis.party.vocabulary import GROUP_TYPE as GROUP_TYPE
 
 Frequency = Literal["monthly", "quarterly"]
 Unit = Literal["branch", "group"]
@@ -61,12 +64,10 @@ ATTENDANCE = ("present", "absent", "leave")
 ATTENDANCE_ZH = {"present": "出席", "absent": "缺席", "leave": "请假"}
 ATTENDANCE_EN = {"present": "Present", "absent": "Absent", "leave": "On leave"}
 
-# The organisation types (party_org.org_type) that hold 三会一课, and the groups inside them.
-BRANCH_TYPE = "党支部"
-GROUP_TYPE = "党小组"
+# The organisation types (party_org.org_type) that hold 三会一课, and the groups inside them:
+# their owner is gis.party.vocabulary.
 # 党章 §30: a branch with seven or more full members elects a committee (支部委员会).
 COMMITTEE_MIN_FULL_MEMBERS = 7
-FULL_MEMBER_STATUS = "正式党员"
 
 # Field limits (the migration's CHECKs say the same; the API answers 422 before the database).
 PLACE_MAX = 100

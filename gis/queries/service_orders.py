@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis import audit
+from gis import accounts, audit
 from gis.errors import Forbidden, InvalidInput, NotFound
 from gis.incidents.deadlines import deadline_rule, load_calendar
 from gis.incidents.workcalendar import deadline
@@ -216,6 +216,23 @@ def list_orders(
     return [_present(r, viewer) for r in rows]
 
 
+def _own_member(session: Session, viewer: Viewer) -> int | None:
+    """The member record a party member's account acts as; None for other roles.
+
+    A party member claims, reports done and releases orders only as himself: the account's
+    linked record (``app_user.member_id``), never a member id from the request.
+    """
+    if viewer.role != "party_member":
+        return None
+    own = accounts.member_of_user(session, viewer.user_id)
+    if own is None:
+        raise Forbidden(
+            "your account is not linked to a party-member record; ask the community "
+            "secretary to link it"
+        )
+    return own
+
+
 def step_order(
     session: Session,
     viewer: Viewer,
@@ -230,7 +247,8 @@ def step_order(
 ) -> dict[str, Any]:
     """Move an order one step (row-locked).
 
-    A claim needs ``member_id``: a member registered with (双报到), or belonging to an
+    A claim is made by a party member's account as its own member record (``member_id`` in
+    the request may only repeat it): a member registered with (双报到), or belonging to an
     organisation in, the order's community.
     """
     now = now or datetime.now(UTC)
@@ -249,17 +267,30 @@ def step_order(
     if not viewer.covers(row.community_code):
         raise Forbidden(f"order {order_id} lies outside your area {viewer.scope_code}")
     SERVICE_ORDER_WORKFLOW.check(row.status, to, viewer.role)
+    own = _own_member(session, viewer)
+    if own is not None and row.status == "claimed" and row.member_id != own:
+        raise Forbidden(
+            f"order {order_id} was claimed by another party member: only he reports it done "
+            "or releases it"
+        )
     sets: dict[str, Any] = {"status": to, "updated_at": now}
     if to == "published":
         sets.update(published_at=now, member_id=None, claimed_at=None, due_at=None)
     elif to == "claimed":
-        if member_id is None:
-            raise InvalidInput("a claim needs member_id", parameter="member_id")
-        member = member_id
+        if own is None:
+            raise Forbidden(
+                "your account is not linked to a party-member record; ask the community "
+                "secretary to link it before claiming orders"
+            )
+        if member_id is not None and member_id != own:
+            raise Forbidden(
+                f"you claim as yourself (party member {own}), not as member {member_id}",
+            )
+        member = own
         ok = session.execute(
             text(
                 """
-                SELECT 1 FROM party_member m JOIN party_org o ON o.id = m.org_id
+                SELECT 1 FROM party_member m LEFT JOIN party_org o ON o.id = m.org_id
                 LEFT JOIN area a ON a.id = o.area_id
                 WHERE m.id = :m AND (m.registered_community_id = :c
                     OR a.id = :c OR o.area_id IN (SELECT id FROM area WHERE parent_id = :c)

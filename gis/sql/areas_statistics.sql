@@ -8,19 +8,22 @@ WITH own AS (
     SELECT s.* FROM area_stats s WHERE s.area_id = :area_id
 ),
 orgs AS (
-    -- Organisations of an area in the subtree, of a current building in it, or of a household
-    -- living in such a building.
+    -- Organisations of an area in the subtree or of a current building in it, and the
+    -- 党员中心户 (a household role, party_central_household) of such buildings.
     SELECT po.level
     FROM party_org po
     LEFT JOIN area a ON a.id = po.area_id
     LEFT JOIN building b ON b.id = po.building_id AND b.valid_to IS NULL
     LEFT JOIN area bg ON bg.id = b.grid_id
-    LEFT JOIN household h ON h.id = po.household_id
-    LEFT JOIN building hb ON hb.id = h.building_id AND hb.valid_to IS NULL
-    LEFT JOIN area hg ON hg.id = hb.grid_id
     WHERE (po.area_id IS NOT NULL AND a.code LIKE :prefix)
        OR bg.code LIKE :prefix
-       OR hg.code LIKE :prefix
+    UNION ALL
+    SELECT 'household'
+    FROM party_central_household c
+    JOIN household h ON h.id = c.household_id
+    JOIN building hb ON hb.id = h.building_id AND hb.valid_to IS NULL
+    JOIN area hg ON hg.id = hb.grid_id
+    WHERE hg.code LIKE :prefix
 ),
 open_incidents AS (
     SELECT i.due_at

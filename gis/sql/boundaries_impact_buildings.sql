@@ -13,8 +13,8 @@ SELECT b.code, b.name, g.code AS old_code,
        (SELECT count(*) FROM household h JOIN resident r ON r.household_id = h.id
         JOIN party_member m ON m.resident_id = r.id WHERE h.building_id = b.id) AS party_members,
        (SELECT count(*) FROM party_org o WHERE o.building_id = b.id)
-       + (SELECT count(*) FROM household h JOIN party_org o ON o.household_id = h.id
-          WHERE h.building_id = b.id) AS party_orgs
+       + (SELECT count(*) FROM household h JOIN party_central_household c
+          ON c.household_id = h.id WHERE h.building_id = b.id) AS party_orgs
 FROM building b JOIN area g ON g.id = b.grid_id
 WHERE b.grid_id = ANY(:old_ids) AND b.valid_to IS NULL
 ORDER BY b.code

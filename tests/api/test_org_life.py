@@ -44,9 +44,7 @@ def pick_branch(session: Session) -> BranchCase:
               AND EXISTS (SELECT 1 FROM party_org g WHERE g.parent_id = o.id
                           AND g.org_type = '党小组')
               AND (SELECT count(*) FROM party_member m WHERE m.status = '正式党员'
-                   AND m.org_id IN (SELECT id FROM party_org x WHERE x.id = o.id
-                                    OR x.parent_id = o.id OR x.parent_id IN
-                                    (SELECT id FROM party_org y WHERE y.parent_id = o.id))) >= 7
+                   AND m.org_id = o.id) >= 7
             ORDER BY o.code LIMIT 1
             """
         )
@@ -63,22 +61,15 @@ def pick_branch(session: Session) -> BranchCase:
 
 
 def members_of(session: Session, org_id: int) -> list[Any]:
-    """Members under an organisation, by walking parent links in Python (the brute force)."""
-    orgs = {r.id: r for r in session.execute(text("SELECT id, parent_id, org_type FROM party_org"))}
-    under = {org_id}
-    changed = True
-    while changed:
-        changed = False
-        for o in orgs.values():
-            if o.parent_id in under and o.id not in under and o.org_type != "党支部":
-                under.add(o.id)
-                changed = True
+    """Members of a 支部 (its org_id) or of a 党小组 (its group_id), read straight off the columns
+    migration 0030 gave them."""
     return session.execute(
         text(
             "SELECT m.id, m.status, r.id AS resident_id, r.name FROM party_member m"
-            " JOIN resident r ON r.id = m.resident_id WHERE m.org_id = ANY(:o) ORDER BY m.id"
+            " JOIN resident r ON r.id = m.resident_id"
+            " WHERE m.org_id = :o OR m.group_id = :o ORDER BY m.id"
         ),
-        {"o": list(under)},
+        {"o": org_id},
     ).all()
 
 
