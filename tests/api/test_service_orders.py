@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from gis.incidents.deadlines import load_calendar
 from gis.queries import service_orders as so
+from gis.scope import Viewer
 from tests.api.incident_helpers import ClientFor, client_for, viewer
+from tests.api.security_helpers import add_account
 
 __all__ = ["client_for"]
 CST = timezone(timedelta(hours=8))
@@ -27,6 +29,69 @@ def _community_with_member(session: Session) -> Any:
             """
         )
     ).all()
+
+
+def linked_member(session: Session, username: str, row: Any) -> Viewer:
+    """A party member's account linked to the member record ``row.member_id`` acts as."""
+    account = add_account(session, username, "party_member", row.community_code)
+    session.execute(
+        text("UPDATE app_user SET member_id = :m WHERE username = :u"),
+        {"m": row.member_id, "u": username},
+    )
+    return account
+
+
+def test_a_member_claims_only_as_himself(db_session: Session, client_for: ClientFor) -> None:
+    """The demo account once claimed an order in member 3's name: a claim is always the
+    account's own member record, whatever member_id the request names."""
+    rows = _community_with_member(db_session)
+    c = rows[0]
+    other = db_session.execute(
+        text("SELECT id FROM party_member WHERE id <> :m ORDER BY id LIMIT 1"),
+        {"m": c.member_id},
+    ).scalar_one()
+    o = so.create_order(
+        db_session,
+        viewer("community_secretary", c.community_code),
+        service_type="维修",
+        description="修水龙头",
+        requester_name="张三",
+        requester_phone=None,
+        community_code=c.community_code,
+        lon=None,
+        lat=None,
+    )
+    so.step_order(db_session, viewer("community_secretary", c.community_code), o["id"], "published")
+    unlinked = client_for(add_account(db_session, "unlinked_pm", "party_member", c.community_code))
+    step = f"/api/v1/service-orders/{o['id']}/transitions"
+    refused = unlinked.post(step, json={"to": "claimed"})
+    assert refused.status_code == 403 and "not linked" in refused.json()["detail"]
+    member = client_for(linked_member(db_session, "linked_pm", c))
+    posing = member.post(step, json={"to": "claimed", "member_id": other})
+    assert posing.status_code == 403 and "as yourself" in posing.json()["detail"]
+    status = db_session.execute(
+        text("SELECT status, member_id FROM service_order WHERE id = :i"), {"i": o["id"]}
+    ).one()
+    assert (status.status, status.member_id) == ("published", None)
+    claimed = member.post(step, json={"to": "claimed"})
+    assert claimed.status_code == 200, claimed.text
+    assert (
+        db_session.execute(
+            text("SELECT member_id FROM service_order WHERE id = :i"), {"i": o["id"]}
+        ).scalar_one()
+        == c.member_id
+    )
+    # Another member may not report his order done.
+    stranger = db_session.execute(
+        text(
+            "SELECT id FROM party_member WHERE id <> :m AND org_id IS NOT NULL ORDER BY id LIMIT 1"
+        ),
+        {"m": c.member_id},
+    ).scalar_one()
+    db_session.execute(
+        text("UPDATE app_user SET member_id = :m WHERE username = 'unlinked_pm'"), {"m": stranger}
+    )
+    assert unlinked.post(step, json={"to": "done"}).status_code == 403
 
 
 def test_the_order_loop_over_http(db_session: Session, client_for: ClientFor) -> None:
@@ -47,7 +112,7 @@ def test_the_order_loop_over_http(db_session: Session, client_for: ClientFor) ->
     assert created.status_code == 201, created.text
     oid = created.json()["id"]
     secretary = client_for(viewer("community_secretary", c.community_code))
-    member = client_for(viewer("party_member", c.community_code))
+    member = client_for(linked_member(db_session, "order_member", c))
     step = lambda who, **b: who.post(f"/api/v1/service-orders/{oid}/transitions", json=b)  # noqa: E731
     assert step(member, to="claimed", member_id=c.member_id).status_code == 409  # not published
     assert step(secretary, to="published").status_code == 200
@@ -96,8 +161,8 @@ def test_star_ranking(db_session: Session) -> None:
     a, b = rows[0], rows[1]
     sec_a = viewer("community_secretary", a.community_code)
     sec_b = viewer("community_secretary", b.community_code)
-    mem_a = viewer("party_member", a.community_code)
-    mem_b = viewer("party_member", b.community_code)
+    mem_a = linked_member(db_session, "member_a", a)
+    mem_b = linked_member(db_session, "member_b", b) if b.member_id != a.member_id else mem_a
     t0 = datetime(2031, 5, 1, 9, tzinfo=CST)
 
     def order(sec: Any, mem: Any, row: Any, stars: int, when: datetime) -> None:
