@@ -92,6 +92,8 @@ CARE_AMOUNT_MAX = 100_000
 
 # 组织关系转接: within the register (one of our 支部 to another), in from outside, out to outside.
 TRANSFER_DIRECTIONS: dict[str, str] = {"within": "系统内转接", "in": "转入", "out": "转出"}
+# Where a member's relation (组织关系) is: in a 支部 of the register, or transferred out of it.
+RELATION_LABELS: dict[str, str] = {"here": "在册", "out": "已转出"}
 TRANSFER_REASONS: dict[str, str] = {
     "moved": "迁居",
     "work": "工作调动",
@@ -132,6 +134,7 @@ def for_pages() -> dict[str, Any]:
         "care_flags": CARE_FLAGS,
         "care_kinds": CARE_KINDS,
         "transfer_directions": TRANSFER_DIRECTIONS,
+        "relations": RELATION_LABELS,
         "transfer_reasons": TRANSFER_REASONS,
         "away_reasons": AWAY_REASONS,
         "course_categories": COURSE_CATEGORIES,

@@ -78,6 +78,10 @@ DECLARED: dict[tuple[str, str], str] = {
     ("GET", "/communities/{code}/notice-board"): "public",
     ("GET", "/r/{credential}"): "public",
     ("GET", "/residents"): "public",
+    # The 党员管理 page shell (rows from /api/v1/party/members) and the chain page (its tree
+    # from /api/v1/party/chain, public like the party_orgs layer).
+    ("GET", "/party/members"): "public",
+    ("GET", "/party/chain"): "public",
     # The reporter's rating page: the case's public fields, reached by his signed link or token.
     ("GET", "/rate/{credential}"): "public",
     ("POST", "/rate/{credential}"): "public",

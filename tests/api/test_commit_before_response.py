@@ -299,10 +299,55 @@ def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, s
             " WHERE b.valid_to IS NULL ORDER BY b.id LIMIT 1"
         )
     ).scalar_one()
+    # The member register: two members of the community secretary's area (one away from
+    # home), another 支部 to transfer to, a course he has not done, a resident not a member.
+    party = session.execute(
+        text(
+            "SELECT m.id, o.code AS branch FROM party_member m JOIN party_org o ON o.id = m.org_id"
+            " JOIN area a ON a.id = o.area_id JOIN app_user u"
+            " ON u.username = 't_community_secretary' AND a.code LIKE u.scope_code || '%'"
+            " WHERE NOT EXISTS (SELECT 1 FROM party_member_away w WHERE w.member_id = m.id"
+            " AND w.until IS NULL) ORDER BY m.id LIMIT 2"
+        )
+    ).all()
+    session.execute(
+        text(
+            "INSERT INTO party_member_away (member_id, since, place, reason, recorded_by)"
+            " VALUES (:m, current_date - 30, '广东省深圳市', 'work', 'probe')"
+        ),
+        {"m": party[1].id},
+    )
+    session.execute(
+        text(
+            "INSERT INTO party_course (code, title, category, hours, published_on)"
+            " VALUES ('PROBE-1', '探针课程', 'policy', 2, current_date - 30)"
+        )
+    )
+    other_branch = session.execute(
+        text("SELECT code FROM party_org WHERE org_type = '党支部' AND code <> :b ORDER BY code"),
+        {"b": party[0].branch},
+    ).first()
+    newcomer = session.execute(
+        text(
+            "SELECT r.id FROM resident r JOIN household h ON h.id = r.household_id"
+            " JOIN building b ON b.id = h.building_id JOIN area g ON g.id = b.grid_id"
+            " JOIN app_user u ON u.username = 't_community_secretary'"
+            " AND g.code LIKE u.scope_code || '%' WHERE r.birth_year < 1990"
+            " AND NOT EXISTS (SELECT 1 FROM party_member m WHERE m.resident_id = r.id)"
+            " ORDER BY r.id LIMIT 1"
+        )
+    ).scalar_one()
     session.commit()
     residents = residents_objects(client, session, headers, demo_areas(session).community)
     return {
         **residents,
+        "party": {
+            "member": party[0].id,
+            "away": party[1].id,
+            "branch": party[0].branch,
+            "other_branch": other_branch[0],
+            "newcomer": newcomer,
+        },
         "pair": pair,
         "changeset": committed,
         "to_commit": to_commit,
@@ -700,6 +745,89 @@ WRITES |= {
         )
     ],
 }
+_YESTERDAY = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+
+
+def _member_path(w: World, tail: str, which: str = "member") -> str:
+    return f"/api/v1/party/members/{w.objects['party'][which]}{tail}"
+
+
+WRITES |= {
+    ("POST", "/api/v1/party/members/{member_id}/transfers"): lambda w: [
+        Call(
+            "community_secretary",
+            "POST",
+            _member_path(w, "/transfers"),
+            {
+                "json": {
+                    "direction": "within",
+                    "to_branch_code": w.objects["party"]["other_branch"],
+                    "reason": "moved",
+                    "transferred_on": _YESTERDAY,
+                }
+            },
+        )
+    ],
+    ("POST", "/api/v1/party/transfers-in"): lambda w: [
+        Call(
+            "community_secretary",
+            "POST",
+            "/api/v1/party/transfers-in",
+            {
+                "json": {
+                    "resident_id": w.objects["party"]["newcomer"],
+                    "branch_code": w.objects["party"]["branch"],
+                    "from_org_name": "兰州大学学生党委",
+                    "reason": "study",
+                    "transferred_on": _YESTERDAY,
+                    "joined_on": "2010-06-01",
+                    "status": "正式党员",
+                }
+            },
+        )
+    ],
+    ("POST", "/api/v1/party/members/{member_id}/away"): lambda w: [
+        Call(
+            "community_secretary",
+            "POST",
+            _member_path(w, "/away"),
+            {"json": {"since": _YESTERDAY, "place": "江苏省苏州市", "reason": "work"}},
+        )
+    ],
+    ("POST", "/api/v1/party/members/{member_id}/away/return"): lambda w: [
+        Call(
+            "community_secretary",
+            "POST",
+            _member_path(w, "/away/return", "away"),
+            {"json": {"until": _YESTERDAY}},
+        )
+    ],
+    ("PUT", "/api/v1/party/members/{member_id}/care-flags"): lambda w: [
+        Call(
+            "community_secretary",
+            "PUT",
+            _member_path(w, "/care-flags"),
+            {"json": {"flags": ["hardship"]}},
+        )
+    ],
+    ("POST", "/api/v1/party/members/{member_id}/care"): lambda w: [
+        Call(
+            "community_secretary",
+            "POST",
+            _member_path(w, "/care"),
+            {"json": {"kind": "visit", "cared_on": _YESTERDAY, "note": "入户走访"}},
+        )
+    ],
+    ("POST", "/api/v1/party/members/{member_id}/learning"): lambda w: [
+        Call(
+            "community_secretary",
+            "POST",
+            _member_path(w, "/learning"),
+            {"json": {"course_code": "PROBE-1", "finished_on": _YESTERDAY}},
+        )
+    ],
+}
+
 # State-changing by method but not by nature: they must write nothing (the probe stays put).
 NO_WRITE: dict[tuple[str, str], Callable[[World], list[Call]]] = {
     # Signing out only clears the cookie.

@@ -51,7 +51,10 @@ SERVES_WITHOUT_DATABASE = {
     "GET /sw.js",  # its service worker, a static script
     "GET /admin/audit",  # the admins' page shell (a visitor is sent to sign in); data via API
     "GET /party/org-life",  # the 组织生活 page shell (a visitor is sent to sign in); data via API
+    "GET /party/members",  # the 党员管理 page shell (a visitor is sent to sign in); data via API
+    "GET /party/chain",  # the chain page shell; its tree comes from /api/v1/party/chain
     "GET /api/v1/org-life/rules",  # the rules are the code's vocabulary (gis/orglife/rules.py)
+    "GET /api/v1/party/vocabulary",  # the register's labels (gis/party/vocabulary.py)
     "GET /ogc/collections/{collection_id}/tiles",  # the tileset list of a collection
     "GET /ogc/api",  # the OGC routes' OpenAPI document, built from the code
     # The queryables are the collections' declared schema (gis/collections.py), not data.
@@ -95,6 +98,13 @@ def outage_world(db_session: Session) -> Iterator[World]:
         "bowtie": {
             "type": "Polygon",
             "coordinates": [[[106.6, 35.2], [106.61, 35.21], [106.61, 35.2], [106.6, 35.21]]],
+        },
+        "party": {
+            "member": 1,
+            "away": 2,
+            "branch": "DZ" + areas.grid,
+            "other_branch": "DZ" + areas.sibling_grid,
+            "newcomer": 1,
         },
     }
     with app_database(closed), TestClient(create_app(), raise_server_exceptions=False) as client:
