@@ -670,6 +670,20 @@ def accounts_for_loading(
         return list(cur.fetchall())
 
 
+# Links a party member's account to the first member of the register living in its scope who
+# has no account yet (pyformat: run with a psycopg cursor or ``exec_driver_sql``).
+LINK_FIRST_MEMBER_SQL = (
+    "UPDATE app_user u SET member_id = ("
+    "  SELECT m.id FROM party_member m JOIN resident r ON r.id = m.resident_id"
+    "  JOIN household h ON h.id = r.household_id JOIN building b ON b.id = h.building_id"
+    "  JOIN area g ON g.id = b.grid_id"
+    "  WHERE g.code LIKE u.scope_code || '%%' AND m.org_id IS NOT NULL"
+    "    AND NOT EXISTS (SELECT 1 FROM app_user o WHERE o.member_id = m.id)"
+    "  ORDER BY m.id LIMIT 1)"
+    " WHERE u.username = %(username)s AND u.member_id IS NULL"
+)
+
+
 def demo_username(role: str) -> str:
     return "demo_" + role
 
@@ -741,17 +755,7 @@ def ensure_demo_accounts(
             )
         # The demo party member is a real member of his community: he acts only as that record
         # (service orders he claims are his; docs/party-building.md, "Member accounts").
-        cur.execute(
-            "UPDATE app_user u SET member_id = ("
-            "  SELECT m.id FROM party_member m JOIN resident r ON r.id = m.resident_id"
-            "  JOIN household h ON h.id = r.household_id JOIN building b ON b.id = h.building_id"
-            "  JOIN area g ON g.id = b.grid_id"
-            "  WHERE g.code LIKE u.scope_code || '%%' AND m.org_id IS NOT NULL"
-            "    AND NOT EXISTS (SELECT 1 FROM app_user o WHERE o.member_id = m.id)"
-            "  ORDER BY m.id LIMIT 1)"
-            " WHERE u.username = %s AND u.member_id IS NULL",
-            (demo_username("party_member"),),
-        )
+        cur.execute(LINK_FIRST_MEMBER_SQL, {"username": demo_username("party_member")})
     return wanted, generated
 
 

@@ -76,29 +76,8 @@ LEFT JOIN party_org grp ON grp.id = m.group_id
 LEFT JOIN party_member_away aw ON aw.member_id = m.id AND aw.until IS NULL
 """
 
-_LIST_SQL = text(
-    _MEMBER_SELECT
-    + """
-WHERE (g.code LIKE :prefix OR ba.code LIKE :prefix)
-  AND (CAST(:branch AS text) IS NULL OR br.code = :branch)
-  AND (CAST(:status AS text) IS NULL OR m.status = :status)
-  AND (CAST(:flag AS text) IS NULL OR CAST(:flag AS text) = ANY (m.care_flags))
-  AND (CAST(:away AS boolean) IS NULL OR (aw.id IS NOT NULL) = :away)
-  AND (CAST(:relation AS text) IS NULL OR (m.org_id IS NOT NULL) = (:relation = 'here'))
-ORDER BY m.id
-LIMIT :limit OFFSET :offset
-"""
-)
-_COUNT_SQL = text(
-    """
-SELECT count(*) FROM party_member m
-JOIN resident r ON r.id = m.resident_id
-JOIN household h ON h.id = r.household_id
-JOIN building bl ON bl.id = h.building_id
-JOIN area g ON g.id = bl.grid_id
-LEFT JOIN party_org br ON br.id = m.org_id
-LEFT JOIN area ba ON ba.id = br.area_id
-LEFT JOIN party_member_away aw ON aw.member_id = m.id AND aw.until IS NULL
+# The list's filters, shared by the page of rows and its count.
+_FILTER = """
 WHERE (g.code LIKE :prefix OR ba.code LIKE :prefix)
   AND (CAST(:branch AS text) IS NULL OR br.code = :branch)
   AND (CAST(:status AS text) IS NULL OR m.status = :status)
@@ -106,7 +85,8 @@ WHERE (g.code LIKE :prefix OR ba.code LIKE :prefix)
   AND (CAST(:away AS boolean) IS NULL OR (aw.id IS NOT NULL) = :away)
   AND (CAST(:relation AS text) IS NULL OR (m.org_id IS NOT NULL) = (:relation = 'here'))
 """
-)
+_LIST_SQL = text(_MEMBER_SELECT + _FILTER + " ORDER BY m.id LIMIT :limit OFFSET :offset")
+_COUNT_SQL = text("SELECT count(*) FROM (" + _MEMBER_SELECT + _FILTER + ") AS listed")
 _ONE_SQL = text(_MEMBER_SELECT + " WHERE m.id = :id")
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.security import create_token
-from gis.accounts import get_account, hash_password, start_session
+from gis.accounts import LINK_FIRST_MEMBER_SQL, get_account, hash_password, start_session
 from gis.scope import ANONYMOUS, ROLES, Viewer
 
 PASSWORD = "correct-horse-battery"
@@ -133,4 +133,6 @@ def role_viewers(session: Session, areas: DemoAreas) -> dict[str, tuple[Viewer, 
         username = f"t_{role}"
         viewer = add_account(session, username, role, scope_for(role, areas))
         viewers[role] = (viewer, {"Authorization": f"Bearer {token_for(session, username)}"})
+    # A party member's account acts as his member record (as every real one is linked).
+    session.connection().exec_driver_sql(LINK_FIRST_MEMBER_SQL, {"username": "t_party_member"})
     return viewers
