@@ -67,7 +67,6 @@
     });
     params.set("limit", "200");
     withPurpose(params);
-    say("");
     return getJSON(API + "?" + params.toString()).then(function (body) {
       document.getElementById("gg-total").textContent = fmt(S.total, { n: body.total });
       var tbody = table.tBodies[0];
@@ -183,7 +182,7 @@
     }).catch(function () { say(S.failed); });
   });
 
-  filter.addEventListener("submit", function (event) { event.preventDefault(); load(); });
+  filter.addEventListener("submit", function (event) { event.preventDefault(); say(""); load(); });
   transferForm.elements.transferred_on.value = data.today;
   transferForm.elements.transferred_on.max = data.today;
   header();
