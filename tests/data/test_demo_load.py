@@ -329,14 +329,15 @@ def test_org_life_follows_the_rules_has_gaps_and_is_deterministic(
         )
         == 0
     )
-    # Everyone marked at a group meeting is under that group.
+    # Everyone marked at a group meeting is in that group (those who moved out of the register
+    # since keep their attendance).
     assert (
         _one(
             conn,
             "SELECT count(*) FROM org_meeting m JOIN org_meeting_attendance a"
             " ON a.meeting_id = m.id JOIN party_member p ON p.id = a.member_id"
-            " JOIN party_org o ON o.id = p.org_id WHERE m.kind = 'group_meeting'"
-            " AND o.id <> m.org_id AND o.parent_id <> m.org_id",
+            " WHERE m.kind = 'group_meeting' AND p.org_id IS NOT NULL"
+            " AND p.group_id IS DISTINCT FROM m.org_id",
         )
         == 0
     )

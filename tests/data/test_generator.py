@@ -140,23 +140,25 @@ def test_incidents(default_city: City) -> None:
 
 
 def test_party_orgs_name_no_person_and_point_at_no_home(default_city: City) -> None:
-    # Party organisations are public: a 党员中心户 must not carry its head's name, nor a code
-    # that is the household's own code. It is named and placed after its building.
+    # Party organisations are public: none carries a person's name. A 党员中心户 is no
+    # organisation but a role of a member's household (gis/party/vocabulary.py): its public code
+    # is its building's, never the household's own, and it looks after the nearest other
+    # households of its building.
     buildings = default_city.buildings
     seen = 0
     for pop in iter_population(default_city):
         people = {name for _, _, name, *_ in pop.residents}
         household_codes = {code for _, code, *_ in pop.households}
         building_of = {index: b_idx for index, _, b_idx, *_ in pop.households}
+        member_homes = {h for r, h, *_ in pop.residents if r in {m[0] for m in pop.members}}
         for _, org in pop.orgs:
             assert not any(name in org.name for name in people), org.name
-            if org.level != "household":
-                continue
+            assert org.level == "building" and org.org_type == "党小组"
+        for code, household, host, _named_on, served in pop.central:
             seen += 1
-            assert org.household is not None
-            building = buildings[building_of[org.household]]
-            assert org.name == f"{building.name}党员中心户"
-            assert org.code == f"DZ{building.code}H"
-            assert org.code[2:] not in household_codes
-            assert org.point == building.point
+            building = buildings[building_of[household]]
+            assert code == f"DZ{building.code}H" and code[2:] not in household_codes
+            assert household in member_homes and host in {m[0] for m in pop.members}
+            assert served and household not in served
+            assert {building_of[h] for h in served} == {building_of[household]}
     assert seen > 0
