@@ -114,9 +114,10 @@ def load_demo(
         )
     city = build_city(households, seed, as_of)
     counts = load_city(conn, city, progress)
+    # Members' lifecycle first: attendance then lists the members each branch has now.
+    counts |= load_members(conn, seed, city.as_of)
     counts |= load_org_life(conn, seed, city.as_of)  # needs the loaded branches and members
     counts |= load_residents(conn, seed, city.as_of)  # needs the areas and residents
-    counts |= load_members(conn, seed, city.as_of)  # after org life: transfers out come last
     refresh_area_stats(conn)  # the per-area counts items, tiles and area details read
     params = {"households": households, "seed": seed, "as_of": city.as_of.isoformat()}
     with conn.cursor() as cur:

@@ -1,8 +1,9 @@
 """Demo member lifecycle: care flags and records, 流动党员, 组织关系转接 history, 学习教育.
 
-Generated after the city and its organisational life are loaded (it needs the members, their
-branches and special groups), from the city's seed, so the same city always gets the same
-records. Nothing is dated after the city's ``as_of``.
+Generated after the city is loaded and before its organisational life (it needs the members,
+their branches and special groups; meetings then list the members each branch has now), from
+the city's seed, so the same city always gets the same records. Nothing is dated after the
+city's ``as_of``.
 
 - 老党员: 党龄 ≥ 50 years or aged 80+ (gis.party.vocabulary); 困难党员: members of a household
   the grid looks after as 困难群众, and about 1 % more.
