@@ -2,7 +2,7 @@
 
 Before 0030 a town's committee was typed 党工委, members were attached to 党小组 and even to
 党员中心户 as their organisation, and a 党员中心户 was an organisation. This test builds such a
-chain at 0028, upgrades, and reads what the migration made of it.
+chain just before 0030, upgrades, and reads what the migration made of it.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ INSERT INTO party_member (id, resident_id, org_id, joined_on, district_code) VAL
 def old_chain(server_url: str) -> Iterator[str]:
     url = create_test_database(server_url, "chainmig")
     owner = owner_url(url)
-    downgrade(owner, "0028_field_work", app_role=app_role())
+    downgrade(owner, "0029_offline_field", app_role=app_role())
     with psycopg.connect(owner) as conn:
         conn.execute(OLD_CHAIN)
         conn.commit()

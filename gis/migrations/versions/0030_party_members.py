@@ -4,7 +4,7 @@
 流动党员, care records, learning records; member accounts linked to their member record.
 
 Revision ID: 0030_party_members
-Revises: 0028_field_work
+Revises: 0029_offline_field
 Create Date: 2026-11-29
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from gis.sqlfiles import read_sql
 
 revision: str = "0030_party_members"
-down_revision: str | Sequence[str] | None = "0028_field_work"
+down_revision: str | Sequence[str] | None = "0029_offline_field"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
