@@ -185,7 +185,7 @@ class PartyMember(Base):
         BigInteger, ForeignKey("resident.id", ondelete="CASCADE"), unique=True
     )
     # The member's 支部 (a 党支部); NULL only when his relation was transferred out of the
-    # register (external_org names where it is). Migration 0030_party_members.
+    # register (external_org names where it is). Migration 0034_party_members.
     org_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("party_org.id", ondelete="RESTRICT")
     )
@@ -311,7 +311,7 @@ class AppUser(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    # A party member's account acts as this member record and only as it (0030_party_members).
+    # A party member's account acts as this member record and only as it (0034_party_members).
     member_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("party_member.id", ondelete="SET NULL"), unique=True
     )

@@ -12,7 +12,7 @@ Access (docs/party-building.md, "Who sees what"):
   one, and every exact answer audited here, in the request's transaction).
 
 A branch's members are those whose 支部 it is (``party_member.org_id``); a 党小组's members are
-those whose ``group_id`` it is (migration 0030_party_members).
+those whose ``group_id`` it is (migration 0034_party_members).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Models of the member register's tables (migration 0030_party_members)."""
+"""Models of the member register's tables (migration 0034_party_members)."""
 
 from __future__ import annotations
 

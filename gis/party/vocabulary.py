@@ -1,6 +1,6 @@
 """The one vocabulary of party organisations and member records (docs/party-building.md).
 
-The migration 0030_party_members repeats these keys in its CHECK constraints and triggers; a
+The migration 0034_party_members repeats these keys in its CHECK constraints and triggers; a
 test compares them. Pages receive the labels from the server (:func:`for_pages`).
 
 The chain (五级组织链): 街道党工委 (a town 镇/乡: 镇党委) → 社区党委/党总支/党支部 →

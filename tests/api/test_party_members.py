@@ -204,7 +204,7 @@ def test_the_database_refuses_a_broken_chain(db_session: Session, case: Case) ->
 def test_vocabulary_matches_the_migration() -> None:
     from pathlib import Path
 
-    up = Path("gis/sql/0030_party_members_up.sql").read_text(encoding="utf-8")
+    up = Path("gis/sql/0034_party_members_up.sql").read_text(encoding="utf-8")
     for keys in (
         v.CARE_FLAGS,
         v.CARE_KINDS,

@@ -1,4 +1,4 @@
-"""Migration 0030_party_members moves the old chain's data into the new shape.
+"""Migration 0034_party_members moves the old chain's data into the new shape.
 
 Before 0030 a town's committee was typed 党工委, members were attached to 党小组 and even to
 党员中心户 as their organisation, and a 党员中心户 was an organisation. This test builds such a

@@ -3,8 +3,8 @@
 镇党委 for a town, 党员中心户 as a role of a member household, one 支部 per member; transfers,
 流动党员, care records, learning records; member accounts linked to their member record.
 
-Revision ID: 0030_party_members
-Revises: 0029_offline_field
+Revision ID: 0034_party_members
+Revises: 0033_residents
 Create Date: 2026-11-29
 """
 
@@ -16,15 +16,15 @@ from alembic import op
 
 from gis.sqlfiles import read_sql
 
-revision: str = "0030_party_members"
-down_revision: str | Sequence[str] | None = "0029_offline_field"
+revision: str = "0034_party_members"
+down_revision: str | Sequence[str] | None = "0033_residents"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute(read_sql("0030_party_members_up.sql"))
+    op.execute(read_sql("0034_party_members_up.sql"))
 
 
 def downgrade() -> None:
-    op.execute(read_sql("0030_party_members_down.sql"))
+    op.execute(read_sql("0034_party_members_down.sql"))
