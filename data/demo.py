@@ -22,6 +22,7 @@ from data.incidents import iter_incidents
 from data.members import load_members
 from data.orglife import load_org_life
 from data.population import iter_population
+from data.regional import load_regional
 from data.residents import load_residents
 from gis.queries.area_stats import refresh_area_stats
 
@@ -118,6 +119,7 @@ def load_demo(
     counts |= load_members(conn, seed, city.as_of)
     counts |= load_org_life(conn, seed, city.as_of)  # needs the loaded branches and members
     counts |= load_residents(conn, seed, city.as_of)  # needs the areas and residents
+    counts |= load_regional(conn, seed, city.as_of)  # needs the reported members and orgs
     refresh_area_stats(conn)  # the per-area counts items, tiles and area details read
     params = {"households": households, "seed": seed, "as_of": city.as_of.isoformat()}
     with conn.cursor() as cur:

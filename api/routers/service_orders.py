@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
@@ -47,9 +47,21 @@ def list_orders(
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
+    origin: Annotated[
+        Literal["resident", "need", "post"] | None,
+        Query(description="resident: 群众点单; need / post: the community's 双报到 需求 / 岗位"),
+    ] = None,
+    member_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> list[dict[str, Any]]:
     return q.list_orders(
-        session, viewer, community_code=community, status=status, limit=limit, offset=offset
+        session,
+        viewer,
+        community_code=community,
+        status=status,
+        limit=limit,
+        offset=offset,
+        origin=origin,
+        member_id=member_id,
     )
 
 
@@ -74,7 +86,8 @@ def get_order(session: SessionDep, viewer: ViewerDep, order_id: int) -> dict[str
 def step_order(
     session: SessionDep, viewer: ViewerDep, order_id: int, body: ServiceOrderStep
 ) -> dict[str, Any]:
-    """Publish (组织派单), claim (党员接单), report done, rate (一事一评)."""
+    """Publish (组织派单), claim (党员接单) or assign to a unit by letter (发函), report done
+    (with hours for a 双报到 need), rate (一事一评; a need also gets the community's stars)."""
     result = q.step_order(
         session,
         viewer,
@@ -84,5 +97,11 @@ def step_order(
         rating=body.rating,
         comment=body.comment,
         note=body.note,
+        action=body.action,
+        unit_id=body.unit_id,
+        letter_code=body.letter_code,
+        hours=body.hours,
+        community_rating=body.community_rating,
+        community_comment=body.community_comment,
     )
     return result

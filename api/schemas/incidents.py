@@ -140,10 +140,24 @@ class ServiceOrderStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: Literal["published", "claimed", "done", "rated", "cancelled"]
+    action: Literal["assign", "unit_done"] | None = Field(
+        default=None,
+        description="assign: the community assigns a need to a unit by letter (发函, to=claimed);"
+        " unit_done: the community records the unit's completion (to=done)",
+    )
     note: str | None = Field(default=None, max_length=1000)
-    member_id: int | None = None
+    member_id: int | None = Field(default=None, ge=1, le=2**62)
+    unit_id: int | None = Field(default=None, ge=1, le=2**62)
+    letter_code: str | None = Field(default=None, pattern=r"^HZ[0-9]{4}-[0-9]{3,10}$")
+    hours: float | None = Field(
+        default=None, gt=0, le=999, description="Service hours of a finished need or post"
+    )
     rating: int | None = Field(default=None, ge=1, le=5)
     comment: str | None = Field(default=None, max_length=500)
+    community_rating: int | None = Field(
+        default=None, ge=1, le=5, description="The community's stars for a need or post"
+    )
+    community_comment: str | None = Field(default=None, max_length=500)
 
 
 class RatingCreate(BaseModel):

@@ -6,6 +6,7 @@ The columns 0004 adds to ``incident`` itself are mapped on :class:`gis.models.In
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
@@ -17,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    Numeric,
     SmallInteger,
     Text,
     func,
@@ -167,6 +169,19 @@ class ServiceOrder(Base):
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     comment: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # 双报到 needs and posts, projects assigned by letter (migration 0031, gis/dual/).
+    origin: Mapped[str] = mapped_column(Text, server_default="resident")
+    title: Mapped[str | None] = mapped_column(Text)
+    unit_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("regional_unit.id", ondelete="RESTRICT")
+    )
+    agreement_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("joint_agreement.id", ondelete="SET NULL")
+    )
+    letter_code: Mapped[str | None] = mapped_column(Text, unique=True)
+    hours: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    community_rating: Mapped[int | None] = mapped_column(SmallInteger)
+    community_comment: Mapped[str | None] = mapped_column(Text)
 
 
 class ServiceOrderTransition(Base):

@@ -316,8 +316,20 @@ SERVICE_ORDER_WORKFLOW = Workflow(
         # The member cannot do it after all: back to the pool for someone else.
         Step("claimed", "published", _ORDER_CLAIM | _ORDER_PUBLISH, "release the order"),
         Step("done", "rated", _ORDER_RATE, "record the resident's rating (一事一评)"),
+        # 双报到 / 一单一库一函一评一表: the community assigns a need to a unit by letter (函), and
+        # records the unit's completion (a unit has no account of its own).
+        Step(
+            "published",
+            "claimed",
+            _ORDER_PUBLISH,
+            "assign to a unit by letter (发函)",
+            action="assign",
+        ),
+        Step("claimed", "done", _ORDER_PUBLISH, "record the unit's completion", action="unit_done"),
     ),
 )
+# Who publishes, assigns and rates service orders and 双报到 needs: the community's organisers.
+ORDER_ORGANISER_ROLES = _ORDER_PUBLISH
 
 
 def next_escalation_level(level: str) -> str | None:

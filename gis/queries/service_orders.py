@@ -14,6 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis import accounts, audit
+from gis.dual import claims as dual_claims
+from gis.dual import ranking
+from gis.dual.vocabulary import COMMUNITY_ORIGINS, ORIGIN_LABELS
 from gis.errors import Forbidden, InvalidInput, NotFound
 from gis.incidents.deadlines import deadline_rule, load_calendar
 from gis.incidents.workcalendar import deadline
@@ -40,8 +43,11 @@ def create_order(
     lon: float | None,
     lat: float | None,
     now: datetime | None = None,
+    origin: str = "resident",
+    title: str | None = None,
 ) -> dict[str, Any]:
-    """A resident's order, placed in the community given or the one containing the point."""
+    """A resident's order (or, with ``origin``, a community's 双报到 need or post: gis/dual),
+    placed in the community given or the one containing the point."""
     now = now or datetime.now(UTC)
     if community_code is not None:
         row = session.execute(
@@ -82,11 +88,11 @@ def create_order(
             """
             INSERT INTO service_order (id, code, service_type, description, requester_name,
                 requester_phone, community_id, org_id, status, geom, district_code, ordered_at,
-                updated_at)
+                updated_at, origin, title)
             VALUES (:id, :code, :t, :d, :rn, :rp, :c, :org, 'ordered',
                 CASE WHEN CAST(:x AS float8) IS NULL THEN NULL
                      ELSE ST_SetSRID(ST_MakePoint(:x, :y), 4326) END,
-                :dc, :now, :now)
+                :dc, :now, :now, :origin, :title)
             """
         ),
         {
@@ -102,9 +108,11 @@ def create_order(
             "y": lat,
             "dc": row.district_code,
             "now": now,
+            "origin": origin,
+            "title": title,
         },
     )
-    _history(session, new_id, now, _actor(viewer), None, "ordered", "群众点单")
+    _history(session, new_id, now, _actor(viewer), None, "ordered", ORIGIN_LABELS[origin])
     return get_order(session, viewer, new_id)
 
 
@@ -129,29 +137,42 @@ def _history(
 _SELECT = """
     SELECT o.*, c.code AS community_code, c.name AS community_name,
            r.id AS member_resident_id, r.name AS member_name,
+           u.code AS unit_code, u.name AS unit_name, ja.code AS agreement_code,
            ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat
     FROM service_order o
     JOIN area c ON c.id = o.community_id
     LEFT JOIN party_member m ON m.id = o.member_id
     LEFT JOIN resident r ON r.id = m.resident_id
+    LEFT JOIN regional_unit u ON u.id = o.unit_id
+    LEFT JOIN joint_agreement ja ON ja.id = o.agreement_id
 """
 
 
 def _present(row: Any, viewer: Viewer) -> dict[str, Any]:
     in_scope = viewer.covers(row.community_code)
     unmask = viewer.unmasks(row.community_code)
+    # A need or post is the community's own: its requester is the community, not a person.
+    own = row.origin in COMMUNITY_ORIGINS
     return {
         "id": row.id,
         "code": row.code,
+        "origin": row.origin,
+        "title": row.title,
         "service_type": row.service_type,
-        "description": row.description if in_scope else None,
+        "description": row.description if in_scope or own else None,
         "status": row.status,
         "community_code": row.community_code,
         "community_name": row.community_name,
         "requester": {
-            "name": row.requester_name if unmask else mask_name(row.requester_name),
+            "name": row.requester_name if unmask or own else mask_name(row.requester_name),
             "phone": row.requester_phone if unmask else mask_phone(row.requester_phone),
         },
+        "unit": None if row.unit_code is None else {"code": row.unit_code, "name": row.unit_name},
+        "letter_code": row.letter_code,
+        "agreement_code": row.agreement_code,
+        "hours": None if row.hours is None else float(row.hours),
+        "community_rating": row.community_rating,
+        "community_comment": row.community_comment if in_scope else None,
         "member": None
         if row.member_id is None
         else {
@@ -164,7 +185,9 @@ def _present(row: Any, viewer: Viewer) -> dict[str, Any]:
         "due_at": _iso(row.due_at),
         "done_at": _iso(row.done_at),
         "rated_at": _iso(row.rated_at),
-        "on_time": None if row.done_at is None else bool(row.done_at <= row.due_at),
+        "on_time": None
+        if row.done_at is None or row.due_at is None
+        else bool(row.done_at <= row.due_at),
         "rating": row.rating,
         "comment": row.comment if in_scope else None,
         "in_scope": in_scope,
@@ -176,7 +199,7 @@ def _subjects(row: Any, viewer: Viewer) -> list[str]:
     """Whom an order shows unmasked: its requester and the member who claimed it."""
     if not viewer.unmasks(row.community_code):
         return []
-    shown = [audit.subject("service_order", row.code)]
+    shown = [] if row.origin in COMMUNITY_ORIGINS else [audit.subject("service_order", row.code)]
     if row.member_resident_id is not None:
         shown.append(audit.subject("resident", row.member_resident_id))
     return shown
@@ -198,6 +221,8 @@ def list_orders(
     status: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    origin: str | None = None,
+    member_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Orders, newest first; published orders are what members browse to claim."""
     rows = session.execute(
@@ -206,10 +231,19 @@ def list_orders(
             + """
             WHERE (CAST(:c AS text) IS NULL OR c.code = :c)
               AND (CAST(:s AS text) IS NULL OR o.status = :s)
+              AND (CAST(:origin AS text) IS NULL OR o.origin = :origin)
+              AND (CAST(:member AS bigint) IS NULL OR o.member_id = :member)
             ORDER BY o.ordered_at DESC, o.id DESC LIMIT :lim OFFSET :off
             """
         ),
-        {"c": community_code, "s": status, "lim": limit, "off": offset},
+        {
+            "c": community_code,
+            "s": status,
+            "lim": limit,
+            "off": offset,
+            "origin": origin,
+            "member": member_id,
+        },
     ).all()
     shown = [s for r in rows for s in _subjects(r, viewer)]
     audit.disclose(session, viewer, f"service_orders:{community_code or ''}", subjects=shown)
@@ -244,19 +278,28 @@ def step_order(
     comment: str | None = None,
     note: str | None = None,
     now: datetime | None = None,
+    action: str | None = None,
+    unit_id: int | None = None,
+    letter_code: str | None = None,
+    hours: float | None = None,
+    community_rating: int | None = None,
+    community_comment: str | None = None,
 ) -> dict[str, Any]:
     """Move an order one step (row-locked).
 
     A claim is made by a party member's account as its own member record (``member_id`` in
     the request may only repeat it): a member registered with (双报到), or belonging to an
-    organisation in, the order's community.
+    organisation in, the order's community. A need or post (gis/dual) may instead be assigned
+    to a unit by letter (``action="assign"``, ``unit_id``); finishing one records ``hours``,
+    and its rating has the community's stars besides the residents'.
     """
     now = now or datetime.now(UTC)
     if viewer.is_public or viewer.username is None:
         raise Forbidden("sign in to work on service orders")
     row = session.execute(
         text(
-            "SELECT o.id, o.status, o.member_id, o.community_id, c.code AS community_code "
+            "SELECT o.id, o.status, o.member_id, o.unit_id, o.origin, o.community_id, "
+            "c.code AS community_code "
             "FROM service_order o JOIN area c ON c.id = o.community_id WHERE o.id = :id "
             "FOR UPDATE OF o"
         ),
@@ -266,7 +309,8 @@ def step_order(
         raise NotFound(f"no service order {order_id}")
     if not viewer.covers(row.community_code):
         raise Forbidden(f"order {order_id} lies outside your area {viewer.scope_code}")
-    SERVICE_ORDER_WORKFLOW.check(row.status, to, viewer.role)
+    step = SERVICE_ORDER_WORKFLOW.check(row.status, to, viewer.role, action=action)
+    need = row.origin in COMMUNITY_ORIGINS
     own = _own_member(session, viewer)
     if own is not None and row.status == "claimed" and row.member_id != own:
         raise Forbidden(
@@ -275,7 +319,22 @@ def step_order(
         )
     sets: dict[str, Any] = {"status": to, "updated_at": now}
     if to == "published":
-        sets.update(published_at=now, member_id=None, claimed_at=None, due_at=None)
+        sets.update(
+            published_at=now,
+            member_id=None,
+            unit_id=None,
+            letter_code=None,
+            agreement_id=None,
+            claimed_at=None,
+            due_at=None,
+        )
+    elif step.name == "assign":
+        sets.update(
+            dual_claims.assignment(
+                session, row.id, row.origin, row.community_id, unit_id, letter_code, now
+            ),
+            claimed_at=now,
+        )
     elif to == "claimed":
         if own is None:
             raise Forbidden(
@@ -314,11 +373,22 @@ def step_order(
             ),
         )
     elif to == "done":
+        dual_claims.check_doer(step.name, row.unit_id)
         sets["done_at"] = now
+        if need or hours is not None:
+            sets["hours"] = dual_claims.checked_hours(hours)
     elif to == "rated":
         if rating is None or not 1 <= rating <= 5:
             raise InvalidInput("a rating from 1 to 5 stars is required", parameter="rating")
         sets.update(rating=rating, comment=comment, rated_at=now)
+        if need:
+            if community_rating is None or not 1 <= community_rating <= 5:
+                raise InvalidInput(
+                    "a need or post is rated by the residents and by the community: give "
+                    "community_rating, 1 to 5 stars",
+                    parameter="community_rating",
+                )
+            sets.update(community_rating=community_rating, community_comment=community_comment)
     assignments = ", ".join(f"{k} = :{k}" for k in sets)  # keys are ours, values bound
     session.execute(
         text(f"UPDATE service_order SET {assignments} WHERE id = :id"),
@@ -331,48 +401,10 @@ def step_order(
 def star_ranking(
     session: Session, viewer: Viewer, year: int, *, within: str | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
-    """服务之星: members by stars received in ``year`` (China time), then orders, then mean."""
-    if not 2000 <= year <= 2100:
-        raise InvalidInput("year must be between 2000 and 2100", parameter="year")
-    rows = session.execute(
-        text(
-            """
-            SELECT o.member_id, r.id AS resident_id, r.name, count(*) AS orders,
-                   sum(o.rating) AS stars,
-                   avg(o.rating)::float8 AS mean_rating,
-                   count(*) FILTER (WHERE o.done_at <= o.due_at) AS on_time,
-                   min(c.code) AS community_code
-            FROM service_order o
-            JOIN party_member m ON m.id = o.member_id
-            JOIN resident r ON r.id = m.resident_id
-            JOIN area c ON c.id = o.community_id
-            WHERE o.status = 'rated'
-              AND o.rated_at >= make_timestamptz(:y, 1, 1, 0, 0, 0, 'Asia/Shanghai')
-              AND o.rated_at < make_timestamptz(:y + 1, 1, 1, 0, 0, 0, 'Asia/Shanghai')
-              AND (CAST(:w AS text) IS NULL OR c.code LIKE :w || '%')
-            GROUP BY o.member_id, r.id, r.name
-            ORDER BY stars DESC, orders DESC, mean_rating DESC, o.member_id
-            LIMIT :lim
-            """
-        ),
-        {"y": year, "w": within, "lim": limit},
-    ).all()
-    shown = [
-        audit.subject("resident", r.resident_id) for r in rows if viewer.unmasks(r.community_code)
-    ]
-    audit.disclose(session, viewer, f"service_stars:{year}:{within or ''}", subjects=shown)
+    """服务之星: members by stars received in ``year`` (the rule is gis.dual.ranking's)."""
     return [
-        {
-            "rank": i + 1,
-            "member_id": r.member_id,
-            # A public honour roll shows the name masked unless the disclosure rule allows it.
-            "name": r.name if viewer.unmasks(r.community_code) else mask_name(r.name),
-            "orders": r.orders,
-            "stars": int(r.stars),
-            "mean_rating": round(r.mean_rating, 3),
-            "on_time": r.on_time,
-        }
-        for i, r in enumerate(rows)
+        {"member_id": r["id"], **{k: v for k, v in r.items() if k not in ("id", "code")}}
+        for r in ranking.ranking(session, viewer, year, doer="member", within=within, limit=limit)
     ]
 
 

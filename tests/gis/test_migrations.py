@@ -142,6 +142,7 @@ def test_planning_a_downgrade_lists_what_it_undoes_and_changes_nothing(scratch_u
         ("changeset_attachment", 0),
         ("household_visit", 0),
         ("incident_extension", 0),
+        ("joint_agreement", 0),
         ("media", 0),
         ("notice", 0),
         ("notice_receipt", 0),
@@ -162,6 +163,10 @@ def test_planning_a_downgrade_lists_what_it_undoes_and_changes_nothing(scratch_u
         ("patrol_point", 0),
         ("points_ledger", 0),
         ("points_reward", 0),
+        ("regional_committee_seat", 0),
+        ("regional_resource", 0),
+        ("regional_unit", 0),
+        ("regional_unit_building", 0),
         ("resident_service", 6),  # the services catalogue the migration seeds
         ("service_application", 0),
         ("service_application_step", 0),
