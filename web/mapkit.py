@@ -57,6 +57,8 @@ SERVICES: dict[str, tuple[str, str]] = {
     "aggregates": ("/api/v1/incidents/aggregates", "GET"),
     "metrics": ("/api/v1/incidents/metrics", "GET"),
     "stream": ("/api/v1/incidents/stream", "GET"),
+    "regional_units": ("/api/v1/regional/units", "GET"),
+    "party_panel": ("/api/v1/regional/areas/{}/panel", "GET"),
 }
 _PARAMETER = re.compile(r"\{[^}]*\}")
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from gis.incidents.listing import MAX_PAGE
 from gis.incidents.vocabulary import KIND_OF_CATEGORY
 from gis.queries.areas import area_features
+from gis.regional.vocabulary import LAYERS as REGIONAL_LAYERS
 from gis.scope import Viewer
 from web.i18n import t
 from web.mapkit import Page, PageViewerDep, SessionDep
@@ -51,6 +52,8 @@ def city_page(
     page.group("labels", "labels")
     for level in ORG_LEVELS:
         page.group(f"org_{level}", t(f"layer.org.{level}", lang), show=level != "household")
+    for layer in REGIONAL_LAYERS:
+        page.group(f"regional_{layer}", t(f"layer.regional.{layer}", lang))
     page.group("facilities", t("layer.facilities", lang))
     page.group("circle15", t("layer.circle15", lang))
     page.group("incident_clusters", t("layer.incident_clusters", lang))
@@ -83,6 +86,18 @@ def city_page(
                         f'<i class="gg-swatch gg-org-{lv}"></i>{t(f"layer.org.{lv}", lang)}',
                     )
                     for lv in ORG_LEVELS
+                ],
+            },
+            {
+                "label": t("layer.regional", lang),
+                "selectAllCheckbox": True,
+                "children": [
+                    page.tree_node(
+                        f"regional_{key}",
+                        f'<i class="gg-swatch gg-regional-{key}"></i>'
+                        + t(f"layer.regional.{key}", lang),
+                    )
+                    for key in REGIONAL_LAYERS
                 ],
             },
             {
@@ -128,6 +143,7 @@ def city_page(
             "focus": focus,
             "fallbackLevels": FALLBACK_LEVELS,
             "metrics": CHOROPLETH_METRICS,
+            "regionalLayers": list(REGIONAL_LAYERS),
             # The incidents API's largest page: asking for more is a 422.
             "incidentPageLimit": MAX_PAGE,
             "empty": None

@@ -14,6 +14,8 @@ COMMUNITY_ORIGINS = ("need", "post")
 ORIGIN_LABELS = {"resident": "群众点单", "need": "需求", "post": "岗位"}
 DOERS = ("member", "unit")
 DOER_LABELS = {"member": "在职党员", "unit": "报到单位"}
+# The service types of service orders (migration 0004's CHECK; api/routers/dual_report.py's enum).
+SERVICE_TYPES = ("养老照护", "维修", "代办", "助学", "心理疏导", "其他")
 MAX_HOURS = 999
 STARS = (1, 2, 3, 4, 5)
 
@@ -21,6 +23,7 @@ STARS = (1, 2, 3, 4, 5)
 def for_pages() -> dict[str, Any]:
     return {
         "origins": {k: ORIGIN_LABELS[k] for k in ORIGINS},
+        "service_types": list(SERVICE_TYPES),
         "doers": DOER_LABELS,
         "max_hours": MAX_HOURS,
         "stars": list(STARS),

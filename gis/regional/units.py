@@ -49,6 +49,7 @@ _UNITS = text(
 
 def _unit(row: Any) -> dict[str, Any]:
     return {
+        "id": row.id,
         "code": row.code,
         "name": row.name,
         "kind": row.kind,

@@ -371,6 +371,16 @@ def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, s
         "patrol": patrol,
         "finding": finding,
         "field_building": field_building,
+        # 双报到: an in-service member and a unit with a party organisation to register.
+        "dual_member": session.execute(
+            text("SELECT id FROM party_member WHERE in_service ORDER BY id LIMIT 1")
+        ).scalar_one(),
+        "dual_unit": session.execute(
+            text(
+                "SELECT code FROM regional_unit WHERE party_org_name IS NOT NULL"
+                " ORDER BY code LIMIT 1"
+            )
+        ).scalar_one(),
     }
 
 
@@ -829,6 +839,63 @@ WRITES |= {
 }
 
 # State-changing by method but not by nature: they must write nothing (the probe stays put).
+def _yesterday() -> str:
+    return (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+
+
+WRITES |= {
+    ("POST", "/api/v1/dual-report/needs"): lambda w: [
+        Call(
+            "admin",
+            "POST",
+            "/api/v1/dual-report/needs",
+            {
+                "json": {
+                    "community_code": w.pair.community,
+                    "origin": "post",
+                    "title": "文明劝导岗",
+                    "service_type": "其他",
+                    "description": "周末文明劝导",
+                }
+            },
+        )
+    ],
+    ("POST", "/api/v1/dual-report/members/{member_id}/registration"): lambda w: [
+        Call(
+            "admin",
+            "POST",
+            f"/api/v1/dual-report/members/{w.objects['dual_member']}/registration",
+            {"json": {"community_code": w.pair.community, "registered_on": _yesterday()}},
+        )
+    ],
+    ("POST", "/api/v1/dual-report/units/{code}/registration"): lambda w: [
+        Call(
+            "admin",
+            "POST",
+            f"/api/v1/dual-report/units/{w.objects['dual_unit']}/registration",
+            {"json": {"community_code": w.pair.community, "registered_on": _yesterday()}},
+        )
+    ],
+    ("POST", "/api/v1/regional/agreements"): lambda w: [
+        Call(
+            "admin",
+            "POST",
+            "/api/v1/regional/agreements",
+            {
+                "json": {
+                    "unit_code": w.objects["dual_unit"],
+                    "community_code": w.pair.community,
+                    "signed_on": _yesterday(),
+                    "starts_on": _yesterday(),
+                    "ends_on": "2099-12-31",
+                    "content": "共建",
+                    "resources": [{"category": "场地", "description": "活动室"}],
+                }
+            },
+        )
+    ],
+}
+
 NO_WRITE: dict[tuple[str, str], Callable[[World], list[Call]]] = {
     # Signing out only clears the cookie.
     ("POST", "/logout"): lambda w: [Call("public", "POST", "/logout", {"follow_redirects": False})],

@@ -55,6 +55,9 @@ SERVES_WITHOUT_DATABASE = {
     "GET /party/chain",  # the chain page shell; its tree comes from /api/v1/party/chain
     "GET /api/v1/org-life/rules",  # the rules are the code's vocabulary (gis/orglife/rules.py)
     "GET /api/v1/party/vocabulary",  # the register's labels (gis/party/vocabulary.py)
+    "GET /api/v1/dual-report/vocabulary",  # the code's vocabulary (gis/dual/vocabulary.py)
+    "GET /api/v1/regional/vocabulary",  # the code's vocabulary (gis/regional/vocabulary.py)
+    "GET /party/dual",  # the 双报到 page shell (a visitor is sent to sign in); data via API
     "GET /ogc/collections/{collection_id}/tiles",  # the tileset list of a collection
     "GET /ogc/api",  # the OGC routes' OpenAPI document, built from the code
     # The queryables are the collections' declared schema (gis/collections.py), not data.

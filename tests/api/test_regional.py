@@ -91,7 +91,8 @@ def _unit_and_community(session: Session) -> Any:
     return session.execute(
         text(
             "SELECT u.id, u.code, c.code AS community FROM regional_unit u"
-            " JOIN area c ON c.id = u.community_id WHERE u.kind = '非公企业' ORDER BY u.code LIMIT 1"
+            " JOIN area c ON c.id = u.community_id WHERE u.kind = '非公企业'"
+            " ORDER BY u.code LIMIT 1"
         )
     ).one()
 

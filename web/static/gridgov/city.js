@@ -417,6 +417,7 @@
         }
         if (branch) html += "<p data-field='party_branch'>" + gg.esc(s("party_branch")) + "：" + gg.branchHtml(branch) + "</p>";
         body.innerHTML = html + link;
+        partyPanel(p.code, body);
       }).catch(function (err) {
         body.innerHTML = head + "<p class='gg-note'>" + gg.esc(s("unavailable")) + " (" + gg.esc(err.status || "") + ")</p>" + link;
       });
@@ -481,6 +482,55 @@
           if (centre) groups.circle15.addLayer(L.circle(latlng, { radius: 1000, className: "gg-circle15", color: "#c62828", weight: 1, fillOpacity: 0.06, interactive: false }));
         });
       }).catch(function (err) { console.warn("gridgov: facilities", err); });
+    }
+
+    // ---- regional party building (区域化党建) --------------------------------------------------
+    // Units on four layers (驻区单位, 共建单位, 两新组织, 红色物业), bbox-limited; one request for
+    // all four, each feature drawn on every layer it belongs to (properties.layers).
+    var REGIONAL_ICON = { resident: "fa-building", joint: "fa-handshake", two_new: "fa-store", red_property: "fa-house-flag" };
+    var REGIONAL_MIN_ZOOM = 13, regionalLoaded = null;
+    function loadRegional() {
+      if (!cfg.services.regional_units) return;
+      if (map.getZoom() < REGIONAL_MIN_ZOOM) { cfg.regionalLayers.forEach(function (k) { groups["regional_" + k].clearLayers(); }); regionalLoaded = null; return; }
+      var view = map.getBounds();
+      if (regionalLoaded && regionalLoaded.contains(view)) return;
+      var padded = view.pad(0.3);
+      gg.fetchJSON("/api/v1/regional/units?bbox=" + gg.bbox(padded)).then(function (json) {
+        regionalLoaded = padded;
+        cfg.regionalLayers.forEach(function (k) { groups["regional_" + k].clearLayers(); });
+        (json.features || []).forEach(function (f) {
+          var p = f.properties || {}, latlng = gg.point(f);
+          if (!latlng) return;
+          (p.layers || []).forEach(function (k) {
+            if (!groups["regional_" + k]) return;
+            groups["regional_" + k].addLayer(L.marker(latlng, {
+              icon: L.divIcon({ className: "gg-regional gg-regional-" + k, html: "<i class='fa-solid " + REGIONAL_ICON[k] + "'></i>", iconSize: [20, 20], iconAnchor: [10, 10] }),
+              title: p.name, keyboard: false,
+            }).bindPopup("<b>" + gg.esc(p.name) + "</b><br>" + gg.esc(p.kind) + (p.party_org_name ? "<br>" + gg.esc(p.party_org_name) : "") + "<br>" + gg.esc(p.address || "")));
+          });
+        });
+      }).catch(function (err) { console.warn("gridgov: regional units", err); });
+    }
+    // The party-building panel of an area (members by type, 双报到 coverage, 三会一课
+    // completeness): for the party-work roles, in their scope; the API says 401/403 otherwise.
+    var PARTY_ROWS = [
+      ["members", "members"], ["members", "full_members"], ["members", "probationary"], ["members", "in_service"],
+      ["members", "not_in_service"], ["members", "coverage"], ["dual", "reported_units"], ["dual", "hours"],
+      ["org_life", "rate"], ["org_life", "complete_branches"],
+    ];
+    function partyPanel(code, body) {
+      if (!cfg.services.party_panel || !cfg.viewer.username) return;
+      gg.fetchJSON("/api/v1/regional/areas/" + encodeURIComponent(code) + "/panel").then(function (json) {
+        if (state.selected !== code) return;
+        var html = "<h4>" + gg.esc(s("party_panel")) + "</h4><table class='gg-stats gg-party-panel' data-code='" + gg.esc(code) + "'>";
+        PARTY_ROWS.forEach(function (r) {
+          var v = json[r[0]][r[1]], label = r[0] === "org_life" && r[1] === "rate" ? s("party.orglife_rate") : s("party." + r[1]);
+          var shown = v === null || v === undefined ? "—" : (r[1] === "coverage" || r[1] === "rate") ? (100 * v).toFixed(1) + "%" : gg.fmtNumber(v);
+          html += "<tr data-stat='" + gg.esc(r[0] + "." + r[1]) + "'><th>" + gg.esc(label) + "</th><td class='gg-value'>" + gg.esc(shown) + "</td></tr>";
+        });
+        var div = document.createElement("div"); div.className = "gg-party"; div.innerHTML = html + "</table>";
+        body.appendChild(div);
+      }).catch(function () { /* not a party-work role, or outside the scope: no panel */ });
     }
 
     // ---- incidents --------------------------------------------------------------------------
@@ -588,7 +638,7 @@
     // ---- wiring -----------------------------------------------------------------------------
     var missing = ["items", "area", "search", "incidents"].filter(function (k) { return !cfg.services[k]; });
     if (missing.length) gg.note(s("unavailable") + "：" + missing.join(", "));
-    function refresh() { updateLabelClasses(); if (tiled) renderLabels(); loadAreas(); loadOrgs(); loadFacilities(); loadIncidents(); }
+    function refresh() { updateLabelClasses(); if (tiled) renderLabels(); loadAreas(); loadOrgs(); loadRegional(); loadFacilities(); loadIncidents(); }
     map.on("moveend", gg.debounce(refresh, 200));
     // First view: boundaries first. Markers and incident aggregates wait until the first tile
     // layer has loaded (or 1.5 s), so on a single-worker server they do not compete with it.
@@ -601,7 +651,7 @@
     }
     LEVELS.forEach(function (level) { groups["area_" + level].on("add", function () { state.loaded[level] = null; loadAreas(); }); });
     updateLabelClasses(); loadAreas();
-    afterBoundaries(function () { loadOrgs(); loadFacilities(); loadIncidents(); });
+    afterBoundaries(function () { loadOrgs(); loadRegional(); loadFacilities(); loadIncidents(); });
     if (cfg.focus) showArea(cfg.focus.level, { properties: { code: cfg.focus.code, name: cfg.focus.name } });
     gg.city = { state: state, showArea: showArea, refresh: refresh };
   };
