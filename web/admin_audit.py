@@ -8,15 +8,13 @@ the page and ``gridgov audit --subject`` read the same function (gis.audit.who_s
 from __future__ import annotations
 
 from html import escape
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
-from gis.settings import get_settings
-from web.bell import bell_html
 from web.i18n import t
 from web.mapkit import PageViewerDep, static_url
+from web.role_page import role_page
 
 router = APIRouter(include_in_schema=False)
 COLUMNS = ("at", "who", "role", "action", "target", "purpose", "client", "rows")
@@ -61,14 +59,4 @@ th,td{{border:1px solid #ddd;padding:.3rem .5rem;text-align:left}} th{{backgroun
 @router.get("/admin/audit", response_class=HTMLResponse)
 def audit_page(request: Request, viewer: PageViewerDep) -> Response:
     """The page for admins; others are sent to sign in (or told it is not theirs)."""
-    lang = get_settings().language
-    if viewer.is_public:
-        return RedirectResponse(f"/login?next={quote('/admin/audit', safe='')}", status_code=303)
-    if viewer.role != "admin":
-        body = f"<!doctype html><html lang='{lang}'><meta charset='utf-8'>"
-        body += f"<title>{escape(t('audit.title', lang))}</title>"
-        body += f"<p>{escape(t('audit.forbidden', lang))}</p></html>"
-        return HTMLResponse(body, status_code=403, headers={"Cache-Control": "no-store"})
-    return HTMLResponse(
-        audit_page_html(lang, bell_html(viewer, lang)), headers={"Cache-Control": "no-store"}
-    )
+    return role_page(viewer, "/admin/audit", ("admin",), "audit", audit_page_html)

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import json
 from html import escape
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from gis.dual import vocabulary
 from gis.dual.statistics import PARTY_WORK_ROLES
 from gis.incidents.workflow import ORDER_ORGANISER_ROLES
 from gis.orglife.meetings import local_today
 from gis.scope import Viewer
-from gis.settings import get_settings
-from web.bell import bell_html
 from web.i18n import CATALOGUE, t
 from web.mapkit import PageViewerDep, static_url
+from web.role_page import role_page
 
 router = APIRouter(include_in_schema=False)
 PATH = "/party/dual"
@@ -114,14 +112,6 @@ td input[type=number]{{width:5rem}} .gg-msg{{color:#555}} nav a{{margin-right:1r
 @router.get(PATH, response_class=HTMLResponse)
 def dual_page(request: Request, viewer: PageViewerDep) -> Response:
     """The page for 双报到 work; visitors are sent to sign in, other roles told it is not theirs."""
-    lang = get_settings().language
-    if viewer.is_public:
-        return RedirectResponse(f"/login?next={quote(PATH, safe='')}", status_code=303)
-    if viewer.role not in PAGE_ROLES:
-        body = f"<!doctype html><html lang='{lang}'><meta charset='utf-8'>"
-        body += f"<title>{escape(t('dual.title', lang))}</title>"
-        body += f"<p>{escape(t('dual.forbidden', lang))}</p></html>"
-        return HTMLResponse(body, status_code=403, headers={"Cache-Control": "no-store"})
-    return HTMLResponse(
-        dual_html(viewer, lang, bell_html(viewer, lang)), headers={"Cache-Control": "no-store"}
+    return role_page(
+        viewer, PATH, PAGE_ROLES, "dual", lambda lang, bell: dual_html(viewer, lang, bell)
     )

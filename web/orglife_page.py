@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import json
 from html import escape
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from gis.orglife import rules
 from gis.orglife.meetings import ORG_LIFE_ROLES, local_today
-from gis.settings import get_settings
-from web.bell import bell_html
 from web.i18n import CATALOGUE, t
 from web.mapkit import PageViewerDep, static_url
+from web.role_page import role_page
 
 router = APIRouter(include_in_schema=False)
 PATH = "/party/org-life"
@@ -115,14 +113,4 @@ td.gg-na{{color:#999}} .gg-msg{{color:#555}} nav a{{margin-right:1rem}}
 @router.get(PATH, response_class=HTMLResponse)
 def org_life_page(request: Request, viewer: PageViewerDep) -> Response:
     """The page for party work; visitors are sent to sign in, other roles told it is not theirs."""
-    lang = get_settings().language
-    if viewer.is_public:
-        return RedirectResponse(f"/login?next={quote(PATH, safe='')}", status_code=303)
-    if viewer.role not in ORG_LIFE_ROLES:
-        body = f"<!doctype html><html lang='{lang}'><meta charset='utf-8'>"
-        body += f"<title>{escape(t('orglife.title', lang))}</title>"
-        body += f"<p>{escape(t('orglife.forbidden', lang))}</p></html>"
-        return HTMLResponse(body, status_code=403, headers={"Cache-Control": "no-store"})
-    return HTMLResponse(
-        org_life_html(lang, bell_html(viewer, lang)), headers={"Cache-Control": "no-store"}
-    )
+    return role_page(viewer, PATH, ORG_LIFE_ROLES, "orglife", org_life_html)

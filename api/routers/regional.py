@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import SessionDep
 from api.security import SignedInViewerDep, ViewerDep, scope_decision
+from gis.errors import InvalidInput
 from gis.orglife.meetings import local_today
 from gis.regional import panel, units, vocabulary
 
@@ -64,7 +65,12 @@ def list_units(
     ] = None,
 ) -> JSONResponse:
     """Units as GeoJSON for the e-map (one layer's, or all), bbox-limited."""
-    box = tuple(float(v) for v in bbox.split(",")) if bbox else None
+    try:
+        box = tuple(float(v) for v in bbox.split(",")) if bbox else None
+    except ValueError:
+        raise InvalidInput(
+            "bbox is four numbers: west,south,east,north in degrees", parameter="bbox"
+        ) from None
     collection = units.unit_features(
         session,
         today=local_today(),

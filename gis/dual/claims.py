@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.dual.vocabulary import COMMUNITY_ORIGINS, MAX_HOURS
-from gis.errors import Forbidden, InvalidInput
+from gis.errors import Conflict, Forbidden, InvalidInput
 
 # A unit may take a community's need when it reports to the community (双报到) or has an
 # agreement with it (共建协议) in force: the agreement in force is linked to the project.
@@ -59,6 +59,10 @@ def assignment(
             "building agreement (共建协议) with it in force",
             parameter="unit_id",
         )
+    if letter_code is not None and session.execute(
+        text("SELECT 1 FROM service_order WHERE letter_code = :l"), {"l": letter_code}
+    ).first():
+        raise Conflict(f"the letter {letter_code} was already sent", parameter="letter_code")
     return {
         "unit_id": unit_id,
         "member_id": None,

@@ -82,6 +82,8 @@ DECLARED: dict[tuple[str, str], str] = {
     # from /api/v1/party/chain, public like the party_orgs layer).
     ("GET", "/party/members"): "public",
     ("GET", "/party/chain"): "public",
+    # The 双报到 page shell; its rows come from /api/v1/dual-report and /service-orders.
+    ("GET", "/party/dual"): "public",
     # The reporter's rating page: the case's public fields, reached by his signed link or token.
     ("GET", "/rate/{credential}"): "public",
     ("POST", "/rate/{credential}"): "public",

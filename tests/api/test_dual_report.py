@@ -138,6 +138,20 @@ def test_a_need_assigned_to_a_unit_by_letter(db_session: Session, client_for: Cl
     assert any(r["code"] == unit.code and r["stars"] >= 9 for r in units)
     lists = secretary.get(f"/api/v1/regional/communities/{unit.community}/lists").json()
     assert any(p["letter_code"] == body["letter_code"] for p in lists["projects"])
+    # A letter is sent once: its number cannot be reused for another need.
+    second = _need(secretary, unit.community, title="助老服务").json()
+    reused = _step(
+        secretary,
+        second["id"],
+        to="claimed",
+        action="assign",
+        unit_id=unit.id,
+        letter_code=body["letter_code"],
+    )
+    assert reused.status_code == 409
+    assert db_session.execute(
+        text("SELECT status, unit_id FROM service_order WHERE id = :i"), {"i": second["id"]}
+    ).one() == ("published", None)
 
 
 def test_bad_input_is_refused_and_nothing_is_written(

@@ -62,7 +62,10 @@ def test_units_on_each_layer(db_session: Session, client_for: ClientFor) -> None
     assert everything[0]["properties"]["code"] in {f["properties"]["code"] for f in boxed}
     assert len(boxed) < len(everything)
     assert public.get("/api/v1/regional/units", params={"layer": "x"}).status_code == 422
-    assert public.get("/api/v1/regional/units", params={"bbox": "10,10,5,5"}).status_code == 400
+    for bad in ("10,10,5,5", "1.2.3,1,2,3", "1,2,3"):
+        answer = public.get("/api/v1/regional/units", params={"bbox": bad})
+        assert answer.status_code in (400, 422), bad
+        assert answer.headers["content-type"].startswith("application/problem+json")
 
 
 def test_a_red_property_company_serves_its_compound(

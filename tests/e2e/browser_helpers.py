@@ -1,4 +1,5 @@
-"""What browser tests share: Chromium's launch, a phone-sized context, signing in on /login.
+"""What browser tests share: Chromium's launch, a phone-sized context, signing in on /login,
+a committed demo city behind a live server.
 
 Older browser tests keep their own copies of the launch arguments; new ones import these.
 """
@@ -6,9 +7,11 @@ Older browser tests keep their own copies of the launch arguments; new ones impo
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import psycopg
 
 from gridgov.screenshots import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import unavailable
@@ -65,3 +68,52 @@ def small_tap_targets(page: Any, selector: str) -> list[str]:
             MIN_TAP,
         )
     )
+
+
+class LiveCity:
+    """A committed demo city behind a live server, for page tests that write."""
+
+    def __init__(self, server: Any, url: str, facts: Any = None) -> None:
+        self.server, self.url, self.facts = server, url, facts
+
+    def sql(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.url) as conn:
+            return conn.execute(query, params).fetchall()
+
+
+@contextmanager
+def live_demo_city(
+    server_url: str,
+    name: str,
+    prepare: Callable[[psycopg.Connection[Any]], Any],
+    accounts: Callable[[Any], list[tuple[str, str, str]]],
+    password: str,
+    households: int = 3_000,
+) -> Iterator[LiveCity]:
+    """A database ``name`` with the demo city, ``prepare(conn)``'s facts (as the owner, committed),
+    the ``accounts(facts)`` (username, role, scope) with ``password``, and a live server on it."""
+    from sqlalchemy import create_engine, pool
+    from sqlalchemy.orm import Session
+
+    from data.demo import load_demo
+    from gis.accounts import create_user
+    from gis.settings import normalise_database_url
+    from tests.conftest import LiveServer, create_test_database, drop_test_database, owner_url
+
+    url = create_test_database(server_url, name)
+    with psycopg.connect(owner_url(url)) as conn:  # as `gridgov demo` loads it
+        load_demo(conn, households=households)
+        facts = prepare(conn)
+        conn.commit()
+    engine = create_engine(normalise_database_url(url), poolclass=pool.NullPool)
+    with Session(engine) as session:
+        for username, role, scope in accounts(facts):
+            create_user(session, username, password, role, scope)
+        session.commit()
+    server = LiveServer(url)
+    try:
+        yield LiveCity(server, url, facts)
+    finally:
+        server.stop()
+        engine.dispose()
+        drop_test_database(server_url, url)

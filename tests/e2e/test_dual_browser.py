@@ -16,14 +16,9 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import create_engine, pool
-from sqlalchemy.orm import Session
 
-from gis.accounts import create_user
 from gis.orglife.meetings import local_today
-from gis.settings import normalise_database_url
-from tests.conftest import LiveServer, create_test_database, drop_test_database, owner_url
-from tests.e2e.browser_helpers import chromium, sign_in
+from tests.e2e.browser_helpers import LiveCity, chromium, live_demo_city, sign_in
 
 PASSWORD = "dual-e2e-Password-1"
 PAGE = "/party/dual"
@@ -32,38 +27,25 @@ TITLE = "楼道照明检修（浏览器测试）"
 pytestmark = pytest.mark.browser
 
 
-class City:
-    def __init__(self, server: LiveServer, url: str, member: Any) -> None:
-        self.server, self.url, self.member = server, url, member
-
-    def sql(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with psycopg.connect(self.url) as conn:
-            return conn.execute(query, params).fetchall()
+def _reported_member(conn: psycopg.Connection[Any]) -> Any:
+    member = conn.execute(
+        "SELECT m.id, c.code FROM party_member m JOIN area c"
+        " ON c.id = m.registered_community_id WHERE m.in_service ORDER BY m.id LIMIT 1"
+    ).fetchone()
+    assert member is not None
+    return member
 
 
 @pytest.fixture(scope="module")
-def city(server_url: str) -> Iterator[City]:
-    from data.demo import load_demo
-
-    url = create_test_database(server_url, "dual_e2e")
-    with psycopg.connect(owner_url(url)) as conn:  # as `gridgov demo` loads it
-        load_demo(conn, households=3_000)
-        member = conn.execute(
-            "SELECT m.id, c.code FROM party_member m JOIN area c"
-            " ON c.id = m.registered_community_id WHERE m.in_service ORDER BY m.id LIMIT 1"
-        ).fetchone()
-        assert member is not None
-        conn.commit()
-    engine = create_engine(normalise_database_url(url), poolclass=pool.NullPool)
-    with Session(engine) as session:
-        create_user(session, "comm_sec", PASSWORD, "community_secretary", member[1])
-        create_user(session, "member", PASSWORD, "party_member", member[1])
-        session.commit()
-    server = LiveServer(url)
-    yield City(server, url, member)
-    server.stop()
-    engine.dispose()
-    drop_test_database(server_url, url)
+def city(server_url: str) -> Iterator[LiveCity]:
+    with live_demo_city(
+        server_url,
+        "dual_e2e",
+        _reported_member,
+        lambda m: [("comm_sec", "community_secretary", m[1]), ("member", "party_member", m[1])],
+        PASSWORD,
+    ) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +54,7 @@ def browser() -> Iterator[Any]:
         yield b
 
 
-def _page(browser: Any, city: City, username: str) -> tuple[Any, Any, list[str]]:
+def _page(browser: Any, city: LiveCity, username: str) -> tuple[Any, Any, list[str]]:
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     errors: list[str] = []
@@ -83,8 +65,8 @@ def _page(browser: Any, city: City, username: str) -> tuple[Any, Any, list[str]]
     return context, page, errors
 
 
-def test_a_need_is_published_claimed_done_and_rated(city: City, browser: Any) -> None:
-    member_id, community = city.member
+def test_a_need_is_published_claimed_done_and_rated(city: LiveCity, browser: Any) -> None:
+    member_id, community = city.facts
     context, page, errors = _page(browser, city, "comm_sec")
     assert page.locator("h1").inner_text() == "双报到 · 区域化党建"
     assert page.locator("input[name=community_code]").input_value() == community
@@ -147,9 +129,9 @@ def test_a_need_is_published_claimed_done_and_rated(city: City, browser: Any) ->
 
 
 def test_the_e_map_draws_the_regional_layers_and_the_party_panel_from_its_origin(
-    city: City, browser: Any
+    city: LiveCity, browser: Any
 ) -> None:
-    _, community = city.member
+    _, community = city.facts
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
