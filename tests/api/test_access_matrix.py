@@ -434,6 +434,8 @@ class Samples:
     city_bbox: str
     first_ids: dict[str, list[str]]
     service_codes: list[str]
+    # Regional units (单位) of the viewer's community and of another street.
+    units: list[str] = field(default_factory=list)
 
 
 def _first(session: Session, sql: str, **params: Any) -> list[str]:
@@ -507,6 +509,16 @@ def build_samples(session: Session, areas: DemoAreas) -> Samples:
         service_codes=_open311_service_codes(),
         point=(lon, lat),
         city_bbox=f"{w:.5f},{s:.5f},{e:.5f},{n:.5f}",
+        units=[
+            code
+            for community in (areas.community, areas.other_street[:9] + "001")
+            for code in _first(
+                session,
+                "SELECT u.code FROM regional_unit u JOIN area c ON c.id = u.community_id"
+                " WHERE c.code = :c ORDER BY u.code LIMIT 1",
+                c=community,
+            )
+        ],
     )
 
 
@@ -574,6 +586,8 @@ def path_candidates(name: str, path: str, s: Samples) -> list[str] | None:
         if tables:
             return s.first_ids[tables[0]]
     if name in {"code", "feature_id", "featureId", "id", "service_request_id", "incident_code"}:
+        if "/units/{code}" in lowered:  # regional units (单位): DW + their community's code
+            return s.units
         if "/branches/{code}" in lowered:  # party branches: DZ + the grid's or community's code
             return ["DZ" + a.grid, "DZ" + a.sibling_grid, "DZ" + a.other_grid, "DZ" + a.community]
         if "/communities/{code}" in lowered:
