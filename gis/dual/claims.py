@@ -59,9 +59,12 @@ def assignment(
             "building agreement (共建协议) with it in force",
             parameter="unit_id",
         )
-    if letter_code is not None and session.execute(
-        text("SELECT 1 FROM service_order WHERE letter_code = :l"), {"l": letter_code}
-    ).first():
+    if (
+        letter_code is not None
+        and session.execute(
+            text("SELECT 1 FROM service_order WHERE letter_code = :l"), {"l": letter_code}
+        ).first()
+    ):
         raise Conflict(f"the letter {letter_code} was already sent", parameter="letter_code")
     return {
         "unit_id": unit_id,
