@@ -89,6 +89,8 @@ def outage_world(db_session: Session) -> Iterator[World]:
         "patrol": {"id": 1, "started_at": "2026-11-29T08:00:00+08:00"},
         "finding": {"id": 1},
         "field_building": 1,
+        "dual_member": 1,
+        "dual_unit": "DW62088100100101",
         "sign_in": {"username": "t_admin", "password": "whatever-it-is"},
         "org_meeting": {
             "branch_code": "DZ" + areas.grid,
