@@ -838,6 +838,7 @@ WRITES |= {
     ],
 }
 
+
 # State-changing by method but not by nature: they must write nothing (the probe stays put).
 def _yesterday() -> str:
     return (datetime.date.today() - datetime.timedelta(days=1)).isoformat()

@@ -1,7 +1,7 @@
 """双报到 and regional party building: units, agreements, resources, committee seats.
 
 Revision ID: 0031_dual_regional
-Revises: 0029_offline_field
+Revises: 0033_residents
 Create Date: 2026-11-29
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from gis.sqlfiles import read_sql
 
 revision: str = "0031_dual_regional"
-down_revision: str | Sequence[str] | None = "0029_offline_field"
+down_revision: str | Sequence[str] | None = "0033_residents"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
