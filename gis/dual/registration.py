@@ -1,6 +1,6 @@
 """双报到 registration: an in-service member (在职党员), or a unit's party organisation, reports to
 the community where he lives or with which it is paired. The columns are the foundation's
-``party_member.registered_community_id/registered_on`` and migration 0031's on ``regional_unit``.
+``party_member.registered_community_id/registered_on`` and migration 0034's on ``regional_unit``.
 
 Registering is the community's act (its organisers, in their scope): the member or unit reports,
 the community accepts and records it.

@@ -1,4 +1,4 @@
-"""The words of 双报到 (one owner; migration 0031's CHECKs list the same keys).
+"""The words of 双报到 (one owner; migration 0034's CHECKs list the same keys).
 
 Service orders carry an ``origin``: a resident's order (群众点单), a community's need (需求) or a
 post (岗位). Needs and posts are 双报到 work: claimed by a member, or assigned to a unit by letter

@@ -169,7 +169,7 @@ class ServiceOrder(Base):
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     comment: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    # 双报到 needs and posts, projects assigned by letter (migration 0031, gis/dual/).
+    # 双报到 needs and posts, projects assigned by letter (migration 0034, gis/dual/).
     origin: Mapped[str] = mapped_column(Text, server_default="resident")
     title: Mapped[str | None] = mapped_column(Text)
     unit_id: Mapped[int | None] = mapped_column(

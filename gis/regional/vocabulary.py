@@ -1,4 +1,4 @@
-"""The words of regional party building (one owner; migration 0031's CHECKs list the same keys).
+"""The words of regional party building (one owner; migration 0034's CHECKs list the same keys).
 
 >>> layer_of("物业企业", has_party_org=True, resident=False, joint=False)
 ('red_property',)
