@@ -839,11 +839,6 @@ WRITES |= {
 }
 
 
-# State-changing by method but not by nature: they must write nothing (the probe stays put).
-def _yesterday() -> str:
-    return (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
-
-
 WRITES |= {
     ("POST", "/api/v1/dual-report/needs"): lambda w: [
         Call(
@@ -866,7 +861,7 @@ WRITES |= {
             "admin",
             "POST",
             f"/api/v1/dual-report/members/{w.objects['dual_member']}/registration",
-            {"json": {"community_code": w.pair.community, "registered_on": _yesterday()}},
+            {"json": {"community_code": w.pair.community, "registered_on": _YESTERDAY}},
         )
     ],
     ("POST", "/api/v1/dual-report/units/{code}/registration"): lambda w: [
@@ -874,7 +869,7 @@ WRITES |= {
             "admin",
             "POST",
             f"/api/v1/dual-report/units/{w.objects['dual_unit']}/registration",
-            {"json": {"community_code": w.pair.community, "registered_on": _yesterday()}},
+            {"json": {"community_code": w.pair.community, "registered_on": _YESTERDAY}},
         )
     ],
     ("POST", "/api/v1/regional/agreements"): lambda w: [
@@ -886,8 +881,8 @@ WRITES |= {
                 "json": {
                     "unit_code": w.objects["dual_unit"],
                     "community_code": w.pair.community,
-                    "signed_on": _yesterday(),
-                    "starts_on": _yesterday(),
+                    "signed_on": _YESTERDAY,
+                    "starts_on": _YESTERDAY,
                     "ends_on": "2099-12-31",
                     "content": "共建",
                     "resources": [{"category": "场地", "description": "活动室"}],
@@ -897,6 +892,7 @@ WRITES |= {
     ],
 }
 
+# State-changing by method but not by nature: they must write nothing (the probe stays put).
 NO_WRITE: dict[tuple[str, str], Callable[[World], list[Call]]] = {
     # Signing out only clears the cookie.
     ("POST", "/logout"): lambda w: [Call("public", "POST", "/logout", {"follow_redirects": False})],
