@@ -1,4 +1,4 @@
-"""Models of regional party building's tables (migration 0034_dual_regional)."""
+"""Models of regional party building's tables (migration 0035_dual_regional)."""
 
 from __future__ import annotations
 
