@@ -86,7 +86,7 @@ td input[type=number]{{width:5rem}} .gg-msg{{color:#555}} nav a{{margin-right:1r
 </form>
 </section>
 <section id="gg-me" hidden>
-<label>{tr("member_id")} <input id="gg-member-id" type="number" min="1"></label>
+<p>{tr("member_id")}<strong id="gg-member-id"></strong></p>
 <p class="gg-msg">{tr("member_hint")}</p>
 </section>
 <p id="gg-message" class="gg-msg" role="status"></p>

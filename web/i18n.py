@@ -85,10 +85,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "dual.description": {"zh-CN": "内容", "en": "Description"},
     "dual.submit": {"zh-CN": "发布", "en": "Publish"},
     "dual.needs": {"zh-CN": "需求清单与认领", "en": "Needs and claims"},
-    "dual.member_id": {"zh-CN": "我的党员编号", "en": "My member number"},
+    "dual.member_id": {"zh-CN": "认领人：", "en": "Claiming as: "},
     "dual.member_hint": {
-        "zh-CN": "账号与党员档案关联后将自动填写。",
-        "en": "Filled in by itself once accounts are linked to member records.",
+        "zh-CN": "您以本人账号关联的党员身份认领，不能代他人认领。",
+        "en": "You claim as the party member your account is linked to, never for someone else.",
     },
     "dual.statistics": {"zh-CN": "报到统计（一表）", "en": "Statistics"},
     "dual.reported": {"zh-CN": "报到党员与单位", "en": "Reported members and units"},

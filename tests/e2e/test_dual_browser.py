@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from gis.orglife.meetings import local_today
+from tests.conftest import owner_url
 from tests.e2e.browser_helpers import LiveCity, chromium, live_demo_city, sign_in
 
 PASSWORD = "dual-e2e-Password-1"
@@ -45,6 +46,11 @@ def city(server_url: str) -> Iterator[LiveCity]:
         lambda m: [("comm_sec", "community_secretary", m[1]), ("member", "party_member", m[1])],
         PASSWORD,
     ) as live:
+        # The member's account acts as his own member record (a member claims only as himself).
+        with psycopg.connect(owner_url(live.url)) as conn:
+            conn.execute(
+                "UPDATE app_user SET member_id = %s WHERE username = 'member'", (live.facts[0],)
+            )
         yield live
 
 
@@ -87,8 +93,7 @@ def test_a_need_is_published_claimed_done_and_rated(city: LiveCity, browser: Any
 
     # The member claims it, then reports it done with his hours.
     context, page, errors_member = _page(browser, city, "member")
-    page.fill("#gg-member-id", str(member_id))
-    page.dispatch_event("#gg-member-id", "change")
+    expect(page.locator("#gg-member-id")).to_contain_text(f"（{member_id}）")
     row = page.locator(f"#gg-needs tr[data-code='{code}']")
     row.locator("button[data-action=claim]").click()
     expect(row).to_have_attribute("data-status", "claimed")

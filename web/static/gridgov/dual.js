@@ -7,7 +7,8 @@
   var S = data.strings, V = data.vocabulary;
   var message = document.getElementById("gg-message");
   var form = document.getElementById("gg-need-form");
-  var memberInput = document.getElementById("gg-member-id");
+  var memberLabel = document.getElementById("gg-member-id");
+  var myMember = null;  // the account's own member record (a member claims only as himself)
   var community = data.community;
   var units = [];
 
@@ -72,8 +73,11 @@
   }
   if (data.role === "party_member") {
     document.getElementById("gg-me").hidden = false;
-    memberInput.value = localStorage.getItem("gridgov.member_id") || "";
-    memberInput.addEventListener("change", function () { localStorage.setItem("gridgov.member_id", memberInput.value); });
+    getJSON("/api/v1/party/members/me").then(function (me) {
+      myMember = me.id;
+      memberLabel.textContent = me.name + "（" + me.id + "）";
+      refresh();
+    }).catch(function (err) { say(S.failed + err.message); });
   }
 
   // --- needs and their steps -------------------------------------------------------------------
@@ -83,10 +87,10 @@
       .catch(function (err) { say(S.failed + err.message); });
   }
   function actions(order) {
-    var td = el("td"), mine = memberInput.value && order.member && String(order.member.id) === memberInput.value;
+    var td = el("td"), mine = myMember !== null && order.member && order.member.id === myMember;
     if (data.role === "party_member") {
       if (order.status === "published") {
-        td.appendChild(button(S.claim, "claim", function () { step(order, { to: "claimed", member_id: +memberInput.value }); }));
+        td.appendChild(button(S.claim, "claim", function () { step(order, { to: "claimed" }); }));
       } else if (order.status === "claimed" && mine) {
         var hours = numberInput("hours"); td.appendChild(el("label", S.hours)).appendChild(hours);
         td.appendChild(button(S.done, "done", function () { step(order, { to: "done", hours: +hours.value }); }));
