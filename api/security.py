@@ -30,7 +30,7 @@ from api.deps import SessionDep
 from gis import audit
 from gis.accounts import Account, AuthenticationFailed, session_account
 from gis.errors import InvalidInput
-from gis.scope import ANONYMOUS, Viewer
+from gis.scope import ANONYMOUS, Viewer, viewer_scope
 from gis.settings import Settings, get_settings
 
 log = logging.getLogger("gridgov.security")
@@ -190,7 +190,14 @@ async def get_viewer(request: Request, session: SessionDep) -> Viewer:
 
 
 def _viewer(account: Account, session_id: str) -> Viewer:
-    return Viewer(account.username, account.role, account.scope_code, account.id, session_id)
+    return Viewer(
+        account.username,
+        account.role,
+        viewer_scope(account.role, account.scope_code),
+        account.id,
+        session_id,
+        household_id=account.household_id,
+    )
 
 
 def _credentialed_viewer(authorization: str | None, cookie: str | None, session: Session) -> Viewer:

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 from gis.errors import Conflict, InvalidInput, NotFound
 from gis.models import AppUser
 from gis.models_security import ApiClient, AuthSession, SignInThrottle
-from gis.scope import ROLES
+from gis.scope import RESIDENT_ROLE, ROLES
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 SCOPE_RE = re.compile(r"^[0-9]{6}([0-9]{6}([0-9]{3})?)?$")
@@ -92,6 +92,9 @@ class Account:
     created_at: datetime
     credential_tag: str = ""
     """A digest of the password hash: tokens carry it, so a new password ends old sessions."""
+    household_id: int | None = None
+    """A resident's household (role ``resident`` only): what his account may read besides
+    public data."""
 
     def locked(self, now: datetime | None = None) -> bool:
         """Whether new sign-ins of this account wait (from addresses it has not used lately)."""
@@ -131,6 +134,7 @@ def _account(user: AppUser) -> Account:
         locked_until=user.locked_until,
         created_at=user.created_at,
         credential_tag=credential_tag(user.password_hash),
+        household_id=user.household_id,
     )
 
 
@@ -244,6 +248,12 @@ def create_user(
         )
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", parameter="role")
+    if role == RESIDENT_ROLE:
+        raise InvalidInput(
+            "a resident's account belongs to a household: create it with the household's code "
+            "(gridgov user add-resident, POST /api/v1/resident-accounts)",
+            parameter="role",
+        )
     _check_scope(session, scope_code)
     password_hash = hash_password(password, username=username)
     if session.scalar(select(AppUser.id).where(AppUser.username == username)) is not None:
@@ -830,3 +840,160 @@ def revoke_api_client(session: Session, name: str) -> None:
 
 def list_api_clients(session: Session) -> list[ApiClient]:
     return list(session.scalars(select(ApiClient).order_by(ApiClient.name)).all())
+
+
+# --- resident accounts (docs/residents.md) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResidentHousehold:
+    """A resident account's household and the areas it lies in (current grid versions)."""
+
+    household_id: int
+    household_code: str
+    address: str
+    grid_code: str | None
+    community_code: str | None
+    street_code: str | None
+    district_code: str
+    resident_id: int | None
+
+
+_HOUSEHOLD_SQL = text(
+    """
+    SELECT h.id AS household_id, h.code AS household_code, h.address, g.code AS grid_code,
+           c.code AS community_code, s.code AS street_code, h.district_code
+    FROM household h
+    JOIN building b ON b.id = h.building_id
+    LEFT JOIN area g ON g.id = b.grid_id
+    LEFT JOIN area c ON c.id = g.parent_id
+    LEFT JOIN area s ON s.id = c.parent_id
+    WHERE h.id = :h
+    """
+)
+
+
+def household_by_code(session: Session, household_code: str) -> ResidentHousehold:
+    row = session.execute(
+        text("SELECT id FROM household WHERE code = :c"), {"c": household_code}
+    ).scalar_one_or_none()
+    if row is None:
+        raise InvalidInput(f"no household has the code {household_code}", parameter="household")
+    return _household(session, int(row), None)
+
+
+def _household(session: Session, household_id: int, resident_id: int | None) -> ResidentHousehold:
+    row = session.execute(_HOUSEHOLD_SQL, {"h": household_id}).one()
+    return ResidentHousehold(
+        household_id=row.household_id,
+        household_code=row.household_code,
+        address=row.address,
+        grid_code=row.grid_code,
+        community_code=row.community_code,
+        street_code=row.street_code,
+        district_code=row.district_code,
+        resident_id=resident_id,
+    )
+
+
+def resident_household(session: Session, user_id: int | None) -> ResidentHousehold | None:
+    """The household of a resident's account (None for any other account): the one place the
+    resident features (petitions, notices, services …) learn whose household is asking."""
+    if user_id is None:
+        return None
+    user = session.execute(
+        select(AppUser.household_id, AppUser.resident_id).where(
+            AppUser.id == user_id, AppUser.role == RESIDENT_ROLE
+        )
+    ).one_or_none()
+    if user is None or user.household_id is None:
+        return None
+    return _household(session, user.household_id, user.resident_id)
+
+
+def create_resident_account(
+    session: Session,
+    username: str,
+    password: str,
+    household_code: str,
+    *,
+    resident_id: int | None = None,
+    demo: bool = False,
+) -> Account:
+    """A resident's account, created by staff (or by :func:`register_resident`): role
+    ``resident``, tied to one household; its stored scope is the household's grid."""
+    if not USERNAME_RE.match(username):
+        raise InvalidInput(
+            "a username has 3 to 64 characters: letters, digits, '_', '.', '-'",
+            parameter="username",
+        )
+    household = household_by_code(session, household_code)
+    if resident_id is not None:
+        belongs = session.execute(
+            text("SELECT 1 FROM resident WHERE id = :r AND household_id = :h"),
+            {"r": resident_id, "h": household.household_id},
+        ).first()
+        if belongs is None:
+            raise InvalidInput(
+                f"resident {resident_id} is not a member of household {household_code}",
+                parameter="resident_id",
+            )
+    password_hash = hash_password(password, username=username)
+    if session.scalar(select(AppUser.id).where(AppUser.username == username)) is not None:
+        raise Conflict(f"the username {username} is taken", parameter="username")
+    user = AppUser(
+        username=username,
+        password_hash=password_hash,
+        role=RESIDENT_ROLE,
+        scope_code=household.grid_code or household.district_code,
+        household_id=household.household_id,
+        resident_id=resident_id,
+        is_demo=demo,
+    )
+    session.add(user)
+    session.flush()
+    session.refresh(user)
+    return _account(user)
+
+
+def register_resident(
+    session: Session,
+    phone: str,
+    code: str,
+    username: str,
+    password: str,
+    *,
+    now: datetime | None = None,
+) -> Account | None:
+    """Self-registration: a code sent to a phone on a resident record proves the caller is that
+    resident; his account joins his household (gis/phone_codes.py checks the code).
+
+    Returns None for a wrong code: the try is counted and the caller must commit it (and answer
+    400) rather than raise, or the count would roll back with the request.
+    """
+    from gis import phone_codes  # the verification owns its table; accounts own the account
+
+    if not phone_codes.check(session, phone, code, now=now):
+        return None
+    found = session.execute(
+        text(
+            "SELECT r.id, h.code FROM resident r JOIN household h ON h.id = r.household_id"
+            " WHERE r.phone = :p ORDER BY r.id LIMIT 1"
+        ),
+        {"p": phone},
+    ).one_or_none()
+    if found is None:  # the code was only sent to a known phone; the record went since
+        raise InvalidInput("no resident record has this phone", parameter="phone")
+    taken = session.execute(
+        select(AppUser.id).where(AppUser.resident_id == found.id)
+    ).scalar_one_or_none()
+    if taken is not None:
+        raise Conflict("this resident already has an account", parameter="phone")
+    return create_resident_account(session, username, password, found.code, resident_id=found.id)
+
+
+def resident_accounts(session: Session, household_id: int) -> list[Account]:
+    users = session.scalars(
+        select(AppUser).where(AppUser.household_id == household_id).order_by(AppUser.username)
+    ).all()
+    return [_account(u) for u in users]

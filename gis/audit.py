@@ -33,7 +33,15 @@ EXPORT_UNMASKED = "export.unmasked"
 EXPORT_MASKED = "export.masked"
 DISCLOSURE_ACTIONS = (READ_UNMASKED, READ_MASKED_BULK, EXPORT_UNMASKED, EXPORT_MASKED)
 # The kinds of subject a disclosure row names: ``<kind>:<key>``.
-SUBJECT_KINDS = ("resident", "person", "household", "incident", "service_order")
+SUBJECT_KINDS = (
+    "resident",
+    "person",
+    "household",
+    "incident",
+    "service_order",
+    "petition",
+    "dispute_party",
+)
 PURPOSE_MIN_LENGTH = 2
 PURPOSE_MAX_LENGTH = 200
 # A row lists at most this many subjects; a larger read is a bulk read and names its area.
@@ -261,6 +269,15 @@ _PEOPLE_SQL = text(
     UNION SELECT 'service_order:' || o.code, c.code
           FROM service_order o JOIN area c ON c.id = o.community_id
           WHERE o.requester_phone IN (SELECT phone FROM phones)
+    UNION SELECT 'petition:' || pt.code, coalesce(g.code, c.code)
+          FROM petition pt LEFT JOIN area g ON g.id = pt.grid_id
+          JOIN area c ON c.id = pt.community_id
+          WHERE pt.petitioner_phone IN (SELECT phone FROM phones)
+    UNION SELECT 'dispute_party:' || dp.id, coalesce(g.code, c.code)
+          FROM dispute_party dp JOIN dispute d ON d.id = dp.dispute_id
+          LEFT JOIN area g ON g.id = d.grid_id JOIN area c ON c.id = d.community_id
+          WHERE dp.phone IN (SELECT phone FROM phones) OR dp.id_number = :value
+             OR dp.resident_id IN (SELECT id FROM r)
     """
 )
 

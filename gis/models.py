@@ -308,6 +308,14 @@ class AppUser(Base):
     )
     is_active: Mapped[bool] = mapped_column(Boolean, server_default="true")
     is_demo: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # A resident's account: his household (required for role resident, migration 0032) and, when
+    # known, his own resident record.
+    household_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("household.id", ondelete="SET NULL")
+    )
+    resident_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("resident.id", ondelete="SET NULL")
+    )
     failed_logins: Mapped[int] = mapped_column(Integer, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    SmallInteger,
     Text,
     Uuid,
     func,
@@ -91,3 +92,16 @@ class SignInThrottle(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PhoneVerification(Base):
+    """A code sent to a resident's phone for self-registration (migration 0032, gis/phone_codes)."""
+
+    __tablename__ = "phone_verification"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    phone: Mapped[str] = mapped_column(Text)
+    code_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

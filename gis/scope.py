@@ -27,8 +27,12 @@ ROLES = (
     "command_operator",
     "planner",
     "party_member",
+    "resident",
 )
 PUBLIC_ROLE = "public"
+# A resident's account sees himself and his household, never an area: its viewer has no scope
+# (so every area-scoped read treats it like the public) and carries the household instead.
+RESIDENT_ROLE = "resident"
 
 # Roles whose work needs names, ID numbers and phones of people in their own area.
 PERSONAL_DATA_ROLES = frozenset(
@@ -76,6 +80,13 @@ class Viewer:
     # disclosure rule (:meth:`unmasks`) and the audit row (gis.audit.disclose) both read them.
     purpose: str | None = None
     client: str | None = None
+    # A resident's own household (role ``resident`` only): the one thing besides public data that
+    # he may read.
+    household_id: int | None = None
+
+    @property
+    def is_resident(self) -> bool:
+        return self.role == RESIDENT_ROLE
 
     @property
     def is_public(self) -> bool:
@@ -129,6 +140,16 @@ class Viewer:
     def scope_like(self) -> str | None:
         """A SQL LIKE pattern matching codes in scope (bind it; never format it into SQL)."""
         return None if self.scope_code is None else subtree_code_prefix(self.scope_code) + "%"
+
+
+def viewer_scope(role: str, scope_code: str | None) -> str | None:
+    """The area scope a viewer of this account gets: none for a resident (his account's stored
+    scope is his household's grid, for staff lists; it never widens what he sees).
+
+    >>> viewer_scope("resident", "620881001001001"), viewer_scope("grid_worker", "620881001001001")
+    (None, '620881001001001')
+    """
+    return None if role == RESIDENT_ROLE else scope_code
 
 
 ANONYMOUS = Viewer(username=None, role=PUBLIC_ROLE, scope_code=None)

@@ -42,6 +42,8 @@ def home_of(viewer: Viewer) -> Home | None:
     >>> home_of(Viewer(None, "public", None)) is None
     True
     """
+    if viewer.is_resident and viewer.username is not None:
+        return Home("/resident", "nav.my_petitions")
     if viewer.is_public or viewer.username is None or viewer.scope_code is None:
         return None
     scope = viewer.scope_code

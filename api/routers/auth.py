@@ -47,7 +47,7 @@ from gis.accounts import (
     revoke_session,
     start_session,
 )
-from gis.scope import PERSONAL_DATA_ROLES, Viewer
+from gis.scope import PERSONAL_DATA_ROLES, Viewer, viewer_scope
 from gis.settings import get_settings
 from web.home import landing_path
 
@@ -98,7 +98,7 @@ class PasswordChange(BaseModel):
 class Me(BaseModel):
     username: str
     role: str
-    scope_code: str
+    scope_code: str | None
     scope_name: str | None
     may_unmask: bool
 
@@ -118,7 +118,13 @@ def _sign_in(session: SessionDep, request: Request, username: str, password: str
             detail=detail,
         )
         return None
-    viewer = Viewer(account.username, account.role, account.scope_code, account.id)
+    viewer = Viewer(
+        account.username,
+        account.role,
+        viewer_scope(account.role, account.scope_code),
+        account.id,
+        household_id=account.household_id,
+    )
     audit.record(
         session, viewer, audit.SIGN_IN, f"user:{account.username}", client=client_address(request)
     )
@@ -250,7 +256,8 @@ def _end_session(session: SessionDep, request: Request, viewer: Viewer) -> None:
 )
 def me(viewer: SignedInViewerDep, session: SessionDep) -> Me:
     """The signed-in account: role, scope and whether it may see personal fields unmasked."""
-    assert viewer.username is not None and viewer.scope_code is not None
+    assert viewer.username is not None
+    # A resident has no area scope (himself and his household only): scope_code is null.
     scope_name = session.execute(
         text("SELECT name FROM area WHERE code = :code AND valid_to IS NULL"),
         {"code": viewer.scope_code},
@@ -322,7 +329,9 @@ def login(
         return _page(TEXT[get_settings().language]["failed"], target, status=401)
     if target is None:
         # No (usable) destination: each role lands on its own place, a grid chief on his grid.
-        target = landing_path(Viewer(account.username, account.role, account.scope_code))
+        target = landing_path(
+            Viewer(account.username, account.role, viewer_scope(account.role, account.scope_code))
+        )
     hours = get_settings().session_hours
     started = start_session(
         session,

@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gis.incidents.escalation import announce_due_soon, escalate_overdue
+from gis.petitions import cases as petition_cases
 
 log = logging.getLogger("gridgov.escalation")
 
@@ -35,6 +36,8 @@ class SweepResult:
     at: datetime
     escalated: list[dict[str, Any]] = field(default_factory=list)
     due_soon: list[dict[str, Any]] = field(default_factory=list)
+    # Petitions (诉求) past their answer deadline, raised one level (gis/petitions/cases.py).
+    petitions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def sweep(session: Session, now: datetime | None = None) -> SweepResult | None:
@@ -52,6 +55,7 @@ def sweep(session: Session, now: datetime | None = None) -> SweepResult | None:
         at=now,
         escalated=escalate_overdue(session, now),
         due_soon=announce_due_soon(session, now),
+        petitions=petition_cases.escalate_overdue(session, now),
     )
 
 

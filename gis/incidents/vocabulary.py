@@ -105,3 +105,86 @@ def for_pages() -> dict[str, Any]:
 
 # Why a grid worker visits a household (入户走访); the field page offers these (docs/field-work.md).
 VISIT_PURPOSES = ("日常走访", "政策宣传", "矛盾调解", "关爱帮扶", "安全检查", "信息采集", "其他")
+
+
+# --- petitions (诉求) and dispute mediation (三级调解): case kinds on the same engine ----------
+# (docs/residents.md). Each kind has its own transition table in gis/incidents/workflow.py.
+CASE_KINDS = ("incident", "petition", "dispute")
+CASE_KIND_LABELS_ZH = {"incident": "事件", "petition": "诉求", "dispute": "矛盾纠纷"}
+
+PETITION_TYPES = ("request", "complaint", "suggestion")
+PETITION_TYPE_LABELS_ZH = {"request": "求助", "complaint": "投诉", "suggestion": "建议"}
+# What a petition is about (诉求分类), the axis of its statistics besides the area.
+PETITION_SUBJECTS = (
+    "物业管理",
+    "环境卫生",
+    "邻里关系",
+    "公共设施",
+    "社会保障",
+    "治安消防",
+    "政策咨询",
+    "其他",
+)
+# Working days to answer: a service request within 3 (the domain's rule for requests), a
+# complaint within 5, a suggestion within 10.
+PETITION_ANSWER_DAYS = {"request": 3, "complaint": 5, "suggestion": 10}
+PETITION_STATUSES = ("submitted", "assigned", "answered", "rated", "rejected", "converted")
+PETITION_STATUS_LABELS_ZH = {
+    "submitted": "已提交",
+    "assigned": "办理中",
+    "answered": "已答复",
+    "rated": "已评价",
+    "rejected": "不予受理",
+    "converted": "已转为事件",
+}
+PETITION_OPEN_STATUSES = ("submitted", "assigned")
+
+DISPUTE_TYPES = (
+    "邻里纠纷",
+    "婚姻家庭",
+    "物业纠纷",
+    "房屋宅基地",
+    "损害赔偿",
+    "劳动争议",
+    "其他",
+)
+# The three levels of mediation, lowest first: the grid's mediator, the community's and the
+# street's mediation committees (人民调解委员会). They are the first three escalation levels.
+MEDIATION_LEVELS = ESCALATION_LEVELS[:3]
+MEDIATION_LEVEL_LABELS_ZH = {"grid": "网格调解", "community": "社区调委会", "street": "街道调委会"}
+# Working days one level has to mediate before the case should go up (the sweep does not move
+# it by itself: the mediator decides; the list marks it overdue).
+MEDIATION_DAYS_PER_LEVEL = 10
+DISPUTE_STATUSES = ("registered", "mediating", "agreed", "failed", "withdrawn", "followed_up")
+DISPUTE_STATUS_LABELS_ZH = {
+    "registered": "已登记",
+    "mediating": "调解中",
+    "agreed": "达成协议",
+    "failed": "调解不成",
+    "withdrawn": "已撤回",
+    "followed_up": "已回访",
+}
+DISPUTE_OPEN_STATUSES = ("registered", "mediating")
+SESSION_OUTCOMES = ("agreed", "continued", "failed")
+SESSION_OUTCOME_LABELS_ZH = {"agreed": "达成一致", "continued": "继续调解", "failed": "调解不成"}
+PARTY_SIDES = ("applicant", "respondent")
+PARTY_SIDE_LABELS_ZH = {"applicant": "申请人", "respondent": "被申请人"}
+
+
+def resident_cases_for_pages() -> dict[str, Any]:
+    """The petition and mediation vocabulary as the pages receive it."""
+    return {
+        "petition_types": list(PETITION_TYPES),
+        "petition_type_labels_zh": PETITION_TYPE_LABELS_ZH,
+        "petition_subjects": list(PETITION_SUBJECTS),
+        "petition_status_labels_zh": PETITION_STATUS_LABELS_ZH,
+        "petition_answer_days": PETITION_ANSWER_DAYS,
+        "dispute_types": list(DISPUTE_TYPES),
+        "dispute_status_labels_zh": DISPUTE_STATUS_LABELS_ZH,
+        "mediation_levels": list(MEDIATION_LEVELS),
+        "mediation_level_labels_zh": MEDIATION_LEVEL_LABELS_ZH,
+        "session_outcomes": list(SESSION_OUTCOMES),
+        "session_outcome_labels_zh": SESSION_OUTCOME_LABELS_ZH,
+        "party_sides": list(PARTY_SIDES),
+        "party_side_labels_zh": PARTY_SIDE_LABELS_ZH,
+    }

@@ -332,6 +332,74 @@ SERVICE_ORDER_WORKFLOW = Workflow(
 ORDER_ORGANISER_ROLES = _ORDER_PUBLISH
 
 
+# --- resident case kinds (docs/residents.md) ------------------------------------------------
+# A resident submits; the community (or the street, the centre) takes it on and names who
+# answers; that person (grid, community, street staff) answers; the resident who submitted it
+# rates the answer (一事一评). A petition that is really a spot on the map converts into an
+# incident (gis/petitions/cases.py keeps its history there).
+RESIDENT = "resident"
+_PETITION_TAKE = frozenset(
+    {"admin", "command_operator", "district_secretary", "street_secretary", "community_secretary"}
+)
+_PETITION_ANSWER = _PETITION_TAKE | frozenset({"grid_chief", "grid_worker"})
+
+PETITION_WORKFLOW = Workflow(
+    name="petition",
+    initial="submitted",
+    steps=(
+        Step(
+            "submitted", "assigned", _PETITION_TAKE, "accept and assign (受理交办)", action="assign"
+        ),
+        Step("submitted", "rejected", _PETITION_TAKE, "refuse (不予受理)", action="refuse"),
+        Step("assigned", "assigned", _PETITION_TAKE, "re-assign (改派)", action="reassign"),
+        Step("assigned", "answered", _PETITION_ANSWER, "answer (答复)", action="answer"),
+        *(
+            Step(
+                s,
+                "converted",
+                _PETITION_TAKE,
+                "convert to an incident (转为事件)",
+                action="convert",
+            )
+            for s in ("submitted", "assigned")
+        ),
+        Step("answered", "rated", frozenset({RESIDENT}), "rate the answer (评价)", action="rate"),
+    ),
+)
+
+# Disputes: the grid's mediator registers and mediates; a dispute it cannot settle goes up to the
+# community's and then the street's mediation committee (升级). Which roles mediate at each
+# level: MEDIATOR_ROLES (the step's roles are the union; the level narrows them).
+MEDIATOR_ROLES: dict[str, frozenset[str]] = {
+    "grid": frozenset({"admin", "grid_chief", "grid_worker"}),
+    "community": frozenset({"admin", "community_secretary"}),
+    "street": frozenset({"admin", "street_secretary"}),
+}
+_MEDIATE = frozenset().union(*MEDIATOR_ROLES.values())
+
+DISPUTE_WORKFLOW = Workflow(
+    name="dispute",
+    initial="registered",
+    steps=(
+        Step("registered", "mediating", _MEDIATE, "take on mediation (受理调解)", action="start"),
+        Step("mediating", "mediating", _MEDIATE, "escalate (提交上级调解)", action="escalate"),
+        Step("mediating", "agreed", _MEDIATE, "record the agreement (调解协议)", action="agree"),
+        Step("mediating", "failed", _MEDIATE, "end without agreement (调解不成)", action="fail"),
+        *(
+            Step(s, "withdrawn", _MEDIATE, "withdrawn by the parties (撤回)", action="withdraw")
+            for s in ("registered", "mediating")
+        ),
+        Step("agreed", "followed_up", _MEDIATE, "follow-up visit (回访)", action="follow_up"),
+    ),
+)
+
+CASE_WORKFLOWS = {
+    "incident": INCIDENT_WORKFLOW,
+    "petition": PETITION_WORKFLOW,
+    "dispute": DISPUTE_WORKFLOW,
+}
+
+
 def next_escalation_level(level: str) -> str | None:
     """One level up the area tree, or None at the top.
 

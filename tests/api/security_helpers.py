@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.security import create_token
 from gis.accounts import LINK_FIRST_MEMBER_SQL, get_account, hash_password, start_session
-from gis.scope import ANONYMOUS, ROLES, Viewer
+from gis.scope import ANONYMOUS, RESIDENT_ROLE, ROLES, Viewer, viewer_scope
 
 PASSWORD = "correct-horse-battery"
 _HASH: list[str] = []
@@ -95,21 +95,36 @@ def scope_for(role: str, areas: DemoAreas) -> str:
         "command_operator": areas.district,
         "planner": areas.district,
         "party_member": areas.community,
+        # A resident's account is stored with his household's grid; his viewer has no scope.
+        "resident": areas.grid,
     }[role]
 
 
 def add_account(session: Session, username: str, role: str, scope: str) -> Viewer:
+    """An account of ``role`` scoped to ``scope``; a resident's belongs to the first household
+    of the grid ``scope`` (and its viewer, like the app's, has no area scope)."""
+    household = None
+    if role == RESIDENT_ROLE:
+        household = session.execute(
+            text(
+                "SELECT h.id FROM household h JOIN building b ON b.id = h.building_id"
+                " JOIN area g ON g.id = b.grid_id WHERE g.code = :g ORDER BY h.code LIMIT 1"
+            ),
+            {"g": scope},
+        ).scalar_one()
     session.execute(
         text(
-            "INSERT INTO app_user (username, password_hash, role, scope_code)"
-            " VALUES (:u, :h, :r, :s)"
+            "INSERT INTO app_user (username, password_hash, role, scope_code, household_id)"
+            " VALUES (:u, :h, :r, :s, :household)"
         ),
-        {"u": username, "h": password_hash(), "r": role, "s": scope},
+        {"u": username, "h": password_hash(), "r": role, "s": scope, "household": household},
     )
     session.flush()
     account = get_account(session, username)
     assert account is not None
-    return Viewer(username, role, scope, account.id)
+    return Viewer(
+        username, role, viewer_scope(role, scope), account.id, household_id=account.household_id
+    )
 
 
 def token_for(

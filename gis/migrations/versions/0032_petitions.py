@@ -1,0 +1,27 @@
+"""Resident accounts, petitions (诉求) and dispute mediation (三级调解) as case kinds.
+
+Revision ID: 0032_petitions
+Revises: 0028_field_work
+Create Date: 2026-11-29
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from gis.sqlfiles import read_sql
+
+revision: str = "0032_petitions"
+down_revision: str | Sequence[str] | None = "0028_field_work"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.execute(read_sql("0032_petitions_up.sql"))
+
+
+def downgrade() -> None:
+    op.execute(read_sql("0032_petitions_down.sql"))
