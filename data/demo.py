@@ -24,6 +24,7 @@ from data.orglife import load_org_life
 from data.population import iter_population
 from data.regional import load_regional
 from data.residents import load_residents
+from data.resident_cases import load_resident_cases
 from gis.queries.area_stats import refresh_area_stats
 
 __all__ = [
@@ -120,6 +121,7 @@ def load_demo(
     counts |= load_org_life(conn, seed, city.as_of)  # needs the loaded branches and members
     counts |= load_residents(conn, seed, city.as_of)  # needs the areas and residents
     counts |= load_regional(conn, seed, city.as_of)  # needs the reported members and orgs
+    counts |= load_resident_cases(conn, seed, households, city.as_of)  # needs the households
     refresh_area_stats(conn)  # the per-area counts items, tiles and area details read
     params = {"households": households, "seed": seed, "as_of": city.as_of.isoformat()}
     with conn.cursor() as cur:

@@ -659,6 +659,8 @@ DEMO_ROLE_LEVEL = {
     "command_operator": "district",
     "planner": "district",
     "party_member": "community",
+    # The demo resident lives in the demo grid's first household (ensure_demo_accounts).
+    "resident": "grid",
 }
 
 
@@ -737,6 +739,15 @@ def ensure_demo_accounts(
             generated = secrets.token_urlsafe(12)
         effective = password or generated
         password_hash = hash_password(effective) if effective else None
+        cur.execute(
+            "SELECT h.id, (SELECT min(r.id) FROM resident r WHERE r.household_id = h.id)"
+            " FROM household h JOIN building b ON b.id = h.building_id"
+            " JOIN area g ON g.id = b.grid_id WHERE g.code = %s ORDER BY h.code LIMIT 1",
+            (scope_by_level["grid"],),
+        )
+        home = cur.fetchone()
+        if home is None:  # a demo grid without households has no demo resident
+            wanted = [w for w in wanted if w[1] != RESIDENT_ROLE]
         for username, role, scope in wanted:
             if username in existing:
                 if password is not None:
@@ -747,10 +758,11 @@ def ensure_demo_accounts(
                         (password_hash, role, scope, username),
                     )
                 continue
+            household, resident = home if role == RESIDENT_ROLE and home else (None, None)
             cur.execute(
-                "INSERT INTO app_user (username, password_hash, role, scope_code, is_demo)"
-                " VALUES (%s, %s, %s, %s, true)",
-                (username, password_hash, role, scope),
+                "INSERT INTO app_user (username, password_hash, role, scope_code, is_demo,"
+                " household_id, resident_id) VALUES (%s, %s, %s, %s, true, %s, %s)",
+                (username, password_hash, role, scope, household, resident),
             )
         # The grid's demo accounts are its real staff (一长两员), so "my cases" (the cases
         # routed to the worker) and the staff list on the grid page name the same people.

@@ -672,7 +672,9 @@ def statistics(
     ).all()
     calendar = load_calendar(session)
     now = datetime.now(UTC)
-    stats = {lv: {"reached": 0, "settled": 0, "failed": 0, "days": []} for lv in MEDIATION_LEVELS}
+    stats: dict[str, dict[str, Any]] = {
+        lv: {"reached": 0, "settled": 0, "failed": 0, "days": []} for lv in MEDIATION_LEVELS
+    }
     by_case: dict[int, list[Any]] = {}
     for m in moves:
         by_case.setdefault(m.dispute_id, []).append(m)

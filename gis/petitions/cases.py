@@ -150,6 +150,7 @@ def submit(
         raise Forbidden("sign in to submit a petition (a resident's account, or staff)")
     data.validate()
     household_id: int | None
+    areas: Any
     if viewer.is_resident:
         if data.household_code or data.community_code or data.petitioner_name:
             raise InvalidInput(

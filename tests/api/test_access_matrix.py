@@ -84,6 +84,11 @@ DECLARED: dict[tuple[str, str], str] = {
     ("GET", "/party/chain"): "public",
     # The 双报到 page shell; its rows come from /api/v1/dual-report and /service-orders.
     ("GET", "/party/dual"): "public",
+    # The pages of petitions (诉求) and mediation (三级调解): shells whose rows come from
+    # /api/v1/petitions and /api/v1/disputes (marked on each route).
+    ("GET", "/resident"): "public",
+    ("GET", "/command/petitions"): "public",
+    ("GET", "/mediation"): "public",
     # The reporter's rating page: the case's public fields, reached by his signed link or token.
     ("GET", "/rate/{credential}"): "public",
     ("POST", "/rate/{credential}"): "public",
@@ -301,6 +306,17 @@ def personal_index(demo_database_url: str) -> PersonalIndex:
             index.add(name, code)
             index.add(phone, code)
             index.incidents[inc_code] = code
+        # Petitioners (诉求) and the parties of disputes (三级调解), by the area of their case.
+        for name, phone, id_number, code in conn.execute(
+            "SELECT p.petitioner_name, p.petitioner_phone, NULL, coalesce(g.code, c.code)"
+            " FROM petition p LEFT JOIN area g ON g.id = p.grid_id"
+            " JOIN area c ON c.id = p.community_id"
+            " UNION ALL SELECT dp.name, dp.phone, dp.id_number, coalesce(g.code, c.code)"
+            " FROM dispute_party dp JOIN dispute d ON d.id = dp.dispute_id"
+            " LEFT JOIN area g ON g.id = d.grid_id JOIN area c ON c.id = d.community_id"
+        ):
+            for value in (name, phone, id_number):
+                index.add(value, code)
         for h_code, code in conn.execute(
             "SELECT h.code, g.code FROM household h JOIN building b ON b.id = h.building_id"
             " JOIN area g ON g.id = b.grid_id"

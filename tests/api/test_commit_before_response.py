@@ -384,6 +384,61 @@ def _set_up(client: TestClient, session: Session, headers: dict[str, dict[str, s
     }
 
 
+def _resident_cases(
+    client: TestClient, session: Session, headers: dict[str, dict[str, str]], areas: Any
+) -> dict[str, Any]:
+    """A petition and two disputes (one being mediated), a household and a phone with a live
+    registration code: what the petition, mediation and resident-account samples act on."""
+    petition = _ok(
+        client.post(
+            "/api/v1/petitions",
+            json={
+                "petition_type": "request",
+                "subject": "公共设施",
+                "title": "路灯不亮",
+                "description": "小区东门路灯不亮",
+            },
+            headers=headers["resident"],
+        ),
+        201,
+    )
+    parties = [{"side": "applicant", "name": "赵一"}, {"side": "respondent", "name": "钱二"}]
+    body = {
+        "dispute_type": "邻里纠纷",
+        "summary": "噪音",
+        "grid_code": areas.grid,
+        "parties": parties,
+    }
+    dispute = _ok(client.post("/api/v1/disputes", json=body, headers=headers["admin"]), 201)
+    mediating = _ok(client.post("/api/v1/disputes", json=body, headers=headers["admin"]), 201)
+    _ok(
+        client.post(
+            f"/api/v1/disputes/{mediating['id']}/transitions",
+            json={"action": "start"},
+            headers=headers["admin"],
+        ),
+        200,
+    )
+    household, phone = session.execute(
+        text(
+            "SELECT h.code, r.phone FROM household h JOIN building b ON b.id = h.building_id"
+            " JOIN area g ON g.id = b.grid_id JOIN resident r ON r.household_id = h.id"
+            " WHERE g.code = :g AND r.phone IS NOT NULL ORDER BY h.code, r.id LIMIT 1"
+        ),
+        {"g": areas.grid},
+    ).one()
+    _ok(client.post("/api/v1/resident-accounts/register/code", json={"phone": phone}), 202)
+    session.execute(text("UPDATE phone_verification SET created_at = now() - interval '1 hour'"))
+    session.commit()
+    return {
+        "petition": petition,
+        "dispute": dispute,
+        "mediating": mediating,
+        "household": household,
+        "phone": phone,
+    }
+
+
 # Samples of every state-changing route: what a real client would send, as a role allowed to.
 # Each must reach its write (the probe moves) and be answered 503, since the write is not stored.
 WRITES: dict[tuple[str, str], Callable[[World], list[Call]]] = {
@@ -695,6 +750,18 @@ WRITES |= {
                     "ends_at": "2030-01-01T11:00:00+08:00",
                     "capacity": 5,
                     "hours": "2.0",
+WRITES |= {
+    ("POST", "/api/v1/petitions"): lambda w: [
+        Call(
+            "resident",
+            "POST",
+            "/api/v1/petitions",
+            {
+                "json": {
+                    "petition_type": "complaint",
+                    "subject": "环境卫生",
+                    "title": "垃圾未清运",
+                    "description": "三天没有清运",
                 }
             },
         )
@@ -752,6 +819,90 @@ WRITES |= {
             "POST",
             _LINK.format(w.objects["res_credential"]) + "/redemptions",
             {"json": {"reward_id": w.objects["res_reward"]}},
+    ("POST", "/api/v1/petitions/{petition_id}/transitions"): lambda w: [
+        Call(
+            "admin",
+            "POST",
+            f"/api/v1/petitions/{w.objects['petition']['id']}/transitions",
+            {"json": {"action": "assign", "assigned_to": "社区居委会"}},
+        )
+    ],
+    ("POST", "/api/v1/disputes"): lambda w: [
+        Call(
+            "admin",
+            "POST",
+            "/api/v1/disputes",
+            {
+                "json": {
+                    "dispute_type": "物业纠纷",
+                    "summary": "停车位",
+                    "grid_code": w.samples.areas.grid,
+                    "parties": [
+                        {"side": "applicant", "name": "孙三"},
+                        {"side": "respondent", "name": "李四"},
+                    ],
+                }
+            },
+        )
+    ],
+    ("POST", "/api/v1/disputes/{dispute_id}/transitions"): lambda w: [
+        Call(
+            "admin",
+            "POST",
+            f"/api/v1/disputes/{w.objects['dispute']['id']}/transitions",
+            {"json": {"action": "start"}},
+        )
+    ],
+    ("POST", "/api/v1/disputes/{dispute_id}/sessions"): lambda w: [
+        Call(
+            "admin",
+            "POST",
+            f"/api/v1/disputes/{w.objects['mediating']['id']}/sessions",
+            {
+                "json": {
+                    "held_at": datetime.datetime.now(datetime.UTC).isoformat(),
+                    "outcome": "continued",
+                    "mediator": "调解员",
+                }
+            },
+        )
+    ],
+    ("POST", "/api/v1/resident-accounts"): lambda w: [
+        Call(
+            "admin",
+            "POST",
+            "/api/v1/resident-accounts",
+            {
+                "json": {
+                    "username": "probe_resident",
+                    "password": "correct-horse-battery-staple",
+                    "household_code": w.objects["household"],
+                }
+            },
+        )
+    ],
+    ("POST", "/api/v1/resident-accounts/register/code"): lambda w: [
+        Call(
+            "public",
+            "POST",
+            "/api/v1/resident-accounts/register/code",
+            {"json": {"phone": w.objects["phone"]}},
+        )
+    ],
+    # A wrong code is counted (the count must stick, so the answer waits for its commit).
+    ("POST", "/api/v1/resident-accounts/register"): lambda w: [
+        Call(
+            "public",
+            "POST",
+            "/api/v1/resident-accounts/register",
+            {
+                "json": {
+                    "phone": w.objects["phone"],
+                    "code": "000000",
+                    "username": "probe_self",
+                    "password": "correct-horse-battery-staple",
+                }
+            },
         )
     ],
 }
@@ -926,6 +1077,7 @@ def world(server_url: str) -> Iterator[World]:
             app = create_app()
             with TestClient(app, raise_server_exceptions=False) as client:
                 objects = _set_up(client, session, headers)
+                objects |= _resident_cases(client, session, headers, demo_areas(session))
                 objects["sign_in"] = {"username": "t_admin", "password": "correct-horse-battery"}
                 objects["bowtie"] = {
                     "type": "Polygon",

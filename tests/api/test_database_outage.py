@@ -53,6 +53,10 @@ SERVES_WITHOUT_DATABASE = {
     "GET /party/org-life",  # the 组织生活 page shell (a visitor is sent to sign in); data via API
     "GET /party/members",  # the 党员管理 page shell (a visitor is sent to sign in); data via API
     "GET /party/chain",  # the chain page shell; its tree comes from /api/v1/party/chain
+    # The pages of petitions and mediation (web/resident_pages.py): shells, data via the API.
+    "GET /resident",
+    "GET /command/petitions",
+    "GET /mediation",
     "GET /api/v1/org-life/rules",  # the rules are the code's vocabulary (gis/orglife/rules.py)
     "GET /api/v1/party/vocabulary",  # the register's labels (gis/party/vocabulary.py)
     "GET /api/v1/dual-report/vocabulary",  # the code's vocabulary (gis/dual/vocabulary.py)
