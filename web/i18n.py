@@ -1094,6 +1094,8 @@ CATALOGUE.update(
 CATALOGUE.update(
     {
         "nav.my_petitions": {"zh-CN": "我的诉求", "en": "My requests"},
+        "nav.petitions": {"zh-CN": "诉求办理", "en": "Requests"},
+        "nav.mediation": {"zh-CN": "矛盾调解", "en": "Mediation"},
         "js.res.resident_title": {"zh-CN": "居民诉求", "en": "Residents' requests"},
         "js.res.petitions_title": {"zh-CN": "诉求办理", "en": "Handling requests"},
         "js.res.mediation_title": {"zh-CN": "矛盾纠纷调解", "en": "Dispute mediation"},
