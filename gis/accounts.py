@@ -251,20 +251,19 @@ def create_user(
     if role == RESIDENT_ROLE:
         raise InvalidInput(
             "a resident's account belongs to a household: create it with the household's code "
-            "(gridgov user add-resident, POST /api/v1/resident-accounts)",
+            "(POST /api/v1/resident-accounts)",
             parameter="role",
         )
     _check_scope(session, scope_code)
+    return _insert_user(session, username, password, role=role, scope_code=scope_code, is_demo=demo)
+
+
+def _insert_user(session: Session, username: str, password: str, **columns: Any) -> Account:
+    """Hash the password (policy checked), refuse a taken name, store the account."""
     password_hash = hash_password(password, username=username)
     if session.scalar(select(AppUser.id).where(AppUser.username == username)) is not None:
         raise Conflict(f"the username {username} is taken", parameter="username")
-    user = AppUser(
-        username=username,
-        password_hash=password_hash,
-        role=role,
-        scope_code=scope_code,
-        is_demo=demo,
-    )
+    user = AppUser(username=username, password_hash=password_hash, **columns)
     session.add(user)
     session.flush()
     session.refresh(user)
@@ -950,22 +949,16 @@ def create_resident_account(
                 f"resident {resident_id} is not a member of household {household_code}",
                 parameter="resident_id",
             )
-    password_hash = hash_password(password, username=username)
-    if session.scalar(select(AppUser.id).where(AppUser.username == username)) is not None:
-        raise Conflict(f"the username {username} is taken", parameter="username")
-    user = AppUser(
-        username=username,
-        password_hash=password_hash,
+    return _insert_user(
+        session,
+        username,
+        password,
         role=RESIDENT_ROLE,
         scope_code=household.grid_code or household.district_code,
         household_id=household.household_id,
         resident_id=resident_id,
         is_demo=demo,
     )
-    session.add(user)
-    session.flush()
-    session.refresh(user)
-    return _account(user)
 
 
 def register_resident(

@@ -1,7 +1,7 @@
 """Resident accounts, petitions (诉求) and dispute mediation (三级调解) as case kinds.
 
 Revision ID: 0032_petitions
-Revises: 0028_field_work
+Revises: 0029_offline_field
 Create Date: 2026-11-29
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from gis.sqlfiles import read_sql
 
 revision: str = "0032_petitions"
-down_revision: str | Sequence[str] | None = "0028_field_work"
+down_revision: str | Sequence[str] | None = "0029_offline_field"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
