@@ -23,8 +23,8 @@ from data.members import load_members
 from data.orglife import load_org_life
 from data.population import iter_population
 from data.regional import load_regional
-from data.residents import load_residents
 from data.resident_cases import load_resident_cases
+from data.residents import load_residents
 from gis.queries.area_stats import refresh_area_stats
 
 __all__ = [

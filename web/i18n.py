@@ -1090,6 +1090,10 @@ CATALOGUE.update(
         "res.save": {"zh-CN": "保存", "en": "Save"},
         "res.done": {"zh-CN": "已保存", "en": "Saved"},
         "res.nav": {"zh-CN": "居民服务", "en": "Resident services"},
+    }
+)
+
+
 # Petitions (诉求), mediation (三级调解) and the resident's phone page (web/resident_pages.py).
 CATALOGUE.update(
     {

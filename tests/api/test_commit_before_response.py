@@ -750,18 +750,6 @@ WRITES |= {
                     "ends_at": "2030-01-01T11:00:00+08:00",
                     "capacity": 5,
                     "hours": "2.0",
-WRITES |= {
-    ("POST", "/api/v1/petitions"): lambda w: [
-        Call(
-            "resident",
-            "POST",
-            "/api/v1/petitions",
-            {
-                "json": {
-                    "petition_type": "complaint",
-                    "subject": "环境卫生",
-                    "title": "垃圾未清运",
-                    "description": "三天没有清运",
                 }
             },
         )
@@ -819,6 +807,25 @@ WRITES |= {
             "POST",
             _LINK.format(w.objects["res_credential"]) + "/redemptions",
             {"json": {"reward_id": w.objects["res_reward"]}},
+        )
+    ],
+}
+WRITES |= {
+    ("POST", "/api/v1/petitions"): lambda w: [
+        Call(
+            "resident",
+            "POST",
+            "/api/v1/petitions",
+            {
+                "json": {
+                    "petition_type": "complaint",
+                    "subject": "环境卫生",
+                    "title": "垃圾未清运",
+                    "description": "三天没有清运",
+                }
+            },
+        )
+    ],
     ("POST", "/api/v1/petitions/{petition_id}/transitions"): lambda w: [
         Call(
             "admin",

@@ -109,9 +109,14 @@ def test_a_resident_registers_with_the_code_sent_to_his_phone(
         code = sender.sent[phone]
         # Asking again at once is refused; an unknown phone gets the same answer and no code.
         assert (
-            client.post("/api/v1/resident-accounts/register/code", json={"phone": phone}).status_code == 409
+            client.post(
+                "/api/v1/resident-accounts/register/code", json={"phone": phone}
+            ).status_code
+            == 409
         )
-        unknown = client.post("/api/v1/resident-accounts/register/code", json={"phone": "19900000000"})
+        unknown = client.post(
+            "/api/v1/resident-accounts/register/code", json={"phone": "19900000000"}
+        )
         assert unknown.status_code == 202 and "19900000000" not in sender.sent
         wrong = "000000" if code != "000000" else "111111"
         body = {"phone": phone, "code": wrong, "username": "r_self", "password": PASSWORD}
