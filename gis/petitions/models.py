@@ -1,4 +1,4 @@
-"""Models of the petition tables (migration 0034_petitions)."""
+"""Models of the petition tables (migration 0036_petitions)."""
 
 from __future__ import annotations
 
