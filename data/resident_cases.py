@@ -18,8 +18,15 @@ from typing import Any
 
 import psycopg
 
+from data.residents import work_calendar
 from gis.incidents.intake import case_code
-from gis.incidents.vocabulary import DISPUTE_TYPES, PETITION_SUBJECTS, PETITION_TYPES
+from gis.incidents.vocabulary import (
+    DISPUTE_TYPES,
+    PETITION_ANSWER_DAYS,
+    PETITION_SUBJECTS,
+    PETITION_TYPES,
+)
+from gis.incidents.workcalendar import WorkCalendar
 
 TITLES = {
     "物业管理": ("电梯经常停运", "小区门禁损坏", "物业费公示不清"),
@@ -67,13 +74,14 @@ def load_resident_cases(
     first_grid = min((r[8] for r in rows), default=None)
     counts = {"petition": 0, "petition_transition": 0, "dispute": 0, "dispute_party": 0}
     with conn.cursor() as cur:
+        calendar = work_calendar(cur)
         for community in sorted(by_community):
             homes = by_community[community]
             first = sorted((h for h in homes if h[8] == first_grid), key=lambda h: h[0])
             for i in range(PETITIONS_PER_COMMUNITY):
                 home = first[0] if first and i < 2 else rng.choice(homes)
                 state = STATES[i % len(STATES)]
-                _petition(cur, rng, home, state, as_of, counts)
+                _petition(cur, rng, calendar, home, state, as_of, counts)
             _disputes(cur, rng, homes, as_of, counts)
     return counts
 
@@ -87,6 +95,7 @@ def _next_id(cur: psycopg.Cursor[Any]) -> int:
 def _petition(
     cur: psycopg.Cursor[Any],
     rng: random.Random,
+    calendar: WorkCalendar,
     home: tuple[Any, ...],
     state: str,
     as_of: datetime.date,
@@ -97,11 +106,7 @@ def _petition(
     kind = rng.choice(PETITION_TYPES)
     title = rng.choice(TITLES[subject])
     submitted = _at(as_of, rng.uniform(1, 40))
-    # Demo deadlines in calendar days (the holiday table is not read at load time); the app
-    # counts working days for every petition submitted through it.
-    due = submitted + datetime.timedelta(
-        days={"request": 4, "complaint": 7, "suggestion": 14}[kind]
-    )
+    due = calendar.add_working_days(submitted, PETITION_ANSWER_DAYS[kind])
     number = _next_id(cur)
     steps: list[tuple[Any, ...]] = [(submitted, None, "submitted", "submit", "已提交")]
     assigned_to = answer = None

@@ -59,8 +59,9 @@ REWARDS = (
 APPLICATION_NOTES = ("孩子入学需要", "", "办理公交优惠", "单位要求提供")
 
 
-def _calendar(cur: psycopg.Cursor[Any]) -> WorkCalendar:
-    """The case engine's working-day calendar, from the same holiday table."""
+def work_calendar(cur: psycopg.Cursor[Any]) -> WorkCalendar:
+    """The case engine's working-day calendar, from the same holiday table (for the demo
+    loaders, which hold a psycopg connection rather than a Session)."""
     settings = get_settings()
     cur.execute("SELECT day, is_workday FROM holiday")
     return WorkCalendar.from_rows(
@@ -83,7 +84,7 @@ def load_residents(
         cur.execute("SELECT 1 FROM notice LIMIT 1")
         if cur.fetchone() is not None:
             return counts
-        calendar = _calendar(cur)
+        calendar = work_calendar(cur)
         cur.execute(
             "SELECT code, name FROM area WHERE level = 'community' AND valid_to IS NULL"
             " ORDER BY code"

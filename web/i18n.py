@@ -1026,6 +1026,10 @@ CATALOGUE.update(
             "zh-CN": "本页面凭社区发给您的专属链接打开，请勿转发他人。",
             "en": "This page opens with the link your community gave you; do not forward it.",
         },
+        "res.my_intro_account": {
+            "zh-CN": "您已用本人账号登录，可查看通知、办理事项、参加志愿服务。",
+            "en": "Signed in with your own account: notices, services and volunteering.",
+        },
         "res.notices": {"zh-CN": "居民通知", "en": "Notices"},
         "res.confirm_read": {"zh-CN": "确认已读", "en": "Confirm read"},
         "res.read_at": {"zh-CN": "已读", "en": "Read"},

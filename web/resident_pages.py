@@ -54,7 +54,9 @@ ol{padding-left:1.2rem;margin:.3rem 0} .gg-muted{color:#777;font-size:.88rem}
 """
 
 
-def _shell(title_key: str, script: str, data: dict[str, object], back: str | None) -> str:
+def _shell(
+    title_key: str, script: str, data: dict[str, object], back: str | None, more: str = ""
+) -> str:
     lang = get_settings().language
     strings = {k: v for k, v in js_strings(lang).items() if k.startswith("res.")}
     payload = json.dumps({"strings": strings, "lang": lang, **data}, ensure_ascii=False)
@@ -68,7 +70,7 @@ def _shell(title_key: str, script: str, data: dict[str, object], back: str | Non
 <title>{title}</title>
 <link rel="icon" href="{static_url("gridgov/favicon.svg")}">
 <style>{_STYLE}</style></head><body>
-<header>{link}<h1>{title}</h1></header>
+<header>{link}<h1>{title}</h1>{more}</header>
 <main id="gg-main"></main>
 <script type="application/json" id="gg-data">{payload}</script>
 <script src="{static_url("gridgov/residentcases.js")}"></script>
@@ -90,7 +92,11 @@ def _viewer_data(viewer: PageViewerDep) -> dict[str, object]:
 @router.get("/resident", response_class=HTMLResponse)
 def resident_page(viewer: PageViewerDep) -> HTMLResponse:
     """The resident's phone page: submit a 诉求, follow it, rate the answer."""
-    html = _shell("resident_title", "residentPage", _viewer_data(viewer), None)
+    more = ""
+    if viewer.is_resident:  # his notices, services and points are one tap away
+        label = escape(t("res.my_title", get_settings().language))
+        more = f' <a id="gg-my-services" href="/resident/services">{label}</a>'
+    html = _shell("resident_title", "residentPage", _viewer_data(viewer), None, more)
     return HTMLResponse(html, headers=NO_STORE)
 
 

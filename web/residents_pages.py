@@ -172,8 +172,8 @@ def notice_board_page(
 # --- the resident's page ----------------------------------------------------------------------
 
 
-def _resident_body(lang: str, credential: str, data: dict[str, Any]) -> str:
-    base = f"{API}/resident-link/{quote(credential, safe='.')}"
+def _resident_body(lang: str, base: str, data: dict[str, Any], intro_key: str = "my_intro") -> str:
+    """The resident's page; its forms post to ``base`` (his link's routes or his account's)."""
     notice_items = []
     for n in data["notices"]:
         state = (
@@ -262,7 +262,7 @@ def _resident_body(lang: str, credential: str, data: dict[str, Any]) -> str:
     )
     who = data["resident"]
     return f"""<p class="gg-meta">{escape(who["name"] or "")} · {escape(who["community_code"])}
- — {_tr("my_intro", lang)}</p>
+ — {_tr(intro_key, lang)}</p>
 <section class="gg-card" id="gg-notices"><h2>{_tr("notices", lang)}</h2>
 {"".join(notice_items) or _tr("board_empty", lang)}</section>
 <section class="gg-card" id="gg-services"><h2>{_tr("services", lang)}</h2>{apply}
@@ -291,8 +291,35 @@ def resident_page(session: SessionDep, credential: Annotated[str, Path(max_lengt
             status_code=status,
             headers=NO_STORE,
         )
-    body = _resident_body(lang, credential, portal.summary(session, actor, lang))
+    base = f"{API}/resident-link/{quote(credential, safe='.')}"
+    body = _resident_body(lang, base, portal.summary(session, actor, lang))
     return HTMLResponse(_page(lang, title, body, phone=True), headers=NO_STORE)
+
+
+SELF_PATH = "/resident/services"
+
+
+@router.get(SELF_PATH, response_class=HTMLResponse)
+def resident_self_page(session: SessionDep, viewer: PageViewerDep) -> Response:
+    """The same page for a signed-in resident's own account (notices with read receipts,
+    services, volunteering, points); visitors are sent to sign in."""
+    lang = _lang()
+    if viewer.is_public:
+        return RedirectResponse(f"/login?next={quote(SELF_PATH, safe='')}", status_code=303)
+    title = _tr("my_title", lang)
+    try:
+        actor = access.actor_for_account(session, viewer)
+    except Forbidden as exc:
+        return HTMLResponse(
+            _page(lang, title, f"<p>{escape(str(exc))}</p>", phone=True),
+            status_code=403,
+            headers=NO_STORE,
+        )
+    summary = portal.summary(session, actor, lang)
+    body = _resident_body(lang, f"{API}/resident-self", summary, "my_intro_account")
+    return HTMLResponse(
+        _page(lang, title, body, phone=True, bell=bell_html(viewer, lang)), headers=NO_STORE
+    )
 
 
 # --- the staff desk ---------------------------------------------------------------------------

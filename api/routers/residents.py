@@ -9,20 +9,29 @@ notice board, the services catalogue, activities and rewards, and the volunteer 
 masked). The rules and vocabularies are gis/residents/ (``GET /residents/vocabulary``).
 """
 
-from __future__ import annotations
-
 import datetime
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import SessionDep
 from api.security import SignedInViewerDep, ViewerDep, scope_decision
 from gis.orglife.meetings import local_today
-from gis.residents import care, links, notices, portal, services, vocabulary, volunteers
+from gis.residents import (
+    access,
+    care,
+    links,
+    notices,
+    portal,
+    services,
+    vocabulary,
+    volunteers,
+)
+from gis.residents.access import ResidentActor
 from gis.settings import get_settings
 
 router = APIRouter(tags=["residents"])
@@ -405,75 +414,96 @@ def care_visits(
     return care.visits_due(session, viewer, within=within, only=state, limit=limit)
 
 
-# --- the resident, by his link ----------------------------------------------------------------
+# --- the resident himself: by his signed link, or by his own resident account ----------------
 
 
-@router.get(
-    "/resident-link/{credential}", responses=LINK_ERRORS, openapi_extra=scope_decision("public")
-)
-def resident_page_data(session: SessionDep, credential: Credential) -> dict[str, Any]:
-    """The resident's notices, applications, activities, points and rewards."""
-    return portal.summary(session, links.resolve(session, credential), _lang())
+def _link_actor(session: SessionDep, credential: Credential) -> ResidentActor:
+    return links.resolve(session, credential)
 
 
-@router.post(
-    "/resident-link/{credential}/notices/{notice_id}/read",
-    responses=LINK_ERRORS,
-    openapi_extra=scope_decision("public"),
-)
-def confirm_notice(session: SessionDep, credential: Credential, notice_id: Id) -> dict[str, Any]:
-    """Confirm reading a notice addressed to you (已读回执; once)."""
-    actor = links.resolve(session, credential)
-    return notices.confirm_read(session, actor, notice_id, today=local_today())
+def _account_actor(session: SessionDep, viewer: SignedInViewerDep) -> ResidentActor:
+    return access.actor_for_account(session, viewer)
 
 
-@router.post(
-    "/resident-link/{credential}/applications",
-    status_code=201,
-    responses={**LINK_ERRORS, 409: {"description": "An open application for it exists"}},
-    openapi_extra=scope_decision("public"),
-)
-def apply_for_service(
-    session: SessionDep, credential: Credential, body: ApplicationCreate
-) -> JSONResponse:
-    """Apply for a service at your community; it is due in the service's working days."""
-    actor = links.resolve(session, credential)
-    return JSONResponse(
-        services.apply(session, actor, body.service_code, body.note), status_code=201
+SELF_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed in"},
+    403: {"description": "Not a resident's account tied to a person"},
+    404: {"description": "The object is not yours"},
+}
+
+
+def _resident_routes(
+    prefix: str,
+    actor_of: Callable[..., ResidentActor],
+    errors: dict[int | str, dict[str, Any]],
+    decision: Literal["public", "personal"],
+) -> APIRouter:
+    """The resident's own routes under ``prefix``, the same for a link and for an account: one
+    set of handlers, the actor from ``actor_of`` (a link is public by its secret; an account is
+    the signed-in resident). The module has no ``from __future__ import annotations``: FastAPI
+    must see the local ``Actor`` dependency itself, not its name."""
+    routes = APIRouter(prefix=prefix)
+    Actor = Annotated[ResidentActor, Depends(actor_of)]
+    extra = scope_decision(decision)
+
+    @routes.get("", responses=errors, openapi_extra=extra)
+    def resident_page_data(session: SessionDep, actor: Actor) -> dict[str, Any]:
+        """The resident's notices, applications, activities, points and rewards."""
+        return portal.summary(session, actor, _lang())
+
+    @routes.post("/notices/{notice_id}/read", responses=errors, openapi_extra=extra)
+    def confirm_notice(session: SessionDep, actor: Actor, notice_id: Id) -> dict[str, Any]:
+        """Confirm reading a notice addressed to you (已读回执; once)."""
+        return notices.confirm_read(session, actor, notice_id, today=local_today())
+
+    @routes.post(
+        "/applications",
+        status_code=201,
+        responses={**errors, 409: {"description": "An open application for it exists"}},
+        openapi_extra=extra,
     )
+    def apply_for_service(
+        session: SessionDep, actor: Actor, body: ApplicationCreate
+    ) -> JSONResponse:
+        """Apply for a service at your community; it is due in the service's working days."""
+        return JSONResponse(
+            services.apply(session, actor, body.service_code, body.note), status_code=201
+        )
+
+    @routes.post(
+        "/activities/{activity_id}/signup",
+        responses={**errors, 409: {"description": "Full or no longer open"}},
+        openapi_extra=extra,
+    )
+    def sign_up(session: SessionDep, actor: Actor, activity_id: Id) -> dict[str, Any]:
+        """Sign up for a volunteer activity of your community."""
+        return volunteers.sign_up(session, actor, activity_id, now=_now())
+
+    @routes.post(
+        "/activities/{activity_id}/checkin",
+        responses={**errors, 409: {"description": "Not signed up, or outside the activity"}},
+        openapi_extra=extra,
+    )
+    def check_in(
+        session: SessionDep, actor: Actor, activity_id: Id, body: CheckIn
+    ) -> dict[str, Any]:
+        """Check in on site with the organiser's code."""
+        return volunteers.check_in(session, actor, activity_id, body.code, now=_now())
+
+    @routes.post(
+        "/redemptions",
+        status_code=201,
+        responses={**errors, 409: {"description": "Not enough points, or out of stock"}},
+        openapi_extra=extra,
+    )
+    def redeem(session: SessionDep, actor: Actor, body: Redemption) -> JSONResponse:
+        """Redeem points for a reward of your community (a negative ledger entry)."""
+        return JSONResponse(volunteers.redeem(session, actor, body.reward_id), status_code=201)
+
+    return routes
 
 
-@router.post(
-    "/resident-link/{credential}/activities/{activity_id}/signup",
-    responses={**LINK_ERRORS, 409: {"description": "Full or no longer open"}},
-    openapi_extra=scope_decision("public"),
-)
-def sign_up(session: SessionDep, credential: Credential, activity_id: Id) -> dict[str, Any]:
-    """Sign up for a volunteer activity of your community."""
-    actor = links.resolve(session, credential)
-    return volunteers.sign_up(session, actor, activity_id, now=_now())
-
-
-@router.post(
-    "/resident-link/{credential}/activities/{activity_id}/checkin",
-    responses={**LINK_ERRORS, 409: {"description": "Not signed up, or outside the activity"}},
-    openapi_extra=scope_decision("public"),
-)
-def check_in(
-    session: SessionDep, credential: Credential, activity_id: Id, body: CheckIn
-) -> dict[str, Any]:
-    """Check in on site with the organiser's code."""
-    actor = links.resolve(session, credential)
-    return volunteers.check_in(session, actor, activity_id, body.code, now=_now())
-
-
-@router.post(
-    "/resident-link/{credential}/redemptions",
-    status_code=201,
-    responses={**LINK_ERRORS, 409: {"description": "Not enough points, or out of stock"}},
-    openapi_extra=scope_decision("public"),
-)
-def redeem(session: SessionDep, credential: Credential, body: Redemption) -> JSONResponse:
-    """Redeem points for a reward of your community (a negative ledger entry)."""
-    actor = links.resolve(session, credential)
-    return JSONResponse(volunteers.redeem(session, actor, body.reward_id), status_code=201)
+LINK_PREFIX = "/resident-link/{credential}"
+SELF_PREFIX = "/resident-self"
+router.include_router(_resident_routes(LINK_PREFIX, _link_actor, LINK_ERRORS, "public"))
+router.include_router(_resident_routes(SELF_PREFIX, _account_actor, SELF_ERRORS, "personal"))

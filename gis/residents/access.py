@@ -7,10 +7,9 @@ the care list is for the roles that visit households. Everything is limited to t
 subtree, and residents' names are personal data shown by the disclosure rule (masked without a
 stated purpose, exact with one in scope, and every exact answer audited).
 
-A resident acts as a :class:`ResidentActor`. Today it comes from a signed link
-(:func:`gis.residents.links.resolve`); when resident accounts exist, an account linked to its
-resident row gives the same actor with ``via="account"`` (:func:`actor_for_resident`), and no
-writer changes.
+A resident acts as a :class:`ResidentActor`, from a signed link
+(:func:`gis.residents.links.resolve`, ``via="link"``) or from his own resident account
+(:func:`actor_for_account`, ``via="account"``); the writers do not care which.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis import audit
+from gis import accounts, audit
 from gis.errors import Forbidden, NotFound
 from gis.masking import Exposure, exposure, show_name
 from gis.scope import PERSONAL_DATA_ROLES, Viewer
@@ -163,3 +162,19 @@ def resident_area(session: Session, resident_id: int) -> str:
     if code is None:
         raise NotFound(f"no resident {resident_id}", parameter="resident_id")
     return str(code)
+
+
+def actor_for_account(session: Session, viewer: Viewer) -> ResidentActor:
+    """The resident a signed-in resident's account is tied to (``app_user.resident_id``).
+
+    Only resident accounts tied to a person act here: a household-only account (created before
+    the person was named) is told to ask the community office to name him."""
+    household = accounts.resident_household(session, viewer.user_id)
+    if household is None:
+        raise Forbidden("only a resident's own account acts here; staff use the staff desk")
+    if household.resident_id is None:
+        raise Forbidden(
+            "your account belongs to your household but names no person; ask the community "
+            "office to link it to you"
+        )
+    return actor_for_resident(session, household.resident_id, "account")

@@ -9,7 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.accounts import create_resident_account
 from gis.residents import links
+from tests.api.security_helpers import PASSWORD, token_for
 
 
 def residents_objects(
@@ -57,6 +59,33 @@ def residents_objects(
     ).json()
     signed = client.post(f"/api/v1/resident-link/{credential}/activities/{activity['id']}/signup")
     assert signed.status_code == 200, signed.text
+    # Another activity he has not signed up for (his account signs up in the probe).
+    second = client.post(
+        "/api/v1/volunteer/activities",
+        json={
+            "team_id": team,
+            "title": "提交探针（账号）",
+            "place": "服务中心",
+            "starts_at": (now + datetime.timedelta(days=1)).isoformat(),
+            "ends_at": (now + datetime.timedelta(days=1, hours=2)).isoformat(),
+            "capacity": 10,
+            "hours": "1.0",
+        },
+        headers=secretary,
+    ).json()
+    # The same resident with his own account: /api/v1/resident-self acts as him.
+    household = session.execute(
+        text(
+            "SELECT h.code FROM resident r JOIN household h ON h.id = r.household_id"
+            " WHERE r.id = :r"
+        ),
+        {"r": resident},
+    ).scalar_one()
+    create_resident_account(
+        session, "t_resident_self", PASSWORD, household, resident_id=int(resident)
+    )
+    session.flush()
+    headers["resident_self"] = {"Authorization": f"Bearer {token_for(session, 't_resident_self')}"}
     application = client.post(
         f"/api/v1/resident-link/{credential}/applications",
         json={"service_code": "hardship_certificate"},
@@ -82,5 +111,6 @@ def residents_objects(
         "res_reward": reward["id"],
         "res_team": team,
         "res_activity": activity,
+        "res_activity_unsigned": second["id"],
         "res_application": application.json()["id"],
     }

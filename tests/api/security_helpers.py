@@ -102,22 +102,31 @@ def scope_for(role: str, areas: DemoAreas) -> str:
 
 def add_account(session: Session, username: str, role: str, scope: str) -> Viewer:
     """An account of ``role`` scoped to ``scope``; a resident's belongs to the first household
-    of the grid ``scope`` (and its viewer, like the app's, has no area scope)."""
-    household = None
-    if role == RESIDENT_ROLE:
-        household = session.execute(
+    of the grid ``scope`` and its first resident (its viewer, like the app's, has no area
+    scope)."""
+    household = person = None
+    if role == RESIDENT_ROLE:  # tied to the household's first resident, as staff make them
+        household, person = session.execute(
             text(
-                "SELECT h.id FROM household h JOIN building b ON b.id = h.building_id"
+                "SELECT h.id, (SELECT min(r.id) FROM resident r WHERE r.household_id = h.id)"
+                " FROM household h JOIN building b ON b.id = h.building_id"
                 " JOIN area g ON g.id = b.grid_id WHERE g.code = :g ORDER BY h.code LIMIT 1"
             ),
             {"g": scope},
-        ).scalar_one()
+        ).one()
     session.execute(
         text(
-            "INSERT INTO app_user (username, password_hash, role, scope_code, household_id)"
-            " VALUES (:u, :h, :r, :s, :household)"
+            "INSERT INTO app_user (username, password_hash, role, scope_code, household_id,"
+            " resident_id) VALUES (:u, :h, :r, :s, :household, :person)"
         ),
-        {"u": username, "h": password_hash(), "r": role, "s": scope, "household": household},
+        {
+            "u": username,
+            "h": password_hash(),
+            "r": role,
+            "s": scope,
+            "household": household,
+            "person": person,
+        },
     )
     session.flush()
     account = get_account(session, username)

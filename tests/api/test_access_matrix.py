@@ -78,6 +78,8 @@ DECLARED: dict[tuple[str, str], str] = {
     ("GET", "/communities/{code}/notice-board"): "public",
     ("GET", "/r/{credential}"): "public",
     ("GET", "/residents"): "public",
+    # The same resident's page for his own resident account (his own values only).
+    ("GET", "/resident/services"): "public",
     # The 党员管理 page shell (rows from /api/v1/party/members) and the chain page (its tree
     # from /api/v1/party/chain, public like the party_orgs layer).
     ("GET", "/party/members"): "public",
@@ -349,17 +351,20 @@ def _may_see(viewer: Viewer, codes: set[str]) -> bool:
 
 
 def own_values(session: Session, viewer: Viewer) -> frozenset[str]:
-    """A party member's own name, ID number and phone (his account's linked member record):
-    his own record is his to read (PIPL art. 45), and only his (/party/members/me)."""
-    row = session.execute(
+    """A party member's or a resident's own name, ID number and phone (his account's linked
+    member record or resident): his own record is his to read (PIPL art. 45), and only his
+    (/party/members/me, /api/v1/resident-self)."""
+    rows = session.execute(
         text(
             "SELECT r.name, r.id_number, r.phone FROM app_user u"
             " JOIN party_member m ON m.id = u.member_id JOIN resident r ON r.id = m.resident_id"
             " WHERE u.id = :u"
+            " UNION ALL SELECT r.name, r.id_number, r.phone FROM app_user u"
+            " JOIN resident r ON r.id = u.resident_id WHERE u.id = :u"
         ),
         {"u": viewer.user_id},
-    ).one_or_none()
-    return frozenset(v for v in (row or ()) if v)
+    ).all()
+    return frozenset(v for row in rows for v in row if v)
 
 
 class Scanner:

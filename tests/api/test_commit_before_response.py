@@ -809,6 +809,43 @@ WRITES |= {
             {"json": {"reward_id": w.objects["res_reward"]}},
         )
     ],
+    # The resident's own account (/api/v1/resident-self) does the same as his link.
+    ("POST", "/api/v1/resident-self/notices/{notice_id}/read"): lambda w: [
+        Call(
+            "resident_self", "POST", f"/api/v1/resident-self/notices/{w.objects['res_notice']}/read"
+        )
+    ],
+    ("POST", "/api/v1/resident-self/applications"): lambda w: [
+        Call(
+            "resident_self",
+            "POST",
+            "/api/v1/resident-self/applications",
+            {"json": {"service_code": "senior_card"}},
+        )
+    ],
+    ("POST", "/api/v1/resident-self/activities/{activity_id}/signup"): lambda w: [
+        Call(
+            "resident_self",
+            "POST",
+            f"/api/v1/resident-self/activities/{w.objects['res_activity_unsigned']}/signup",
+        )
+    ],
+    ("POST", "/api/v1/resident-self/activities/{activity_id}/checkin"): lambda w: [
+        Call(
+            "resident_self",
+            "POST",
+            f"/api/v1/resident-self/activities/{w.objects['res_activity']['id']}/checkin",
+            {"json": {"code": w.objects["res_activity"]["checkin_code"]}},
+        )
+    ],
+    ("POST", "/api/v1/resident-self/redemptions"): lambda w: [
+        Call(
+            "resident_self",
+            "POST",
+            "/api/v1/resident-self/redemptions",
+            {"json": {"reward_id": w.objects["res_reward"]}},
+        )
+    ],
 }
 WRITES |= {
     ("POST", "/api/v1/petitions"): lambda w: [

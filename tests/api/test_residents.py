@@ -12,10 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.accounts import create_resident_account
 from gis.incidents.deadlines import load_calendar
 from gis.masking import mask_name, surname_only
 from gis.residents import links
-from tests.api.security_helpers import add_account, token_for
+from tests.api.security_helpers import PASSWORD, add_account, token_for
 
 API = "/api/v1"
 
@@ -119,6 +120,65 @@ def test_a_notice_reaches_the_resident_who_confirms_it_and_staff_see_the_receipt
     assert withdrawn.status_code == 200 and withdrawn.json()["withdrawn_at"]
     board = client.get(f"{API}/communities/{place.community}/notices").json()
     assert notice["id"] not in [n["id"] for n in board["items"]]
+
+
+def test_a_resident_account_reads_and_confirms_as_its_own_resident(
+    client: TestClient, db_session: Session, place: Place
+) -> None:
+    secretary = staff(db_session, "sec", "community_secretary", place.community)
+    notice = client.post(
+        f"{API}/notices",
+        json={"title": "燃气检修", "body": "周五入户检修燃气。", "area_code": place.community},
+        headers=secretary,
+    ).json()
+    household = db_session.execute(
+        text(
+            "SELECT h.code FROM resident r JOIN household h ON h.id = r.household_id"
+            " WHERE r.id = :r"
+        ),
+        {"r": place.resident_id},
+    ).scalar_one()
+    create_resident_account(
+        db_session, "own_account", PASSWORD, household, resident_id=place.resident_id
+    )
+    create_resident_account(db_session, "household_only", PASSWORD, household)
+    db_session.flush()
+    own = {"Authorization": f"Bearer {token_for(db_session, 'own_account')}"}
+
+    mine = client.get(f"{API}/resident-self", headers=own)
+    assert mine.status_code == 200, mine.text
+    assert notice["id"] in [n["id"] for n in mine.json()["notices"]]
+    assert mine.json()["resident"]["name"] == mask_name(place.name)
+    read = client.post(f"{API}/resident-self/notices/{notice['id']}/read", headers=own)
+    assert read.status_code == 200 and read.json()["read_at"]
+    stored = db_session.execute(
+        text("SELECT resident_id, via FROM notice_receipt WHERE notice_id = :n"),
+        {"n": notice["id"]},
+    ).all()
+    assert [tuple(r) for r in stored] == [(place.resident_id, "account")]
+    applied = client.post(
+        f"{API}/resident-self/applications", json={"service_code": "senior_card"}, headers=own
+    )
+    assert applied.status_code == 201, applied.text
+    assert (
+        db_session.execute(
+            text("SELECT resident_id FROM service_application WHERE id = :a"),
+            {"a": applied.json()["id"]},
+        ).scalar_one()
+        == place.resident_id
+    )
+
+    # Only a resident's account tied to a person acts here; nothing is written otherwise.
+    receipts = count(db_session, "notice_receipt")
+    household_only = {"Authorization": f"Bearer {token_for(db_session, 'household_only')}"}
+    refused = client.post(
+        f"{API}/resident-self/notices/{notice['id']}/read", headers=household_only
+    )
+    assert refused.status_code == 403 and "names no person" in refused.json()["detail"]
+    staff_try = client.get(f"{API}/resident-self", headers=secretary)
+    assert staff_try.status_code == 403 and "resident's own account" in staff_try.json()["detail"]
+    assert client.get(f"{API}/resident-self").status_code == 401
+    assert count(db_session, "notice_receipt") == receipts
 
 
 def test_a_group_notice_reaches_only_the_group_and_is_never_on_the_board(

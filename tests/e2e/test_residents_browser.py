@@ -3,6 +3,8 @@
 - a volunteer signs up on his phone, checks in with the organiser's code, the organiser
   completes the activity on the staff desk, and the volunteer redeems the points he earned;
 - staff publish a notice on the desk and a resident confirms reading it on his phone;
+- a resident with his own account signs in, opens 我的社区服务 from his phone page and confirms
+  a notice (the receipt is his account's);
 - a resident applies for a service on his phone and the community office accepts and completes
   it on the desk, the resident seeing each step.
 
@@ -18,10 +20,10 @@ from typing import Any
 import psycopg
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 from sqlalchemy.orm import Session
 
-from gis.accounts import create_user
+from gis.accounts import create_resident_account, create_user
 from gis.residents import links
 from gis.settings import normalise_database_url
 from tests.conftest import LiveServer, create_test_database, drop_test_database, owner_url
@@ -67,6 +69,14 @@ def city(server_url: str) -> Iterator[City]:
     engine = create_engine(normalise_database_url(url), poolclass=pool.NullPool)
     with Session(engine) as session:
         create_user(session, "comm_sec", PASSWORD, "community_secretary", row[1][:12])
+        (household,) = session.execute(
+            text(
+                "SELECT h.code FROM resident r JOIN household h ON h.id = r.household_id"
+                " WHERE r.id = :r"
+            ),
+            {"r": row[0]},
+        ).one()
+        create_resident_account(session, "res_own", PASSWORD, household, resident_id=row[0])
         session.commit()
     server = LiveServer(url)
     yield City(server, url, row[1][:12], int(row[0]))
@@ -206,6 +216,35 @@ def test_staff_publish_a_notice_and_a_resident_confirms_reading_it(
     expect(board.locator("#gg-board")).to_contain_text("小区停水通知")
     assert horizontal_overflow(board) == 0
     assert phone.errors == []
+
+
+def test_a_resident_signed_in_with_his_account_confirms_a_notice(city: City, browser: Any) -> None:
+    desk = _staff(browser, city)
+    form = desk.locator("#gg-publish")
+    form.locator("input[name=title]").fill("燃气入户安全检查")
+    form.locator("textarea[name=body]").fill("周五全天燃气公司入户检查，请家中留人。")
+    form.locator("input[name=area_code]").fill(city.community)
+    form.get_by_role("button", name="发布通知").click()
+    expect(desk.locator("#gg-staff-notices")).to_contain_text("燃气入户安全检查")
+    ((notice_id,),) = city.sql("SELECT id FROM notice WHERE title = %s", ("燃气入户安全检查",))
+
+    phone = browser.new_context(locale="zh-CN", **PHONE).new_page()
+    errors: list[str] = []
+    phone.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(phone, city.server.url, "res_own", PASSWORD)
+    phone.goto(city.server.url + "/resident")
+    phone.locator("#gg-my-services").click()
+    expect(phone.locator("h1")).to_have_text("我的社区服务")
+    assert phone.url.endswith("/resident/services")
+    assert horizontal_overflow(phone) == 0
+    notice = phone.locator(f"#gg-notices .gg-notice[data-id='{notice_id}']")
+    expect(notice).to_contain_text("燃气公司入户检查")
+    notice.get_by_role("button", name="确认已读").click()
+    expect(phone.locator(f"#gg-notices .gg-notice[data-id='{notice_id}'] .gg-read")).to_be_visible()
+    assert city.sql(
+        "SELECT resident_id, via FROM notice_receipt WHERE notice_id = %s", (notice_id,)
+    ) == [(city.resident, "account")]
+    assert errors == []
 
 
 def test_a_resident_applies_for_a_service_and_the_community_completes_it(
