@@ -7,6 +7,7 @@ by itself when the database is back: a real PostgreSQL is stopped and started un
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from gis.migrate import upgrade
 from gis.pgcluster import APP_ROLE, OWNER_ROLE, EmbeddedCluster, find_bindir
+from gis.residents import links
 from gridgov.liveserver import free_port
 from tests.api.security_helpers import demo_areas, role_viewers
 from tests.api.test_access_matrix import STREAMING_PATH, build_samples, calls_for, iter_routes
@@ -62,11 +64,18 @@ SERVES_WITHOUT_DATABASE = {
     "GET /api/v1/dual-report/vocabulary",  # the code's vocabulary (gis/dual/vocabulary.py)
     "GET /api/v1/regional/vocabulary",  # the code's vocabulary (gis/regional/vocabulary.py)
     "GET /party/dual",  # the 双报到 page shell (a visitor is sent to sign in); data via API
+    "GET /api/v1/residents/vocabulary",  # the code's vocabulary (gis/residents/vocabulary.py)
+    "GET /residents",  # the staff desk: a visitor is sent to sign in before any lookup
+    "GET /resident/services",  # a resident's own page: a visitor is sent to sign in first
     "GET /ogc/collections/{collection_id}/tiles",  # the tileset list of a collection
     "GET /ogc/api",  # the OGC routes' OpenAPI document, built from the code
     # The queryables are the collections' declared schema (gis/collections.py), not data.
     "GET /ogc/collections/{collection_id}/queryables",
 }
+# A resident's link signed for real (its signature is checked before any lookup), so that the
+# routes behind it reach the database.
+RESIDENT_LINK = links.token(1, datetime.datetime.now(datetime.UTC))
+RESIDENT_LINK_PAGES = {"/r/{credential}", "/api/v1/resident-link/{credential}"}
 ROUTES = [r for r in iter_routes(create_app()) if hasattr(r.route, "dependant")]
 
 
@@ -115,9 +124,27 @@ def outage_world(db_session: Session) -> Iterator[World]:
             "other_branch": "DZ" + areas.sibling_grid,
             "newcomer": 1,
         },
+        # Petitions, mediation and resident accounts (nothing is looked up: the database is down).
+        "petition": {"id": 1},
+        "dispute": {"id": 1},
+        "mediating": {"id": 2},
+        "household": "620881001001001" + "0001",
+        "phone": "13800000000",
+        # Serving residents: a well-formed link (checking it needs the database) and objects.
+        "res_community": areas.community,
+        "res_resident": 1,
+        "res_credential": RESIDENT_LINK,
+        "res_applicant": RESIDENT_LINK,
+        "res_notice": 1,
+        "res_reward": 1,
+        "res_team": 1,
+        "res_activity": {"id": 1, "checkin_code": "123456"},
+        "res_activity_unsigned": 2,
+        "res_application": 1,
     }
     with app_database(closed), TestClient(create_app(), raise_server_exceptions=False) as client:
         headers = {role: h for role, (_, h) in viewers.items()}
+        headers["resident_self"] = headers["resident"]  # the resident's own account
         yield World(client, closed, headers, samples, objects)
 
 
@@ -152,6 +179,8 @@ def test_every_route_answers_503_in_its_format_while_the_database_is_down(
             paths = [calls[0].path]
             if "{token}" in info.path:  # a well-formed token, so that it is looked up
                 paths.append(calls[0].path.replace("no-such-token", str(uuid.uuid4())))
+            if info.path in RESIDENT_LINK_PAGES:  # a genuine link, so that it is looked up
+                paths.append(info.path.replace("{credential}", RESIDENT_LINK))
             params = dict(calls[0].params)
             if STREAMING_PATH.search(info.path):
                 params["timeout"] = "0.5"
