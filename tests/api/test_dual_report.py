@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from gis.masking import mask_name
 from gis.orglife.meetings import local_today
 from tests.api.incident_helpers import ClientFor, client_for, viewer
+from tests.api.security_helpers import add_account
 
 __all__ = ["client_for"]
 NEEDS = "/api/v1/dual-report/needs"
@@ -55,7 +56,15 @@ def test_a_member_claims_a_need_finishes_it_and_is_rated(
 ) -> None:
     m = _reported_member(db_session)
     secretary = client_for(viewer("community_secretary", m.community))
-    member = client_for(viewer("party_member", m.community))
+    # A party member's account acts as its linked member record (a claim is always his own).
+    linked = add_account(db_session, "dual_member", "party_member", m.community)
+    db_session.execute(
+        text("UPDATE app_user SET member_id = NULL WHERE member_id = :m"), {"m": m.id}
+    )
+    db_session.execute(
+        text("UPDATE app_user SET member_id = :m WHERE username = 'dual_member'"), {"m": m.id}
+    )
+    member = client_for(linked)
     created = _need(secretary, m.community)
     assert created.status_code == 201, created.text
     need = created.json()
