@@ -238,7 +238,9 @@ def list_activities(
             "status must be one of " + ", ".join(vocabulary.ACTIVITY_STATUSES),
             parameter="status",
         )
-    area = within or "" if viewer.is_public else effective_area(viewer, within)
+    # A resident's account has no area scope: it lists like the public.
+    unscoped = viewer.is_public or viewer.scope_code is None
+    area = (within or "") if unscoped else effective_area(viewer, within)
     rows = session.execute(
         text(
             _ACTIVITY_SQL + " WHERE a.community_code LIKE :p AND (CAST(:status AS text) IS NULL"
