@@ -47,6 +47,8 @@ from gis.incidents.vocabulary import (
     STATUSES,
 )
 from gis.io.readers import SourceTable, unreadable_reason
+from gis.party import vocabulary as party_vocabulary
+from gis.scope import area_level_of_code
 
 AREA_LEVEL = {
     "districts": "district",
@@ -117,14 +119,10 @@ FACILITY_KINDS = (
     "卫生服务站",
     "日间照料中心",
 )
-PARTY_LEVELS = ("street", "community", "grid", "building", "household")
-PARTY_TYPES = {
-    "street": ("党工委",),
-    "community": ("党委", "党总支", "党支部"),
-    "grid": ("党支部",),
-    "building": ("党小组",),
-    "household": ("党员中心户",),
-}
+# The party chain's levels and types are gis.party.vocabulary's; a 党员中心户 is a member
+# household's role (the member register), not an organisation a file can load.
+PARTY_LEVELS = party_vocabulary.ORG_LEVELS
+PARTY_TYPES = party_vocabulary.TYPES_BY_LEVEL
 # A child area may stick out of its parent by digitising noise, not by more.
 OUTSIDE_PARENT_TOLERANCE = 0.01
 CANDIDATES = 3
@@ -903,29 +901,38 @@ def prepare_party_orgs(
     report: Report,
     parent: str | None,
 ) -> list[dict[str, Any]]:
+    # Without a level column the type says it, except 党委 (a community's or a town's):
+    # taken as a community's unless the row names a street-level area.
     default_level = {
-        "党工委": "street",
-        "党委": "community",
-        "党总支": "community",
-        "党小组": "building",
-        "党员中心户": "household",
+        party_vocabulary.STREET_COMMITTEE: "street",
+        party_vocabulary.GENERAL_BRANCH: "community",
+        party_vocabulary.GROUP_TYPE: "building",
     }
     records: list[dict[str, Any]] = []
     for i, row in enumerate(_rows(table)):
         n = i + 1
         get = partial(_value, row, mapping)
         code, name, org_type = get("code"), get("name"), get("org_type")
-        area_code, bld_code, hh_code = get("area_code"), get("bld_code"), get("household_code")
+        area_code, bld_code = get("area_code"), get("bld_code")
         level = (
             get("level")
             or default_level.get(org_type or "")
-            or ("grid" if area_code and len(area_code) == 15 else "community")
+            or area_level_of_code(area_code)
+            or "community"
         )
         ok = True
         if code is None or name is None:
             report.error(n, "code", "the code or the name is missing")
             ok = False
-        if level not in PARTY_LEVELS:
+        if org_type == party_vocabulary.CENTRAL_HOUSEHOLD:
+            report.error(
+                n,
+                "org_type",
+                "a 党员中心户 is a member household's role, not an organisation: name it in the "
+                "party-member register (/party/members), not in this layer",
+            )
+            ok = False
+        elif level not in PARTY_LEVELS:
             report.error(n, "level", f"level must be one of {', '.join(PARTY_LEVELS)}")
             ok = False
         elif org_type not in PARTY_TYPES[level]:
@@ -935,7 +942,7 @@ def prepare_party_orgs(
                 f"a {level} organisation is a {' or '.join(PARTY_TYPES[level])}; got {org_type!r}",
             )
             ok = False
-        target = {"building": bld_code, "household": hh_code}.get(level, area_code)
+        target = bld_code if level == "building" else area_code
         if ok and target is None:
             report.error(
                 n,
@@ -977,10 +984,6 @@ def prepare_party_orgs(
                      WHEN 'building' THEN (SELECT g.code FROM building b JOIN area g
                                            ON g.id = b.grid_id
                                            WHERE b.code = r.target AND b.valid_to IS NULL)
-                     WHEN 'household' THEN (SELECT g.code FROM household h
-                                            JOIN building b ON b.id = h.building_id
-                                            JOIN area g ON g.id = b.grid_id
-                                            WHERE h.code = r.target)
                      ELSE (SELECT code FROM area WHERE code = r.target AND valid_to IS NULL
                            AND level = r.level) END AS area_found
             FROM unnest(CAST(:parents AS text[]), CAST(:targets AS text[]),

@@ -39,7 +39,7 @@ def token(resident_id: int, issued_at: datetime, secret: str | None = None) -> s
 
     >>> t = token(7, datetime(2026, 11, 29, tzinfo=UTC), "s" * 48)
     >>> t.split(".")[:2], t == token(7, datetime(2026, 11, 29, tzinfo=UTC), "s" * 48)
-    (['7', '1795910400'], True)
+    (['7', '1827446400'], True)
     """
     expires = int((issued_at + LINK_LIFETIME).timestamp())
     message = f"{resident_id}.{expires}"

@@ -92,7 +92,7 @@ CREATE TABLE dispute (
     level         text NOT NULL DEFAULT 'grid' CHECK (level IN ('grid', 'community', 'street')),
     level_since   timestamptz NOT NULL,
     mediator      text,
-    status        text NOT NULL DEFAULT 'registered',
+    status        text NOT NULL,  -- gis.incidents.vocabulary owns the statuses; the writer sets it
     registered_by text NOT NULL,
     registered_at timestamptz NOT NULL,
     due_at        timestamptz,

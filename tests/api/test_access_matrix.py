@@ -670,13 +670,23 @@ class Call:
     params: dict[str, str]
 
 
+def _path_params(dependant: Any) -> Iterator[Any]:
+    """The path parameters of a route's dependant and of all its sub-dependencies."""
+    yield from dependant.path_params
+    for sub in dependant.dependencies:
+        yield from _path_params(sub)
+
+
 def calls_for(info: RouteInfo, s: Samples) -> tuple[list[Call], list[str], bool]:
     """Every sample call of a route, the parameters the test could not fill, and whether some
     path value is synthetic (the demo city has no such object, so a 404 is the right answer)."""
     dependant = info.route.dependant
     missing: list[str] = []
     choices: list[list[tuple[str, str]]] = []
-    for param in dependant.path_params:
+    # A path parameter may be read by a dependency (the resident link's credential), so the
+    # path's parameters come from the flattened dependant; each alias once.
+    path_params = {p.alias: p for p in _path_params(dependant)}
+    for param in path_params.values():
         values = path_candidates(param.alias, info.path, s)
         if not values:
             option = _enum_or_default(param.field_info)

@@ -39,6 +39,7 @@ from tests.api.test_access_matrix import (
     Samples,
     calls_for,
     matrix,
+    own_values,
     personal_index,
 )
 
@@ -120,12 +121,18 @@ def test_every_unmasked_response_states_a_purpose_and_is_audited(
     problems: list[str] = []
     disclosed = 0
     for role, (viewer, headers) in viewers.items():
+        # A member's or resident's own name, ID number and phone are his to read (the matrix's
+        # rule): reading them is no disclosure to anyone else, so it needs no purpose.
+        own = own_values(db_session, viewer)
         for call in calls:
             where = f"{role} GET {call.path}?{'&'.join(f'{k}={v}' for k, v in call.params.items())}"
             plain = client.get(call.path, params=call.params, headers=headers)
             if plain.status_code < 400:
-                leaked = unmasked_values(
-                    plain.headers.get("content-type", ""), plain.content, personal_index
+                leaked = (
+                    unmasked_values(
+                        plain.headers.get("content-type", ""), plain.content, personal_index
+                    )
+                    - own
                 )
                 if leaked:
                     problems.append(f"{where} without a purpose: unmasked {sorted(leaked)[:3]}")
@@ -138,8 +145,11 @@ def test_every_unmasked_response_states_a_purpose_and_is_audited(
                 continue
             if response.status_code >= 400:
                 continue
-            shown = unmasked_values(
-                response.headers.get("content-type", ""), response.content, personal_index
+            shown = (
+                unmasked_values(
+                    response.headers.get("content-type", ""), response.content, personal_index
+                )
+                - own
             )
             if not shown:
                 continue
