@@ -167,11 +167,18 @@ CREATE TABLE party_member_transfer (
 );
 CREATE INDEX party_member_transfer_member_idx ON party_member_transfer (member_id, id);
 
--- Append-only: rows go only with their member (a cascade from the person leaving the register).
+-- Append-only: rows go only with their member (a cascade from the person leaving the register),
+-- and change only by a foreign key's ON DELETE SET NULL (an organisation dissolved by a boundary
+-- merge: the row keeps the organisation's name).
 CREATE FUNCTION party_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' AND pg_trigger_depth() > 1 THEN
         RETURN OLD;
+    END IF;
+    IF TG_OP = 'UPDATE' AND pg_trigger_depth() > 1 AND NOT EXISTS (
+        SELECT 1 FROM jsonb_each(to_jsonb(NEW)) n JOIN jsonb_each(to_jsonb(OLD)) o USING (key)
+         WHERE n.value IS DISTINCT FROM o.value AND n.value <> 'null'::jsonb) THEN
+        RETURN NEW;
     END IF;
     RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege';

@@ -182,6 +182,9 @@ def test_the_database_refuses_a_broken_chain(db_session: Session, case: Case) ->
         ),
         # history is append-only
         ("UPDATE party_member_transfer SET reason = 'other'", "append-only"),
+        # only a foreign key's SET NULL (a dissolved organisation: test_plan_browser's merge)
+        # may clear an organisation, never a direct update
+        ("UPDATE party_member_transfer SET from_org_id = NULL", "append-only"),
         ("DELETE FROM party_member_transfer", "append-only"),
         # at most one grid branch per grid (migration 0024, kept)
         (
