@@ -281,6 +281,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "nav.my_grid": {"zh-CN": "我的网格", "en": "My grid"},
     "nav.my_area": {"zh-CN": "我的辖区", "en": "My area"},
     "nav.sign_in": {"zh-CN": "登录", "en": "Sign in"},
+    "nav.menu": {"zh-CN": "菜单", "en": "Menu"},
     "viewer.public": {"zh-CN": "公众访问", "en": "Public"},
     # --- the audit page /admin/audit (web/admin_audit.py) ---
     "audit.title": {"zh-CN": "个人信息查阅记录", "en": "Personal data disclosures"},

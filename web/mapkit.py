@@ -260,8 +260,10 @@ class Page:
             **config,
         }
         PageScript(entry, config).add_to(self.map)
-        # web.bell takes static_url from this module: imported here, not at the top.
+        # web.bell and the pages web.navigation reads take static_url from this module: imported
+        # here, not at the top.
         from web.bell import bell_html
+        from web.navigation import menu_for
 
         chrome_html = TEMPLATES.get_template("chrome.html").render(
             title=self.title,
@@ -271,6 +273,7 @@ class Page:
             viewer=self.viewer,
             bell=bell_html(self.viewer, self.lang),
             home=home_of(self.viewer),
+            menu=menu_for(self.viewer),
             **chrome,
         )
         self.root.html.add_child(Element(chrome_html), name="chrome", index=0)

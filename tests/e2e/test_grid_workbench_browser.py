@@ -182,11 +182,13 @@ def test_the_chief_lands_on_his_grid_reads_residents_masked_and_unmasks_with_a_p
                 SELECT o.code FROM party_org o
                 LEFT JOIN area a ON a.id = o.area_id
                 LEFT JOIN building b ON b.id = o.building_id
-                LEFT JOIN household h ON h.id = o.household_id
-                LEFT JOIN building hb ON hb.id = h.building_id
                 WHERE a.code = %s OR b.grid_id = (SELECT id FROM area WHERE code = %s
-                      AND valid_to IS NULL) OR hb.grid_id = (SELECT id FROM area WHERE code = %s
                       AND valid_to IS NULL)
+                UNION  -- 党员中心户: a member household's role, listed at its building
+                SELECT c.code FROM party_central_household c
+                JOIN household h ON h.id = c.household_id
+                JOIN building hb ON hb.id = h.building_id
+                WHERE hb.grid_id = (SELECT id FROM area WHERE code = %s AND valid_to IS NULL)
                 """,
                 (bench.grid, bench.grid, bench.grid),
             )

@@ -114,6 +114,18 @@
     gg.vocabulary = cfg.incidents;
     document.body.classList.add("gg-page");
     if (cfg.bodyClass) document.body.classList.add(cfg.bodyClass);
+    // The page bar's menu (web/navigation.py) folds behind one button on a phone.
+    var menuButton = document.querySelector(".gg-menu-toggle");
+    var bar = document.querySelector(".gg-bar");
+    if (menuButton && bar) {
+      var setMenu = function (open) {
+        bar.classList.toggle("gg-nav-open", open);
+        menuButton.setAttribute("aria-expanded", String(open));
+      };
+      menuButton.addEventListener("click", function () { setMenu(!bar.classList.contains("gg-nav-open")); });
+      document.addEventListener("keydown", function (e) { if (e.key === "Escape") setMenu(false); });
+      document.addEventListener("click", function (e) { if (!bar.contains(e.target)) setMenu(false); });
+    }
     var toggle = document.querySelector(".gg-panel-toggle");
     if (window.matchMedia("(max-width: 700px)").matches) document.body.classList.add("gg-panel-closed");
     if (toggle) {
