@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import json
 from html import escape
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from gis.orglife.meetings import ORG_LIFE_ROLES, local_today
 from gis.party import vocabulary as v
 from gis.settings import get_settings
-from web.bell import bell_html
 from web.i18n import CATALOGUE, t
 from web.mapkit import PageViewerDep, static_url
+from web.role_page import role_page
 
 router = APIRouter(include_in_schema=False)
 PATH = "/party/members"
@@ -147,17 +146,7 @@ def chain_html(lang: str) -> str:
 def members_page(request: Request, viewer: PageViewerDep) -> Response:
     """The register for party work; visitors sign in first, other roles are told it is not
     theirs."""
-    lang = get_settings().language
-    if viewer.is_public:
-        return RedirectResponse(f"/login?next={quote(PATH, safe='')}", status_code=303)
-    if viewer.role not in ORG_LIFE_ROLES:
-        body = f"<!doctype html><html lang='{lang}'><meta charset='utf-8'>"
-        body += f"<title>{escape(t('members.title', lang))}</title>"
-        body += f"<p>{escape(t('members.forbidden', lang))}</p></html>"
-        return HTMLResponse(body, status_code=403, headers={"Cache-Control": "no-store"})
-    return HTMLResponse(
-        members_html(lang, bell_html(viewer, lang)), headers={"Cache-Control": "no-store"}
-    )
+    return role_page(viewer, PATH, ORG_LIFE_ROLES, "members", members_html)
 
 
 @router.get(CHAIN_PATH, response_class=HTMLResponse)
