@@ -26,18 +26,32 @@ STREAMS = 4
 
 @pytest.fixture(scope="module")
 def stream_server(demo_database_url: str) -> Iterator[LiveServer]:
-    server = LiveServer(demo_database_url, {"GRIDGOV_STREAMS_PER_CLIENT": str(STREAMS)})
+    # Its own deadline sweep off; the shared live server's may still write events (cases of the
+    # demo city fall due as the clock runs), so readers count only the events a test wrote.
+    server = LiveServer(
+        demo_database_url,
+        {"GRIDGOV_STREAMS_PER_CLIENT": str(STREAMS), "GRIDGOV_ESCALATION_RUNNER": "false"},
+    )
     yield server
     server.stop()
 
 
 class Reader(threading.Thread):
-    """One EventSource-like client: reads events until it has ``want`` or the stream ends."""
+    """One EventSource-like client: reads events until it has ``want`` of the test's own (ids
+    in ``mine``, which the test fills before it commits) or the stream ends."""
 
-    def __init__(self, url: str, want: int, within: str | None = None, timeout: float = 30) -> None:
+    def __init__(
+        self,
+        url: str,
+        want: int,
+        mine: set[int],
+        within: str | None = None,
+        timeout: float = 30,
+    ) -> None:
         super().__init__(daemon=True)
         self.url = url
         self.want = want
+        self.mine = mine
         self.params: dict[str, Any] = {"timeout": timeout, "heartbeat": 1}
         if within is not None:
             self.params["within"] = within
@@ -53,7 +67,10 @@ class Reader(threading.Thread):
             self.opened.set()
             for line in response.iter_lines():
                 if line.startswith("data: "):
-                    self.events.append(json.loads(line[6:]))
+                    event = json.loads(line[6:])
+                    if event["event_id"] not in self.mine:
+                        continue  # another test's or the sweep's
+                    self.events.append(event)
                     if len(self.events) >= self.want:
                         return
 
@@ -73,15 +90,17 @@ def _listeners(url: str, server: LiveServer) -> int:
     return len(_listener_pids(url, server))
 
 
-def _commit_event(url: str, payload: dict[str, Any] | None = None) -> int:
+def _commit_event(url: str, mine: set[int], payload: dict[str, Any] | None = None) -> int:
+    """Commit an event, its id added to ``mine`` first (before any stream can see it)."""
     with psycopg.connect(url) as conn:
         row = conn.execute(
             "INSERT INTO incident_event (incident_id, kind, status, payload) "
             "SELECT min(id), 'updated', 'reported', %s FROM incident RETURNING id",
             (json.dumps(payload or {}),),
         ).fetchone()
+        assert row is not None
+        mine.add(int(row[0]))
         conn.commit()
-    assert row is not None
     return int(row[0])
 
 
@@ -103,7 +122,8 @@ def _wait(predicate: Any, seconds: float = 20) -> bool:
 def test_streams_share_one_listener_are_capped_and_still_get_events(
     stream_server: LiveServer, demo_database_url: str
 ) -> None:
-    readers = [Reader(stream_server.url, want=1) for _ in range(STREAMS)]
+    mine: set[int] = set()
+    readers = [Reader(stream_server.url, want=1, mine=mine) for _ in range(STREAMS)]
     for reader in readers:
         reader.start()
     for reader in readers:
@@ -119,14 +139,7 @@ def test_streams_share_one_listener_are_capped_and_still_get_events(
     assert int(refused.headers["retry-after"]) >= 1
     assert f"{STREAMS} event streams" in refused.json()["detail"]
     # A committed event reaches every stream (woken by NOTIFY, read once by the worker).
-    with psycopg.connect(demo_database_url) as conn:
-        incident_id = conn.execute("SELECT min(id) FROM incident").fetchone()[0]  # type: ignore[index]
-        event_id = conn.execute(
-            "INSERT INTO incident_event (incident_id, kind, status, payload) "
-            "VALUES (%s, 'updated', 'reported', '{}') RETURNING id",
-            (incident_id,),
-        ).fetchone()[0]  # type: ignore[index]
-        conn.commit()
+    event_id = _commit_event(demo_database_url, mine)
     try:
         for reader in readers:
             reader.join(20)
@@ -157,7 +170,8 @@ def test_an_event_committed_behind_a_running_writer_is_delivered_once_it_ends(
         incident_id = conn.execute("SELECT min(id) FROM incident").fetchone()[0]  # type: ignore[index]
     older = psycopg.connect(demo_database_url)
     written: list[int] = []
-    reader = Reader(stream_server.url, want=2)
+    mine: set[int] = set()
+    reader = Reader(stream_server.url, want=2, mine=mine)
     try:
         reader.start()
         assert reader.opened.wait(20) and reader.status == 200
@@ -172,6 +186,7 @@ def test_an_event_committed_behind_a_running_writer_is_delivered_once_it_ends(
                     (incident_id,),
                 ).fetchone()[0]  # type: ignore[index]
             )
+            mine.add(written[-1])
         time.sleep(1.0)
         assert reader.events == []  # held back: the older transaction could still write before it
         written.insert(
@@ -182,6 +197,7 @@ def test_an_event_committed_behind_a_running_writer_is_delivered_once_it_ends(
                 (incident_id,),
             ).fetchone()[0],  # type: ignore[index]
         )
+        mine.add(written[0])
         older.commit()
         reader.join(20)
         assert [e["event_id"] for e in reader.events] == written
@@ -198,9 +214,10 @@ def test_each_stream_sees_only_its_area_from_the_shared_feed(
     """The worker reads every event once for all streams; each stream still filters to its own
     ``within`` (an area code prefix), as it did when it read for itself."""
     here, there = "990001", "990002"
-    only_here = Reader(stream_server.url, want=2, within=here, timeout=6)
-    only_there = Reader(stream_server.url, want=2, within=there, timeout=6)
-    everything = Reader(stream_server.url, want=2, timeout=20)
+    mine: set[int] = set()
+    only_here = Reader(stream_server.url, want=2, mine=mine, within=here, timeout=6)
+    only_there = Reader(stream_server.url, want=2, mine=mine, within=there, timeout=6)
+    everything = Reader(stream_server.url, want=2, mine=mine, timeout=20)
     readers = (only_here, only_there, everything)
     for reader in readers:
         reader.start()
@@ -208,8 +225,8 @@ def test_each_stream_sees_only_its_area_from_the_shared_feed(
         assert reader.opened.wait(20) and reader.status == 200
     time.sleep(0.5)
     written = [
-        _commit_event(demo_database_url, {"grid_code": f"{here}001001001"}),
-        _commit_event(demo_database_url, {"grid_code": f"{there}001001001"}),
+        _commit_event(demo_database_url, mine, {"grid_code": f"{here}001001001"}),
+        _commit_event(demo_database_url, mine, {"grid_code": f"{there}001001001"}),
     ]
     try:
         for reader in readers:
@@ -228,7 +245,8 @@ def test_the_listener_reconnects_after_the_database_drops_it(
 ) -> None:
     """A database restart or failover closes the listening connection: the worker connects
     again by itself, and an event committed while it was gone is still delivered, in order."""
-    reader = Reader(stream_server.url, want=2, timeout=60)
+    mine: set[int] = set()
+    reader = Reader(stream_server.url, want=2, mine=mine, timeout=60)
     written: list[int] = []
     try:
         reader.start()
@@ -238,14 +256,14 @@ def test_the_listener_reconnects_after_the_database_drops_it(
         with psycopg.connect(demo_database_url) as conn:
             assert conn.execute("SELECT pg_terminate_backend(%s)", (before,)).fetchone() == (True,)
         # Committed while nobody listens: no notification reaches the worker for it.
-        written.append(_commit_event(demo_database_url))
+        written.append(_commit_event(demo_database_url, mine))
         assert _wait(
             lambda: (
                 (pids := _listener_pids(demo_database_url, stream_server)) != []
                 and pids != [before]
             )
         )
-        written.append(_commit_event(demo_database_url))
+        written.append(_commit_event(demo_database_url, mine))
         reader.join(30)
         assert [e["event_id"] for e in reader.events] == written
         assert reader.status == 200  # the client's stream never broke
