@@ -64,22 +64,6 @@ def subtree_code_prefix(code: str) -> str:
     return code
 
 
-def area_level_of_code(code: str | None) -> str | None:
-    """The level an area code names, from its shape alone (None when it names none).
-
-    >>> codes = ("620881", "620881001000", "620881001001", "620881001001001")
-    >>> [area_level_of_code(c) for c in codes]
-    ['district', 'street', 'community', 'grid']
-    >>> area_level_of_code("6208"), area_level_of_code(None)
-    (None, None)
-    """
-    if code is None or not code.isdigit():
-        return None
-    if len(code) == 12:
-        return "street" if code.endswith("000") else "community"
-    return {6: "district", 15: "grid"}.get(len(code))
-
-
 @dataclass(frozen=True)
 class Viewer:
     """The account behind a request (or the anonymous public)."""

@@ -48,7 +48,6 @@ from gis.incidents.vocabulary import (
 )
 from gis.io.readers import SourceTable, unreadable_reason
 from gis.party import vocabulary as party_vocabulary
-from gis.scope import area_level_of_code
 
 AREA_LEVEL = {
     "districts": "district",
@@ -917,8 +916,10 @@ def prepare_party_orgs(
         level = (
             get("level")
             or default_level.get(org_type or "")
-            or area_level_of_code(area_code)
-            or "community"
+            or next(
+                (lvl for lvl, rx in AREA_CODE_RE.items() if area_code and rx.match(area_code)),
+                "community",
+            )
         )
         ok = True
         if code is None or name is None:
